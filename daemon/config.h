@@ -1,0 +1,47 @@
+/* mimamorid's configuration: an ini file ([node], [masakari], [instance],
+ * [process], [probe]) or, for migration, masakari-monitors'
+ * masakarimonitors.conf ([api] section). Every error names the file, the
+ * line and the key. */
+#ifndef MIMAMORI_CONFIG_H
+#define MIMAMORI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "correlate.h"
+#include "masakari_client.h"
+
+#define CONFIG_PATH_LEN 512
+#define CONFIG_ERR_LEN 512
+
+struct mimamori_config {
+	/* [node] */
+	char hostname[256];      /* as Masakari knows the host; default gethostname() */
+	char state_dir[CONFIG_PATH_LEN]; /* default /var/lib/mimamori */
+	/* [masakari] */
+	struct masakari_client_config masakari;
+	/* [instance] */
+	char libvirt_uri[CONFIG_PATH_LEN]; /* default qemu:///system */
+	bool forward_all_events;
+	/* [process] watched = comma-separated process names */
+	size_t n_process_names;
+	char process_names[CORRELATE_MAX_PROCESS_NAMES][16];
+	/* [probe] mode = auto | ebpf | pidfd */
+	char probe_mode[8];
+	/* [delivery] max_age (seconds) */
+	long delivery_max_age_s;
+};
+
+void config_defaults(struct mimamori_config *cfg);
+/* Parses an ini file into cfg (on top of defaults). Returns 0, or -1 with
+ * "FILE:LINE: [section] key: what is wrong" in err. Unknown sections or
+ * keys are errors (a typo must not silently disable something). */
+int config_load(struct mimamori_config *cfg, const char *path, char *err, size_t errlen);
+/* Reads [api] of masakarimonitors.conf into cfg->masakari (other sections
+ * are ignored: that file is shared with other monitors). */
+int config_load_masakari_monitors(struct mimamori_config *cfg, const char *path, char *err,
+				  size_t errlen);
+/* Cross-field checks after loading (e.g. noauth needs endpoint_override). */
+int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,56 @@
+/* The Masakari API client (libcurl): Keystone v3 password auth with the
+ * token cached and renewed before expiry, endpoint from the catalog or an
+ * explicit override, or no auth for development. Blocking; owned by the
+ * notifier thread. */
+#ifndef MIMAMORI_MASAKARI_CLIENT_H
+#define MIMAMORI_MASAKARI_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "delivery_policy.h"
+
+struct masakari_client_config {
+	bool noauth;             /* auth_url empty: no token, endpoint_override required */
+	char auth_url[512];
+	char username[128];
+	char password[256];
+	char project_name[128];
+	char user_domain_name[128];
+	char project_domain_name[128];
+	char region[64];
+	char interface[16];      /* public | internal | admin */
+	char endpoint_override[512];
+	char cafile[512];
+	bool insecure;
+	long timeout_ms;
+	char api_version[16];    /* microversion, "1.0" */
+};
+
+enum token_state { TOKEN_NONE = 0, TOKEN_VALID, TOKEN_NOAUTH, TOKEN_ERROR };
+
+struct masakari_client_status {
+	enum token_state token;
+	int64_t token_expires_realtime_ns;
+	char endpoint[512];
+	char last_error[256];
+};
+
+struct masakari_client;
+
+struct masakari_client *masakari_client_new(const struct masakari_client_config *cfg);
+void masakari_client_free(struct masakari_client *mc);
+
+/* POSTs body to {endpoint}/notifications, authenticating first when
+ * needed. Returns the outcome for delivery_policy_decide(); on failure
+ * err says why (HTTP status and Masakari's message, or curl's error). */
+struct attempt_outcome masakari_client_post_notification(struct masakari_client *mc,
+							 const char *body, char *err,
+							 size_t errlen);
+/* Forget the cached token (after a 401). */
+void masakari_client_invalidate_token(struct masakari_client *mc);
+void masakari_client_get_status(const struct masakari_client *mc,
+				struct masakari_client_status *out);
+
+#endif
