@@ -8,6 +8,7 @@
 #define MIMAMORI_LIBVIRT_WATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "facts.h"
 

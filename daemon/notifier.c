@@ -1,1 +1,265 @@
-/* placeholder: being written */
+/* See notifier.h. The outbox is shared by the main loop (appends) and this
+ * thread (attempts and outcomes), so every outbox call happens under one
+ * mutex; the HTTP request itself runs with the mutex released, on a copy
+ * of the body, so a slow Masakari never delays an append. */
+#include "notifier.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct notifier {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	struct outbox *ob;
+	struct masakari_client *mc;
+	struct delivery_policy_config policy;
+	struct event_log *events;
+	uint64_t accepted, retries;
+	unsigned rng_state;
+	/* Snapshot of the client's state, refreshed by the sender thread after
+	 * each request, so readers never touch the client concurrently. */
+	struct masakari_client_status client_status;
+};
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void wait_until(struct notifier *n, int64_t deadline_realtime_ns)
+{
+	struct timespec ts = {
+		.tv_sec = deadline_realtime_ns / 1000000000ll,
+		.tv_nsec = deadline_realtime_ns % 1000000000ll,
+	};
+
+	pthread_cond_timedwait(&n->wake, &n->lock, &ts);
+}
+
+static const char *result_name(enum delivery_action_kind k, long status)
+{
+	switch (k) {
+	case DELIVERY_DONE: return status == 409 ? "duplicate" : "accepted";
+	case DELIVERY_RETRY: return "retry";
+	case DELIVERY_REAUTH_RETRY: return "reauth";
+	case DELIVERY_PERMANENT_FAIL: return "failed";
+	case DELIVERY_EXPIRED: return "expired";
+	}
+	return "unknown";
+}
+
+/* One attempt on the entry due soonest; called and returns with the lock
+ * held. */
+static void attempt(struct notifier *n, const struct outbox_entry *e)
+{
+	uint64_t id = e->id;
+	uint32_t attempts = e->attempts + 1;
+	int64_t created = e->created_realtime_ns;
+	char *body = strdup(e->body);
+	char err[512] = "";
+	struct attempt_outcome outcome;
+	struct delivery_action action;
+	int64_t now;
+
+	if (!body) {
+		wait_until(n, realtime_ns() + 100000000ll);
+		return;
+	}
+	pthread_mutex_unlock(&n->lock);
+	outcome = masakari_client_post_notification(n->mc, body, err, sizeof(err));
+	free(body);
+	now = realtime_ns();
+	action = delivery_policy_decide(&n->policy, &outcome, attempts, created, now,
+					(double)rand_r(&n->rng_state) / ((double)RAND_MAX + 1.0));
+	if (action.kind == DELIVERY_REAUTH_RETRY)
+		masakari_client_invalidate_token(n->mc);
+	pthread_mutex_lock(&n->lock);
+	masakari_client_get_status(n->mc, &n->client_status);
+
+	long status = outcome.kind == ATTEMPT_HTTP ? outcome.http_status : 0;
+	struct delivery_record rec = {
+		.outbox_id = id,
+		.result = result_name(action.kind, status),
+		.http_status = status,
+		.attempts = attempts,
+		.realtime_ns = now,
+		.since_failure_ns = now > created ? (uint64_t)(now - created) : 0,
+		.error = err[0] ? err : NULL,
+	};
+	int rc = 0;
+
+	switch (action.kind) {
+	case DELIVERY_DONE:
+		rc = outbox_mark_delivered(n->ob, id);
+		n->accepted++;
+		log_info("notification %llu %s by Masakari (HTTP %ld) %.1f ms after the failure",
+			 (unsigned long long)id, rec.result, status, (double)rec.since_failure_ns / 1e6);
+		break;
+	case DELIVERY_RETRY:
+	case DELIVERY_REAUTH_RETRY:
+		n->retries++;
+		rc = outbox_record_attempt(n->ob, id, err[0] ? err : action.reason,
+					   action.kind == DELIVERY_REAUTH_RETRY ? now : action.retry_at_ns);
+		log_warn("notification %llu not delivered (attempt %u): %s; %s", (unsigned long long)id,
+			 attempts, err[0] ? err : action.reason,
+			 action.kind == DELIVERY_REAUTH_RETRY ? "re-authenticating" : "will retry");
+		break;
+	case DELIVERY_PERMANENT_FAIL:
+	case DELIVERY_EXPIRED: {
+		char reason[OUTBOX_REASON_LEN];
+		int len = snprintf(reason, sizeof(reason), "%s: ", action.reason);
+
+		/* Masakari's message may be long: keep its beginning. */
+		snprintf(reason + len, sizeof(reason) - (size_t)len, "%.*s",
+			 (int)(sizeof(reason) - (size_t)len - 1), err);
+		rc = outbox_mark_failed(n->ob, id, reason);
+		log_error("notification %llu failed permanently: %s (kept in the outbox; "
+			  "`mimamorictl outbox retry %llu` after fixing the cause)",
+			  (unsigned long long)id, reason, (unsigned long long)id);
+		break;
+	}
+	}
+	if (rc < 0)
+		log_error("outbox: cannot record the outcome of %llu: %s", (unsigned long long)id,
+			  strerror(-rc));
+	if (n->events)
+		event_log_delivery(n->events, &rec);
+}
+
+static void *sender_thread(void *arg)
+{
+	struct notifier *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	while (!n->stop) {
+		const struct outbox_entry *e = outbox_next_due(n->ob);
+
+		if (!e) {
+			pthread_cond_wait(&n->wake, &n->lock);
+			continue;
+		}
+		if (e->next_attempt_realtime_ns > realtime_ns()) {
+			wait_until(n, e->next_attempt_realtime_ns);
+			continue;
+		}
+		attempt(n, e);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+struct notifier *notifier_start(const struct masakari_client_config *mcfg,
+				const struct delivery_policy_config *policy, struct outbox *ob,
+				struct event_log *events, char *err, size_t errlen)
+{
+	struct notifier *n = calloc(1, sizeof(*n));
+	pthread_condattr_t ca;
+
+	assert(mcfg && policy && ob);
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->mc = masakari_client_new(mcfg);
+	if (!n->mc) {
+		snprintf(err, errlen, "cannot create the Masakari client");
+		free(n);
+		return NULL;
+	}
+	n->ob = ob;
+	n->policy = *policy;
+	n->events = events;
+	n->rng_state = (unsigned)realtime_ns();
+	masakari_client_get_status(n->mc, &n->client_status);
+	pthread_mutex_init(&n->lock, NULL);
+	/* The outbox schedule is in wall-clock time (it survives reboots). */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
+	pthread_cond_init(&n->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&n->thread, NULL, sender_thread, n) != 0) {
+		snprintf(err, errlen, "cannot start the notifier thread");
+		masakari_client_free(n->mc);
+		pthread_cond_destroy(&n->wake);
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void notifier_stop(struct notifier *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	masakari_client_free(n->mc);
+	outbox_close(n->ob);
+	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+int notifier_submit(struct notifier *n, const char *body, int64_t failure_realtime_ns,
+		    uint64_t *id_out)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	rc = outbox_append(n->ob, body, strlen(body), failure_realtime_ns, id_out);
+	if (rc == 0)
+		pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int notifier_retry(struct notifier *n, uint64_t id)
+{
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	rc = outbox_retry(n->ob, id, realtime_ns());
+	if (rc == 0)
+		pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+void notifier_get_status(struct notifier *n, struct notifier_status *out)
+{
+	const struct outbox_entry *list[OUTBOX_MAX_ENTRIES];
+	size_t count;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&n->lock);
+	out->pending = outbox_count(n->ob, OUTBOX_PENDING);
+	out->failed = outbox_count(n->ob, OUTBOX_FAILED);
+	count = outbox_list(n->ob, list, OUTBOX_MAX_ENTRIES);
+	for (size_t i = 0; i < count; i++) {
+		if (list[i]->state == OUTBOX_PENDING) {
+			out->oldest_pending_realtime_ns = list[i]->created_realtime_ns;
+			break;
+		}
+	}
+	out->accepted = n->accepted;
+	out->retries = n->retries;
+	out->masakari = n->client_status;
+	pthread_mutex_unlock(&n->lock);
+}
