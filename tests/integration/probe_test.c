@@ -1,0 +1,945 @@
+/* Integration test of the exit watch in the running kernel: loads the real
+ * eBPF probe (daemon/probe.c + bpf/exitwatch.bpf.c), makes copies of the
+ * victim helper named like watched processes, kills them in the ways that
+ * matter to mimamori and checks the one fact each death produces. Then
+ * the same for the pidfd fallback. Emits TAP; needs root.
+ *
+ *   probe_test [VICTIM_BINARY [TMP_BASE]]
+ * (defaults: probe_victim and tmp/ next to this executable)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include "log.h"
+#include "pidfd_watch.h"
+#include "probe.h"
+
+#define DEADLINE_MS 5000 /* generous (facts take well under 20 ms), never a sleep */
+#define MAX_CHILDREN 128
+#define MAX_FACTS 256
+#define MAX_COPIES 8
+#define LATENCY_ROUNDS 20
+#define OOM_LIMIT_BYTES (64u << 20)
+
+#define QEMU "qemu-system-x86_64"
+#define QEMU_COMM "qemu-system-x86"
+#define PCMK "pacemaker-remoted"
+#define PCMK_COMM "pacemaker-remot"
+#define BYSTANDER "bystander"
+#define EXTRA_NAME "mimamori-extra1"       /* configured extra, 15 chars */
+#define EXTRA_LONG "mimamori-extra1-longer" /* comm truncates to EXTRA_NAME */
+#define EXTRA_SHORT "mimamori-extra"        /* a prefix of it: must not match */
+#define PIDFD_NAME "pidfd-victim"
+
+/* ---- TAP ---------------------------------------------------------------- */
+
+static int tap_count, tap_failed;
+
+__attribute__((format(printf, 2, 3))) static bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		tap_failed++;
+	return ok;
+}
+
+__attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void skip(const char *what, const char *why)
+{
+	printf("ok %d - %s # SKIP %s\n", ++tap_count, what, why);
+	fflush(stdout);
+}
+
+/* ---- clean-up state: cleanup() uses only async-signal-safe calls, so the
+ * handler for meson's timeout SIGTERM can run it too ---------------------- */
+
+static char tmp_dir[PATH_MAX];
+static char copies[MAX_COPIES][PATH_MAX];
+static int n_copies;
+static char cgroup_dir[PATH_MAX];
+static volatile pid_t live_children[MAX_CHILDREN]; /* 0: reaped */
+static pid_t spawned[MAX_CHILDREN];                /* every child ever */
+static int n_spawned;
+
+static void cleanup(void)
+{
+	for (int i = 0; i < n_spawned; i++) {
+		pid_t pid = live_children[i];
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			live_children[i] = 0;
+		}
+	}
+	for (int i = 0; i < n_copies; i++)
+		unlink(copies[i]);
+	if (tmp_dir[0])
+		rmdir(tmp_dir);
+	if (cgroup_dir[0])
+		rmdir(cgroup_dir);
+}
+
+static void on_fatal_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* ---- clock and files ---------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, (size_t)len);
+	if (n != len) {
+		int rc = n < 0 ? -errno : -EIO;
+
+		close(fd);
+		return rc;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+static int copy_executable(const char *src, const char *dst)
+{
+	char buf[65536];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Copies the victim as tmp_dir/name; the kernel names the process after it. */
+static const char *victim_copy(const char *victim, const char *name)
+{
+	for (int i = 0; i < n_copies; i++) {
+		const char *base = strrchr(copies[i], '/');
+
+		if (base && !strcmp(base + 1, name))
+			return copies[i];
+	}
+	if (n_copies == MAX_COPIES)
+		return NULL;
+	if (snprintf(copies[n_copies], PATH_MAX, "%s/%s", tmp_dir, name) >= PATH_MAX)
+		return NULL;
+	if (copy_executable(victim, copies[n_copies])) {
+		copies[n_copies][0] = '\0';
+		return NULL;
+	}
+	return copies[n_copies++];
+}
+
+/* ---- victims ------------------------------------------------------------ */
+
+static const char *victim_bin;
+
+static void forget_child(pid_t pid)
+{
+	for (int i = 0; i < n_spawned; i++) {
+		if (live_children[i] == pid)
+			live_children[i] = 0;
+	}
+}
+
+/* Starts tmp_dir/name with mode and arg, optionally in a cgroup (its
+ * cgroup.procs), and waits until the victim says it is set up. */
+static pid_t spawn(const char *name, const char *mode, const char *arg, const char *cgroup_procs)
+{
+	const char *path = victim_copy(victim_bin, name);
+	struct pollfd pfd = { .events = POLLIN };
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (!path || n_spawned == MAX_CHILDREN) {
+		diag("cannot prepare victim %s", name);
+		return -1;
+	}
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char self[32];
+
+		snprintf(self, sizeof(self), "%d", (int)getpid());
+		if (cgroup_procs && write_file(cgroup_procs, self))
+			_exit(126);
+		if (dup2(ready[1], 3) != 3) /* dup2 clears close-on-exec */
+			_exit(126);
+		execl(path, path, mode, arg, (char *)NULL);
+		_exit(127);
+	}
+	spawned[n_spawned] = pid;
+	live_children[n_spawned++] = pid;
+	close(ready[1]);
+	pfd.fd = ready[0];
+	if (poll(&pfd, 1, DEADLINE_MS) != 1 || read(ready[0], &c, 1) != 1) {
+		diag("victim %s (%s) did not get ready", name, mode);
+		close(ready[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		forget_child(pid);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+/* Reaps pid; returns its wait status, or -1. */
+static int reap(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	forget_child(pid);
+	return status;
+}
+
+static bool is_spawned(uint32_t tgid)
+{
+	for (int i = 0; i < n_spawned; i++) {
+		if ((uint32_t)spawned[i] == tgid)
+			return true;
+	}
+	return false;
+}
+
+struct kill_req {
+	pid_t pid;
+	int sigs[2];
+	int n;
+	int rc;
+};
+
+/* Sends the signals from a thread with its own name, as libvirtd's
+ * "rpc-libvirtd" worker does, to tell thread and leader comm apart. */
+static void *killer_thread(void *arg)
+{
+	struct kill_req *req = arg;
+
+	prctl(PR_SET_NAME, "rpc-killer");
+	for (int i = 0; i < req->n && req->rc == 0; i++)
+		req->rc = kill(req->pid, req->sigs[i]) ? -errno : 0;
+	return NULL;
+}
+
+static int kill_from_thread(pid_t pid, int sig1, int sig2)
+{
+	struct kill_req req = { .pid = pid, .sigs = { sig1, sig2 }, .n = sig2 ? 2 : 1 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, killer_thread, &req))
+		return -1;
+	pthread_join(t, NULL);
+	return req.rc;
+}
+
+/* ---- facts from the probe ----------------------------------------------- */
+
+struct got {
+	struct fact f;
+	uint64_t arrived_ns;
+};
+
+static struct got facts[MAX_FACTS];
+static size_t n_facts;
+
+/* Keeps only facts about our own victims: the host's other qemu and
+ * pacemaker processes may die during the test too. */
+static void on_fact(const struct fact *f, void *ctx)
+{
+	(void)ctx;
+	if (f->kind != FACT_PROC_EXIT || !is_spawned(f->exit.tgid))
+		return;
+	if (n_facts == MAX_FACTS) {
+		diag("fact table full, dropping tgid %u", f->exit.tgid);
+		return;
+	}
+	facts[n_facts].f = *f;
+	facts[n_facts++].arrived_ns = now_ns();
+}
+
+static const struct got *find_fact(pid_t pid)
+{
+	for (size_t i = 0; i < n_facts; i++) {
+		if (facts[i].f.exit.tgid == (uint32_t)pid)
+			return &facts[i];
+	}
+	return NULL;
+}
+
+static size_t count_facts(pid_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_facts; i++)
+		n += facts[i].f.exit.tgid == (uint32_t)pid;
+	return n;
+}
+
+/* Waits on the probe's fd for pid's fact, up to DEADLINE_MS. */
+static const struct got *wait_fact(struct probe *p, pid_t pid)
+{
+	uint64_t deadline = now_ns() + (uint64_t)DEADLINE_MS * 1000000u;
+	struct pollfd pfd = { .fd = probe_fd(p), .events = POLLIN };
+
+	for (;;) {
+		const struct got *g = find_fact(pid);
+		uint64_t now = now_ns();
+		int rc;
+
+		if (g)
+			return g;
+		if (now >= deadline)
+			return NULL;
+		rc = poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
+		if (rc < 0 && errno != EINTR)
+			return NULL;
+		rc = probe_consume(p, on_fact, NULL);
+		if (rc < 0) {
+			diag("probe_consume: %s", strerror(-rc));
+			return NULL;
+		}
+	}
+}
+
+/* Everything that died before a sentinel died has been delivered once the
+ * sentinel's fact arrives (the ring buffer is read in order): so "no fact"
+ * and "exactly one fact" are checked without waiting on a clock. */
+static bool barrier(struct probe *p)
+{
+	pid_t s = spawn(QEMU, "exit", "0", NULL);
+	const struct got *g = s > 0 ? wait_fact(p, s) : NULL;
+
+	reap(s);
+	return g != NULL;
+}
+
+static bool comm_is(const char *comm, const char *want)
+{
+	return strncmp(comm, want, FACT_COMM_LEN) == 0;
+}
+
+/* The common part of every eBPF fact: ours, complete, and the status a
+ * parent's wait() saw. */
+static const struct proc_exit_fact *expect_fact(struct probe *p, const char *what, pid_t pid,
+						 const char *comm, int *status)
+{
+	const struct got *g = pid > 0 ? wait_fact(p, pid) : NULL;
+	const struct proc_exit_fact *e;
+
+	*status = reap(pid);
+	if (!check(g != NULL, "%s: fact for tgid %d", what, (int)pid))
+		return NULL;
+	e = &g->f.exit;
+	check(g->f.kind == FACT_PROC_EXIT && e->source == EXIT_SOURCE_EBPF && e->status_known,
+	      "%s: FACT_PROC_EXIT from eBPF with status", what);
+	check(comm_is(e->comm, comm), "%s: comm '%s' == '%s'", what, e->comm, comm);
+	check(e->wait_status == *status, "%s: wait_status 0x%x == waitpid's 0x%x", what,
+	      (unsigned)e->wait_status, (unsigned)*status);
+	check(e->ts_ns > 0 && e->ts_ns <= g->arrived_ns, "%s: ts on CLOCK_MONOTONIC", what);
+	return e;
+}
+
+static void expect_signal(const char *what, const char *which, const struct signal_fact *s, int sig,
+			  pid_t sender, const char *thread_comm, const char *leader_comm)
+{
+	check(s->sig == sig, "%s: %s sig %d == %d", what, which, s->sig, sig);
+	check(s->sender_tgid == (uint32_t)sender, "%s: %s sender tgid %u == %d", what, which,
+	      s->sender_tgid, (int)sender);
+	check(comm_is(s->sender_comm, thread_comm), "%s: %s sender thread '%s' == '%s'", what, which,
+	      s->sender_comm, thread_comm);
+	check(comm_is(s->sender_leader_comm, leader_comm), "%s: %s sender leader '%s' == '%s'", what,
+	      which, s->sender_leader_comm, leader_comm);
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+static char self_comm[FACT_COMM_LEN];
+
+static void case_sigkill(struct probe *p, const char *tag)
+{
+	char what[64];
+	pid_t pid = spawn(QEMU, "sleep", NULL, NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	snprintf(what, sizeof(what), "%s SIGKILL", tag);
+	if (pid > 0 && kill(pid, SIGKILL))
+		diag("kill: %s", strerror(errno));
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (!e)
+		return;
+	check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
+	      "%s: killed by signal 9", what);
+	check(e->has_fatal_signal && e->fatal_signal.si_code == SI_USER,
+	      "%s: fatal signal recorded, si_code SI_USER", what);
+	if (e->has_fatal_signal)
+		expect_signal(what, "fatal", &e->fatal_signal, SIGKILL, getpid(), self_comm, self_comm);
+	check(!e->has_stop_request && !e->oom_killed, "%s: no stop request, not OOM", what);
+}
+
+static void case_exit(struct probe *p, const char *tag)
+{
+	char what[64];
+	pid_t pid = spawn(PCMK, "exit", "3", NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	snprintf(what, sizeof(what), "%s exit(3)", tag);
+	e = expect_fact(p, what, pid, PCMK_COMM, &status);
+	if (!e)
+		return;
+	check(WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 3, "%s: exit status 3",
+	      what);
+	check(!e->has_fatal_signal && !e->has_stop_request && !e->oom_killed,
+	      "%s: no signal, not OOM", what);
+}
+
+static void case_leader_first(struct probe *p, const char *tag)
+{
+	char what[64];
+	pid_t pid = spawn(QEMU, "mt", "5", NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	snprintf(what, sizeof(what), "%s leader exits first", tag);
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (!e)
+		return;
+	check(WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 5,
+	      "%s: worker's exit status 5", what);
+	check(barrier(p), "%s: sentinel after it reported", what);
+	check(count_facts(pid) == 1, "%s: exactly one fact (got %zu)", what, count_facts(pid));
+}
+
+/* All threads die at once: in the live-count variant several may see
+ * signal->live == 0, and still only one fact may come out. */
+static void case_threads_killed(struct probe *p, const char *tag)
+{
+	char what[64];
+	pid_t pid = spawn(QEMU, "threads", "16", NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	snprintf(what, sizeof(what), "%s SIGKILL of 17 threads", tag);
+	if (pid > 0 && kill(pid, SIGKILL))
+		diag("kill: %s", strerror(errno));
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (!e)
+		return;
+	check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
+	      "%s: killed by signal 9", what);
+	check(barrier(p), "%s: sentinel after it reported", what);
+	check(count_facts(pid) == 1, "%s: exactly one fact (got %zu)", what, count_facts(pid));
+}
+
+static void case_segv(struct probe *p)
+{
+	const char *what = "SIGSEGV";
+	pid_t pid = spawn(QEMU, "segv", NULL, NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (!e)
+		return;
+	check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGSEGV,
+	      "%s: killed by signal 11", what);
+	check(e->has_fatal_signal && e->fatal_signal.si_code > 0,
+	      "%s: fatal signal from the kernel (si_code %d > 0)", what, e->fatal_signal.si_code);
+	if (e->has_fatal_signal)
+		expect_signal(what, "fatal", &e->fatal_signal, SIGSEGV, pid, QEMU_COMM, QEMU_COMM);
+}
+
+static void case_sigterm_exit0(struct probe *p)
+{
+	const char *what = "SIGTERM then exit 0";
+	pid_t pid = spawn(QEMU, "term", NULL, NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	if (pid > 0 && kill_from_thread(pid, SIGTERM, 0))
+		diag("kill: %s", strerror(errno));
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (!e)
+		return;
+	check(WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 0, "%s: exited 0", what);
+	check(e->has_fatal_signal && e->has_stop_request, "%s: fatal signal and stop request", what);
+	if (!e->has_fatal_signal || !e->has_stop_request)
+		return;
+	expect_signal(what, "fatal", &e->fatal_signal, SIGTERM, getpid(), "rpc-killer", self_comm);
+	expect_signal(what, "stop", &e->stop_request, SIGTERM, getpid(), "rpc-killer", self_comm);
+	check(e->stop_request.si_code == SI_USER, "%s: si_code SI_USER", what);
+}
+
+static void case_term_then_kill(struct probe *p)
+{
+	const char *what = "SIGTERM ignored, then SIGKILL";
+	pid_t pid = spawn(PCMK, "keep-term", NULL, NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	if (pid > 0 && kill_from_thread(pid, SIGTERM, SIGKILL))
+		diag("kill: %s", strerror(errno));
+	e = expect_fact(p, what, pid, PCMK_COMM, &status);
+	if (!e)
+		return;
+	check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
+	      "%s: killed by signal 9", what);
+	check(e->has_fatal_signal && e->has_stop_request, "%s: fatal signal and stop request", what);
+	if (!e->has_fatal_signal || !e->has_stop_request)
+		return;
+	expect_signal(what, "fatal (last)", &e->fatal_signal, SIGKILL, getpid(), "rpc-killer",
+		      self_comm);
+	expect_signal(what, "stop (first)", &e->stop_request, SIGTERM, getpid(), "rpc-killer",
+		      self_comm);
+	check(e->stop_request.ts_ns <= e->fatal_signal.ts_ns && e->fatal_signal.ts_ns <= e->ts_ns,
+	      "%s: stop <= fatal <= exit in time", what);
+}
+
+static void case_unwatched(struct probe *p)
+{
+	const char *what = "unwatched name";
+	pid_t quiet = spawn(BYSTANDER, "exit", "0", NULL);
+	pid_t short_name = spawn(EXTRA_SHORT, "exit", "0", NULL);
+
+	reap(quiet);
+	reap(short_name);
+	check(quiet > 0 && short_name > 0, "%s: victims ran", what);
+	check(barrier(p), "%s: sentinel reported", what);
+	check(count_facts(quiet) == 0, "%s: '%s' produced no fact", what, BYSTANDER);
+	check(count_facts(short_name) == 0, "%s: '%s' (prefix of extra '%s') produced no fact", what,
+	      EXTRA_SHORT, EXTRA_NAME);
+}
+
+static void case_extra_name(struct probe *p)
+{
+	const char *what = "configured extra name";
+	pid_t pid = spawn(EXTRA_LONG, "exit", "4", NULL);
+	const struct proc_exit_fact *e;
+	int status;
+
+	e = expect_fact(p, what, pid, EXTRA_NAME, &status);
+	if (e)
+		check(WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 4,
+		      "%s: exit status 4", what);
+}
+
+static void case_allowlist(struct probe *p)
+{
+	const char *what = "allowlisted tgid";
+	pid_t pid = spawn(BYSTANDER, "sleep", NULL, NULL);
+	const struct proc_exit_fact *e;
+	int rc, status;
+
+	rc = pid > 0 ? probe_allow_tgid(p, (uint32_t)pid) : -ESRCH;
+	check(rc == 0, "%s: probe_allow_tgid -> %d", what, rc);
+	if (pid > 0)
+		kill(pid, SIGKILL);
+	e = expect_fact(p, what, pid, BYSTANDER, &status);
+	if (e)
+		check(e->has_fatal_signal && e->fatal_signal.sig == SIGKILL,
+		      "%s: SIGKILL recorded for an unwatched name", what);
+	rc = pid > 0 ? probe_allow_tgid(p, (uint32_t)pid) : -ESRCH;
+	check(rc == -ESRCH, "%s: allowing a reaped tgid -> -ESRCH (%d)", what, rc);
+}
+
+/* cgroup_dir/file into out; false when it does not fit. */
+static bool cgroup_file(char *out, size_t len, const char *file)
+{
+	int n = snprintf(out, len, "%s/%s", cgroup_dir, file);
+
+	return n > 0 && (size_t)n < len;
+}
+
+/* A memory cgroup with a small limit, v1 or v2, under this process's own
+ * memory cgroup where possible. Returns the cgroup.procs path or NULL. */
+static const char *make_oom_cgroup(char *procs, size_t len)
+{
+	struct statfs fs;
+	char self[PATH_MAX] = "", line[PATH_MAX], path[PATH_MAX], limit[32];
+	bool v2;
+	FILE *f;
+
+	if (statfs("/sys/fs/cgroup", &fs))
+		return NULL;
+	v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
+	diag("cgroup %s (/sys/fs/cgroup is %s)", v2 ? "v2" : "v1 memory controller",
+	     v2 ? "cgroup2fs" : "not cgroup2fs");
+	f = v2 ? NULL : fopen("/proc/self/cgroup", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *memory = strstr(line, ":memory:");
+
+		if (memory) {
+			snprintf(self, sizeof(self), "%s", memory + strlen(":memory:"));
+			self[strcspn(self, "\n")] = '\0';
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!strcmp(self, "/"))
+		self[0] = '\0';
+	/* v2 forbids processes in inner nodes: there use a child of the root */
+	if (snprintf(cgroup_dir, sizeof(cgroup_dir), "%s%s/mimamori-probe-test-%d",
+		     v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", self,
+		     (int)getpid()) >= (int)sizeof(cgroup_dir) ||
+	    mkdir(cgroup_dir, 0755)) {
+		diag("cannot create %s: %s", cgroup_dir, strerror(errno));
+		cgroup_dir[0] = '\0';
+		return NULL;
+	}
+	if (v2 && write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		diag("cannot enable the memory controller for children of the root");
+	snprintf(limit, sizeof(limit), "%u", OOM_LIMIT_BYTES);
+	if (!cgroup_file(path, sizeof(path), v2 ? "memory.max" : "memory.limit_in_bytes") ||
+	    write_file(path, limit)) {
+		diag("cannot set the memory limit of %s", cgroup_dir);
+		return NULL;
+	}
+	/* swap would turn the OOM kill into slow paging */
+	if (cgroup_file(path, sizeof(path), v2 ? "memory.swap.max" : "memory.swappiness") &&
+	    access(path, F_OK) == 0 && write_file(path, "0"))
+		diag("cannot set %s (swap may delay the OOM kill)", path);
+	return cgroup_file(procs, len, "cgroup.procs") ? procs : NULL;
+}
+
+static void case_oom(struct probe *p)
+{
+	const char *what = "memcg OOM kill";
+	char procs[PATH_MAX];
+	const char *cg = make_oom_cgroup(procs, sizeof(procs));
+	const struct proc_exit_fact *e;
+	pid_t pid;
+	int status;
+
+	if (!cg) {
+		skip(what, "no memory cgroup to limit");
+		return;
+	}
+	pid = spawn(QEMU, "oom", NULL, cg);
+	e = expect_fact(p, what, pid, QEMU_COMM, &status);
+	if (e) {
+		check(e->oom_killed, "%s: oom_killed", what);
+		check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
+		      "%s: killed by signal 9", what);
+		check(e->has_fatal_signal && e->fatal_signal.sig == SIGKILL &&
+			      e->fatal_signal.si_code == SI_KERNEL,
+		      "%s: SIGKILL with si_code SI_KERNEL (sig %d code %d)", what,
+		      e->fatal_signal.sig, e->fatal_signal.si_code);
+	}
+	if (rmdir(cgroup_dir))
+		diag("rmdir %s: %s", cgroup_dir, strerror(errno));
+	else
+		cgroup_dir[0] = '\0';
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* kill() to the fact in user space; reported, not asserted (timing
+ * belongs to benchmarks, not pass/fail). */
+static void measure_latency(struct probe *p)
+{
+	uint64_t user[LATENCY_ROUNDS], kernel[LATENCY_ROUNDS];
+	int n = 0;
+
+	for (int i = 0; i < LATENCY_ROUNDS; i++) {
+		pid_t pid = spawn(QEMU, "sleep", NULL, NULL);
+		const struct got *g;
+		uint64_t t0;
+
+		if (pid <= 0)
+			break;
+		t0 = now_ns();
+		kill(pid, SIGKILL);
+		g = wait_fact(p, pid);
+		reap(pid);
+		if (!g)
+			break;
+		user[n] = g->arrived_ns - t0;
+		kernel[n++] = g->f.exit.ts_ns - t0;
+	}
+	if (!check(n == LATENCY_ROUNDS, "latency: %d SIGKILLs reported", LATENCY_ROUNDS))
+		return;
+	qsort(user, (size_t)n, sizeof(user[0]), cmp_u64);
+	qsort(kernel, (size_t)n, sizeof(kernel[0]), cmp_u64);
+	diag("kill() -> exit record in kernel: p50 %.0f us, max %.0f us", kernel[n / 2] / 1e3,
+	     kernel[n - 1] / 1e3);
+	diag("kill() -> fact in user space:    p50 %.0f us, max %.0f us", user[n / 2] / 1e3,
+	     user[n - 1] / 1e3);
+}
+
+/* ---- pidfd fallback ----------------------------------------------------- */
+
+static struct fact pidfd_facts[16];
+static size_t n_pidfd_facts;
+
+static void on_pidfd_fact(const struct fact *f, void *ctx)
+{
+	(void)ctx;
+	if (n_pidfd_facts < 16)
+		pidfd_facts[n_pidfd_facts++] = *f;
+}
+
+static const struct fact *wait_pidfd_fact(struct pidfd_watch *w, pid_t pid)
+{
+	uint64_t deadline = now_ns() + (uint64_t)DEADLINE_MS * 1000000u;
+	struct pollfd pfd = { .fd = pidfd_watch_fd(w), .events = POLLIN };
+
+	for (;;) {
+		uint64_t now = now_ns();
+
+		for (size_t i = 0; i < n_pidfd_facts; i++) {
+			if (pidfd_facts[i].exit.tgid == (uint32_t)pid)
+				return &pidfd_facts[i];
+		}
+		if (now >= deadline)
+			return NULL;
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR)
+			return NULL;
+		if (pidfd_watch_consume(w, now_ns(), on_pidfd_fact, NULL) < 0)
+			return NULL;
+	}
+}
+
+static void case_pidfd(void)
+{
+	const char *prefixes[] = { PIDFD_NAME };
+	struct pidfd_watch *w = pidfd_watch_new();
+	const struct fact *f;
+	pid_t added, scanned;
+	uint64_t t0;
+	size_t n;
+	int rc;
+
+	if (!check(w != NULL, "pidfd: pidfd_watch_new"))
+		return;
+	added = spawn(BYSTANDER, "sleep", NULL, NULL);
+	rc = added > 0 ? pidfd_watch_add(w, (uint32_t)added, BYSTANDER) : -1;
+	check(rc == 0 && pidfd_watch_add(w, (uint32_t)added, BYSTANDER) == 0 &&
+		      pidfd_watch_count(w) == 1,
+	      "pidfd: add (twice: idempotent) -> %d, count %zu", rc, pidfd_watch_count(w));
+	t0 = now_ns();
+	kill(added, SIGKILL);
+	f = wait_pidfd_fact(w, added);
+	if (check(f != NULL, "pidfd: exit of an added tgid reported")) {
+		check(f->kind == FACT_PROC_EXIT && f->exit.source == EXIT_SOURCE_PIDFD &&
+			      !f->exit.status_known && comm_is(f->exit.comm, BYSTANDER),
+		      "pidfd: PIDFD source, status unknown, comm '%s'", f->exit.comm);
+		check(f->exit.ts_ns >= t0, "pidfd: ts is the now passed in");
+		diag("kill() -> pidfd fact: %.0f us", (f->exit.ts_ns - t0) / 1e3);
+	}
+	check(pidfd_watch_count(w) == 0, "pidfd: forgotten after its exit");
+	reap(added);
+	rc = pidfd_watch_add(w, (uint32_t)added, BYSTANDER);
+	check(rc == -ESRCH, "pidfd: add of a reaped tgid -> -ESRCH (%d)", rc);
+
+	scanned = spawn(PIDFD_NAME, "sleep", NULL, NULL);
+	n = pidfd_watch_scan(w, prefixes, 1);
+	check(n >= 1 && pidfd_watch_count(w) >= 1, "pidfd: scan found '%s' (%zu added)", PIDFD_NAME,
+	      n);
+	check(pidfd_watch_scan(w, prefixes, 1) == 0, "pidfd: rescan adds nothing");
+	kill(scanned, SIGKILL);
+	f = wait_pidfd_fact(w, scanned);
+	check(f != NULL && comm_is(f->exit.comm, PIDFD_NAME), "pidfd: scanned victim's exit reported");
+	reap(scanned);
+	pidfd_watch_free(w);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int setup_dirs(const char *tmp_base)
+{
+	if (mkdir(tmp_base, 0755) && errno != EEXIST)
+		return -1;
+	if (snprintf(tmp_dir, sizeof(tmp_dir), "%s/probe-XXXXXX", tmp_base) >= (int)sizeof(tmp_dir))
+		return -1;
+	if (!mkdtemp(tmp_dir)) {
+		tmp_dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static void run_probe_cases(void)
+{
+	struct probe_config cfg = { .n_extra_names = 1 };
+	struct probe_stats st;
+	struct probe *p;
+	char err[256];
+	size_t before;
+
+	memcpy(cfg.extra_names[0], EXTRA_NAME, sizeof(EXTRA_NAME));
+	p = probe_open(&cfg, err, sizeof(err));
+	if (!check(p != NULL, "probe_open%s%s", p ? "" : ": ", p ? "" : err))
+		return;
+	check(probe_exit_variant(p) == PROBE_EXIT_GROUP_DEAD,
+	      "this kernel's sched_process_exit passes group_dead");
+	case_sigkill(p, "group_dead");
+	case_segv(p);
+	case_exit(p, "group_dead");
+	case_sigterm_exit0(p);
+	case_term_then_kill(p);
+	case_leader_first(p, "group_dead");
+	case_threads_killed(p, "group_dead");
+	case_unwatched(p);
+	case_extra_name(p);
+	case_allowlist(p);
+	case_oom(p);
+	measure_latency(p);
+	probe_get_stats(p, &st);
+	check(st.events >= n_facts && st.ringbuf_drops == 0,
+	      "stats: %llu records, %llu ring-buffer drops", (unsigned long long)st.events,
+	      (unsigned long long)st.ringbuf_drops);
+	probe_close(p);
+
+	/* the variant for kernels without group_dead (6.1) loads here too */
+	p = probe_open_variant(&cfg, PROBE_EXIT_LIVE_COUNT, err, sizeof(err));
+	if (!check(p != NULL, "probe_open_variant(LIVE_COUNT)%s%s", p ? "" : ": ", p ? "" : err))
+		return;
+	before = n_facts;
+	case_sigkill(p, "live-count");
+	case_exit(p, "live-count");
+	case_leader_first(p, "live-count");
+	for (int i = 0; i < 5; i++) /* the race it guards against is rare */
+		case_threads_killed(p, "live-count");
+	check(n_facts > before, "live-count: facts delivered");
+	probe_close(p);
+}
+
+/* dir_of_exe/name into out (the default victim and temporary base). */
+static bool beside_exe(char *out, size_t len, const char *name)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	int m;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	m = snprintf(out, len, "%s/%s", exe, name);
+	return m > 0 && (size_t)m < len;
+}
+
+int main(int argc, char **argv)
+{
+	char victim[PATH_MAX], tmp_base[PATH_MAX];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root (CAP_BPF, CAP_PERFMON, cgroups)\n");
+		return 0;
+	}
+	if ((argc <= 1 && !beside_exe(victim, sizeof(victim), "probe_victim")) ||
+	    (argc <= 2 && !beside_exe(tmp_base, sizeof(tmp_base), "tmp"))) {
+		printf("Bail out! cannot locate this executable's directory\n");
+		return 1;
+	}
+	victim_bin = argc > 1 ? argv[1] : victim;
+	if (setup_dirs(argc > 2 ? argv[2] : tmp_base)) {
+		printf("Bail out! cannot create a temporary directory under %s: %s\n",
+		       argc > 2 ? argv[2] : tmp_base, strerror(errno));
+		return 1;
+	}
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
+	signal(SIGABRT, on_fatal_signal); /* a failed assert in the code under test */
+	signal(SIGSEGV, on_fatal_signal);
+	if (prctl(PR_GET_NAME, self_comm))
+		snprintf(self_comm, sizeof(self_comm), "?");
+	log_set_level(LOG_LEVEL_WARN);
+
+	run_probe_cases();
+	case_pidfd();
+
+	cleanup();
+	printf("1..%d\n", tap_count);
+	return tap_failed ? 1 : 0;
+}
