@@ -11,8 +11,14 @@
 struct delivery_policy_config {
 	int64_t initial_backoff_ns;  /* first retry delay (default 200 ms) */
 	int64_t max_backoff_ns;      /* cap (default 30 s) */
-	int64_t max_age_ns;          /* give up after this age (default 24 h) */
+	int64_t max_age_ns;          /* give up after this age (default 24 h);
+				      * <= 0: never expire */
 };
+
+/* A 401 is answered with an immediate re-authentication while the
+ * notification has made at most this many attempts; after that it is a
+ * RETRY with backoff, so a credential problem does not hammer Keystone. */
+#define DELIVERY_REAUTH_IMMEDIATE_MAX 2u
 
 void delivery_policy_defaults(struct delivery_policy_config *cfg);
 
@@ -42,10 +48,18 @@ struct delivery_action {
 };
 
 /* attempts counts this attempt (>= 1). jitter is a random value in
- * [0, 1) the caller draws, so the function stays deterministic. */
+ * [0, 1) the caller draws, so the function stays deterministic (values
+ * outside are clamped). Backoff is "equal jitter": the un-jittered delay
+ * is initial * 2^(attempts-1) capped at max, and the delay returned lies
+ * in [delay/2, delay]. EXPIRED replaces any retry once now - created >
+ * max_age; DONE and PERMANENT_FAIL are never turned into EXPIRED. */
 struct delivery_action delivery_policy_decide(const struct delivery_policy_config *cfg,
 					      const struct attempt_outcome *outcome,
 					      uint32_t attempts, int64_t created_ns,
 					      int64_t now_ns, double jitter);
+
+/* The jittered backoff delay for an attempt number (>= 1), as used above. */
+int64_t delivery_policy_backoff_ns(const struct delivery_policy_config *cfg, uint32_t attempts,
+				   double jitter);
 
 #endif

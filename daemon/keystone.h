@@ -22,7 +22,15 @@ int keystone_parse_token_response(const char *body, size_t len, const char *serv
 				  const char *interface, const char *region,
 				  struct keystone_token_info *out, char *err, size_t errlen);
 
-/* The JSON body for a v3 password-scoped token request; malloc'd. */
+/* Parses an ISO 8601 time as Keystone writes expires_at
+ * ("2026-11-27T20:55:45.000000Z"): fraction optional (up to ns), zone "Z",
+ * "+hh:mm"/"-hh:mm" or none (= UTC). Returns 0, or -1 if malformed or
+ * outside what int64 nanoseconds since 1970 can hold. */
+int keystone_parse_time(const char *s, int64_t *realtime_ns);
+
+/* The JSON body for a v3 password-scoped token request; malloc'd (free()),
+ * NULL on allocation failure or non-UTF-8 input. Empty or NULL domain names
+ * mean "Default", as in a stock Keystone. */
 char *keystone_password_auth_body(const char *username, const char *password,
 				  const char *user_domain_name, const char *project_name,
 				  const char *project_domain_name);

@@ -35,6 +35,8 @@ struct masakari_client_status {
 	int64_t token_expires_realtime_ns;
 	char endpoint[512];
 	char last_error[256];
+	/* notification_uuid of the last notification Masakari accepted. */
+	char last_notification_uuid[64];
 };
 
 struct masakari_client;
@@ -44,7 +46,12 @@ void masakari_client_free(struct masakari_client *mc);
 
 /* POSTs body to {endpoint}/notifications, authenticating first when
  * needed. Returns the outcome for delivery_policy_decide(); on failure
- * err says why (HTTP status and Masakari's message, or curl's error). */
+ * err says why (HTTP status and Masakari's message, or curl's error).
+ * On a 2xx err is "" and Masakari's notification_uuid is in the status
+ * (last_notification_uuid), to join logs. Keystone failures (bad credentials, service missing from the
+ * catalog, Keystone unreachable) are ATTEMPT_NO_ENDPOINT: the notification
+ * itself is fine and must not be failed for them. A 401 from Masakari
+ * drops the cached token here already. */
 struct attempt_outcome masakari_client_post_notification(struct masakari_client *mc,
 							 const char *body, char *err,
 							 size_t errlen);
