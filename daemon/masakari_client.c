@@ -251,15 +251,20 @@ static int join_url(char *out, size_t outlen, const char *base, const char *suff
 
 /* ---------------------------------------------------------------- keystone */
 
-static bool token_fresh(const struct masakari_client *mc, int64_t now)
+/* A token is renewed min(RENEW_MARGIN, lifetime / RENEW_FRACTION) before
+ * it expires, so a request never races the expiry. */
+static int64_t token_renew_at(const struct masakari_client *mc)
 {
-	if (mc->token == NULL)
-		return false;
 	int64_t life = mc->token_expires_ns - mc->token_obtained_ns;
 	int64_t margin = life > 0 ? life / RENEW_FRACTION : 0;
 	if (margin > RENEW_MARGIN_NS)
 		margin = RENEW_MARGIN_NS;
-	return now < mc->token_expires_ns - margin;
+	return mc->token_expires_ns - margin;
+}
+
+static bool token_fresh(const struct masakari_client *mc, int64_t now)
+{
+	return mc->token != NULL && now < token_renew_at(mc);
 }
 
 static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
@@ -416,6 +421,28 @@ void masakari_client_invalidate_token(struct masakari_client *mc)
 		return;
 	forget_token(mc);
 	mc->state = TOKEN_NONE;
+}
+
+int masakari_client_refresh_token(struct masakari_client *mc, char *err, size_t errlen)
+{
+	assert(mc != NULL);
+	set_err(err, errlen, "%s", "");
+	if (mc->cfg.noauth || token_fresh(mc, realtime_ns()))
+		return 0;
+	if (authenticate(mc, err, errlen) != 0) {
+		forget_token(mc);
+		mc->state = TOKEN_ERROR;
+		record_error(mc, err);
+		return -1;
+	}
+	return 0;
+}
+
+int64_t masakari_client_token_renew_at(const struct masakari_client *mc)
+{
+	if (mc->cfg.noauth || mc->token == NULL)
+		return 0;
+	return token_renew_at(mc);
 }
 
 struct attempt_outcome masakari_client_post_notification(struct masakari_client *mc,

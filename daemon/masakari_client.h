@@ -55,6 +55,13 @@ void masakari_client_free(struct masakari_client *mc);
 struct attempt_outcome masakari_client_post_notification(struct masakari_client *mc,
 							 const char *body, char *err,
 							 size_t errlen);
+/* Authenticates now unless the cached token is still fresh (or noauth),
+ * so the first notification does not pay for Keystone. Returns 0, or -1
+ * with the reason in err. */
+int masakari_client_refresh_token(struct masakari_client *mc, char *err, size_t errlen);
+/* Wall-clock time at which the cached token should be renewed; 0 when
+ * there is none (noauth, or not authenticated). */
+int64_t masakari_client_token_renew_at(const struct masakari_client *mc);
 /* Forget the cached token (after a 401). */
 void masakari_client_invalidate_token(struct masakari_client *mc);
 void masakari_client_get_status(const struct masakari_client *mc,
