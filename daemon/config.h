@@ -1,5 +1,5 @@
 /* mimamorid's configuration: an ini file ([node], [masakari], [instance],
- * [process], [probe]) or, for migration, masakari-monitors'
+ * [process], [probe], [delivery]) or, for migration, masakari-monitors'
  * masakarimonitors.conf ([api] section). Every error names the file, the
  * line and the key. */
 #ifndef MIMAMORI_CONFIG_H
@@ -35,12 +35,23 @@ struct mimamori_config {
 void config_defaults(struct mimamori_config *cfg);
 /* Parses an ini file into cfg (on top of defaults). Returns 0, or -1 with
  * "FILE:LINE: [section] key: what is wrong" in err. Unknown sections or
- * keys are errors (a typo must not silently disable something). */
+ * keys are errors (a typo must not silently disable something). Keys the
+ * file does not set keep cfg's values (config_defaults() or an earlier
+ * load); on error cfg is left unchanged. */
 int config_load(struct mimamori_config *cfg, const char *path, char *err, size_t errlen);
-/* Reads [api] of masakarimonitors.conf into cfg->masakari (other sections
- * are ignored: that file is shared with other monitors). */
+/* config_load() on len bytes in memory (NULs are rejected, not a
+ * terminator); name stands for the file in messages. For tests and
+ * fuzzing. */
+int config_load_buffer(struct mimamori_config *cfg, const char *name, const char *data,
+		       size_t len, char *err, size_t errlen);
+/* Reads [api] of masakarimonitors.conf into cfg->masakari, and [DEFAULT]
+ * hostname (or its deprecated name host) into cfg->hostname. Other
+ * sections are ignored: that file is shared with other monitors. Values
+ * are read as oslo.config does (one pair of surrounding quotes dropped). */
 int config_load_masakari_monitors(struct mimamori_config *cfg, const char *path, char *err,
 				  size_t errlen);
+int config_load_masakari_monitors_buffer(struct mimamori_config *cfg, const char *name,
+					 const char *data, size_t len, char *err, size_t errlen);
 /* Cross-field checks after loading (e.g. noauth needs endpoint_override). */
 int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen);
 
