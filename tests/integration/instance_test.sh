@@ -1,0 +1,162 @@
+#!/bin/bash
+# The guest-failure path on real components: the real eBPF probe, a real
+# libvirtd with KVM (or TCG) guests, the real Masakari API, and mimamorid.
+#   instance_test.sh MIMAMORID noauth|keystone
+# noauth runs every case; keystone runs the ones where auth matters.
+. "$(dirname "$0")/../harness/lib.sh"
+set -u
+
+MIMAMORID=$1
+MODE=$2
+HOST=compute-test
+# Ports apart from the harness defaults, so a developer's stack can keep running.
+PORTS=(MASAKARI_PORT="${T_MASAKARI_PORT:-16868}" KS_PORT="${T_KS_PORT:-15000}" NOVA_PORT="${T_NOVA_PORT:-18774}")
+
+require_root
+require_cmd virsh curl
+[ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
+
+if [ "$MODE" = noauth ]; then tap_plan 17; else tap_plan 8; fi
+
+state_dir "instance-$MODE"
+masakari_start "$STATE_DIR/masakari" MODE="$MODE" ENGINE=none DEDUP_WINDOW=0 "${PORTS[@]}" ||
+    tap_bail "Masakari did not start"
+BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/add-host.sh" seg-test "$HOST" > /dev/null ||
+    tap_bail "cannot add $HOST to a segment"
+libvirt_start "$STATE_DIR/libvirt" GUESTS="vm1:qboot vm2:qboot panic1:panic" ||
+    tap_bail "libvirtd did not start"
+
+uuid_of() { awk -v n="$1" '$1 == n { print $2 }' "$STATE_DIR/libvirt/guests.list"; }
+qemu_pid() { cat "$LIBVIRT_QEMU_PIDDIR/$1.pid"; }
+VM1=$(uuid_of vm1) VM2=$(uuid_of vm2) PANIC1=$(uuid_of panic1)
+
+# ---- mimamorid
+DSTATE=$STATE_DIR/mimamorid
+mkdir -p "$DSTATE"
+CONF=$STATE_DIR/mimamori.conf
+{
+    printf '[node]\nhostname = %s\nstate_dir = %s\n' "$HOST" "$DSTATE"
+    printf '[masakari]\n'
+    if [ "$MODE" = keystone ]; then
+        printf 'auth_url = %s\nusername = %s\npassword = %s\nproject_name = %s\n' \
+            "$OS_AUTH_URL" "$OS_USERNAME" "$OS_PASSWORD" "$OS_PROJECT_NAME"
+        printf 'user_domain_name = Default\nproject_domain_name = Default\nregion = RegionOne\n'
+    else
+        printf 'endpoint_override = %s\n' "$MASAKARI_URL"
+    fi
+    printf '[instance]\nlibvirt_uri = %s\n' "$LIBVIRT_DEFAULT_URI"
+} > "$CONF"
+
+DAEMON_PID=""
+start_daemon() {
+    "$MIMAMORID" --config "$CONF" >> "$STATE_DIR/mimamorid.log" 2>&1 &
+    DAEMON_PID=$!
+    wait_for "[ \"\$(json_get libvirt.connected '$DSTATE/status.json')\" = true ]" 20
+}
+stop_daemon() { # SIGNAL
+    [ -n "$DAEMON_PID" ] || return 0
+    kill "-$1" "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=""
+}
+on_cleanup 'stop_daemon TERM'
+on_cleanup 'tap_diag "--- mimamorid log (tail)"; tail -n 40 "$STATE_DIR/mimamorid.log" | while IFS= read -r l; do tap_diag "$l"; done'
+
+# ---- observations
+notifications() { BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/list-notifications.sh"; }
+count_vm() { # UUID -> VM notifications Masakari stored for that guest
+    notifications | json_eval "sum(1 for n in d['notifications'] if n['type'] == 'VM' and n['payload'].get('instance_uuid') == '$1')"
+}
+events_count() { # PYEXPR over each event line e -> how many lines match
+    "$PY" - "$DSTATE/events.jsonl" "$1" <<'PYEOF'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    n += bool(eval(sys.argv[2], {"e": e}))
+print(n)
+PYEOF
+}
+libvirt_said() { # UUID EVENT DETAIL -> lines for that libvirt lifecycle fact
+    events_count "e.get('fact', {}).get('kind') == 'libvirt_lifecycle' and e['fact']['uuid'] == '$1' and e['fact']['event'] == $2 and e['fact']['detail'] == $3"
+}
+mapped() { # NAME -> the daemon maps that guest's qemu
+    json_eval "$(qemu_pid "$1") in d['guest_pids']" "$DSTATE/status.json" | grep -qx true
+}
+start_guest() { # NAME
+    virsh -q start "$1" > /dev/null && wait_for "mapped $1" 10
+}
+STOPPED=5 STOPPED_FAILED=5 STOPPED_DESTROYED=2 STOPPED_CRASHED=2 CRASHED=8
+
+# started here, not inside tap_check: that runs in a subshell, and the
+# daemon's PID must stay known to this shell
+if start_daemon; then tap_ok "mimamorid starts, loads the eBPF probe and connects to libvirt"
+else tap_bail "mimamorid did not start"; fi
+tap_is "$(json_get probe.mode "$DSTATE/status.json")" ebpf "probe mode is ebpf (not degraded)"
+
+if [ "$MODE" = keystone ]; then
+    tap_check "a Keystone token is ready before any failure" \
+        wait_for "[ \"\$(json_get masakari.token '$DSTATE/status.json')\" = valid ]" 20
+fi
+
+# ---- SIGKILL of qemu: one notification, at the kernel event; libvirt's word merged
+start_guest vm1 || tap_bail "vm1 did not start"
+PID=$(qemu_pid vm1)
+kill -KILL "$PID"
+tap_check "SIGKILL of vm1's qemu: Masakari stores one VM notification" wait_for "[ \$(count_vm $VM1) -ge 1 ]" 10
+wait_for "[ \$(libvirt_said $VM1 $STOPPED $STOPPED_FAILED) -ge 1 ]" 10
+tap_is "$(count_vm "$VM1")" 1 "after libvirt's STOPPED/FAILED, still exactly one notification"
+tap_is "$(notifications | json_eval "[(n['payload']['event'], n['payload']['vir_domain_event']) for n in d['notifications'] if n['payload'].get('instance_uuid') == '$VM1'][0]")" \
+    '["LIFECYCLE", "STOPPED_FAILED"]' "payload is LIFECYCLE / STOPPED_FAILED"
+tap_is "$(events_count "e.get('verdict') == 'guest_failed' and e.get('source') == 'kernel' and e.get('pid') == $PID and e['fact'].get('fatal_signal', {}).get('signal') == 'SIGKILL'")" 1 \
+    "the verdict came from the kernel with the signal and its sender"
+
+# ---- virsh destroy: intentional, no notification
+start_guest vm2 || tap_bail "vm2 did not start"
+virsh -q destroy vm2 > /dev/null
+wait_for "[ \$(libvirt_said $VM2 $STOPPED $STOPPED_DESTROYED) -ge 1 ]" 10
+tap_is "$(count_vm "$VM2")" 0 "virsh destroy of vm2: no notification"
+
+[ "$MODE" = noauth ] || tap_done
+
+tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('instance_uuid') == '$VM2'")" 1 \
+    "virsh destroy is recorded as an intentional stop"
+
+# ---- guest panic: one notification (masakari-monitors drops these)
+virsh -q start panic1 > /dev/null
+tap_check "guest panic of panic1: Masakari stores one VM notification" wait_for "[ \$(count_vm $PANIC1) -ge 1 ]" 15
+wait_for "[ \$(libvirt_said $PANIC1 $STOPPED $STOPPED_CRASHED) -ge 1 ]" 10
+tap_is "$(count_vm "$PANIC1")" 1 "after STOPPED/CRASHED, still exactly one notification for the panic"
+tap_is "$(events_count "e.get('fact', {}).get('kind') == 'libvirt_lifecycle' and e['fact']['uuid'] == '$PANIC1' and e['fact']['event'] == $CRASHED")" 1 \
+    "libvirt reported the panic as CRASHED"
+
+# ---- Masakari down during a failure, then up: delivered
+BEFORE=$(count_vm "$VM1")
+BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/api-ctl.sh" stop
+start_guest vm1 || tap_bail "vm1 did not restart"
+kill -KILL "$(qemu_pid vm1)"
+tap_check "with Masakari down, the notification waits in the outbox" \
+    wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 1 ]" 10
+tap_check "the failed attempts are logged with their error" \
+    wait_for "[ \$(events_count \"e.get('type') == 'delivery' and e.get('result') == 'retry'\") -ge 1 ]" 10
+BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/api-ctl.sh" start || tap_bail "masakari-api did not come back"
+tap_check "Masakari back: the notification is delivered" wait_for "[ \$(count_vm $VM1) -ge $((BEFORE + 1)) ]" 60
+wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 0 ]" 5
+tap_is "$(count_vm "$VM1")" $((BEFORE + 1)) "delivered exactly once"
+
+# ---- mimamorid SIGKILLed with a pending notification, restarted: delivered once
+BEFORE=$(count_vm "$VM1")
+BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/api-ctl.sh" stop
+start_guest vm1 || tap_bail "vm1 did not restart"
+kill -KILL "$(qemu_pid vm1)"
+wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 1 ]" 10
+stop_daemon KILL
+BASE=$STATE_DIR/masakari "$MASAKARI_HARNESS/api-ctl.sh" start || tap_bail "masakari-api did not come back"
+start_daemon || tap_bail "mimamorid did not restart"
+tap_diag "mimamorid restarted as $DAEMON_PID"
+tap_check "after SIGKILL and restart of mimamorid, the pending notification is delivered" \
+    wait_for "[ \$(count_vm $VM1) -ge $((BEFORE + 1)) ]" 30
+wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 0 ]" 5
+tap_is "$(count_vm "$VM1")" $((BEFORE + 1)) "delivered exactly once across the restart"
+
+tap_done
