@@ -58,6 +58,8 @@ struct probe {
  * whose decisive line is the last) go to the log line by line. */
 #define LIBBPF_LOG_MAX_LINES 60
 
+/* libbpf hands us its own format strings: the format is not ours to check. */
+__attribute__((format(printf, 2, 0)))
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char *text = NULL, *line, *save = NULL;
