@@ -203,6 +203,9 @@ void event_log_verdict(struct event_log *el, const struct fact *trigger,
 	json_object_set_new(o, "mono_ns", json_pack("{s:I, s:I, s:I}",
 		"fact", (json_int_t)t->fact_mono_ns, "received", (json_int_t)t->received_mono_ns,
 		"verdict", (json_int_t)t->verdict_mono_ns));
+	if (t->durable_mono_ns)
+		json_object_set_new(json_object_get(o, "mono_ns"), "durable",
+				    json_integer((json_int_t)t->durable_mono_ns));
 	json_object_set_new(o, "fact", fact_json(trigger));
 	append(el, o, t->verdict_realtime_ns);
 }

@@ -25,6 +25,7 @@ struct verdict_timing {
 	uint64_t fact_mono_ns;
 	uint64_t received_mono_ns;
 	uint64_t verdict_mono_ns;
+	uint64_t durable_mono_ns; /* notification fsync'd in the outbox; 0 if none */
 	int64_t verdict_realtime_ns;
 };
 

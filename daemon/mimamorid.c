@@ -100,6 +100,7 @@ static void handle_verdict(struct daemon *d, const struct fact *f, const struct 
 				  v->name, strerror(-rc), body ? body : "(none)");
 		else
 			d->notifications++;
+		t.durable_mono_ns = mono_ns();
 		free(body);
 	}
 	if (v->notify || log_enabled(LOG_LEVEL_DEBUG) || v->kind != VERDICT_INFO)
