@@ -16,7 +16,7 @@ require_root
 require_cmd virsh curl
 [ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
 
-if [ "$MODE" = noauth ]; then tap_plan 17; else tap_plan 8; fi
+if [ "$MODE" = noauth ]; then tap_plan 27; else tap_plan 8; fi
 
 state_dir "instance-$MODE"
 masakari_start "$STATE_DIR/masakari" MODE="$MODE" ENGINE=none DEDUP_WINDOW=0 "${PORTS[@]}" ||
@@ -34,6 +34,7 @@ VM1=$(uuid_of vm1) VM2=$(uuid_of vm2) PANIC1=$(uuid_of panic1)
 DSTATE=$STATE_DIR/mimamorid
 mkdir -p "$DSTATE"
 CONF=$STATE_DIR/mimamori.conf
+write_conf() { # PROBE_MODE
 {
     printf '[node]\nhostname = %s\nstate_dir = %s\n' "$HOST" "$DSTATE"
     printf '[masakari]\n'
@@ -45,7 +46,10 @@ CONF=$STATE_DIR/mimamori.conf
         printf 'endpoint_override = %s\n' "$MASAKARI_URL"
     fi
     printf '[instance]\nlibvirt_uri = %s\n' "$LIBVIRT_DEFAULT_URI"
+    printf '[process]\nwatched = nova-compute\n[probe]\nmode = %s\n' "$1"
 } > "$CONF"
+}
+write_conf auto
 
 DAEMON_PID=""
 start_daemon() {
@@ -86,7 +90,8 @@ mapped() { # NAME -> the daemon maps that guest's qemu
 start_guest() { # NAME
     virsh -q start "$1" > /dev/null && wait_for "mapped $1" 10
 }
-STOPPED=5 STOPPED_FAILED=5 STOPPED_DESTROYED=2 STOPPED_CRASHED=2 CRASHED=8
+# virDomainEventType / virDomainEventStoppedDetailType
+STOPPED=5 STOPPED_DESTROYED=1 STOPPED_CRASHED=2 STOPPED_FAILED=5 CRASHED=8
 
 # started here, not inside tap_check: that runs in a subshell, and the
 # daemon's PID must stay known to this shell
@@ -104,7 +109,8 @@ start_guest vm1 || tap_bail "vm1 did not start"
 PID=$(qemu_pid vm1)
 kill -KILL "$PID"
 tap_check "SIGKILL of vm1's qemu: Masakari stores one VM notification" wait_for "[ \$(count_vm $VM1) -ge 1 ]" 10
-wait_for "[ \$(libvirt_said $VM1 $STOPPED $STOPPED_FAILED) -ge 1 ]" 10
+wait_for "[ \$(libvirt_said $VM1 $STOPPED $STOPPED_FAILED) -ge 1 ]" 10 ||
+    tap_bail "libvirt never reported that event"
 tap_is "$(count_vm "$VM1")" 1 "after libvirt's STOPPED/FAILED, still exactly one notification"
 tap_is "$(notifications | json_eval "[(n['payload']['event'], n['payload']['vir_domain_event']) for n in d['notifications'] if n['payload'].get('instance_uuid') == '$VM1'][0]")" \
     '["LIFECYCLE", "STOPPED_FAILED"]' "payload is LIFECYCLE / STOPPED_FAILED"
@@ -114,7 +120,8 @@ tap_is "$(events_count "e.get('verdict') == 'guest_failed' and e.get('source') =
 # ---- virsh destroy: intentional, no notification
 start_guest vm2 || tap_bail "vm2 did not start"
 virsh -q destroy vm2 > /dev/null
-wait_for "[ \$(libvirt_said $VM2 $STOPPED $STOPPED_DESTROYED) -ge 1 ]" 10
+wait_for "[ \$(libvirt_said $VM2 $STOPPED $STOPPED_DESTROYED) -ge 1 ]" 10 ||
+    tap_bail "libvirt never reported that event"
 tap_is "$(count_vm "$VM2")" 0 "virsh destroy of vm2: no notification"
 
 [ "$MODE" = noauth ] || tap_done
@@ -125,7 +132,8 @@ tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('instance_
 # ---- guest panic: one notification (masakari-monitors drops these)
 virsh -q start panic1 > /dev/null
 tap_check "guest panic of panic1: Masakari stores one VM notification" wait_for "[ \$(count_vm $PANIC1) -ge 1 ]" 15
-wait_for "[ \$(libvirt_said $PANIC1 $STOPPED $STOPPED_CRASHED) -ge 1 ]" 10
+wait_for "[ \$(libvirt_said $PANIC1 $STOPPED $STOPPED_CRASHED) -ge 1 ]" 10 ||
+    tap_bail "libvirt never reported that event"
 tap_is "$(count_vm "$PANIC1")" 1 "after STOPPED/CRASHED, still exactly one notification for the panic"
 tap_is "$(events_count "e.get('fact', {}).get('kind') == 'libvirt_lifecycle' and e['fact']['uuid'] == '$PANIC1' and e['fact']['event'] == $CRASHED")" 1 \
     "libvirt reported the panic as CRASHED"
@@ -158,5 +166,57 @@ tap_check "after SIGKILL and restart of mimamorid, the pending notification is d
     wait_for "[ \$(count_vm $VM1) -ge $((BEFORE + 1)) ]" 30
 wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 0 ]" 5
 tap_is "$(count_vm "$VM1")" $((BEFORE + 1)) "delivered exactly once across the restart"
+
+# ---- a watched host process: unexpected death notified, orderly stop not
+count_process() {
+    notifications | json_eval "sum(1 for n in d['notifications'] if n['type'] == 'PROCESS' and n['payload'].get('process_name') == 'nova-compute')"
+}
+mkdir -p "$STATE_DIR/bin"
+cp /bin/sleep "$STATE_DIR/bin/nova-compute"
+spawn_victim() { # the kill must hit nova-compute, not the shell that forks it
+    "$STATE_DIR/bin/nova-compute" 600 & VICTIM=$!
+    wait_for "[ \"\$(cat /proc/$VICTIM/comm)\" = nova-compute ]" 5
+}
+spawn_victim
+kill -KILL "$VICTIM"; wait "$VICTIM" 2>/dev/null
+tap_check "kill -9 of a watched nova-compute: one PROCESS notification" wait_for "[ \$(count_process) = 1 ]" 10
+spawn_victim
+kill -TERM "$VICTIM"; wait "$VICTIM" 2>/dev/null
+wait_for "[ \$(events_count \"e.get('verdict') == 'process_stopped' and e.get('pid') == $VICTIM\") = 1 ]" 10
+tap_is "$(count_process)" 1 "SIGTERM of nova-compute (an orderly stop) notifies nothing"
+
+# ---- libvirtd hung: the kernel still decides, libvirt is reconnected later
+start_guest vm1 || tap_bail "vm1 did not restart"
+BEFORE=$(count_vm "$VM1")
+LIBVIRTD=$(cat "$STATE_DIR/libvirt/libvirtd.pid")
+on_cleanup "kill -CONT $LIBVIRTD 2>/dev/null"
+kill -STOP "$LIBVIRTD"
+kill -KILL "$(qemu_pid vm1)"
+tap_check "libvirtd hung (SIGSTOP): the kernel's verdict alone is notified" \
+    wait_for "[ \$(count_vm $VM1) = $((BEFORE + 1)) ]" 10
+tap_check "the hung libvirtd is noticed (keepalive) and reported in status" \
+    wait_for "[ \"\$(json_get libvirt.connected '$DSTATE/status.json')\" = false ]" 30
+kill -CONT "$LIBVIRTD"
+tap_check "libvirtd back: mimamorid reconnects" \
+    wait_for "[ \"\$(json_get libvirt.connected '$DSTATE/status.json')\" = true ]" 30
+wait_for "[ \$(libvirt_said $VM1 $STOPPED $STOPPED_FAILED) -ge 4 ]" 10 ||
+    tap_bail "libvirt never reported that event"
+tap_is "$(count_vm "$VM1")" $((BEFORE + 1)) "libvirt's late STOPPED/FAILED after the reconnect is not sent again"
+
+# ---- no eBPF: the pidfd fallback, loudly degraded, libvirt decides
+stop_daemon TERM
+write_conf pidfd
+start_daemon || tap_bail "mimamorid (pidfd) did not start"
+tap_is "$(json_get probe.mode "$DSTATE/status.json") $(json_get probe.degraded "$DSTATE/status.json")" "pidfd true" \
+    "without eBPF the status says pidfd, degraded"
+tap_check "the degraded mode is logged loudly" grep -q "DEGRADED MODE" "$STATE_DIR/mimamorid.log"
+BEFORE=$(count_vm "$VM2")
+start_guest vm2 || tap_bail "vm2 did not start"
+wait_for "[ \$(json_get probe.pidfd_watched '$DSTATE/status.json') -ge 1 ]" 5
+kill -KILL "$(qemu_pid vm2)"
+tap_check "pidfd fallback: SIGKILL of vm2's qemu is notified (on libvirt's word)" \
+    wait_for "[ \$(count_vm $VM2) = $((BEFORE + 1)) ]" 10
+tap_is "$(events_count "e.get('verdict') == 'guest_failed' and e.get('instance_uuid') == '$VM2' and e.get('source') == 'libvirt'")" 1 \
+    "the pidfd fallback verdict came from libvirt, once"
 
 tap_done
