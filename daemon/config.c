@@ -76,7 +76,7 @@ static const char *const interface_choices[] = { "public", "internal", "admin", 
 static const char *const probe_choices[] = { "auto", "ebpf", "pidfd", NULL };
 
 static const char *const mimamori_sections[] = {
-	"node", "masakari", "instance", "process", "probe", "delivery", NULL,
+	"node", "masakari", "instance", "process", "probe", "delivery", "control", "metrics", NULL,
 };
 
 static const struct key_spec mimamori_keys[] = {
@@ -106,6 +106,9 @@ static const struct key_spec mimamori_keys[] = {
 	{ "probe", "mode", K_ENUM, FIELD(probe_mode), .choices = probe_choices },
 	{ "delivery", "max_age", K_SECONDS, FIELD(delivery_max_age_s), .min = MAX_AGE_MIN_S,
 	  .max = MAX_AGE_MAX_S, .scale = 1 },
+	{ "control", "socket", K_PATH, FIELD(control_socket), .nonempty = true },
+	{ "control", "group", K_STRING, FIELD(control_group) },
+	{ "metrics", "listen", K_STRING, FIELD(metrics_listen) },
 };
 #define N_MIMAMORI_KEYS (sizeof(mimamori_keys) / sizeof(mimamori_keys[0]))
 
@@ -199,6 +202,9 @@ void config_defaults(struct mimamori_config *cfg)
 	cfg->n_process_names = 0;
 	snprintf(cfg->probe_mode, sizeof(cfg->probe_mode), "%s", "auto");
 	cfg->delivery_max_age_s = 86400;
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+		 "/run/mimamori/control.sock");
+	snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", "127.0.0.1:9877");
 }
 
 /* ---- messages ---- */

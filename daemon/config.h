@@ -30,6 +30,11 @@ struct mimamori_config {
 	char probe_mode[8];
 	/* [delivery] max_age (seconds) */
 	long delivery_max_age_s;
+	/* [control] the local RPC socket mimamorictl talks to */
+	char control_socket[CONFIG_PATH_LEN]; /* default /run/mimamori/control.sock */
+	char control_group[64];  /* group allowed to use it (mode 0660); "" = root only */
+	/* [metrics] listen = host:port for GET /metrics; "" disables it */
+	char metrics_listen[128]; /* default 127.0.0.1:9877 */
 };
 
 void config_defaults(struct mimamori_config *cfg);

@@ -570,7 +570,7 @@ static void test_example(void **state)
 	}
 	assert_false(ferror(f));
 	fclose(f);
-	assert_int_equal(keys, 20); /* every key of every section, once */
+	assert_int_equal(keys, 23); /* every key of every section, once */
 	config_defaults(&cfg);
 	if (config_load_buffer(&cfg, "example", text, used, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -581,6 +581,9 @@ static void test_example(void **state)
 	assert_int_equal(cfg.masakari.timeout_ms, 10000);
 	assert_int_equal(cfg.delivery_max_age_s, 86400);
 	assert_string_equal(cfg.probe_mode, "auto");
+	assert_string_equal(cfg.control_socket, "/run/mimamori/control.sock");
+	assert_string_equal(cfg.control_group, "");
+	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9877");
 }
 
 /* ---- validation ---- */
