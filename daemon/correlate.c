@@ -1104,3 +1104,9 @@ const char *verdict_kind_name(enum verdict_kind kind)
 	}
 	return "unknown";
 }
+
+void correlator_set_forward_all_events(struct correlator *c, bool on)
+{
+	assert(c);
+	c->cfg.forward_all_events = on;
+}

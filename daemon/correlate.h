@@ -73,6 +73,10 @@ struct correlator;
 struct correlator *correlator_new(const struct correlate_config *cfg);
 void correlator_free(struct correlator *c);
 
+/* A configuration reload may switch forward_all_events on a running core;
+ * it applies to facts fed from now on. */
+void correlator_set_forward_all_events(struct correlator *c, bool on);
+
 /* Feed one fact; writes up to CORRELATE_MAX_VERDICTS verdicts into out and
  * returns how many. Deterministic: same facts in, same verdicts out. */
 size_t correlator_feed(struct correlator *c, const struct fact *f,

@@ -26,6 +26,7 @@
 #include <libvirt/virterror.h>
 
 #include "log.h"
+#include "threads.h"
 
 _Static_assert(sizeof(struct fact) <= PIPE_BUF, "facts must be written atomically");
 
@@ -412,7 +413,7 @@ struct libvirt_watch *libvirt_watch_start(const char *uri, char *err, size_t err
 		}
 		event_impl_registered = true;
 	}
-	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+	if (thread_start_normal_priority(&w->thread, watch_thread, w) != 0) {
 		snprintf(err, errlen, "cannot start the libvirt thread");
 		goto fail;
 	}

@@ -28,11 +28,14 @@
 #include "notifier.h"
 #include "outbox.h"
 #include "pidfd_watch.h"
+#include "privileges.h"
 #include "probe.h"
 #include "status_file.h"
+#include "systemd_notify.h"
 
 #define EXIT_CONFIG 2
 #define TICK_MS 1000
+#define EVENT_LOOP_RT_PRIORITY 10
 
 enum probe_mode { PROBE_EBPF = 1, PROBE_PIDFD };
 
@@ -48,6 +51,8 @@ struct daemon {
 	struct event_log *events;
 	int epfd, sigfd, timerfd;
 	int64_t started_realtime_ns;
+	const char *config_path, *masakari_conf; /* re-read on SIGHUP */
+	char capabilities[256];    /* after the drop, for status */
 	uint64_t received_mono_ns; /* when the fact being handled was read */
 	uint64_t verdicts, notifications;
 	bool stopping;
@@ -205,6 +210,7 @@ static void fill_status(struct daemon *d, struct daemon_status *s)
 	s->verdicts = d->verdicts;
 	s->notifications = d->notifications;
 	s->process_names = (const char(*)[16])d->cfg.process_names;
+	s->capabilities = d->capabilities;
 	s->n_process_names = d->cfg.n_process_names;
 }
 
@@ -254,15 +260,68 @@ static int setup_loop(struct daemon *d)
 /* Scheduling latency dominates kill -> verdict on a busy host (field
  * measurements: p99 0.7-2.3 ms at normal priority, 0.3-0.6 ms with
  * SCHED_FIFO). The loop only wakes for events, so a modest real-time
- * priority cannot starve the host. */
+ * priority cannot starve the host. It is raised while CAP_SYS_NICE is still
+ * held; every other thread is created with normal priority (threads.h). */
 static void raise_priority(void)
 {
-	struct sched_param sp = { .sched_priority = 10 };
+	struct sched_param sp = { .sched_priority = EVENT_LOOP_RT_PRIORITY };
 	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 
 	if (rc != 0)
 		log_warn("cannot use SCHED_FIFO for the event loop (%s): detection latency "
 			 "will follow the host's load", strerror(rc));
+}
+
+static int read_config(struct mimamori_config *cfg, const char *config_path,
+		       const char *masakari_conf, char *err, size_t errlen);
+
+/* What a running daemon can take over from a new configuration file; the
+ * rest needs a restart (and is said so, key by key). */
+static void warn_if_changed(const char *key, bool changed)
+{
+	if (changed)
+		log_warn("reload: %s changed; it takes effect only after a restart", key);
+}
+
+static void reload(struct daemon *d)
+{
+	struct mimamori_config next;
+	struct delivery_policy_config policy;
+	char err[CONFIG_ERR_LEN];
+	const struct mimamori_config *cur = &d->cfg;
+
+	systemd_notify_reloading();
+	if (read_config(&next, d->config_path, d->masakari_conf, err, sizeof(err)) < 0) {
+		log_error("reload: new configuration rejected, the running one stays in force: %s",
+			  err);
+		event_log_note(d->events, "reload", "rejected");
+		systemd_notify_ready(NULL);
+		return;
+	}
+	warn_if_changed("[node] hostname", strcmp(next.hostname, cur->hostname) != 0);
+	warn_if_changed("[node] state_dir", strcmp(next.state_dir, cur->state_dir) != 0);
+	warn_if_changed("[instance] libvirt_uri", strcmp(next.libvirt_uri, cur->libvirt_uri) != 0);
+	warn_if_changed("[process] watched",
+			next.n_process_names != cur->n_process_names ||
+				memcmp(next.process_names, cur->process_names,
+				       sizeof(next.process_names)) != 0);
+	warn_if_changed("[probe] mode", strcmp(next.probe_mode, cur->probe_mode) != 0);
+	warn_if_changed("[control] socket/group",
+			strcmp(next.control_socket, cur->control_socket) != 0 ||
+				strcmp(next.control_group, cur->control_group) != 0);
+	warn_if_changed("[metrics] listen", strcmp(next.metrics_listen, cur->metrics_listen) != 0);
+
+	delivery_policy_defaults(&policy);
+	policy.max_age_ns = (int64_t)next.delivery_max_age_s * 1000000000ll;
+	notifier_reconfigure(d->notifier, &next.masakari, &policy);
+	correlator_set_forward_all_events(d->core, next.forward_all_events);
+	d->cfg.masakari = next.masakari;
+	d->cfg.forward_all_events = next.forward_all_events;
+	d->cfg.delivery_max_age_s = next.delivery_max_age_s;
+	log_info("reload: configuration applied ([masakari], [instance] forward_all_events, "
+		 "[delivery])");
+	event_log_note(d->events, "reload", "applied");
+	systemd_notify_ready(NULL);
 }
 
 static void handle_signal(struct daemon *d)
@@ -271,11 +330,12 @@ static void handle_signal(struct daemon *d)
 
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_warn("SIGHUP: configuration reload is not supported by this version; "
-				 "restart mimamorid to apply changes");
+			log_info("SIGHUP: reloading the configuration");
+			reload(d);
 			continue;
 		}
 		log_info("signal %u: stopping", si.ssi_signo);
+		systemd_notify_stopping();
 		d->stopping = true;
 	}
 }
@@ -302,7 +362,6 @@ static int run(struct daemon *d)
 		log_error("epoll: %s", strerror(errno));
 		return 1;
 	}
-	raise_priority();
 	while (!d->stopping) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(d->epfd, evs, 8, -1);
@@ -337,6 +396,7 @@ static int run(struct daemon *d)
 				if (d->pidfd)
 					pidfd_rescan(d);
 				write_status(d);
+				systemd_notify_watchdog();
 			}
 		}
 	}
@@ -353,8 +413,25 @@ static void usage(FILE *out)
 		"  -v, --verbose         debug logging\n");
 }
 
-static int load_configuration(struct mimamori_config *cfg, int argc, char **argv,
-			      bool *check_only)
+static int read_config(struct mimamori_config *cfg, const char *config_path,
+		       const char *masakari_conf, char *err, size_t errlen)
+{
+	char why[CONFIG_ERR_LEN];
+
+	config_defaults(cfg);
+	if (config_path && config_load(cfg, config_path, err, errlen) < 0)
+		return -1;
+	if (masakari_conf && config_load_masakari_monitors(cfg, masakari_conf, err, errlen) < 0)
+		return -1;
+	if (config_validate(cfg, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s%s%.*s", config_path ? config_path : "",
+			 config_path ? ": " : "", (int)(errlen > 16 ? errlen - 16 : 0), why);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_configuration(struct daemon *d, int argc, char **argv, bool *check_only)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -383,20 +460,12 @@ static int load_configuration(struct mimamori_config *cfg, int argc, char **argv
 		usage(stderr);
 		return -1;
 	}
-	config_defaults(cfg);
 	if (!config_path && access("/etc/mimamori/mimamori.conf", F_OK) == 0)
 		config_path = "/etc/mimamori/mimamori.conf";
-	if (config_path && config_load(cfg, config_path, err, sizeof(err)) < 0) {
+	d->config_path = config_path;
+	d->masakari_conf = masakari_conf;
+	if (read_config(&d->cfg, config_path, masakari_conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mimamorid: %s\n", err);
-		return -1;
-	}
-	if (masakari_conf && config_load_masakari_monitors(cfg, masakari_conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mimamorid: %s\n", err);
-		return -1;
-	}
-	if (config_validate(cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mimamorid: %s%s%s\n", config_path ? config_path : "", config_path ? ": " : "",
-			err);
 		return -1;
 	}
 	return 0;
@@ -451,7 +520,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = 1;
 
-	if (load_configuration(&d.cfg, argc, argv, &check_only) < 0)
+	if (load_configuration(&d, argc, argv, &check_only) < 0)
 		return EXIT_CONFIG;
 	if (check_only) {
 		printf("configuration OK\n");
@@ -478,7 +547,19 @@ int main(int argc, char **argv)
 	log_info("mimamorid %s starting on %s (state in %s, Masakari %s)", MIMAMORI_VERSION,
 		 d.cfg.hostname, d.cfg.state_dir,
 		 d.cfg.masakari.noauth ? d.cfg.masakari.endpoint_override : d.cfg.masakari.auth_url);
-	if (open_outbox_and_notifier(&d) < 0 || open_probe(&d) < 0)
+	/* Everything that needs a capability happens while this is the only
+	 * thread: capabilities are per thread, and threads created after the
+	 * drop inherit none. */
+	if (open_probe(&d) < 0)
+		goto out;
+	raise_priority();
+	if (privileges_drop_all(err, sizeof(err)) < 0) {
+		log_error("privileges: %s", err);
+		goto out;
+	}
+	privileges_describe(d.capabilities, sizeof(d.capabilities));
+	log_info("privileges: all capabilities dropped (%s)", d.capabilities);
+	if (open_outbox_and_notifier(&d) < 0)
 		goto out;
 	d.libvirt = libvirt_watch_start(d.cfg.libvirt_uri, err, sizeof(err));
 	if (!d.libvirt) {
@@ -488,6 +569,8 @@ int main(int argc, char **argv)
 	write_status(&d);
 	event_log_note(d.events, "start", d.cfg.hostname);
 	log_info("ready");
+	systemd_notify_ready(d.mode == PROBE_EBPF ? "watching (eBPF probe)"
+						  : "watching (DEGRADED: pidfd fallback, no eBPF)");
 	rc = run(&d);
 	event_log_note(d.events, "stop", d.cfg.hostname);
 out:

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "threads.h"
 
 #define TOKEN_RETRY_S 10
 
@@ -32,6 +33,10 @@ struct notifier {
 	/* Snapshot of the client's state, refreshed by the sender thread after
 	 * each request, so readers never touch the client concurrently. */
 	struct masakari_client_status client_status;
+	/* Set by notifier_reconfigure(), taken by the sender thread. */
+	bool reconfigure;
+	struct masakari_client_config next_client;
+	struct delivery_policy_config next_policy;
 };
 
 static int64_t realtime_ns(void)
@@ -167,6 +172,26 @@ static int64_t keep_token_fresh(struct notifier *n, int64_t now)
 	return renew_at ? renew_at : INT64_MAX;
 }
 
+/* Called and returns with the lock held. A client that cannot be created
+ * (out of memory) leaves the old one in place. */
+static void apply_reconfigure(struct notifier *n)
+{
+	struct masakari_client *fresh;
+
+	n->reconfigure = false;
+	n->policy = n->next_policy;
+	pthread_mutex_unlock(&n->lock);
+	fresh = masakari_client_new(&n->next_client);
+	pthread_mutex_lock(&n->lock);
+	if (!fresh) {
+		log_error("reload: cannot create the new Masakari client; keeping the old one");
+		return;
+	}
+	masakari_client_free(n->mc);
+	n->mc = fresh;
+	masakari_client_get_status(n->mc, &n->client_status);
+}
+
 static void *sender_thread(void *arg)
 {
 	struct notifier *n = arg;
@@ -174,6 +199,11 @@ static void *sender_thread(void *arg)
 
 	pthread_mutex_lock(&n->lock);
 	while (!n->stop) {
+		if (n->reconfigure) {
+			apply_reconfigure(n);
+			token_check_at = 0; /* authenticate with the new credentials now */
+			continue;
+		}
 		const struct outbox_entry *e = outbox_next_due(n->ob);
 		int64_t now = realtime_ns();
 
@@ -227,7 +257,7 @@ struct notifier *notifier_start(const struct masakari_client_config *mcfg,
 	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
 	pthread_cond_init(&n->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&n->thread, NULL, sender_thread, n) != 0) {
+	if (thread_start_normal_priority(&n->thread, sender_thread, n) != 0) {
 		snprintf(err, errlen, "cannot start the notifier thread");
 		masakari_client_free(n->mc);
 		pthread_cond_destroy(&n->wake);
@@ -298,5 +328,16 @@ void notifier_get_status(struct notifier *n, struct notifier_status *out)
 	out->accepted = n->accepted;
 	out->retries = n->retries;
 	out->masakari = n->client_status;
+	pthread_mutex_unlock(&n->lock);
+}
+
+void notifier_reconfigure(struct notifier *n, const struct masakari_client_config *mcfg,
+			  const struct delivery_policy_config *policy)
+{
+	pthread_mutex_lock(&n->lock);
+	n->next_client = *mcfg;
+	n->next_policy = *policy;
+	n->reconfigure = true;
+	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
 }

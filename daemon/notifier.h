@@ -36,6 +36,10 @@ void notifier_stop(struct notifier *n);
 int notifier_submit(struct notifier *n, const char *body, int64_t failure_realtime_ns,
 		    uint64_t *id_out);
 int notifier_retry(struct notifier *n, uint64_t id);
+/* A configuration reload: the sender thread switches to a new Masakari
+ * client and policy between two requests (never during one). */
+void notifier_reconfigure(struct notifier *n, const struct masakari_client_config *mcfg,
+			  const struct delivery_policy_config *policy);
 void notifier_get_status(struct notifier *n, struct notifier_status *out);
 
 #endif

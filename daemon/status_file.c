@@ -46,7 +46,7 @@ int status_file_write(const char *state_dir, const struct daemon_status *s, char
 		json_array_append_new(procs, json_string(s->process_names[i]));
 	doc = json_pack(
 		"{s:s, s:i, s:o, s:{s:s, s:b, s:s, s:I, s:I, s:I}, s:{s:b, s:s, s:i, s:s},"
-		" s:{s:s, s:s, s:o, s:s}, s:{s:I, s:I, s:o, s:I, s:I}, s:o, s:o, s:I, s:I}",
+		" s:{s:s, s:s, s:o, s:s}, s:{s:I, s:I, s:o, s:I, s:I}, s:o, s:o, s:I, s:I, s:s}",
 		"node", s->hostname, "pid", (int)s->pid, "started", time_json(s->started_realtime_ns),
 		"probe", "mode", s->probe_mode, "degraded", s->degraded_reason[0] != '\0', "reason",
 		s->degraded_reason, "events", (json_int_t)s->probe_stats.events, "ringbuf_drops",
@@ -62,7 +62,8 @@ int status_file_write(const char *state_dir, const struct daemon_status *s, char
 		time_json(s->notifier.oldest_pending_realtime_ns), "accepted",
 		(json_int_t)s->notifier.accepted, "retries", (json_int_t)s->notifier.retries,
 		"guest_pids", guests, "watched_processes", procs, "verdicts", (json_int_t)s->verdicts,
-		"notifications", (json_int_t)s->notifications);
+		"notifications", (json_int_t)s->notifications, "capabilities",
+		s->capabilities ? s->capabilities : "unknown");
 	if (!doc) {
 		snprintf(err, errlen, "cannot build the status document");
 		return -1;

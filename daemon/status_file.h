@@ -30,6 +30,7 @@ struct daemon_status {
 	uint64_t verdicts, notifications;
 	const char (*process_names)[16];
 	size_t n_process_names;
+	const char *capabilities; /* cap_to_text form, "=" when none */
 };
 
 int status_file_write(const char *state_dir, const struct daemon_status *s, char *err,
