@@ -1080,6 +1080,23 @@ size_t correlator_guest_tgids(const struct correlator *c, uint32_t *tgids, size_
 	return n;
 }
 
+size_t correlator_running_guests(const struct correlator *c, struct correlate_guest_info *out,
+				 size_t max)
+{
+	assert(c && (out || max == 0));
+	size_t n = 0;
+	for (size_t i = 0; i < CORRELATE_MAX_GUESTS && n < max; i++) {
+		const struct guest *g = &c->guests[i];
+		if (!g->used || g->tgid == 0)
+			continue;
+		memcpy(out[n].uuid, g->uuid, sizeof(out[n].uuid));
+		memcpy(out[n].name, g->name, sizeof(out[n].name));
+		out[n].tgid = g->tgid;
+		n++;
+	}
+	return n;
+}
+
 const char *verdict_kind_name(enum verdict_kind kind)
 {
 	switch (kind) {

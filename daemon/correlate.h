@@ -86,6 +86,16 @@ size_t correlator_feed(struct correlator *c, const struct fact *f,
  * pidfd fallback; returns how many were written (<= max). */
 size_t correlator_guest_tgids(const struct correlator *c, uint32_t *tgids, size_t max);
 
+/* A running guest as the core maps it (for status). */
+struct correlate_guest_info {
+	char uuid[FACT_UUID_LEN];
+	char name[FACT_NAME_LEN];
+	uint32_t tgid;
+};
+/* Guests with a running qemu; returns how many were written (<= max). */
+size_t correlator_running_guests(const struct correlator *c, struct correlate_guest_info *out,
+				 size_t max);
+
 const char *verdict_kind_name(enum verdict_kind kind);
 
 #endif

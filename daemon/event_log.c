@@ -23,8 +23,36 @@ struct event_log {
 	char path[1024];
 	char rotated[1040];
 	int fd;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* serialises rotation and the ring */
+	uint64_t next_seq;
+	struct event_record ring[EVENT_RING_SIZE]; /* seq s lives at s % size */
 };
+
+static void remember(struct event_log *el, struct event_record *r)
+{
+	pthread_mutex_lock(&el->lock);
+	r->seq = ++el->next_seq;
+	el->ring[r->seq % EVENT_RING_SIZE] = *r;
+	pthread_mutex_unlock(&el->lock);
+}
+
+size_t event_log_since(struct event_log *el, uint64_t since_seq, struct event_record *out,
+		       size_t max, uint64_t *first_seq, uint64_t *last_seq)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&el->lock);
+	uint64_t last = el->next_seq;
+	uint64_t first = last > EVENT_RING_SIZE ? last - EVENT_RING_SIZE + 1 : (last ? 1 : 0);
+	uint64_t from = since_seq + 1 > first ? since_seq + 1 : first;
+
+	for (uint64_t s = from; first && s <= last && n < max; s++)
+		out[n++] = el->ring[s % EVENT_RING_SIZE];
+	pthread_mutex_unlock(&el->lock);
+	*first_seq = first;
+	*last_seq = last;
+	return n;
+}
 
 static int open_log(struct event_log *el)
 {
@@ -60,6 +88,8 @@ void event_log_close(struct event_log *el)
 	pthread_mutex_destroy(&el->lock);
 	free(el);
 }
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
 
 static void append(struct event_log *el, json_t *obj, int64_t realtime_ns)
 {
@@ -166,6 +196,18 @@ static json_t *fact_json(const struct fact *f)
 	return o;
 }
 
+static const char *fact_kind_name(enum fact_kind k)
+{
+	switch (k) {
+	case FACT_PROC_EXIT: return "proc_exit";
+	case FACT_GUEST_RUNNING: return "guest_running";
+	case FACT_LIBVIRT_LIFECYCLE: return "libvirt_lifecycle";
+	case FACT_LIBVIRT_IO_ERROR: return "libvirt_io_error";
+	case FACT_LIBVIRT_CONNECTION: return "libvirt_connection";
+	}
+	return "unknown";
+}
+
 static const char *source_name(enum verdict_source s)
 {
 	switch (s) {
@@ -208,6 +250,20 @@ void event_log_verdict(struct event_log *el, const struct fact *trigger,
 				    json_integer((json_int_t)t->durable_mono_ns));
 	json_object_set_new(o, "fact", fact_json(trigger));
 	append(el, o, t->verdict_realtime_ns);
+
+	struct event_record r = {
+		.realtime_ns = t->verdict_realtime_ns,
+		.notify = v->notify,
+		.detect_us = (t->verdict_mono_ns - t->fact_mono_ns) / 1000,
+		.outbox_id = outbox_id,
+	};
+	COPY(r.kind, fact_kind_name(trigger->kind));
+	COPY(r.subject, v->instance_uuid[0] ? v->instance_uuid : v->name);
+	COPY(r.subject_name, v->name);
+	COPY(r.cause, v->cause);
+	COPY(r.verdict, verdict_kind_name(v->kind));
+	COPY(r.source, source_name(v->source));
+	remember(el, &r);
 }
 
 void event_log_delivery(struct event_log *el, const struct delivery_record *r)
@@ -224,6 +280,18 @@ void event_log_delivery(struct event_log *el, const struct delivery_record *r)
 	if (r->error)
 		json_object_set_new(o, "error", json_string(r->error));
 	append(el, o, r->realtime_ns);
+
+	struct event_record e = { .realtime_ns = r->realtime_ns, .outbox_id = r->outbox_id };
+	COPY(e.kind, "delivery");
+	snprintf(e.subject, sizeof(e.subject), "outbox %llu", (unsigned long long)r->outbox_id);
+	if (r->http_status)
+		snprintf(e.cause, sizeof(e.cause), "HTTP %ld after %u attempt(s)%s%.100s",
+			 r->http_status, r->attempts, r->error ? ": " : "", r->error ? r->error : "");
+	else
+		snprintf(e.cause, sizeof(e.cause), "attempt %u: %.120s", r->attempts,
+			 r->error ? r->error : "no answer");
+	COPY(e.verdict, r->result);
+	remember(el, &e);
 }
 
 void event_log_note(struct event_log *el, const char *what, const char *detail)
@@ -236,4 +304,10 @@ void event_log_note(struct event_log *el, const char *what, const char *detail)
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "detail", json_string(detail));
 	append(el, o, (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec);
+
+	struct event_record r = { .realtime_ns = (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec };
+	COPY(r.kind, "note");
+	COPY(r.subject, what);
+	COPY(r.cause, detail);
+	remember(el, &r);
 }

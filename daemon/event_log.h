@@ -11,6 +11,22 @@
 #include "facts.h"
 
 #define EVENT_LOG_MAX_BYTES (8 * 1024 * 1024)
+#define EVENT_RING_SIZE 1024 /* recent events kept in memory for mimamorictl */
+
+/* One event as mimamorictl shows it. */
+struct event_record {
+	uint64_t seq;           /* 1, 2, ... since start */
+	int64_t realtime_ns;
+	char kind[24];          /* proc_exit, libvirt_lifecycle, delivery, note, ... */
+	char subject[64];       /* guest uuid, process name, outbox id */
+	char subject_name[64];  /* guest name */
+	char cause[VERDICT_CAUSE_LEN];
+	char verdict[24];       /* verdict kind name, delivery result */
+	bool notify;
+	uint64_t detect_us;
+	uint64_t outbox_id;
+	char source[8];         /* kernel, pidfd, libvirt */
+};
 
 struct event_log;
 
@@ -48,5 +64,11 @@ struct delivery_record {
 void event_log_delivery(struct event_log *el, const struct delivery_record *r);
 /* Free-form daemon events (probe mode, libvirt connection, start/stop). */
 void event_log_note(struct event_log *el, const char *what, const char *detail);
+
+/* Copies up to max events with seq > since_seq, oldest first; *first_seq
+ * and *last_seq tell which seqs the ring still holds (0 when empty).
+ * Returns how many were copied. */
+size_t event_log_since(struct event_log *el, uint64_t since_seq, struct event_record *out,
+		       size_t max, uint64_t *first_seq, uint64_t *last_seq);
 
 #endif

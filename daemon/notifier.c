@@ -311,7 +311,7 @@ int notifier_retry(struct notifier *n, uint64_t id)
 
 void notifier_get_status(struct notifier *n, struct notifier_status *out)
 {
-	const struct outbox_entry *list[OUTBOX_MAX_ENTRIES];
+	static const struct outbox_entry *list[OUTBOX_MAX_ENTRIES]; /* under n->lock */
 	size_t count;
 
 	memset(out, 0, sizeof(*out));
@@ -340,4 +340,56 @@ void notifier_reconfigure(struct notifier *n, const struct masakari_client_confi
 	n->reconfigure = true;
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
+}
+
+static void copy_entry(const struct outbox_entry *e, struct notifier_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = e->id;
+	out->state = e->state;
+	out->created_realtime_ns = e->created_realtime_ns;
+	out->next_attempt_realtime_ns = e->next_attempt_realtime_ns;
+	out->retried_realtime_ns = e->retried_realtime_ns;
+	out->attempts = e->attempts;
+	snprintf(out->last_error, sizeof(out->last_error), "%s", e->last_error);
+	snprintf(out->body_excerpt, sizeof(out->body_excerpt), "%s", e->body ? e->body : "");
+	out->body_len = e->body_len;
+}
+
+size_t notifier_list(struct notifier *n, enum outbox_state state, uint64_t after_id,
+		     struct notifier_entry *out, size_t max, size_t *total)
+{
+	static const struct outbox_entry *list[OUTBOX_MAX_ENTRIES];
+	size_t count, written = 0, matching = 0;
+
+	pthread_mutex_lock(&n->lock); /* also guards the static list */
+	count = outbox_list(n->ob, list, OUTBOX_MAX_ENTRIES);
+	for (size_t i = 0; i < count; i++) {
+		const struct outbox_entry *e = list[i];
+
+		if (e->id <= after_id || (state && e->state != state))
+			continue;
+		matching++;
+		if (written < max)
+			copy_entry(e, &out[written++]);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (total)
+		*total = matching;
+	return written;
+}
+
+int notifier_get_entry(struct notifier *n, uint64_t id, struct notifier_entry *entry)
+{
+	const struct outbox_entry *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&n->lock);
+	e = outbox_find(n->ob, id);
+	if (e) {
+		copy_entry(e, entry);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
 }

@@ -35,7 +35,26 @@ void notifier_stop(struct notifier *n);
  * the failure's wall-clock time (the body's generated_time). */
 int notifier_submit(struct notifier *n, const char *body, int64_t failure_realtime_ns,
 		    uint64_t *id_out);
+/* An outbox entry as mimamorictl shows it (copied out under the lock). */
+struct notifier_entry {
+	uint64_t id;
+	enum outbox_state state;
+	int64_t created_realtime_ns;
+	int64_t next_attempt_realtime_ns;
+	int64_t retried_realtime_ns;
+	uint32_t attempts;
+	char last_error[OUTBOX_REASON_LEN];
+	char body_excerpt[256];
+	size_t body_len;
+};
+
+/* Entries with id > after_id in state (0: pending and failed), oldest
+ * first, at most max; *total counts all that match. */
+size_t notifier_list(struct notifier *n, enum outbox_state state, uint64_t after_id,
+		     struct notifier_entry *out, size_t max, size_t *total);
+/* Puts a failed entry back to pending: 0, -ENOENT, or -EINVAL (not failed). */
 int notifier_retry(struct notifier *n, uint64_t id);
+int notifier_get_entry(struct notifier *n, uint64_t id, struct notifier_entry *entry);
 /* A configuration reload: the sender thread switches to a new Masakari
  * client and policy between two requests (never during one). */
 void notifier_reconfigure(struct notifier *n, const struct masakari_client_config *mcfg,
