@@ -16,6 +16,7 @@
  * whitespace starts an inline comment, values are otherwise literal
  * (quotes included). */
 #include "config.h"
+#include "metrics.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -930,6 +931,14 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 	if (cfg->state_dir[0] != '/') {
 		set_err(err, errlen, "[node] state_dir: must be an absolute path");
 		return -1;
+	}
+	if (cfg->metrics_listen[0] != '\0') {
+		char url[METRICS_LISTEN_MAX + 16], why[CONFIG_ERR_LEN];
+
+		if (metrics_listen_url(cfg->metrics_listen, url, sizeof(url), why, sizeof(why)) < 0) {
+			set_err(err, errlen, "[metrics] listen: %s", why);
+			return -1;
+		}
 	}
 	/* noauth is derived from auth_url, not trusted as given. */
 	if (m->auth_url[0] == '\0') {

@@ -24,6 +24,8 @@
 #include "event_log.h"
 #include "libvirt_watch.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "notification.h"
 #include "notifier.h"
 #include "outbox.h"
@@ -32,6 +34,7 @@
 #include "probe.h"
 #include "status_file.h"
 #include "systemd_notify.h"
+#include "threads.h"
 
 #define EXIT_CONFIG 2
 #define TICK_MS 1000
@@ -49,6 +52,8 @@ struct daemon {
 	struct libvirt_watch *libvirt;
 	struct notifier *notifier;
 	struct event_log *events;
+	struct metrics *metrics;
+	struct metrics_http *metrics_http;
 	int epfd, sigfd, timerfd;
 	int64_t started_realtime_ns;
 	const char *config_path, *masakari_conf; /* re-read on SIGHUP */
@@ -93,6 +98,12 @@ static void handle_verdict(struct daemon *d, const struct fact *f, const struct 
 	uint64_t outbox_id = 0;
 
 	d->verdicts++;
+	metrics_verdict(d->metrics, v->kind);
+	/* First decisions only: a merged or informational verdict carries an
+	 * earlier event's failure time. */
+	if (v->kind != VERDICT_GUEST_MERGED && v->kind != VERDICT_INFO &&
+	    t.verdict_mono_ns >= v->failure_ts_ns)
+		metrics_observe_detection_latency_ns(d->metrics, t.verdict_mono_ns - v->failure_ts_ns);
 	if (v->notify) {
 		int64_t failure_rt = mono_to_realtime(v->failure_ts_ns);
 		char *body = notification_body_from_verdict(v, d->cfg.hostname, failure_rt);
@@ -119,8 +130,11 @@ static void handle_fact(const struct fact *f, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct verdict out[CORRELATE_MAX_VERDICTS];
-	size_t n = correlator_feed(d->core, f, out);
+	size_t n;
 
+	if (f->kind == FACT_PROC_EXIT)
+		metrics_probe_event(d->metrics, metrics_exit_cause_of(&f->exit));
+	n = correlator_feed(d->core, f, out);
 	for (size_t i = 0; i < n; i++)
 		handle_verdict(d, f, &out[i]);
 	/* Without eBPF, the qemu processes libvirt tells us about are what the
@@ -220,8 +234,32 @@ static void write_status(struct daemon *d)
 	char err[256];
 
 	fill_status(d, &s);
+	metrics_set_counter(d->metrics, METRICS_PROBE_RINGBUF_DROPS, s.probe_stats.ringbuf_drops);
 	if (status_file_write(d->cfg.state_dir, &s, err, sizeof(err)) < 0)
 		log_warn("status: %s", err);
+}
+
+/* Runs on the metrics server's thread before each scrape: only status
+ * calls that take their owner's lock (the probe and the core belong to
+ * the main thread; their metrics are updated there). */
+static void refresh_metrics(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct notifier_status ns;
+	struct libvirt_watch_status ls;
+	int64_t age = 0;
+
+	notifier_get_status(d->notifier, &ns);
+	libvirt_watch_get_status(d->libvirt, &ls);
+	if (ns.oldest_pending_realtime_ns > 0 && realtime_ns() > ns.oldest_pending_realtime_ns)
+		age = realtime_ns() - ns.oldest_pending_realtime_ns;
+	metrics_set_gauge(d->metrics, METRICS_OUTBOX_PENDING, (int64_t)ns.pending);
+	metrics_set_gauge(d->metrics, METRICS_OUTBOX_FAILED, (int64_t)ns.failed);
+	metrics_set_gauge(d->metrics, METRICS_OUTBOX_OLDEST_AGE_NS, age);
+	metrics_set_gauge(d->metrics, METRICS_LIBVIRT_CONNECTED, ls.connected);
+	metrics_set_counter(d->metrics, METRICS_LIBVIRT_RECONNECTS, ls.reconnects);
+	metrics_set_gauge(d->metrics, METRICS_MASAKARI_TOKEN_VALID,
+			  ns.masakari.token == TOKEN_VALID || ns.masakari.token == TOKEN_NOAUTH);
 }
 
 static int add_fd(int epfd, int fd)
@@ -403,6 +441,40 @@ static int run(struct daemon *d)
 	return 0;
 }
 
+/* nng creates its thread pool on first use, and threads inherit their
+ * creator's scheduling policy: so nng is first used from a helper thread at
+ * normal priority (the event loop is SCHED_FIFO by now), after the
+ * capability drop. */
+static void *network_services_thread(void *arg)
+{
+	struct daemon *d = arg;
+	char err[512];
+
+	/* Not fatal: failure detection matters more than its metrics, and
+	 * Prometheus reports the target down (MimamoriDown). */
+	if (d->cfg.metrics_listen[0]) {
+		d->metrics_http = metrics_http_start(d->cfg.metrics_listen, d->metrics,
+						     refresh_metrics, d, err, sizeof(err));
+		if (d->metrics_http)
+			log_info("metrics: http://%s/metrics", d->cfg.metrics_listen);
+		else
+			log_error("metrics: %s; running without /metrics", err);
+	}
+	return NULL;
+}
+
+static void start_network_services(struct daemon *d)
+{
+	pthread_t t;
+	int rc = thread_start_normal_priority(&t, network_services_thread, d);
+
+	if (rc != 0) {
+		log_error("cannot start the network services: %s", strerror(rc));
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -491,7 +563,8 @@ static int open_outbox_and_notifier(struct daemon *d)
 			 rep.failed);
 	delivery_policy_defaults(&policy);
 	policy.max_age_ns = (int64_t)d->cfg.delivery_max_age_s * 1000000000ll;
-	d->notifier = notifier_start(&d->cfg.masakari, &policy, ob, d->events, err, sizeof(err));
+	d->notifier = notifier_start(&d->cfg.masakari, &policy, ob, d->events, d->metrics, err,
+				     sizeof(err));
 	if (!d->notifier) {
 		outbox_close(ob);
 		log_error("notifier: %s", err);
@@ -540,7 +613,8 @@ int main(int argc, char **argv)
 	}
 	d.events = event_log_open(d.cfg.state_dir, err, sizeof(err));
 	d.core = make_core(&d.cfg);
-	if (!d.events || !d.core) {
+	d.metrics = metrics_new();
+	if (!d.events || !d.core || !d.metrics) {
 		log_error("startup: %s", d.events ? "out of memory" : err);
 		goto out;
 	}
@@ -552,6 +626,8 @@ int main(int argc, char **argv)
 	 * drop inherit none. */
 	if (open_probe(&d) < 0)
 		goto out;
+	metrics_set_probe_mode(d.metrics, d.mode == PROBE_EBPF ? METRICS_PROBE_EBPF : METRICS_PROBE_PIDFD);
+	metrics_set_gauge(d.metrics, METRICS_PROBE_DEGRADED, d.mode == PROBE_PIDFD);
 	raise_priority();
 	if (privileges_drop_all(err, sizeof(err)) < 0) {
 		log_error("privileges: %s", err);
@@ -566,6 +642,7 @@ int main(int argc, char **argv)
 		log_error("libvirt: %s", err);
 		goto out;
 	}
+	start_network_services(&d);
 	write_status(&d);
 	event_log_note(d.events, "start", d.cfg.hostname);
 	log_info("ready");
@@ -574,11 +651,13 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	event_log_note(d.events, "stop", d.cfg.hostname);
 out:
+	metrics_http_stop(d.metrics_http); /* its refresh reads the notifier and libvirt */
 	libvirt_watch_stop(d.libvirt);
 	notifier_stop(d.notifier);
 	probe_close(d.probe);
 	pidfd_watch_free(d.pidfd);
 	correlator_free(d.core);
 	event_log_close(d.events);
+	metrics_free(d.metrics);
 	return rc;
 }

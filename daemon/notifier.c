@@ -28,6 +28,7 @@ struct notifier {
 	struct masakari_client *mc;
 	struct delivery_policy_config policy;
 	struct event_log *events;
+	struct metrics *metrics;
 	uint64_t accepted, retries;
 	unsigned rng_state;
 	/* Snapshot of the client's state, refreshed by the sender thread after
@@ -83,6 +84,8 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	char err[512] = "";
 	struct attempt_outcome outcome;
 	struct delivery_action action;
+	enum metrics_notification_type type;
+	bool typed;
 	int64_t now;
 
 	if (!body) {
@@ -91,6 +94,7 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	}
 	pthread_mutex_unlock(&n->lock);
 	outcome = masakari_client_post_notification(n->mc, body, err, sizeof(err));
+	typed = metrics_notification_type_of(body, &type) == 0;
 	free(body);
 	now = realtime_ns();
 	action = delivery_policy_decide(&n->policy, &outcome, attempts, created, now,
@@ -112,6 +116,11 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	};
 	int rc = 0;
 
+	metrics_set_gauge(n->metrics, METRICS_MASAKARI_REACHABLE, outcome.kind == ATTEMPT_HTTP);
+	if (typed)
+		metrics_notification(n->metrics, type, metrics_notification_result_of(action.kind, status));
+	if (action.kind == DELIVERY_DONE)
+		metrics_observe_notification_latency_ns(n->metrics, rec.since_failure_ns);
 	switch (action.kind) {
 	case DELIVERY_DONE:
 		rc = outbox_mark_delivered(n->ob, id);
@@ -230,7 +239,8 @@ static void *sender_thread(void *arg)
 
 struct notifier *notifier_start(const struct masakari_client_config *mcfg,
 				const struct delivery_policy_config *policy, struct outbox *ob,
-				struct event_log *events, char *err, size_t errlen)
+				struct event_log *events, struct metrics *metrics, char *err,
+				size_t errlen)
 {
 	struct notifier *n = calloc(1, sizeof(*n));
 	pthread_condattr_t ca;
@@ -249,6 +259,7 @@ struct notifier *notifier_start(const struct masakari_client_config *mcfg,
 	n->ob = ob;
 	n->policy = *policy;
 	n->events = events;
+	n->metrics = metrics;
 	n->rng_state = (unsigned)realtime_ns();
 	masakari_client_get_status(n->mc, &n->client_status);
 	pthread_mutex_init(&n->lock, NULL);

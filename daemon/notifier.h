@@ -12,6 +12,7 @@
 #include "delivery_policy.h"
 #include "event_log.h"
 #include "masakari_client.h"
+#include "metrics.h"
 #include "outbox.h"
 
 struct notifier;
@@ -25,10 +26,11 @@ struct notifier_status {
 	struct masakari_client_status masakari;
 };
 
-/* Takes ownership of ob (the notifier closes it). */
+/* Takes ownership of ob (the notifier closes it). metrics may be NULL. */
 struct notifier *notifier_start(const struct masakari_client_config *mcfg,
 				const struct delivery_policy_config *policy, struct outbox *ob,
-				struct event_log *events, char *err, size_t errlen);
+				struct event_log *events, struct metrics *metrics, char *err,
+				size_t errlen);
 void notifier_stop(struct notifier *n);
 
 /* Appends body to the outbox (fsync'd) and wakes the sender. failure_ns is
