@@ -8,7 +8,7 @@
 
 #define EXITWATCH_COMM_LEN 16 /* kernel TASK_COMM_LEN: 15 chars + NUL */
 /* Name table slots: 4 built-ins plus probe.h's PROBE_MAX_EXTRA_NAMES. */
-#define EXITWATCH_MAX_NAMES 12
+#define EXITWATCH_MAX_NAMES 20
 
 /* A default-fatal signal generated for the watched process. */
 struct exitwatch_sig {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control_service.h"
 #include "correlate.h"
 #include "delivery_policy.h"
 #include "event_log.h"
@@ -54,6 +55,9 @@ struct daemon {
 	struct event_log *events;
 	struct metrics *metrics;
 	struct metrics_http *metrics_http;
+	struct control_service *control;
+	char control_url[CONFIG_PATH_LEN + 8];
+	bool snapshot_dirty; /* the control service's copy is out of date */
 	int epfd, sigfd, timerfd;
 	int64_t started_realtime_ns;
 	const char *config_path, *masakari_conf; /* re-read on SIGHUP */
@@ -226,6 +230,30 @@ static void fill_status(struct daemon *d, struct daemon_status *s)
 	s->process_names = (const char(*)[16])d->cfg.process_names;
 	s->capabilities = d->capabilities;
 	s->n_process_names = d->cfg.n_process_names;
+}
+
+static void publish_snapshot(struct daemon *d)
+{
+	static struct control_snapshot snap; /* event loop thread only */
+	size_t n;
+
+	if (!d->control)
+		return;
+	memset(&snap, 0, sizeof(snap));
+	snap.probe_mode = d->mode == PROBE_EBPF ? "ebpf" : "pidfd";
+	snprintf(snap.degraded_reason, sizeof(snap.degraded_reason), "%s", d->degraded_reason);
+	if (d->probe)
+		probe_get_stats(d->probe, &snap.probe_stats);
+	if (d->pidfd)
+		snap.pidfd_watched = pidfd_watch_count(d->pidfd);
+	static uint32_t all[CORRELATE_MAX_GUESTS];
+	n = correlator_running_guests(d->core, snap.guests, CONTROL_MAX_GUESTS);
+	snap.n_guests = n;
+	snap.guests_truncated = correlator_guest_tgids(d->core, all, CORRELATE_MAX_GUESTS) > n;
+	snap.verdicts = d->verdicts;
+	snap.notifications = d->notifications;
+	control_service_publish(d->control, &snap);
+	d->snapshot_dirty = false;
 }
 
 static void write_status(struct daemon *d)
@@ -434,9 +462,12 @@ static int run(struct daemon *d)
 				if (d->pidfd)
 					pidfd_rescan(d);
 				write_status(d);
+				publish_snapshot(d);
 				systemd_notify_watchdog();
 			}
 		}
+		if (d->snapshot_dirty)
+			publish_snapshot(d);
 	}
 	return 0;
 }
@@ -449,6 +480,28 @@ static void *network_services_thread(void *arg)
 {
 	struct daemon *d = arg;
 	char err[512];
+	struct control_context cc = {
+		.hostname = d->cfg.hostname,
+		.socket_url = d->control_url,
+		.pid = getpid(),
+		.started_realtime_ns = d->started_realtime_ns,
+		.capabilities = d->capabilities,
+		.process_names = (const char(*)[16])d->cfg.process_names,
+		.n_process_names = d->cfg.n_process_names,
+		.events = d->events,
+		.notifier = d->notifier,
+		.libvirt = d->libvirt,
+		.metrics = d->metrics,
+	};
+
+	/* Not fatal either: without it mimamorictl cannot answer, but
+	 * failures are still detected and notified. */
+	snprintf(d->control_url, sizeof(d->control_url), "ipc://%s", d->cfg.control_socket);
+	d->control = control_service_start(d->cfg.control_socket, &cc, err, sizeof(err));
+	if (d->control)
+		log_info("control: listening on %s", d->control_url);
+	else
+		log_error("control: %s; mimamorictl will not reach this daemon", err);
 
 	/* Not fatal: failure detection matters more than its metrics, and
 	 * Prometheus reports the target down (MimamoriDown). */
@@ -573,6 +626,9 @@ static int open_outbox_and_notifier(struct daemon *d)
 	return 0;
 }
 
+_Static_assert(PROBE_MAX_EXTRA_NAMES >= CORRELATE_MAX_PROCESS_NAMES,
+	       "every watched process name must reach the kernel probe");
+
 static struct correlator *make_core(const struct mimamori_config *cfg)
 {
 	struct correlate_config cc = { .forward_all_events = cfg->forward_all_events };
@@ -628,6 +684,11 @@ int main(int argc, char **argv)
 		goto out;
 	metrics_set_probe_mode(d.metrics, d.mode == PROBE_EBPF ? METRICS_PROBE_EBPF : METRICS_PROBE_PIDFD);
 	metrics_set_gauge(d.metrics, METRICS_PROBE_DEGRADED, d.mode == PROBE_PIDFD);
+	if (control_prepare_socket_dir(d.cfg.control_socket, d.cfg.control_group, err,
+				       sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	raise_priority();
 	if (privileges_drop_all(err, sizeof(err)) < 0) {
 		log_error("privileges: %s", err);
@@ -643,6 +704,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	start_network_services(&d);
+	publish_snapshot(&d);
 	write_status(&d);
 	event_log_note(d.events, "start", d.cfg.hostname);
 	log_info("ready");
@@ -651,6 +713,7 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	event_log_note(d.events, "stop", d.cfg.hostname);
 out:
+	control_service_stop(d.control); /* its handlers read the notifier and libvirt */
 	metrics_http_stop(d.metrics_http); /* its refresh reads the notifier and libvirt */
 	libvirt_watch_stop(d.libvirt);
 	notifier_stop(d.notifier);

@@ -9,7 +9,7 @@
 
 #include "facts.h"
 
-#define PROBE_MAX_EXTRA_NAMES 8
+#define PROBE_MAX_EXTRA_NAMES 16 /* = CORRELATE_MAX_PROCESS_NAMES: every configured name */
 
 struct probe_config {
 	/* Process names to watch besides the built-in qemu and pacemaker
