@@ -75,9 +75,11 @@ struct key_spec {
 
 static const char *const interface_choices[] = { "public", "internal", "admin", NULL };
 static const char *const probe_choices[] = { "auto", "ebpf", "pidfd", NULL };
+static const char *const fencing_choices[] = { "pacemaker", "command", "none", NULL };
 
 static const char *const mimamori_sections[] = {
-	"node", "masakari", "instance", "process", "probe", "delivery", "control", "metrics", NULL,
+	"node", "masakari", "instance", "process", "probe", "delivery", "control", "metrics",
+	"mesh", "fencing", "pacemaker", NULL,
 };
 
 static const struct key_spec mimamori_keys[] = {
@@ -110,6 +112,19 @@ static const struct key_spec mimamori_keys[] = {
 	{ "control", "socket", K_PATH, FIELD(control_socket), .nonempty = true },
 	{ "control", "group", K_STRING, FIELD(control_group) },
 	{ "metrics", "listen", K_STRING, FIELD(metrics_listen) },
+	{ "mesh", "enabled", K_BOOL, FIELD(mesh_enabled) },
+	{ "mesh", "listen", K_STRING, FIELD(mesh_listen), .nonempty = true },
+	{ "mesh", "advertise", K_STRING, FIELD(mesh_advertise) },
+	{ "mesh", "members_file", K_PATH, FIELD(mesh_members_file), .nonempty = true },
+	{ "mesh", "ca_file", K_PATH, FIELD(mesh_ca_file) },
+	{ "mesh", "cert_file", K_PATH, FIELD(mesh_cert_file) },
+	{ "fencing", "method", K_ENUM, FIELD(fencing_method), .choices = fencing_choices },
+	{ "fencing", "command", K_PATH, FIELD(fencing_command) },
+	{ "fencing", "timeout", K_SECONDS, FIELD(fencing_timeout_s), .min = 1, .max = 3600,
+	  .scale = 1 },
+	{ "pacemaker", "crm_mon", K_PATH, FIELD(crm_mon_path), .nonempty = true },
+	{ "pacemaker", "interval", K_SECONDS, FIELD(crm_mon_interval_s), .min = 0, .max = 3600,
+	  .scale = 1 },
 };
 #define N_MIMAMORI_KEYS (sizeof(mimamori_keys) / sizeof(mimamori_keys[0]))
 
@@ -206,6 +221,15 @@ void config_defaults(struct mimamori_config *cfg)
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
 		 "/run/mimamori/control.sock");
 	snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", "127.0.0.1:9877");
+	snprintf(cfg->mesh_listen, sizeof(cfg->mesh_listen), "%s", "tls+tcp://0.0.0.0:7947");
+	snprintf(cfg->mesh_members_file, sizeof(cfg->mesh_members_file), "%s",
+		 "/etc/mimamori/members");
+	snprintf(cfg->mesh_ca_file, sizeof(cfg->mesh_ca_file), "%s", "/etc/mimamori/ca.pem");
+	snprintf(cfg->mesh_cert_file, sizeof(cfg->mesh_cert_file), "%s", "/etc/mimamori/node.pem");
+	snprintf(cfg->fencing_method, sizeof(cfg->fencing_method), "%s", "pacemaker");
+	cfg->fencing_timeout_s = 60;
+	snprintf(cfg->crm_mon_path, sizeof(cfg->crm_mon_path), "%s", "/usr/sbin/crm_mon");
+	cfg->crm_mon_interval_s = 2;
 }
 
 /* ---- messages ---- */
@@ -939,6 +963,15 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 			set_err(err, errlen, "[metrics] listen: %s", why);
 			return -1;
 		}
+	}
+	if (cfg->mesh_enabled && strncmp(cfg->mesh_listen, "tls+tcp://", 10) != 0 &&
+	    strncmp(cfg->mesh_listen, "tcp://", 6) != 0) {
+		set_err(err, errlen, "[mesh] listen: must be tls+tcp://HOST:PORT (or tcp:// for tests)");
+		return -1;
+	}
+	if (strcmp(cfg->fencing_method, "command") == 0 && cfg->fencing_command[0] == '\0') {
+		set_err(err, errlen, "[fencing] command: required with method = command");
+		return -1;
 	}
 	/* noauth is derived from auth_url, not trusted as given. */
 	if (m->auth_url[0] == '\0') {

@@ -35,6 +35,20 @@ struct mimamori_config {
 	char control_group[64];  /* group allowed to use it (mode 0660); "" = root only */
 	/* [metrics] listen = host:port for GET /metrics; "" disables it */
 	char metrics_listen[128]; /* default 127.0.0.1:9877 */
+	/* [mesh] the peer mesh that detects dead hosts (off by default) */
+	bool mesh_enabled;
+	char mesh_listen[256];     /* tls+tcp://0.0.0.0:7947 */
+	char mesh_advertise[256];  /* the URL peers dial; default: listen */
+	char mesh_members_file[CONFIG_PATH_LEN]; /* "NAME URL" per line */
+	char mesh_ca_file[CONFIG_PATH_LEN];
+	char mesh_cert_file[CONFIG_PATH_LEN];    /* certificate + key, PEM */
+	/* [fencing] how a failed host is fenced before Masakari is told */
+	char fencing_method[16];   /* pacemaker | command | none */
+	char fencing_command[CONFIG_PATH_LEN];   /* method = command: run with the host name */
+	long fencing_timeout_s;
+	/* [pacemaker] crm_mon as a second opinion */
+	char crm_mon_path[CONFIG_PATH_LEN];
+	long crm_mon_interval_s;   /* 0: do not run crm_mon */
 };
 
 void config_defaults(struct mimamori_config *cfg);
