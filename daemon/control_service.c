@@ -546,13 +546,15 @@ struct control_service *control_service_start(const char *socket_path,
 	return cs;
 }
 
+/* Stops serving but leaves nng's sockets open for the process exit to
+ * reclaim: nng 1.5.2 can hang for good closing a socket while a message
+ * arrives (fixed upstream in 1.8). cs stays allocated for the same reason:
+ * nng may still reference the server. */
 void control_service_stop(struct control_service *cs)
 {
 	if (!cs)
 		return;
-	rpc_server_close(cs->server);
-	pthread_mutex_destroy(&cs->lock);
-	free(cs);
+	rpc_server_stop(cs->server);
 }
 
 void control_service_publish(struct control_service *cs, const struct control_snapshot *snap)

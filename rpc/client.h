@@ -49,7 +49,8 @@ int rpc_client_new(struct rpc_client **out, const char *url, const struct rpc_cl
  * is arriving (fixed upstream in 1.8): waiting for the calls in flight
  * removes that case except for a reply later than its call's deadline
  * (a handler far over its budget). Long-lived processes should close
- * clients rarely; a process about to exit need not close at all. */
+ * clients rarely; a process about to exit need not close at all. Never
+ * call it from an rpc_done_fn (it waits for that very callback). */
 void rpc_client_close(struct rpc_client *c);
 
 /* True while at least one connection to the server is up. */

@@ -350,19 +350,31 @@ static void pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 /* ---- life cycle ---- */
 
+void rpc_server_stop(struct rpc_server *s)
+{
+	if (s == NULL || atomic_exchange(&s->closing, true))
+		return;
+	/* Closing a context aborts its pending receive or send: each worker
+	 * wakes, sees closing and leaves (after its handler, if in one). */
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		if (s->workers[i].ctx_open) {
+			nng_ctx_close(s->workers[i].ctx);
+			s->workers[i].ctx_open = false;
+		}
+	}
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		if (s->workers[i].thread_started) {
+			pthread_join(s->workers[i].thread, NULL);
+			s->workers[i].thread_started = false;
+		}
+	}
+}
+
 void rpc_server_close(struct rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	atomic_store(&s->closing, true);
-	/* Closing a context aborts its pending receive or send: each worker
-	 * wakes, sees closing and leaves (after its handler, if in one). */
-	for (uint32_t i = 0; i < s->n_workers; i++)
-		if (s->workers[i].ctx_open)
-			nng_ctx_close(s->workers[i].ctx);
-	for (uint32_t i = 0; i < s->n_workers; i++)
-		if (s->workers[i].thread_started)
-			pthread_join(s->workers[i].thread, NULL);
+	rpc_server_stop(s);
 	if (s->sock_open)
 		nng_close(s->sock); /* also closes the listener and its pipes */
 	for (uint32_t i = 0; i < s->n_workers; i++) {

@@ -66,8 +66,18 @@ int rpc_server_new(struct rpc_server **out, const char *url, const ProtobufCServ
 		   const struct rpc_handler *handlers, size_t n_handlers, void *ctx,
 		   const struct rpc_server_opts *opts, char *err, size_t errlen);
 
-/* Stops listening, lets running handlers finish (their replies are
- * dropped), joins the workers and frees. NULL is a no-op. */
+/* Stops serving: running handlers finish (their replies are dropped), no
+ * handler runs once this returns, so the state handlers use may be freed.
+ * Connections stay open (unanswered) until rpc_server_close. Idempotent;
+ * NULL is a no-op.
+ *
+ * A process about to exit should stop and not close: nng 1.5.2 can hang
+ * for good closing a socket while a request is arriving (fixed upstream
+ * in 1.8); exit() needs no nng teardown. */
+void rpc_server_stop(struct rpc_server *s);
+
+/* rpc_server_stop, then closes the listener and connections and frees.
+ * NULL is a no-op. */
 void rpc_server_close(struct rpc_server *s);
 
 /* The TCP port the listener is bound to (for tcp://host:0), or -1. */
