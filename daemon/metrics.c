@@ -53,6 +53,16 @@ static const struct histogram_spec notification_spec = {
 		       60000000000ull },
 };
 
+/* 100 us .. 1 s: LAN round trips over TLS are ~0.5-2 ms; the direct probe
+ * window is 100 ms (longer under the local health multiplier). */
+static const struct histogram_spec mesh_rtt_spec = {
+	.name = "mimamori_mesh_probe_rtt_seconds",
+	.help = "Round trip of the mesh's direct probes (ping to ack).",
+	.n = 13,
+	.bounds_ns = { 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+		       50000000, 100000000, 250000000, 500000000, 1000000000 },
+};
+
 struct histogram {
 	const struct histogram_spec *spec;
 	_Atomic uint64_t buckets[MAX_BUCKETS + 1]; /* [spec->n]: above the last bound */
@@ -88,6 +98,11 @@ struct metrics {
 	struct rpc_series rpc_slots[METRICS_RPC_MAX_SERIES];
 	struct rpc_series rpc_other_slots[METRICS_RPC_MAX_OTHER];
 	_Atomic uint64_t rpc_other_other;
+
+	_Atomic bool mesh_enabled;
+	_Atomic uint64_t mesh[METRICS_MESH_COUNTERS];
+	_Atomic int64_t mesh_members[METRICS_MESH_STATES];
+	struct histogram mesh_rtt;
 };
 
 static const char *const cause_names[METRICS_EXIT_CAUSES] = { "signal", "exit", "oom", "pidfd" };
@@ -111,6 +126,7 @@ struct metrics *metrics_new(void)
 	atomic_init(&m->probe_mode, -1);
 	m->detection.spec = &detection_spec;
 	m->notification.spec = &notification_spec;
+	m->mesh_rtt.spec = &mesh_rtt_spec;
 	m->rpc.cap = METRICS_RPC_MAX_SERIES;
 	m->rpc.slots = m->rpc_slots;
 	m->rpc_other.cap = METRICS_RPC_MAX_OTHER;
@@ -261,6 +277,30 @@ void metrics_rpc_request(struct metrics *m, const char *method, const char *code
 	if (!c && strcmp(code, "other") != 0)
 		c = rpc_series(m, &m->rpc_other, "other", code);
 	inc(c ? c : &m->rpc_other_other);
+}
+
+void metrics_mesh_enable(struct metrics *m)
+{
+	if (m)
+		atomic_store_explicit(&m->mesh_enabled, true, memory_order_relaxed);
+}
+
+void metrics_mesh_add(struct metrics *m, enum metrics_mesh_counter c, uint64_t n)
+{
+	if (m && (unsigned)c < METRICS_MESH_COUNTERS)
+		atomic_fetch_add_explicit(&m->mesh[c], n, memory_order_relaxed);
+}
+
+void metrics_mesh_set_members(struct metrics *m, enum metrics_mesh_state s, int64_t n)
+{
+	if (m && (unsigned)s < METRICS_MESH_STATES)
+		atomic_store_explicit(&m->mesh_members[s], n, memory_order_relaxed);
+}
+
+void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns)
+{
+	if (m)
+		observe(&m->mesh_rtt, ns);
 }
 
 /* ---- classification helpers */
@@ -477,6 +517,45 @@ static void put_rpc_table(FILE *f, const struct rpc_table *t)
 	}
 }
 
+static void render_mesh(FILE *f, const struct metrics *m)
+{
+	static const char *const states[METRICS_MESH_STATES] = { "alive", "suspect", "dead", "left" };
+
+	put_header(f, "mimamori_mesh_members", "gauge",
+		   "Other members of the peer mesh, by state in this node's view.");
+	for (int s = 0; s < METRICS_MESH_STATES; s++)
+		fprintf(f, "mimamori_mesh_members{state=\"%s\"} %" PRId64 "\n", states[s],
+			atomic_load_explicit(&m->mesh_members[s], memory_order_relaxed));
+	put_histogram(f, &m->mesh_rtt);
+	put_header(f, "mimamori_mesh_messages_total", "counter",
+		   "Mesh messages sent to and received from peers.");
+	fprintf(f, "mimamori_mesh_messages_total{direction=\"sent\"} %" PRIu64 "\n",
+		load(&m->mesh[METRICS_MESH_SENT]));
+	fprintf(f, "mimamori_mesh_messages_total{direction=\"received\"} %" PRIu64 "\n",
+		load(&m->mesh[METRICS_MESH_RECEIVED]));
+	put_counter(f, "mimamori_mesh_messages_dropped_total",
+		    "Mesh messages lost here: receive queue full, send not started, or invalid.",
+		    load(&m->mesh[METRICS_MESH_DROPPED]));
+	put_counter(f, "mimamori_mesh_peers_rejected_total",
+		    "Mesh calls refused: sender not a member, or its name is not its certificate's.",
+		    load(&m->mesh[METRICS_MESH_PEERS_REJECTED]));
+	put_counter(f, "mimamori_mesh_suspicions_total",
+		    "Members this node's probes accused (new suspicions and confirmations).",
+		    load(&m->mesh[METRICS_MESH_SUSPICIONS]));
+	put_counter(f, "mimamori_mesh_refutations_total",
+		    "Suspicions of this node that it refuted.",
+		    load(&m->mesh[METRICS_MESH_REFUTATIONS]));
+	put_counter(f, "mimamori_mesh_declarations_total",
+		    "Failures (hosts, and processes of reachable hosts) this node's agreement declared.",
+		    load(&m->mesh[METRICS_MESH_DECLARATIONS]));
+	put_header(f, "mimamori_mesh_fences_total", "counter",
+		   "Fence attempts run by this node, by result.");
+	fprintf(f, "mimamori_mesh_fences_total{result=\"ok\"} %" PRIu64 "\n",
+		load(&m->mesh[METRICS_MESH_FENCES_OK]));
+	fprintf(f, "mimamori_mesh_fences_total{result=\"failed\"} %" PRIu64 "\n",
+		load(&m->mesh[METRICS_MESH_FENCES_FAILED]));
+}
+
 static void render(FILE *f, const struct metrics *m)
 {
 	int mode = atomic_load_explicit(&m->probe_mode, memory_order_relaxed);
@@ -546,6 +625,8 @@ static void render(FILE *f, const struct metrics *m)
 	if (load(&m->rpc_other_other))
 		fprintf(f, "mimamori_rpc_requests_total{method=\"other\",code=\"other\"} %" PRIu64 "\n",
 			load(&m->rpc_other_other));
+	if (atomic_load_explicit(&m->mesh_enabled, memory_order_relaxed))
+		render_mesh(f, m);
 }
 
 char *metrics_render(const struct metrics *m, size_t *len)

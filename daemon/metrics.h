@@ -5,7 +5,8 @@
  * and the series set is bounded; the one free-form family (RPC method and
  * code) lives in a fixed table. No sockets here: metrics_http.c serves it.
  *
- * Reserved, not emitted yet: mimamori_mesh_* (the peer mesh). */
+ * The peer mesh's mimamori_mesh_* families appear once metrics_mesh_enable()
+ * was called (a node without the mesh exposes none). */
 #ifndef MIMAMORI_METRICS_H
 #define MIMAMORI_METRICS_H
 
@@ -96,6 +97,38 @@ void metrics_set_counter(struct metrics *m, enum metrics_mirrored_counter c, uin
 /* One RPC call and its status code name ("OK", "NOT_FOUND"). NULL or
  * over-long names count as "other". */
 void metrics_rpc_request(struct metrics *m, const char *method, const char *code);
+
+/* ---- the peer mesh (daemon/mesh_node.c) */
+
+/* mimamori_mesh_members{state}: other members by state in our view. */
+enum metrics_mesh_state {
+	METRICS_MESH_ALIVE = 0,
+	METRICS_MESH_SUSPECT,
+	METRICS_MESH_DEAD,
+	METRICS_MESH_LEFT,
+	METRICS_MESH_STATES
+};
+
+enum metrics_mesh_counter {
+	METRICS_MESH_SENT = 0,       /* mimamori_mesh_messages_total{direction="sent"} */
+	METRICS_MESH_RECEIVED,       /* ...{direction="received"} */
+	METRICS_MESH_DROPPED,        /* mimamori_mesh_messages_dropped_total: queue full,
+					not sent, invalid */
+	METRICS_MESH_PEERS_REJECTED, /* mimamori_mesh_peers_rejected_total: name != certificate */
+	METRICS_MESH_SUSPICIONS,     /* mimamori_mesh_suspicions_total: our probes accused */
+	METRICS_MESH_REFUTATIONS,    /* mimamori_mesh_refutations_total: we refuted */
+	METRICS_MESH_DECLARATIONS,   /* mimamori_mesh_declarations_total: failures declared */
+	METRICS_MESH_FENCES_OK,      /* mimamori_mesh_fences_total{result="ok"} */
+	METRICS_MESH_FENCES_FAILED,  /* ...{result="failed"} (failed or timed out) */
+	METRICS_MESH_COUNTERS
+};
+
+/* Starts exposing the mesh's families (all at zero until updated). */
+void metrics_mesh_enable(struct metrics *m);
+void metrics_mesh_add(struct metrics *m, enum metrics_mesh_counter c, uint64_t n);
+void metrics_mesh_set_members(struct metrics *m, enum metrics_mesh_state s, int64_t n);
+/* mimamori_mesh_probe_rtt_seconds: one direct probe's ping -> ack. */
+void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns);
 
 /* ---- classification helpers for the call sites (pure) */
 

@@ -25,6 +25,7 @@
 #include "event_log.h"
 #include "libvirt_watch.h"
 #include "log.h"
+#include "mesh_node.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "notification.h"
@@ -56,6 +57,7 @@ struct daemon {
 	struct metrics *metrics;
 	struct metrics_http *metrics_http;
 	struct control_service *control;
+	struct mesh_node *mesh; /* [mesh] enabled: the peer mesh thread */
 	char control_url[CONFIG_PATH_LEN + 8];
 	bool snapshot_dirty; /* the control service's copy is out of date */
 	int epfd, sigfd, timerfd;
@@ -138,6 +140,17 @@ static void handle_fact(const struct fact *f, void *ctx)
 
 	if (f->kind == FACT_PROC_EXIT)
 		metrics_probe_event(d->metrics, metrics_exit_cause_of(&f->exit));
+	/* ---- mesh: pacemaker-remoted died here; the peers decide (begin) */
+	if (d->mesh && f->kind == FACT_PROC_EXIT &&
+	    (strncmp(f->exit.comm, "pacemaker-remot", 15) == 0 ||
+	     strncmp(f->exit.comm, "pacemaker_remot", 15) == 0)) {
+		int mrc = mesh_node_local_process_failed(d->mesh, "pacemaker_remoted",
+							 f->exit.ts_ns);
+
+		if (mrc < 0)
+			log_error("mesh: cannot report pacemaker_remoted's exit: %s", strerror(-mrc));
+	}
+	/* ---- mesh (end) */
 	n = correlator_feed(d->core, f, out);
 	for (size_t i = 0; i < n; i++)
 		handle_verdict(d, f, &out[i]);
@@ -703,6 +716,15 @@ int main(int argc, char **argv)
 		log_error("libvirt: %s", err);
 		goto out;
 	}
+	/* ---- mesh: the peer mesh, from its own normal-priority thread (begin) */
+	if (d.cfg.mesh_enabled) {
+		d.mesh = mesh_node_start(&d.cfg, d.notifier, d.events, d.metrics, err, sizeof(err));
+		if (!d.mesh) {
+			log_error("mesh: %s", err);
+			goto out;
+		}
+	}
+	/* ---- mesh (end) */
 	start_network_services(&d);
 	publish_snapshot(&d);
 	write_status(&d);
@@ -715,6 +737,9 @@ int main(int argc, char **argv)
 out:
 	control_service_stop(d.control); /* its handlers read the notifier and libvirt */
 	metrics_http_stop(d.metrics_http); /* its refresh reads the notifier and libvirt */
+	/* ---- mesh: leave the mesh before the notifier goes (begin) */
+	mesh_node_stop(d.mesh);
+	/* ---- mesh (end) */
 	libvirt_watch_stop(d.libvirt);
 	notifier_stop(d.notifier);
 	probe_close(d.probe);

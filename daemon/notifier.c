@@ -38,6 +38,9 @@ struct notifier {
 	bool reconfigure;
 	struct masakari_client_config next_client;
 	struct delivery_policy_config next_policy;
+	/* notifier_set_delivery_callback(); called under lock. */
+	notifier_delivery_fn delivery_fn;
+	void *delivery_ctx;
 };
 
 static int64_t realtime_ns(void)
@@ -157,6 +160,8 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 			  strerror(-rc));
 	if (n->events)
 		event_log_delivery(n->events, &rec);
+	if (n->delivery_fn && action.kind != DELIVERY_RETRY && action.kind != DELIVERY_REAUTH_RETRY)
+		n->delivery_fn(n->delivery_ctx, id, action.kind == DELIVERY_DONE, status);
 }
 
 /* Keeps a Keystone token ready so a failure never waits for Keystone
@@ -339,6 +344,14 @@ void notifier_get_status(struct notifier *n, struct notifier_status *out)
 	out->accepted = n->accepted;
 	out->retries = n->retries;
 	out->masakari = n->client_status;
+	pthread_mutex_unlock(&n->lock);
+}
+
+void notifier_set_delivery_callback(struct notifier *n, notifier_delivery_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&n->lock);
+	n->delivery_fn = fn;
+	n->delivery_ctx = ctx;
 	pthread_mutex_unlock(&n->lock);
 }
 

@@ -6,6 +6,7 @@
 #ifndef MIMAMORI_NOTIFIER_H
 #define MIMAMORI_NOTIFIER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,5 +63,16 @@ int notifier_get_entry(struct notifier *n, uint64_t id, struct notifier_entry *e
 void notifier_reconfigure(struct notifier *n, const struct masakari_client_config *mcfg,
 			  const struct delivery_policy_config *policy);
 void notifier_get_status(struct notifier *n, struct notifier_status *out);
+
+/* Told once per outbox entry when its delivery ends: delivered (Masakari
+ * answered 2xx or 409; http_status says which) or given up (rejected for
+ * good or expired: delivered false, http_status the last HTTP status or
+ * 0). Runs on the notifier thread with its lock held: it must not block
+ * or call the notifier. fn NULL unregisters; once this returns, the old
+ * callback is not running and never runs again. Entries from before a
+ * restart are told too (ids the caller may not know). */
+typedef void (*notifier_delivery_fn)(void *ctx, uint64_t outbox_id, bool delivered,
+				     long http_status);
+void notifier_set_delivery_callback(struct notifier *n, notifier_delivery_fn fn, void *ctx);
 
 #endif

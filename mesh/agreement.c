@@ -1,0 +1,2117 @@
+/* See agreement.h for the rules. This file is the state machine.
+ *
+ * State
+ * -----
+ * Members are sorted by name (index = position; lookup by binary search)
+ * and also placed on a ring ordered by (hash(name), name). Per member: the
+ * local membership state and incarnation, the open HOST and PROCESS
+ * incidents (indices into a fixed table), the last NOTIFIED record heard
+ * per kind, and Pacemaker's flags from the last usable view.
+ *
+ * An incident (kind, subject, incarnation) moves through
+ *   OBSERVING -> DECLARED -> SETTLING -> [FENCING <-> FENCE_BACKOFF]
+ *             -> [HOLDING] -> NOTIFYING -> COMPLETED
+ * and may be released (cancelled, abandoned, expired, evicted) on the way.
+ * Observations live in two bitmaps of n bits (current and previous window
+ * of observation_ttl / 2 each): a set bit in either is a fresh observation.
+ *
+ * Every decision is re-evaluated from state (evaluate()) after each input,
+ * so nothing depends on the order in which a view change and a message
+ * arrive. Functions call downwards only: no recursion. */
+#include "agreement.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm_mon.h"
+
+#define NS_PER_MS UINT64_C(1000000)
+#define NS_PER_S UINT64_C(1000000000)
+#define NONE UINT32_MAX
+#define NEVER UINT64_MAX
+
+/* Most essential (non-LOG) actions one call can emit per incident: probe
+ * result broadcast, re-probe, progress, FENCE/NOTIFY, completion, echo. */
+#define PER_INCIDENT_ACTIONS 6
+/* Our NOTIFIED is repeated this many times (every resend interval); after
+ * that, late probers and claimers get it on demand (echo_done). */
+#define NOTIFIED_RESENDS 3
+#define QUEUE_RESERVE (PER_INCIDENT_ACTIONS * AGR_MAX_INCIDENTS + 16)
+_Static_assert(QUEUE_RESERVE < AGR_QUEUE_LEN, "queue too small for its reserve");
+_Static_assert(AGR_MEMBER_LEFT == 4, "member states mirror enum mesh_state");
+
+enum {
+	PCMK_PRESENT = 1u << 0,
+	PCMK_ONLINE = 1u << 1,
+	PCMK_UNCLEAN = 1u << 2,
+	PCMK_RECONNECTING = 1u << 3,
+	PCMK_SHUTDOWN = 1u << 4,
+	PCMK_FENCED = 1u << 5,
+};
+
+struct done_record {
+	bool known;
+	uint64_t inc;
+	uint32_t by;
+	int32_t http;
+	enum agr_host_status host_status;
+	uint64_t echo_at; /* earliest next re-tell */
+};
+
+struct member {
+	const char *name;
+	uint64_t hash;
+	uint32_t ring_pos;
+	enum agr_member_state state;
+	uint64_t inc;
+	uint32_t host_incident; /* index or NONE */
+	uint32_t proc_incident;
+	struct done_record host_done, proc_done;
+	uint8_t pcmk, pcmk_warned;
+};
+
+struct incident {
+	enum agr_incident_stage stage; /* AGR_IS_NONE: free slot */
+	enum agr_incident_kind kind;
+	uint32_t subject;
+	uint64_t inc;
+	uint64_t created_at, evidence_at, decided_at, progress_at;
+	uint64_t deadline;  /* stage timer (see evaluate / tick) */
+	uint64_t resend_at; /* re-probe, re-broadcast */
+	uint64_t window_at; /* next observation window rotation */
+	uint64_t notify_at, completed_at, fence_sent_at;
+	uint64_t *obs_cur, *obs_prev;
+	uint64_t *obs_ever; /* every observer of this incident */
+	/* our probe of the subject */
+	bool probe_pending;
+	uint64_t probe_nonce, probe_deadline;
+	bool ack_logged;
+	/* what peers told us */
+	bool progress_seen, peer_fenced;
+	uint32_t claimer; /* strongest recent claimer (see stronger()), NONE */
+	uint64_t claimer_at;
+	bool claimer_committed; /* it said FENCED or NOTIFYING */
+	/* the best candidate in our view, and since when it is */
+	uint32_t best;
+	uint64_t best_since;
+	uint32_t notified_resends; /* NOTIFIED broadcasts left to repeat */
+	/* what we did */
+	bool acted, fence_in_flight, fence_confirmed, notify_emitted;
+	bool returned, hold_logged, hold_after_settle, dup_logged;
+	uint32_t fence_attempts;
+	enum agr_stage progress_stage;
+	enum agr_host_status host_status;
+	uint32_t completed_by;
+	int32_t http;
+	char process[AGR_PROCESS_MAX];
+};
+
+struct agreement {
+	struct agreement_config cfg;
+	uint32_t n, self, words;
+	uint32_t n_live; /* others ALIVE or SUSPECT */
+	uint64_t step;   /* takeover step */
+	struct member *m;
+	uint32_t *ring;
+	char *names;
+	uint64_t *bitpool;
+	struct incident inc[AGR_MAX_INCIDENTS];
+	struct agr_action *q;
+	uint32_t q_head, q_len;
+	uint64_t now, nonce;
+	bool want_scan;
+	enum crm_mon_status pcmk_status;
+	bool pcmk_seen;
+	char pcmk_reason[CRM_MON_REASON_LEN];
+	uint64_t logs_dropped_told;
+	struct agr_counters ctr;
+};
+
+/* ------------------------------------------------------------ hashing */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+uint64_t agreement_name_hash(const char *name)
+{
+	assert(name != NULL);
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		h ^= *p;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return mix64(h);
+}
+
+static uint64_t subject_salt(uint64_t subject_hash)
+{
+	return mix64(subject_hash ^ UINT64_C(0x9e3779b97f4a7c15));
+}
+
+static uint64_t score_h(uint64_t member_hash, uint64_t salt)
+{
+	return mix64(member_hash ^ salt);
+}
+
+uint64_t agreement_score(const char *member, const char *subject)
+{
+	return score_h(agreement_name_hash(member), subject_salt(agreement_name_hash(subject)));
+}
+
+/* ------------------------------------------------------------ names */
+
+const char *agr_action_kind_name(enum agr_action_kind k)
+{
+	switch (k) {
+	case AGR_ACT_SEND_PROBE:
+		return "SEND_PROBE";
+	case AGR_ACT_SEND_PROBE_ACK:
+		return "SEND_PROBE_ACK";
+	case AGR_ACT_BROADCAST_OBSERVATION:
+		return "BROADCAST_OBSERVATION";
+	case AGR_ACT_BROADCAST_COMPLETION:
+		return "BROADCAST_COMPLETION";
+	case AGR_ACT_BROADCAST_PROCESS_REPORT:
+		return "BROADCAST_PROCESS_REPORT";
+	case AGR_ACT_FENCE:
+		return "FENCE";
+	case AGR_ACT_NOTIFY_HOST:
+		return "NOTIFY_HOST";
+	case AGR_ACT_NOTIFY_PROCESS:
+		return "NOTIFY_PROCESS";
+	case AGR_ACT_LOG:
+		return "LOG";
+	}
+	return "?";
+}
+
+const char *agr_incident_stage_name(enum agr_incident_stage s)
+{
+	static const char *const names[] = { "none",   "observing",     "declared",
+					     "settling", "fencing",     "fence_backoff",
+					     "holding",  "notifying",   "completed" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+const char *agr_stage_name(enum agr_stage s)
+{
+	switch (s) {
+	case AGR_STAGE_NOTIFYING:
+		return "notifying";
+	case AGR_STAGE_ABANDONED:
+		return "abandoned";
+	case AGR_STAGE_CLAIMED:
+		return "claimed";
+	case AGR_STAGE_FENCED:
+		return "fenced";
+	case AGR_STAGE_FENCE_FAILED:
+		return "fence_failed";
+	case AGR_STAGE_NOTIFIED:
+		return "notified";
+	}
+	return "?";
+}
+
+static const char *kind_name(enum agr_incident_kind k)
+{
+	return k == AGR_INCIDENT_HOST ? "host" : "process";
+}
+
+/* ------------------------------------------------------------ config */
+
+void agreement_config_default(struct agreement_config *cfg)
+{
+	assert(cfg != NULL);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->observers = 5;
+	cfg->observer_quorum = 0;
+	cfg->max_backups = 3;
+	cfg->fence_policy = AGR_FENCE_REQUIRED;
+	cfg->unfenced_notify_after = 0;
+	cfg->probe_timeout_ns = 1 * NS_PER_S;
+	cfg->resend_interval_ns = 1 * NS_PER_S;
+	cfg->observation_ttl_ns = 10 * NS_PER_S;
+	cfg->claim_settle_ns = 500 * NS_PER_MS;
+	cfg->fence_timeout_ns = 60 * NS_PER_S;
+	cfg->notify_timeout_ns = 30 * NS_PER_S;
+	cfg->takeover_step_ns = 0;
+	cfg->fence_retry_min_ns = 5 * NS_PER_S;
+	cfg->fence_retry_max_ns = 60 * NS_PER_S;
+	cfg->process_grace_ns = 10 * NS_PER_S;
+	cfg->completion_linger_ns = 120 * NS_PER_S;
+	cfg->idle_expiry_ns = 600 * NS_PER_S;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+	if (s == NULL || s[0] == '\0')
+		return false;
+	size_t n = strnlen(s, max);
+	if (n >= max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int check_config(const struct agreement_config *c, char *err, size_t errlen)
+{
+	if (c->self == NULL || c->members == NULL) {
+		set_err(err, errlen, "self and members are required");
+		return -1;
+	}
+	if (c->n_members < 1 || c->n_members > AGR_MAX_MEMBERS) {
+		set_err(err, errlen, "members: %zu, expected 1..%d", c->n_members,
+			AGR_MAX_MEMBERS);
+		return -1;
+	}
+	if (c->observers < 1 || c->observers > AGR_MAX_OBSERVERS) {
+		set_err(err, errlen, "observers: %u, expected 1..%d", c->observers,
+			AGR_MAX_OBSERVERS);
+		return -1;
+	}
+	if (c->observer_quorum > c->observers) {
+		set_err(err, errlen, "observer_quorum %u > observers %u", c->observer_quorum,
+			c->observers);
+		return -1;
+	}
+	if (c->max_backups > AGR_MAX_BACKUPS) {
+		set_err(err, errlen, "max_backups: %u, expected 0..%d", c->max_backups,
+			AGR_MAX_BACKUPS);
+		return -1;
+	}
+	if (c->fence_policy != AGR_FENCE_REQUIRED && c->fence_policy != AGR_FENCE_NONE) {
+		set_err(err, errlen, "fence_policy: unknown value");
+		return -1;
+	}
+	if (c->unfenced_notify_after > 1000) {
+		set_err(err, errlen, "unfenced_notify_after: %u, expected 0..1000",
+			c->unfenced_notify_after);
+		return -1;
+	}
+	const struct {
+		const char *name;
+		uint64_t v;
+		bool zero_ok;
+	} d[] = {
+		{ "probe_timeout", c->probe_timeout_ns, false },
+		{ "resend_interval", c->resend_interval_ns, false },
+		{ "observation_ttl", c->observation_ttl_ns, false },
+		{ "claim_settle", c->claim_settle_ns, true },
+		{ "fence_timeout", c->fence_timeout_ns, false },
+		{ "notify_timeout", c->notify_timeout_ns, false },
+		{ "takeover_step", c->takeover_step_ns, true },
+		{ "fence_retry_min", c->fence_retry_min_ns, false },
+		{ "fence_retry_max", c->fence_retry_max_ns, false },
+		{ "process_grace", c->process_grace_ns, true },
+		{ "completion_linger", c->completion_linger_ns, false },
+		{ "idle_expiry", c->idle_expiry_ns, false },
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if ((d[i].v == 0 && !d[i].zero_ok) || d[i].v > AGR_MAX_DURATION_NS) {
+			set_err(err, errlen, "%s: out of range (1 ns .. 1 h)", d[i].name);
+			return -1;
+		}
+	}
+	if (c->fence_retry_min_ns > c->fence_retry_max_ns) {
+		set_err(err, errlen, "fence_retry_min > fence_retry_max");
+		return -1;
+	}
+	if (c->observation_ttl_ns < 2 * c->resend_interval_ns) {
+		set_err(err, errlen, "observation_ttl must be >= 2 * resend_interval");
+		return -1;
+	}
+	if (c->probe_timeout_ns > c->resend_interval_ns) {
+		set_err(err, errlen, "probe_timeout must be <= resend_interval");
+		return -1;
+	}
+	if (!valid_name(c->self, AGR_NAME_MAX)) {
+		set_err(err, errlen, "self: empty, longer than %d bytes or with control characters",
+			AGR_NAME_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+static int cmp_member_name(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
+}
+
+static int cmp_ring(const void *a, const void *b, void *ctx)
+{
+	const struct member *members = ctx;
+	const struct member *x = &members[*(const uint32_t *)a];
+	const struct member *y = &members[*(const uint32_t *)b];
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static uint32_t find(const struct agreement *a, const char *name)
+{
+	if (name == NULL)
+		return NONE;
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, a->m[mid].name);
+		if (c == 0)
+			return (uint32_t)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NONE;
+}
+
+/* A name from the network: bounded, then looked up. */
+static uint32_t find_msg(struct agreement *a, const char *name)
+{
+	if (name == NULL || !valid_name(name, AGR_NAME_MAX))
+		return NONE;
+	return find(a, name);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct agreement *agreement_new(const struct agreement_config *cfg, char *err, size_t errlen)
+{
+	if (cfg == NULL) {
+		set_err(err, errlen, "no configuration");
+		return NULL;
+	}
+	if (check_config(cfg, err, errlen) < 0)
+		return NULL;
+	size_t total = 0;
+	for (size_t i = 0; i < cfg->n_members; i++) {
+		if (!valid_name(cfg->members[i], AGR_NAME_MAX)) {
+			set_err(err, errlen,
+				"member %zu: empty, longer than %d bytes or with control characters",
+				i + 1, AGR_NAME_MAX - 1);
+			return NULL;
+		}
+		total += strlen(cfg->members[i]) + 1;
+	}
+
+	struct agreement *a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->cfg = *cfg;
+	a->cfg.members = NULL; /* copied below; the caller's array may go */
+	a->n = (uint32_t)cfg->n_members;
+	a->words = (a->n + 63) / 64;
+	a->m = calloc(a->n, sizeof(*a->m));
+	a->ring = calloc(a->n, sizeof(*a->ring));
+	a->names = malloc(total);
+	a->bitpool = calloc((size_t)AGR_MAX_INCIDENTS * 3 * a->words, sizeof(uint64_t));
+	a->q = calloc(AGR_QUEUE_LEN, sizeof(*a->q));
+	if (a->m == NULL || a->ring == NULL || a->names == NULL || a->bitpool == NULL ||
+	    a->q == NULL) {
+		set_err(err, errlen, "out of memory");
+		agreement_free(a);
+		return NULL;
+	}
+	char *p = a->names;
+	for (uint32_t i = 0; i < a->n; i++) {
+		size_t l = strlen(cfg->members[i]) + 1;
+		memcpy(p, cfg->members[i], l);
+		a->m[i].name = p;
+		a->m[i].hash = agreement_name_hash(p);
+		p += l;
+	}
+	qsort(a->m, a->n, sizeof(*a->m), cmp_member_name);
+	for (uint32_t i = 0; i + 1 < a->n; i++) {
+		if (strcmp(a->m[i].name, a->m[i + 1].name) == 0) {
+			set_err(err, errlen, "member %s listed twice", a->m[i].name);
+			agreement_free(a);
+			return NULL;
+		}
+	}
+	for (uint32_t i = 0; i < a->n; i++) {
+		a->m[i].state = AGR_MEMBER_UNKNOWN;
+		a->m[i].host_incident = NONE;
+		a->m[i].proc_incident = NONE;
+		a->ring[i] = i;
+	}
+	qsort_r(a->ring, a->n, sizeof(*a->ring), cmp_ring, a->m);
+	for (uint32_t i = 0; i < a->n; i++)
+		a->m[a->ring[i]].ring_pos = i;
+	a->self = find(a, cfg->self);
+	if (a->self == NONE) {
+		set_err(err, errlen, "self (%s) is not in members", cfg->self);
+		agreement_free(a);
+		return NULL;
+	}
+	a->cfg.self = a->m[a->self].name;
+	a->m[a->self].state = AGR_MEMBER_ALIVE;
+	a->step = cfg->takeover_step_ns != 0 ?
+			  cfg->takeover_step_ns :
+			  cfg->claim_settle_ns + cfg->fence_timeout_ns + cfg->notify_timeout_ns;
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
+		a->inc[i].obs_cur = a->bitpool + (size_t)i * 3 * a->words;
+		a->inc[i].obs_prev = a->inc[i].obs_cur + a->words;
+		a->inc[i].obs_ever = a->inc[i].obs_prev + a->words;
+	}
+	a->pcmk_status = CRM_MON_NO_INFO;
+	return a;
+}
+
+void agreement_free(struct agreement *a)
+{
+	if (a == NULL)
+		return;
+	free(a->m);
+	free(a->ring);
+	free(a->names);
+	free(a->bitpool);
+	free(a->q);
+	free(a);
+}
+
+/* ------------------------------------------------------------ actions */
+
+static struct agr_action *emit(struct agreement *a, enum agr_action_kind kind, uint32_t subject)
+{
+	assert(a->q_len < AGR_QUEUE_LEN); /* QUEUE_RESERVE guarantees room */
+	struct agr_action *act = &a->q[(a->q_head + a->q_len) % AGR_QUEUE_LEN];
+	a->q_len++;
+	memset(act, 0, offsetof(struct agr_action, text));
+	act->text[0] = '\0';
+	act->kind = kind;
+	act->subject = subject != NONE ? a->m[subject].name : NULL;
+	return act;
+}
+
+static void rec(struct agreement *a, enum agr_log_level level, uint32_t subject,
+		const char *event, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void rec(struct agreement *a, enum agr_log_level level, uint32_t subject,
+		const char *event, const char *fmt, ...)
+{
+	if (a->q_len >= AGR_QUEUE_LEN - QUEUE_RESERVE) {
+		a->ctr.logs_dropped++;
+		return;
+	}
+	struct agr_action *act = emit(a, AGR_ACT_LOG, subject);
+	act->level = level;
+	snprintf(act->event, sizeof(act->event), "%s", event);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(act->text, sizeof(act->text), fmt, ap);
+	va_end(ap);
+}
+
+size_t agreement_poll_actions(struct agreement *a, struct agr_action *out, size_t max)
+{
+	assert(a != NULL && (out != NULL || max == 0));
+	size_t k = 0;
+	while (k < max && a->q_len > 0) {
+		out[k++] = a->q[a->q_head];
+		a->q_head = (a->q_head + 1) % AGR_QUEUE_LEN;
+		a->q_len--;
+	}
+	if (a->q_len == 0)
+		a->q_head = 0;
+	return k;
+}
+
+static int enter(struct agreement *a, uint64_t now)
+{
+	assert(a != NULL);
+	if (a->q_len > AGR_QUEUE_LEN - QUEUE_RESERVE)
+		return -EBUSY;
+	if (now > a->now)
+		a->now = now;
+	if (a->ctr.logs_dropped > a->logs_dropped_told && a->q_len == 0) {
+		rec(a, AGR_LOG_WARN, NONE, "records_dropped",
+		    "%llu decision records were dropped (action queue not drained fast enough)",
+		    (unsigned long long)(a->ctr.logs_dropped - a->logs_dropped_told));
+		a->logs_dropped_told = a->ctr.logs_dropped;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ views */
+
+static bool is_live(const struct agreement *a, uint32_t i)
+{
+	return i == a->self || a->m[i].state == AGR_MEMBER_ALIVE ||
+	       a->m[i].state == AGR_MEMBER_SUSPECT;
+}
+
+static bool is_gone(const struct agreement *a, uint32_t i)
+{
+	return i != a->self &&
+	       (a->m[i].state == AGR_MEMBER_DEAD || a->m[i].state == AGR_MEMBER_LEFT);
+}
+
+static uint32_t live_count(const struct agreement *a)
+{
+	return a->n_live + 1;
+}
+
+static bool have_majority(const struct agreement *a)
+{
+	return 2 * (uint64_t)live_count(a) > a->n;
+}
+
+static bool obs_has(const struct incident *in, uint32_t i)
+{
+	return ((in->obs_cur[i / 64] | in->obs_prev[i / 64]) >> (i % 64)) & 1u;
+}
+
+static void obs_set(const struct agreement *a, struct incident *in, uint32_t i)
+{
+	assert(i < a->n);
+	in->obs_cur[i / 64] |= UINT64_C(1) << (i % 64);
+	in->obs_ever[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static uint32_t obs_total(const struct agreement *a, const struct incident *in)
+{
+	uint32_t t = 0;
+	for (uint32_t w = 0; w < a->words; w++)
+		t += (uint32_t)__builtin_popcountll(in->obs_cur[w] | in->obs_prev[w]);
+	return t;
+}
+
+static uint32_t majority_needed(const struct agreement *a)
+{
+	return a->n / 2 + 1;
+}
+
+/* Designated observers of subject: the K members after it on the ring,
+ * skipping members the local view holds dead or left. */
+static uint32_t designated(const struct agreement *a, uint32_t subject, uint32_t *out)
+{
+	uint32_t k = 0, pos = a->m[subject].ring_pos;
+	for (uint32_t step = 1; step < a->n && k < a->cfg.observers; step++) {
+		uint32_t i = a->ring[(pos + step) % a->n];
+		if (is_gone(a, i))
+			continue;
+		out[k++] = i;
+	}
+	return k;
+}
+
+static uint32_t quorum_for(const struct agreement *a, uint32_t k_eff)
+{
+	uint32_t k_full = a->cfg.observers < a->n - 1 ? a->cfg.observers : a->n - 1;
+	uint32_t q = a->cfg.observer_quorum != 0 ? a->cfg.observer_quorum : k_full / 2 + 1;
+	if (q > k_full)
+		q = k_full / 2 + 1;
+	if (k_eff < k_full && q > k_eff / 2 + 1)
+		q = k_eff / 2 + 1;
+	return q == 0 ? 1 : q;
+}
+
+static uint64_t score_of(const struct agreement *a, uint32_t i, uint32_t subject)
+{
+	return score_h(a->m[i].hash, subject_salt(a->m[subject].hash));
+}
+
+/* i ranks before j for subject. */
+static bool better(const struct agreement *a, uint32_t i, uint32_t j, uint32_t subject)
+{
+	uint64_t si = score_of(a, i, subject), sj = score_of(a, j, subject);
+	return si != sj ? si > sj : i < j;
+}
+
+/* Between two claims: a claimer that committed (fenced, or notified)
+ * wins over one that has not; at the same level the better score wins. */
+static bool stronger(const struct agreement *a, uint32_t i, bool i_committed, uint32_t j,
+		     bool j_committed, uint32_t subject)
+{
+	if (i_committed != j_committed)
+		return i_committed;
+	return better(a, i, j, subject);
+}
+
+static bool claimer_recent(const struct agreement *a, const struct incident *in)
+{
+	return in->claimer != NONE && !is_gone(a, in->claimer) &&
+	       a->now < in->claimer_at + a->step;
+}
+
+static bool candidate(const struct agreement *a, const struct incident *in, uint32_t i)
+{
+	if (i == in->subject || is_gone(a, i))
+		return false;
+	if (in->claimer == i && claimer_recent(a, in))
+		return true;
+	if (in->kind == AGR_INCIDENT_PROCESS)
+		return is_live(a, i);
+	/* Fresh observers while the subject is dead here; once it is not
+	 * (it came back: nobody probes it any more), everyone who observed. */
+	const struct member *h = &a->m[in->subject];
+	if (h->state == AGR_MEMBER_DEAD && h->inc == in->inc)
+		return obs_has(in, i);
+	return (in->obs_ever[i / 64] >> (i % 64)) & 1u;
+}
+
+/* Our rank among the candidates (0 = notifier), NONE if not one; *best
+ * gets the best candidate (NONE if none). */
+static uint32_t rank_of_self(const struct agreement *a, const struct incident *in,
+			     uint32_t *best)
+{
+	uint32_t b = NONE, rank = 0;
+	bool self_ok = candidate(a, in, a->self);
+	/* A claim we heard leads, whatever its score. */
+	uint32_t lead = claimer_recent(a, in) && in->claimer != a->self ? in->claimer : NONE;
+	for (uint32_t i = 0; i < a->n; i++) {
+		if (!candidate(a, in, i) || i == lead)
+			continue;
+		if (b == NONE || better(a, i, b, in->subject))
+			b = i;
+		if (self_ok && i != a->self && better(a, i, a->self, in->subject))
+			rank++;
+	}
+	if (lead != NONE) {
+		b = lead;
+		rank++;
+	}
+	if (best != NULL)
+		*best = b;
+	return self_ok ? rank : NONE;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void describe_pacemaker(const struct agreement *a, uint32_t i, char *buf, size_t len)
+{
+	if (a->pcmk_status != CRM_MON_OK) {
+		snprintf(buf, len, "no information (%s)",
+			 a->pcmk_seen ? a->pcmk_reason : "no view yet");
+		return;
+	}
+	uint8_t f = a->m[i].pcmk;
+	const char *state;
+	if (!(f & PCMK_PRESENT))
+		state = "not in its view";
+	else if (f & PCMK_UNCLEAN)
+		state = "unclean";
+	else if (!(f & PCMK_ONLINE))
+		state = "offline";
+	else if (f & PCMK_RECONNECTING)
+		state = "online but reconnecting (not trusted)";
+	else
+		state = "online (lags the mesh; no veto)";
+	snprintf(buf, len, "%s%s", state, (f & PCMK_FENCED) ? ", fence history: fenced" : "");
+}
+
+static void list_names(const struct agreement *a, const uint32_t *idx, uint32_t n,
+		       const struct incident *in, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (uint32_t k = 0; k < n && used + 1 < len; k++) {
+		int w = snprintf(buf + used, len - used, "%s%s%s", k ? " " : "",
+				 a->m[idx[k]].name, in != NULL && obs_has(in, idx[k]) ? "+" : "");
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* ------------------------------------------------------------ broadcasts */
+
+static void broadcast_progress(struct agreement *a, struct incident *in, enum agr_stage stage)
+{
+	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_COMPLETION, in->subject);
+	act->peer = a->m[a->self].name;
+	act->incarnation = in->inc;
+	act->incident = in->kind;
+	act->stage = stage;
+	act->host_status = in->host_status;
+	act->http_status = stage == AGR_STAGE_NOTIFIED ? in->http : 0;
+}
+
+/* Re-tells the NOTIFIED record we hold for subject (at most once per
+ * resend interval), so a late prober or claimer stops. */
+static void echo_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject)
+{
+	struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
+							    &a->m[subject].proc_done;
+	if (!d->known || a->now < d->echo_at)
+		return;
+	d->echo_at = a->now + a->cfg.resend_interval_ns;
+	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_COMPLETION, subject);
+	act->peer = a->m[d->by].name;
+	act->incarnation = d->inc;
+	act->incident = kind;
+	act->stage = AGR_STAGE_NOTIFIED;
+	act->host_status = d->host_status;
+	act->http_status = d->http;
+}
+
+static void start_probe(struct agreement *a, struct incident *in)
+{
+	assert(in->kind == AGR_INCIDENT_HOST);
+	if (in->probe_pending)
+		return;
+	in->probe_pending = true;
+	in->probe_nonce = ++a->nonce;
+	in->probe_deadline = a->now + a->cfg.probe_timeout_ns;
+	struct agr_action *act = emit(a, AGR_ACT_SEND_PROBE, in->subject);
+	act->nonce = in->probe_nonce;
+	act->incarnation = in->inc;
+}
+
+/* ------------------------------------------------------------ incidents */
+
+static uint32_t slot_of(const struct agreement *a, const struct incident *in)
+{
+	return (uint32_t)(in - a->inc);
+}
+
+static void release(struct agreement *a, struct incident *in)
+{
+	assert(in->stage != AGR_IS_NONE);
+	struct member *h = &a->m[in->subject];
+	uint32_t *link = in->kind == AGR_INCIDENT_HOST ? &h->host_incident : &h->proc_incident;
+	assert(*link == slot_of(a, in));
+	*link = NONE;
+	uint64_t *cur = in->obs_cur, *prev = in->obs_prev, *ever = in->obs_ever;
+	memset(cur, 0, 3 * a->words * sizeof(uint64_t));
+	assert(prev == cur + a->words && ever == prev + a->words);
+	memset(in, 0, sizeof(*in));
+	in->obs_cur = cur;
+	in->obs_prev = prev;
+	in->obs_ever = ever;
+	in->stage = AGR_IS_NONE;
+	a->want_scan = true;
+}
+
+/* A slot for a new incident: a free one, else the oldest completed one,
+ * else the stalest observing one whose subject is not dead here. */
+static struct incident *grab_slot(struct agreement *a)
+{
+	struct incident *done = NULL, *stale = NULL;
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
+		struct incident *in = &a->inc[i];
+		if (in->stage == AGR_IS_NONE)
+			return in;
+		if (in->stage == AGR_IS_COMPLETED &&
+		    (done == NULL || in->completed_at < done->completed_at))
+			done = in;
+		if (in->stage == AGR_IS_OBSERVING && in->kind == AGR_INCIDENT_HOST &&
+		    a->m[in->subject].state != AGR_MEMBER_DEAD &&
+		    (stale == NULL || in->evidence_at < stale->evidence_at))
+			stale = in;
+	}
+	struct incident *victim = done != NULL ? done : stale;
+	if (victim == NULL)
+		return NULL;
+	release(a, victim);
+	return victim;
+}
+
+static struct incident *incident_open(struct agreement *a, enum agr_incident_kind kind,
+				      uint32_t subject, uint64_t inc)
+{
+	struct member *h = &a->m[subject];
+	assert((kind == AGR_INCIDENT_HOST ? h->host_incident : h->proc_incident) == NONE);
+	struct incident *in = grab_slot(a);
+	if (in == NULL) {
+		a->ctr.table_full++;
+		a->want_scan = true;
+		return NULL;
+	}
+	assert(in->stage == AGR_IS_NONE);
+	in->stage = AGR_IS_OBSERVING;
+	in->kind = kind;
+	in->subject = subject;
+	in->inc = inc;
+	in->created_at = in->evidence_at = a->now;
+	in->deadline = NEVER;
+	in->resend_at = a->now + a->cfg.resend_interval_ns;
+	in->window_at = a->now + a->cfg.observation_ttl_ns / 2;
+	in->claimer = NONE;
+	in->best = NONE;
+	in->completed_by = NONE;
+	in->host_status = AGR_HOST_NORMAL;
+	in->progress_stage = AGR_STAGE_CLAIMED;
+	if (kind == AGR_INCIDENT_HOST)
+		h->host_incident = slot_of(a, in);
+	else
+		h->proc_incident = slot_of(a, in);
+	return in;
+}
+
+static struct incident *incident_of(struct agreement *a, enum agr_incident_kind kind,
+				    uint32_t subject)
+{
+	uint32_t s = kind == AGR_INCIDENT_HOST ? a->m[subject].host_incident :
+						 a->m[subject].proc_incident;
+	if (s == NONE)
+		return NULL;
+	assert(s < AGR_MAX_INCIDENTS && a->inc[s].stage != AGR_IS_NONE);
+	assert(a->inc[s].subject == subject && a->inc[s].kind == kind);
+	return &a->inc[s];
+}
+
+static void reset_observations(struct agreement *a, struct incident *in, uint64_t inc)
+{
+	assert(in->stage == AGR_IS_OBSERVING);
+	memset(in->obs_cur, 0, 3 * a->words * sizeof(uint64_t));
+	in->inc = inc;
+	in->probe_pending = false;
+	in->progress_seen = false;
+	in->peer_fenced = false;
+	in->claimer = NONE;
+}
+
+static void mark_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
+		      uint64_t inc, uint32_t by, int32_t http, enum agr_host_status status)
+{
+	struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
+							    &a->m[subject].proc_done;
+	if (d->known && d->inc > inc)
+		return;
+	d->known = true;
+	d->inc = inc;
+	d->by = by;
+	d->http = http;
+	d->host_status = status;
+}
+
+static bool done_covers(const struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
+			uint64_t inc)
+{
+	const struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
+								  &a->m[subject].proc_done;
+	return d->known && d->inc >= inc;
+}
+
+static void complete(struct agreement *a, struct incident *in, uint32_t by, int32_t http,
+		     enum agr_host_status status)
+{
+	assert(in->stage != AGR_IS_NONE && in->stage != AGR_IS_COMPLETED);
+	in->stage = AGR_IS_COMPLETED;
+	in->completed_at = a->now;
+	in->completed_by = by;
+	in->http = http;
+	in->host_status = status;
+	in->deadline = a->now + a->cfg.completion_linger_ns;
+	in->probe_pending = false;
+	mark_done(a, in->kind, in->subject, in->inc, by, http, status);
+	if (by == a->self) {
+		broadcast_progress(a, in, AGR_STAGE_NOTIFIED);
+		in->notified_resends = NOTIFIED_RESENDS;
+	}
+}
+
+/* Finishes an incident that a NOTIFIED record already covers. */
+static void complete_from_record(struct agreement *a, struct incident *in)
+{
+	const struct done_record *d = in->kind == AGR_INCIDENT_HOST ?
+					      &a->m[in->subject].host_done :
+					      &a->m[in->subject].proc_done;
+	assert(d->known);
+	if (in->notify_emitted && d->by != a->self && !in->dup_logged) {
+		in->dup_logged = true;
+		a->ctr.duplicate_notifications++;
+		rec(a, AGR_LOG_WARN, in->subject, "duplicate",
+		    "%s incident of %s: %s notified it too (HTTP %d); our notification is a "
+		    "duplicate (Masakari answers 409)",
+		    kind_name(in->kind), a->m[in->subject].name, a->m[d->by].name, d->http);
+	}
+	if (in->stage != AGR_IS_COMPLETED) {
+		rec(a, AGR_LOG_INFO, in->subject, "completed",
+		    "%s incident of %s (incarnation %llu) notified by %s, Masakari answered %d",
+		    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc,
+		    a->m[d->by].name, d->http);
+		complete(a, in, d->by, d->http, d->host_status);
+	}
+}
+
+static void abandon(struct agreement *a, struct incident *in, const char *why)
+{
+	a->ctr.abandoned++;
+	if (in->acted)
+		broadcast_progress(a, in, AGR_STAGE_ABANDONED);
+	rec(a, in->fence_attempts > 0 ? AGR_LOG_ERROR : AGR_LOG_WARN, in->subject, "abandoned",
+	    "%s incident of %s (incarnation %llu) abandoned: %s; not notifying: check %s",
+	    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc, why,
+	    a->m[in->subject].name);
+	release(a, in);
+}
+
+static void cancel(struct agreement *a, struct incident *in, const char *why)
+{
+	a->ctr.cancelled++;
+	rec(a, AGR_LOG_INFO, in->subject, "cancelled", "%s incident of %s (incarnation %llu) cancelled: %s",
+	    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc, why);
+	release(a, in);
+}
+
+/* The subject may have been fenced: by us, by a peer that said so, or by a
+ * peer that claimed the incident and went silent. */
+static bool maybe_fenced(const struct incident *in)
+{
+	return in->fence_in_flight || in->fence_confirmed || in->peer_fenced || in->progress_seen;
+}
+
+static uint64_t fence_backoff(const struct agreement *a, uint32_t attempts)
+{
+	uint64_t d = a->cfg.fence_retry_min_ns;
+	for (uint32_t i = 1; i < attempts && d < a->cfg.fence_retry_max_ns; i++)
+		d *= 2;
+	return d < a->cfg.fence_retry_max_ns ? d : a->cfg.fence_retry_max_ns;
+}
+
+/* ------------------------------------------------------------ acting */
+
+static void hold(struct agreement *a, struct incident *in, const char *what)
+{
+	if (in->hold_logged)
+		return;
+	in->hold_logged = true;
+	rec(a, AGR_LOG_WARN, in->subject, "holding",
+	    "%s incident of %s: %s held: this node sees %u of %u members live, no majority",
+	    kind_name(in->kind), a->m[in->subject].name, what, live_count(a), a->n);
+}
+
+static void notify(struct agreement *a, struct incident *in, enum agr_host_status status)
+{
+	in->host_status = status;
+	if (!have_majority(a)) {
+		in->stage = AGR_IS_HOLDING;
+		in->hold_after_settle = false;
+		in->deadline = NEVER;
+		hold(a, in, "notification");
+		return;
+	}
+	in->hold_logged = false;
+	in->stage = AGR_IS_NOTIFYING;
+	in->notify_emitted = true;
+	in->notify_at = a->now;
+	in->deadline = NEVER;
+	a->ctr.notifications++;
+	/* Committed: a later claimer that hears this yields to us. */
+	in->progress_stage = AGR_STAGE_NOTIFYING;
+	broadcast_progress(a, in, AGR_STAGE_NOTIFYING);
+	struct agr_action *act;
+	if (in->kind == AGR_INCIDENT_HOST) {
+		act = emit(a, AGR_ACT_NOTIFY_HOST, in->subject);
+		act->host_status = status;
+		rec(a, status == AGR_HOST_NORMAL ? AGR_LOG_INFO : AGR_LOG_WARN, in->subject,
+		    "notify", "notifying Masakari: COMPUTE_HOST %s STOPPED, host_status %s%s",
+		    a->m[in->subject].name, status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN",
+		    status == AGR_HOST_NORMAL ? " (fence confirmed)" :
+		    a->cfg.fence_policy == AGR_FENCE_NONE ? " (fencing method none)" :
+							    " (NOT fenced: unfenced_notify_after)");
+	} else {
+		act = emit(a, AGR_ACT_NOTIFY_PROCESS, in->subject);
+		snprintf(act->process, sizeof(act->process), "%s", in->process);
+		rec(a, AGR_LOG_INFO, in->subject, "notify",
+		    "notifying Masakari: PROCESS %s STOPPED on %s", in->process,
+		    a->m[in->subject].name);
+	}
+	act->incarnation = in->inc;
+	act->incident = in->kind;
+	act->decided_at = in->decided_at;
+}
+
+static void fence(struct agreement *a, struct incident *in)
+{
+	assert(in->kind == AGR_INCIDENT_HOST);
+	in->stage = AGR_IS_FENCING;
+	if (in->fence_in_flight) {
+		/* An earlier attempt (before we yielded) is still running. */
+		in->deadline = in->fence_sent_at + 2 * a->cfg.fence_timeout_ns;
+		return;
+	}
+	in->fence_attempts++;
+	in->fence_in_flight = true;
+	in->fence_sent_at = a->now;
+	in->deadline = a->now + 2 * a->cfg.fence_timeout_ns; /* watchdog */
+	a->ctr.fences++;
+	struct agr_action *act = emit(a, AGR_ACT_FENCE, in->subject);
+	act->incarnation = in->inc;
+	act->incident = in->kind;
+	act->attempt = in->fence_attempts;
+	act->decided_at = in->decided_at;
+	rec(a, AGR_LOG_INFO, in->subject, "fence", "fencing %s (incarnation %llu), attempt %u",
+	    a->m[in->subject].name, (unsigned long long)in->inc, in->fence_attempts);
+}
+
+/* Claim settled: do the irreversible part. */
+static void after_settle(struct agreement *a, struct incident *in)
+{
+	assert(in->stage == AGR_IS_SETTLING || in->stage == AGR_IS_HOLDING);
+	if (!have_majority(a)) {
+		in->stage = AGR_IS_HOLDING;
+		in->hold_after_settle = true;
+		in->deadline = NEVER;
+		hold(a, in, in->kind == AGR_INCIDENT_HOST ? "fencing" : "notification");
+		return;
+	}
+	in->hold_logged = false;
+	in->stage = AGR_IS_SETTLING;
+	if (in->kind == AGR_INCIDENT_PROCESS) {
+		notify(a, in, AGR_HOST_NORMAL);
+		return;
+	}
+	if (in->returned && !maybe_fenced(in)) {
+		abandon(a, in, "the host came back before anyone fenced it");
+		return;
+	}
+	if (a->cfg.fence_policy == AGR_FENCE_NONE)
+		notify(a, in, AGR_HOST_UNKNOWN);
+	else if (in->fence_confirmed || in->peer_fenced)
+		notify(a, in, AGR_HOST_NORMAL);
+	else
+		fence(a, in);
+}
+
+static void start_claim(struct agreement *a, struct incident *in, uint32_t rank)
+{
+	assert(in->stage == AGR_IS_DECLARED);
+	if (!have_majority(a)) {
+		hold(a, in, "claim");
+		in->deadline = NEVER;
+		return;
+	}
+	in->hold_logged = false;
+	in->stage = AGR_IS_SETTLING;
+	in->acted = true;
+	in->progress_stage = in->fence_confirmed ? AGR_STAGE_FENCED : AGR_STAGE_CLAIMED;
+	broadcast_progress(a, in, in->progress_stage);
+	in->deadline = a->now + a->cfg.claim_settle_ns;
+	if (rank == 0)
+		rec(a, AGR_LOG_INFO, in->subject, "notifier",
+		    "%s incident of %s: this node is the notifier (rank 0)", kind_name(in->kind),
+		    a->m[in->subject].name);
+	else
+		rec(a, AGR_LOG_WARN, in->subject, "takeover",
+		    "%s incident of %s: taking over as backup rank %u (no completion since %llu ms)",
+		    kind_name(in->kind), a->m[in->subject].name, rank,
+		    (unsigned long long)((a->now - (in->progress_at > in->decided_at ?
+							    in->progress_at :
+							    in->decided_at)) /
+					 NS_PER_MS));
+	if (a->cfg.claim_settle_ns == 0)
+		after_settle(a, in);
+}
+
+/* DECLARED: act now, or set the takeover deadline. */
+static void consider_acting(struct agreement *a, struct incident *in)
+{
+	assert(in->stage == AGR_IS_DECLARED);
+	uint32_t best = NONE;
+	uint32_t rank = rank_of_self(a, in, &best);
+	if (best != in->best) {
+		/* A new notifier in our view: backups wait from now on. */
+		in->best = best;
+		in->best_since = a->now;
+	}
+	in->deadline = NEVER;
+	if (rank == NONE || rank > a->cfg.max_backups)
+		return;
+	uint64_t base = in->progress_at > in->decided_at ? in->progress_at : in->decided_at;
+	if (in->best_since > base)
+		base = in->best_since;
+	uint64_t at = base + (uint64_t)rank * a->step;
+	if (rank > 0 && a->now < at) {
+		in->deadline = at;
+		return;
+	}
+	/* Our turn. A host that came back is taken over only if someone may
+	 * have fenced it (then it is fenced again, or known fenced, before
+	 * the notification). */
+	if (in->kind == AGR_INCIDENT_HOST && in->returned && !maybe_fenced(in)) {
+		abandon(a, in, "the host came back and nobody fenced it");
+		return;
+	}
+	start_claim(a, in, rank);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+struct evidence {
+	uint32_t total, needed, k, hits, q, live;
+	uint32_t obs[AGR_MAX_OBSERVERS];
+	bool dead, majority;
+};
+
+static void gather(const struct agreement *a, const struct incident *in, struct evidence *ev)
+{
+	const struct member *h = &a->m[in->subject];
+	ev->dead = h->state == AGR_MEMBER_DEAD && h->inc == in->inc;
+	ev->total = obs_total(a, in);
+	ev->needed = majority_needed(a);
+	ev->k = designated(a, in->subject, ev->obs);
+	ev->q = quorum_for(a, ev->k);
+	ev->hits = 0;
+	for (uint32_t i = 0; i < ev->k; i++)
+		ev->hits += obs_has(in, ev->obs[i]);
+	ev->live = live_count(a);
+	ev->majority = have_majority(a);
+}
+
+static void declare(struct agreement *a, struct incident *in, const struct evidence *ev)
+{
+	in->stage = AGR_IS_DECLARED;
+	in->decided_at = a->now;
+	a->ctr.declared++;
+	uint32_t best = NONE;
+	uint32_t rank = rank_of_self(a, in, &best);
+	char pcmk[CRM_MON_REASON_LEN + 32], rk[24], obs[200];
+	describe_pacemaker(a, in->subject, pcmk, sizeof(pcmk));
+	if (rank == NONE)
+		snprintf(rk, sizeof(rk), "not a candidate");
+	else
+		snprintf(rk, sizeof(rk), "rank %u", rank);
+	if (in->kind == AGR_INCIDENT_HOST) {
+		list_names(a, ev->obs, ev->k, in, obs, sizeof(obs));
+		rec(a, AGR_LOG_WARN, in->subject, "declared",
+		    "%s declared failed (incarnation %llu): dead in membership; unreachable for "
+		    "%u/%u members (need %u); observers %u/%u (need %u): %s; %u/%u live here; "
+		    "pacemaker: %s; notifier: %s (this node: %s)",
+		    a->m[in->subject].name, (unsigned long long)in->inc, ev->total, a->n,
+		    ev->needed, ev->hits, ev->k, ev->q, obs, ev->live, a->n, pcmk,
+		    best != NONE ? a->m[best].name : "?", rk);
+		/* A host failure supersedes a pending process report. */
+		struct incident *p = incident_of(a, AGR_INCIDENT_PROCESS, in->subject);
+		if (p != NULL && !p->notify_emitted && p->stage != AGR_IS_COMPLETED)
+			cancel(a, p, "the host itself failed");
+	} else {
+		rec(a, AGR_LOG_WARN, in->subject, "declared",
+		    "process failure on %s: it reported %s dead and is reachable (alive at "
+		    "incarnation %llu); %u/%u live here; pacemaker: %s; notifier: %s "
+		    "(this node: %s)",
+		    a->m[in->subject].name, in->process,
+		    (unsigned long long)a->m[in->subject].inc, live_count(a), a->n, pcmk,
+		    best != NONE ? a->m[best].name : "?", rk);
+	}
+	consider_acting(a, in);
+}
+
+static void try_decide_host(struct agreement *a, struct incident *in)
+{
+	assert(in->kind == AGR_INCIDENT_HOST && in->stage == AGR_IS_OBSERVING);
+	if (done_covers(a, AGR_INCIDENT_HOST, in->subject, in->inc)) {
+		complete_from_record(a, in);
+		return;
+	}
+	struct evidence ev;
+	gather(a, in, &ev);
+	if (!ev.dead || ev.total < ev.needed || ev.hits < ev.q || !ev.majority)
+		return;
+	declare(a, in, &ev);
+}
+
+static void try_decide_process(struct agreement *a, struct incident *in)
+{
+	assert(in->kind == AGR_INCIDENT_PROCESS && in->stage == AGR_IS_OBSERVING);
+	const struct member *h = &a->m[in->subject];
+	if (done_covers(a, AGR_INCIDENT_PROCESS, in->subject, in->inc)) {
+		complete_from_record(a, in);
+		return;
+	}
+	if (a->now < in->deadline)
+		return; /* grace */
+	const struct incident *hi = incident_of(a, AGR_INCIDENT_HOST, in->subject);
+	bool host_open = hi != NULL && hi->stage != AGR_IS_COMPLETED;
+	if (h->state != AGR_MEMBER_ALIVE || host_open || !have_majority(a)) {
+		/* Suspect, or a host incident is gathering evidence, or no
+		 * majority: look again later. */
+		in->deadline = a->now + a->cfg.resend_interval_ns;
+		return;
+	}
+	struct evidence ev;
+	memset(&ev, 0, sizeof(ev));
+	declare(a, in, &ev);
+}
+
+/* Re-examines one incident from its state. */
+static void evaluate(struct agreement *a, struct incident *in)
+{
+	switch (in->stage) {
+	case AGR_IS_OBSERVING:
+		if (in->kind == AGR_INCIDENT_HOST)
+			try_decide_host(a, in);
+		else
+			try_decide_process(a, in);
+		break;
+	case AGR_IS_DECLARED:
+		consider_acting(a, in);
+		break;
+	case AGR_IS_SETTLING:
+		if (a->now >= in->deadline)
+			after_settle(a, in);
+		break;
+	case AGR_IS_HOLDING:
+		if (!have_majority(a))
+			break;
+		if (in->hold_after_settle)
+			after_settle(a, in);
+		else
+			notify(a, in, in->host_status);
+		break;
+	case AGR_IS_NONE:
+	case AGR_IS_FENCING:
+	case AGR_IS_FENCE_BACKOFF:
+	case AGR_IS_NOTIFYING:
+	case AGR_IS_COMPLETED:
+		break;
+	}
+}
+
+static void evaluate_all(struct agreement *a)
+{
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++)
+		if (a->inc[i].stage != AGR_IS_NONE)
+			evaluate(a, &a->inc[i]);
+}
+
+/* The subject showed life at an incarnation above the incident's. */
+static void host_returned(struct agreement *a, struct incident *in)
+{
+	assert(in->kind == AGR_INCIDENT_HOST);
+	const struct member *h = &a->m[in->subject];
+	switch (in->stage) {
+	case AGR_IS_OBSERVING:
+		cancel(a, in, "the host is back before any verdict");
+		return;
+	case AGR_IS_DECLARED:
+		if (!maybe_fenced(in)) {
+			cancel(a, in, "the host came back after the verdict, before anyone fenced it");
+			return;
+		}
+		break;
+	case AGR_IS_SETTLING:
+	case AGR_IS_HOLDING:
+	case AGR_IS_FENCE_BACKOFF:
+		if (!maybe_fenced(in)) {
+			abandon(a, in,
+				in->stage == AGR_IS_FENCE_BACKOFF ?
+					"the fence failed and the host is back" :
+					"the host came back before we fenced it");
+			return;
+		}
+		break;
+	case AGR_IS_FENCING:
+	case AGR_IS_NOTIFYING:
+	case AGR_IS_COMPLETED:
+	case AGR_IS_NONE:
+		break;
+	}
+	bool fenced = in->fence_in_flight || in->fence_confirmed || in->peer_fenced;
+	if (!in->returned && in->stage != AGR_IS_COMPLETED)
+		rec(a, AGR_LOG_WARN, in->subject, "returned",
+		    "%s is back (%s, incarnation %llu) after the verdict on incarnation %llu; %s",
+		    h->name, h->state == AGR_MEMBER_LEFT ? "left" : "alive",
+		    (unsigned long long)h->inc, (unsigned long long)in->inc,
+		    fenced ? "a fence was started, so the notification goes on (its guests were "
+			     "fenced)" :
+			     "a peer claimed it and may have fenced it: the incident goes on (fence "
+			     "first, then notify) unless that claimer abandons");
+	in->returned = true;
+}
+
+/* ------------------------------------------------------------ inputs */
+
+int agreement_on_member_state(struct agreement *a, const char *name,
+			      enum agr_member_state state, uint64_t incarnation, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (state < AGR_MEMBER_ALIVE || state > AGR_MEMBER_LEFT ||
+	    incarnation > AGR_INCARNATION_MAX)
+		return -EINVAL;
+	uint32_t idx = find_msg(a, name);
+	if (idx == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (idx == a->self)
+		return 0;
+	struct member *h = &a->m[idx];
+	if (incarnation < h->inc && h->state != AGR_MEMBER_UNKNOWN) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	if (incarnation == h->inc && state == h->state)
+		return 0;
+	if (incarnation == h->inc &&
+	    (h->state == AGR_MEMBER_DEAD || h->state == AGR_MEMBER_LEFT) &&
+	    (state == AGR_MEMBER_ALIVE || state == AGR_MEMBER_SUSPECT)) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	bool was_live = is_live(a, idx);
+	h->state = state;
+	h->inc = incarnation;
+	bool live = is_live(a, idx);
+	if (was_live && !live)
+		a->n_live--;
+	else if (!was_live && live)
+		a->n_live++;
+	assert(a->n_live < a->n);
+
+	struct incident *hi = incident_of(a, AGR_INCIDENT_HOST, idx);
+	struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, idx);
+	if (state == AGR_MEMBER_DEAD) {
+		if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
+			reset_observations(a, hi, incarnation);
+		if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation))
+			hi = incident_open(a, AGR_INCIDENT_HOST, idx, incarnation);
+		if (hi != NULL && hi->inc == incarnation && hi->stage == AGR_IS_OBSERVING)
+			start_probe(a, hi);
+		if (pi != NULL && !pi->notify_emitted && pi->stage != AGR_IS_COMPLETED)
+			cancel(a, pi, "the host is dead in membership: host failure path");
+	} else {
+		if (hi != NULL && incarnation > hi->inc)
+			host_returned(a, hi);
+		if (state == AGR_MEMBER_LEFT && pi != NULL && !pi->notify_emitted &&
+		    pi->stage != AGR_IS_COMPLETED)
+			cancel(a, pi, "the host left the mesh (planned shutdown)");
+	}
+	evaluate_all(a);
+	return 0;
+}
+
+int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	uint32_t idx = find_msg(a, from);
+	if (idx == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (idx == a->self)
+		return -EINVAL;
+	struct agr_action *act = emit(a, AGR_ACT_SEND_PROBE_ACK, NONE);
+	act->peer = a->m[idx].name;
+	act->nonce = nonce;
+	return 0;
+}
+
+int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	uint32_t idx = find_msg(a, from);
+	if (idx == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, idx);
+	if (in == NULL || nonce == 0 || nonce != in->probe_nonce)
+		return -ENOENT; /* late or unknown: harmless */
+	in->probe_pending = false;
+	/* We reach it: withdraw our own observation. */
+	uint32_t s = a->self;
+	in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	if (!in->ack_logged && in->stage == AGR_IS_OBSERVING) {
+		in->ack_logged = true;
+		rec(a, AGR_LOG_WARN, idx, "reachable",
+		    "membership holds %s dead (incarnation %llu) but it answers our probes: not "
+		    "observing it",
+		    a->m[idx].name, (unsigned long long)in->inc);
+	}
+	evaluate(a, in);
+	return 0;
+}
+
+/* Our probe of in's subject timed out: first-hand observation. */
+static void observe_self(struct agreement *a, struct incident *in)
+{
+	in->probe_pending = false;
+	obs_set(a, in, a->self);
+	in->evidence_at = a->now;
+	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_OBSERVATION, in->subject);
+	act->incarnation = in->inc;
+}
+
+int agreement_on_observation(struct agreement *a, const struct agr_observation *o, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (o == NULL || o->incarnation > AGR_INCARNATION_MAX)
+		return -EINVAL;
+	uint32_t obs = find_msg(a, o->observer), subj = find_msg(a, o->subject);
+	if (obs == NONE || subj == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (obs == subj)
+		return -EINVAL;
+	if (subj == a->self)
+		return 0; /* others think we are dead: membership refutes */
+	const struct member *h = &a->m[subj];
+	if (o->incarnation < h->inc ||
+	    (o->incarnation == h->inc && h->state == AGR_MEMBER_LEFT)) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	if (done_covers(a, AGR_INCIDENT_HOST, subj, o->incarnation)) {
+		echo_done(a, AGR_INCIDENT_HOST, subj);
+		return 0;
+	}
+	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, subj);
+	if (in != NULL && o->incarnation < in->inc) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	if (in != NULL && o->incarnation > in->inc) {
+		if (in->stage != AGR_IS_OBSERVING)
+			return 0; /* the older incident runs to its end first */
+		reset_observations(a, in, o->incarnation);
+	}
+	if (in == NULL)
+		in = incident_open(a, AGR_INCIDENT_HOST, subj, o->incarnation);
+	if (in == NULL)
+		return 0;
+	obs_set(a, in, obs);
+	in->evidence_at = a->now;
+	evaluate(a, in);
+	return 0;
+}
+
+static int check_completion(const struct agr_completion *c)
+{
+	if (c == NULL || c->incarnation > AGR_INCARNATION_MAX)
+		return -EINVAL;
+	if (c->kind != AGR_INCIDENT_HOST && c->kind != AGR_INCIDENT_PROCESS)
+		return -EINVAL;
+	if (c->stage < AGR_STAGE_CLAIMED || c->stage > AGR_STAGE_NOTIFYING)
+		return -EINVAL;
+	if (c->stage == AGR_STAGE_NOTIFIED && c->kind == AGR_INCIDENT_HOST &&
+	    c->host_status != AGR_HOST_NORMAL && c->host_status != AGR_HOST_UNKNOWN)
+		return -EINVAL;
+	return 0;
+}
+
+int agreement_on_completion(struct agreement *a, const struct agr_completion *c, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if ((rc = check_completion(c)) < 0)
+		return rc;
+	uint32_t from = find_msg(a, c->from), subj = find_msg(a, c->subject);
+	uint32_t by = c->notifier[0] != '\0' ? find_msg(a, c->notifier) : from;
+	if (from == NONE || subj == NONE || by == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (from == a->self || subj == a->self || by == subj)
+		return 0;
+	enum agr_incident_kind kind = (enum agr_incident_kind)c->kind;
+	enum agr_stage stage = (enum agr_stage)c->stage;
+	struct incident *in = incident_of(a, kind, subj);
+
+	if (stage == AGR_STAGE_NOTIFIED) {
+		a->ctr.completions_heard++;
+		enum agr_host_status hs = kind == AGR_INCIDENT_HOST ?
+						  (enum agr_host_status)c->host_status :
+						  AGR_HOST_NORMAL;
+		mark_done(a, kind, subj, c->incarnation, by, c->http_status, hs);
+		if (in != NULL && in->inc <= c->incarnation && in->stage != AGR_IS_COMPLETED)
+			complete_from_record(a, in);
+		else if (in != NULL && in->stage == AGR_IS_COMPLETED && in->notify_emitted &&
+			 in->completed_by == a->self && by != a->self && in->inc == c->incarnation &&
+			 !in->dup_logged) {
+			in->dup_logged = true;
+			a->ctr.duplicate_notifications++;
+			rec(a, AGR_LOG_WARN, subj, "duplicate",
+			    "%s incident of %s was notified by %s too (HTTP %d): duplicate",
+			    kind_name(kind), a->m[subj].name, a->m[by].name, c->http_status);
+		}
+		return 0;
+	}
+
+	if (stage == AGR_STAGE_ABANDONED) {
+		/* The claimer gave up before fencing (the host came back). */
+		if (in == NULL || in->inc != c->incarnation || in->stage == AGR_IS_COMPLETED)
+			return 0;
+		if (in->claimer == by)
+			in->claimer = NONE;
+		in->progress_seen = in->claimer != NONE && in->claimer != a->self;
+		rec(a, AGR_LOG_INFO, subj, "claim_abandoned",
+		    "%s incident of %s: %s abandoned its claim without fencing",
+		    kind_name(kind), a->m[subj].name, a->m[by].name);
+		if (in->returned && !maybe_fenced(in) && in->stage == AGR_IS_DECLARED) {
+			cancel(a, in, "the host came back and its claimer did not fence it");
+			return 0;
+		}
+		evaluate(a, in);
+		return 0;
+	}
+
+	/* Progress: someone is working on it. */
+	if (done_covers(a, kind, subj, c->incarnation)) {
+		echo_done(a, kind, subj);
+		return 0;
+	}
+	if (c->incarnation < a->m[subj].inc && kind == AGR_INCIDENT_HOST &&
+	    (in == NULL || in->inc != c->incarnation)) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	if (in != NULL && in->inc != c->incarnation) {
+		if (in->inc > c->incarnation || in->stage != AGR_IS_OBSERVING) {
+			a->ctr.stale_dropped++;
+			return 0;
+		}
+		if (kind == AGR_INCIDENT_HOST)
+			reset_observations(a, in, c->incarnation);
+		else
+			in->inc = c->incarnation;
+	}
+	if (in == NULL) {
+		in = incident_open(a, kind, subj, c->incarnation);
+		if (in == NULL)
+			return 0;
+		if (kind == AGR_INCIDENT_PROCESS)
+			in->deadline = a->now + a->cfg.process_grace_ns;
+	}
+	in->progress_seen = true;
+	in->progress_at = a->now;
+	bool by_committed = stage == AGR_STAGE_FENCED || stage == AGR_STAGE_NOTIFYING;
+	if (stage == AGR_STAGE_FENCED ||
+	    (stage == AGR_STAGE_NOTIFYING && c->host_status == AGR_HOST_NORMAL))
+		in->peer_fenced = true;
+	if (in->claimer == by) {
+		in->claimer_at = a->now;
+		in->claimer_committed = in->claimer_committed || by_committed;
+	} else if (in->claimer == NONE || !claimer_recent(a, in) ||
+		   stronger(a, by, by_committed, in->claimer, in->claimer_committed, subj)) {
+		in->claimer = by;
+		in->claimer_at = a->now;
+		in->claimer_committed = by_committed;
+	}
+	bool acting_before_notify = in->stage == AGR_IS_SETTLING || in->stage == AGR_IS_FENCING ||
+				    in->stage == AGR_IS_FENCE_BACKOFF || in->stage == AGR_IS_HOLDING;
+	if (acting_before_notify &&
+	    stronger(a, by, by_committed, a->self, in->fence_confirmed, subj)) {
+		rec(a, AGR_LOG_INFO, subj, "yield",
+		    "%s incident of %s: %s (%s) is working on it (%s); this node yields",
+		    kind_name(kind), a->m[subj].name, a->m[by].name,
+		    by_committed ? "committed" : "better rank", agr_stage_name(stage));
+		in->stage = AGR_IS_DECLARED;
+		in->hold_logged = false;
+	}
+	evaluate(a, in);
+	return 0;
+}
+
+int agreement_local_process_failed(struct agreement *a, const char *process,
+				   uint64_t self_incarnation, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (!valid_name(process, AGR_PROCESS_MAX) || self_incarnation > AGR_INCARNATION_MAX)
+		return -EINVAL;
+	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_PROCESS_REPORT, a->self);
+	act->incarnation = self_incarnation;
+	snprintf(act->process, sizeof(act->process), "%s", process);
+	rec(a, AGR_LOG_WARN, a->self, "process_report",
+	    "%s died on this host: telling peers (a process failure if this host stays "
+	    "reachable)",
+	    process);
+	return 0;
+}
+
+int agreement_on_process_report(struct agreement *a, const struct agr_process_report *r,
+				uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (r == NULL || r->incarnation > AGR_INCARNATION_MAX ||
+	    !valid_name(r->process, AGR_PROCESS_MAX))
+		return -EINVAL;
+	uint32_t idx = find_msg(a, r->reporter);
+	if (idx == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (idx == a->self)
+		return 0;
+	const struct member *h = &a->m[idx];
+	if (r->incarnation < h->inc && h->state != AGR_MEMBER_UNKNOWN) {
+		a->ctr.stale_dropped++;
+		return 0;
+	}
+	if (done_covers(a, AGR_INCIDENT_PROCESS, idx, r->incarnation)) {
+		echo_done(a, AGR_INCIDENT_PROCESS, idx);
+		return 0;
+	}
+	if (h->state == AGR_MEMBER_DEAD || h->state == AGR_MEMBER_LEFT) {
+		rec(a, AGR_LOG_INFO, idx, "process_report",
+		    "%s reported %s dead but is %s here: ignored (host path)", h->name, r->process,
+		    h->state == AGR_MEMBER_DEAD ? "dead" : "gone");
+		return 0;
+	}
+	struct incident *in = incident_of(a, AGR_INCIDENT_PROCESS, idx);
+	if (in != NULL)
+		return 0; /* one process incident per host at a time */
+	in = incident_open(a, AGR_INCIDENT_PROCESS, idx, r->incarnation);
+	if (in == NULL)
+		return 0;
+	snprintf(in->process, sizeof(in->process), "%s", r->process);
+	in->deadline = a->now + a->cfg.process_grace_ns;
+	in->evidence_at = a->now;
+	char pcmk[CRM_MON_REASON_LEN + 32];
+	describe_pacemaker(a, idx, pcmk, sizeof(pcmk));
+	rec(a, AGR_LOG_WARN, idx, "process_report",
+	    "%s reports %s dead; waiting %llu ms: if it stays reachable this is a process "
+	    "failure, not a host failure (pacemaker: %s)",
+	    h->name, r->process, (unsigned long long)(a->cfg.process_grace_ns / NS_PER_MS), pcmk);
+	evaluate(a, in);
+	return 0;
+}
+
+int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *v, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (v == NULL || v->n_nodes > CRM_MON_MAX_NODES || v->n_fence > CRM_MON_MAX_FENCE)
+		return -EINVAL;
+	bool changed = !a->pcmk_seen || a->pcmk_status != v->status;
+	a->pcmk_seen = true;
+	a->pcmk_status = v->status;
+	snprintf(a->pcmk_reason, sizeof(a->pcmk_reason), "%s",
+		 v->status == CRM_MON_OK ? "" : v->reason);
+	for (uint32_t i = 0; i < a->n; i++)
+		a->m[i].pcmk = 0;
+	if (v->status != CRM_MON_OK) {
+		if (changed)
+			rec(a, AGR_LOG_INFO, NONE, "pacemaker",
+			    "pacemaker view: %s (%s): no information, ignored",
+			    crm_mon_status_name(v->status), v->reason);
+		for (uint32_t i = 0; i < a->n; i++)
+			a->m[i].pcmk_warned = 0;
+		return 0;
+	}
+	if (changed)
+		rec(a, AGR_LOG_INFO, NONE, "pacemaker",
+		    "pacemaker view usable (DC %s with quorum, %zu nodes): corroboration only",
+		    v->dc_name, v->n_nodes);
+	for (size_t k = 0; k < v->n_nodes; k++) {
+		uint32_t i = find_msg(a, v->nodes[k].name);
+		if (i == NONE)
+			continue;
+		const struct crm_mon_node *nd = &v->nodes[k];
+		a->m[i].pcmk = PCMK_PRESENT | (nd->online ? PCMK_ONLINE : 0) |
+			       (nd->unclean ? PCMK_UNCLEAN : 0) |
+			       (nd->reconnecting ? PCMK_RECONNECTING : 0) |
+			       (nd->shutdown ? PCMK_SHUTDOWN : 0);
+	}
+	for (size_t k = 0; k < v->n_fence; k++) {
+		uint32_t i = find_msg(a, v->fence[k].target);
+		if (i != NONE && v->fence[k].status == CRM_MON_FENCE_SUCCESS)
+			a->m[i].pcmk |= PCMK_FENCED;
+	}
+	for (uint32_t i = 0; i < a->n; i++) {
+		struct member *h = &a->m[i];
+		uint8_t bad = h->pcmk & (PCMK_PRESENT | PCMK_ONLINE | PCMK_UNCLEAN);
+		bool disagrees = (h->pcmk & PCMK_PRESENT) &&
+				 (!(h->pcmk & PCMK_ONLINE) || (h->pcmk & PCMK_UNCLEAN)) &&
+				 (is_live(a, i));
+		if (!disagrees) {
+			h->pcmk_warned = 0;
+			continue;
+		}
+		if (h->pcmk_warned == bad)
+			continue;
+		h->pcmk_warned = bad;
+		const struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, i);
+		rec(a, AGR_LOG_WARN, i, "pacemaker_disagrees",
+		    "pacemaker reports %s %s but the mesh holds it %s: not a host failure%s%s",
+		    h->name, (h->pcmk & PCMK_UNCLEAN) ? "unclean" : "offline",
+		    i == a->self ? "(this node)" : "alive",
+		    pi != NULL ? "; it reported " : "", pi != NULL ? pi->process : "");
+	}
+	return 0;
+}
+
+static void fence_result(struct agreement *a, struct incident *in, enum agr_fence_result result)
+{
+	assert(in->kind == AGR_INCIDENT_HOST && in->fence_in_flight);
+	uint32_t idx = in->subject;
+	in->fence_in_flight = false;
+	if (result == AGR_FENCE_OK) {
+		in->fence_confirmed = true;
+		rec(a, AGR_LOG_INFO, idx, "fenced", "%s fenced (attempt %u)", a->m[idx].name,
+		    in->fence_attempts);
+		if (in->stage == AGR_IS_COMPLETED)
+			return;
+		in->progress_stage = AGR_STAGE_FENCED;
+		broadcast_progress(a, in, AGR_STAGE_FENCED);
+		if (in->stage == AGR_IS_FENCING)
+			notify(a, in, AGR_HOST_NORMAL);
+		return;
+	}
+	a->ctr.fence_failures++;
+	rec(a, AGR_LOG_ERROR, idx, "fence_failed",
+	    "FENCING %s FAILED (%s, attempt %u): not notifying Masakari; %s", a->m[idx].name,
+	    result == AGR_FENCE_TIMEOUT ? "timeout" : "failed", in->fence_attempts,
+	    a->cfg.unfenced_notify_after != 0 &&
+			    in->fence_attempts >= a->cfg.unfenced_notify_after ?
+		    "giving up on the fence (unfenced_notify_after)" :
+		    "retrying");
+	if (in->stage != AGR_IS_FENCING)
+		return;
+	if (a->cfg.unfenced_notify_after != 0 &&
+	    in->fence_attempts >= a->cfg.unfenced_notify_after) {
+		notify(a, in, AGR_HOST_UNKNOWN);
+		return;
+	}
+	if (in->returned && !in->peer_fenced && !in->progress_seen) {
+		abandon(a, in, "the fence failed and the host is back");
+		return;
+	}
+	in->progress_stage = AGR_STAGE_FENCE_FAILED;
+	broadcast_progress(a, in, AGR_STAGE_FENCE_FAILED);
+	in->stage = AGR_IS_FENCE_BACKOFF;
+	in->deadline = a->now + fence_backoff(a, in->fence_attempts);
+}
+
+int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
+			      enum agr_fence_result result, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (result != AGR_FENCE_OK && result != AGR_FENCE_FAILED && result != AGR_FENCE_TIMEOUT)
+		return -EINVAL;
+	uint32_t idx = find_msg(a, subject);
+	if (idx == NONE)
+		return -ENOENT;
+	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, idx);
+	if (in == NULL || in->inc != incarnation || !in->fence_in_flight)
+		return -ENOENT;
+	fence_result(a, in, result);
+	return 0;
+}
+
+int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
+			       const char *subject, uint64_t incarnation, int http_status,
+			       uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (kind != AGR_INCIDENT_HOST && kind != AGR_INCIDENT_PROCESS)
+		return -EINVAL;
+	uint32_t idx = find_msg(a, subject);
+	if (idx == NONE)
+		return -ENOENT;
+	struct incident *in = incident_of(a, kind, idx);
+	if (in == NULL || in->inc != incarnation || !in->notify_emitted)
+		return -ENOENT;
+	bool ok = http_status == 202 || http_status == 409;
+	rec(a, ok ? AGR_LOG_INFO : AGR_LOG_ERROR, idx, "notified",
+	    "%s incident of %s (incarnation %llu): Masakari answered %d%s", kind_name(kind),
+	    a->m[idx].name, (unsigned long long)incarnation, http_status,
+	    ok ? "" : " (delivery given up: nobody else will retry; operator action needed)");
+	if (in->stage == AGR_IS_COMPLETED) {
+		/* Someone else's NOTIFIED came first; ours was a duplicate. */
+		return 0;
+	}
+	complete(a, in, a->self, http_status, in->host_status);
+	return 0;
+}
+
+/* ------------------------------------------------------------ timers */
+
+static void tick_incident(struct agreement *a, struct incident *in)
+{
+	uint64_t now = a->now;
+	const struct member *h = &a->m[in->subject];
+	if (in->kind == AGR_INCIDENT_HOST && now >= in->window_at) {
+		memcpy(in->obs_prev, in->obs_cur, a->words * sizeof(uint64_t));
+		memset(in->obs_cur, 0, a->words * sizeof(uint64_t));
+		in->window_at = now + a->cfg.observation_ttl_ns / 2;
+	}
+	if (in->probe_pending && now >= in->probe_deadline)
+		observe_self(a, in);
+
+	switch (in->stage) {
+	case AGR_IS_OBSERVING:
+		if (in->kind == AGR_INCIDENT_HOST && h->state != AGR_MEMBER_DEAD &&
+		    now >= in->evidence_at + a->cfg.idle_expiry_ns) {
+			rec(a, AGR_LOG_DEBUG, in->subject, "expired",
+			    "observations of %s expired without a verdict", h->name);
+			release(a, in);
+			return;
+		}
+		break;
+	case AGR_IS_DECLARED: {
+		/* Nobody can act (no candidate here) for idle_expiry. */
+		uint64_t last = in->progress_at > in->decided_at ? in->progress_at : in->decided_at;
+		if (!in->acted && now >= last + a->cfg.idle_expiry_ns) {
+			rec(a, AGR_LOG_ERROR, in->subject, "expired",
+			    "%s incident of %s: declared but nobody acted or completed for %llu s; "
+			    "dropped",
+			    kind_name(in->kind), h->name,
+			    (unsigned long long)(a->cfg.idle_expiry_ns / NS_PER_S));
+			release(a, in);
+			return;
+		}
+		break;
+	}
+	case AGR_IS_SETTLING:
+		break; /* evaluate() below */
+	case AGR_IS_FENCING:
+		if (now >= in->deadline) {
+			rec(a, AGR_LOG_ERROR, in->subject, "fence_watchdog",
+			    "no fence result for %s after %llu ms", h->name,
+			    (unsigned long long)((now - in->fence_sent_at) / NS_PER_MS));
+			fence_result(a, in, AGR_FENCE_TIMEOUT);
+			if (in->stage == AGR_IS_NONE)
+				return;
+		}
+		break;
+	case AGR_IS_FENCE_BACKOFF:
+		if (now >= in->deadline) {
+			if (in->returned && !in->peer_fenced && !in->progress_seen) {
+				abandon(a, in, "the fence failed and the host is back");
+				return;
+			}
+			if (!have_majority(a)) {
+				in->stage = AGR_IS_HOLDING;
+				in->hold_after_settle = true;
+				in->deadline = NEVER;
+				hold(a, in, "fence retry");
+			} else {
+				fence(a, in);
+			}
+		}
+		break;
+	case AGR_IS_COMPLETED:
+		if (now >= in->deadline) {
+			release(a, in);
+			return;
+		}
+		break;
+	case AGR_IS_HOLDING:
+	case AGR_IS_NOTIFYING:
+	case AGR_IS_NONE:
+		break;
+	}
+
+	if (now >= in->resend_at) {
+		in->resend_at = now + a->cfg.resend_interval_ns;
+		bool open = in->stage != AGR_IS_COMPLETED;
+		if (open && in->kind == AGR_INCIDENT_HOST && h->state == AGR_MEMBER_DEAD &&
+		    h->inc == in->inc) {
+			start_probe(a, in);
+		}
+		switch (in->stage) {
+		case AGR_IS_SETTLING:
+		case AGR_IS_FENCING:
+		case AGR_IS_FENCE_BACKOFF:
+		case AGR_IS_HOLDING:
+			broadcast_progress(a, in, in->progress_stage);
+			break;
+		case AGR_IS_NOTIFYING:
+			if (now < in->notify_at + a->cfg.notify_timeout_ns)
+				broadcast_progress(a, in, in->progress_stage);
+			break;
+		case AGR_IS_COMPLETED:
+			if (in->completed_by == a->self && in->notified_resends > 0) {
+				in->notified_resends--;
+				broadcast_progress(a, in, AGR_STAGE_NOTIFIED);
+			}
+			break;
+		case AGR_IS_NONE:
+		case AGR_IS_OBSERVING:
+		case AGR_IS_DECLARED:
+			break;
+		}
+	}
+	evaluate(a, in);
+}
+
+int agreement_tick(struct agreement *a, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++)
+		if (a->inc[i].stage != AGR_IS_NONE)
+			tick_incident(a, &a->inc[i]);
+	if (a->want_scan) {
+		/* Members dead here without an incident (the table was full, or
+		 * an older incident of theirs was still running). */
+		a->want_scan = false;
+		for (uint32_t i = 0; i < a->n; i++) {
+			struct member *h = &a->m[i];
+			if (h->state != AGR_MEMBER_DEAD || h->host_incident != NONE ||
+			    done_covers(a, AGR_INCIDENT_HOST, i, h->inc))
+				continue;
+			struct incident *in = incident_open(a, AGR_INCIDENT_HOST, i, h->inc);
+			if (in == NULL)
+				break; /* want_scan set again */
+			start_probe(a, in);
+		}
+	}
+	return 0;
+}
+
+uint64_t agreement_next_deadline(const struct agreement *a)
+{
+	assert(a != NULL);
+	uint64_t next = a->want_scan ? a->now + a->cfg.resend_interval_ns : NEVER;
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
+		const struct incident *in = &a->inc[i];
+		if (in->stage == AGR_IS_NONE)
+			continue;
+		uint64_t t = in->resend_at;
+		if (in->deadline < t)
+			t = in->deadline;
+		if (in->kind == AGR_INCIDENT_HOST && in->window_at < t)
+			t = in->window_at;
+		if (in->probe_pending && in->probe_deadline < t)
+			t = in->probe_deadline;
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+/* ------------------------------------------------------------ wire helpers */
+
+void agreement_action_observation(const struct agreement *a, const struct agr_action *act,
+				  struct agr_observation *out)
+{
+	assert(a != NULL && act != NULL && out != NULL);
+	assert(act->kind == AGR_ACT_BROADCAST_OBSERVATION && act->subject != NULL);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->observer, sizeof(out->observer), "%s", a->cfg.self);
+	snprintf(out->subject, sizeof(out->subject), "%s", act->subject);
+	out->incarnation = act->incarnation;
+}
+
+void agreement_action_completion(const struct agreement *a, const struct agr_action *act,
+				 struct agr_completion *out)
+{
+	assert(a != NULL && act != NULL && out != NULL);
+	assert(act->kind == AGR_ACT_BROADCAST_COMPLETION && act->subject != NULL);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->from, sizeof(out->from), "%s", a->cfg.self);
+	snprintf(out->notifier, sizeof(out->notifier), "%s",
+		 act->peer != NULL ? act->peer : a->cfg.self);
+	snprintf(out->subject, sizeof(out->subject), "%s", act->subject);
+	out->incarnation = act->incarnation;
+	out->kind = act->incident;
+	out->stage = act->stage;
+	out->host_status = act->host_status;
+	out->http_status = act->http_status;
+}
+
+void agreement_action_process_report(const struct agreement *a, const struct agr_action *act,
+				     struct agr_process_report *out)
+{
+	assert(a != NULL && act != NULL && out != NULL);
+	assert(act->kind == AGR_ACT_BROADCAST_PROCESS_REPORT);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->reporter, sizeof(out->reporter), "%s", a->cfg.self);
+	snprintf(out->process, sizeof(out->process), "%s", act->process);
+	out->incarnation = act->incarnation;
+}
+
+/* ------------------------------------------------------------ queries */
+
+int agreement_incident(const struct agreement *a, enum agr_incident_kind kind,
+		       const char *subject, struct agr_incident_info *out)
+{
+	assert(a != NULL && out != NULL);
+	uint32_t idx = find(a, subject);
+	if (idx == NONE || (kind != AGR_INCIDENT_HOST && kind != AGR_INCIDENT_PROCESS))
+		return -ENOENT;
+	uint32_t s = kind == AGR_INCIDENT_HOST ? a->m[idx].host_incident :
+						 a->m[idx].proc_incident;
+	if (s == NONE)
+		return -ENOENT;
+	const struct incident *in = &a->inc[s];
+	memset(out, 0, sizeof(*out));
+	out->stage = in->stage;
+	out->incarnation = in->inc;
+	if (kind == AGR_INCIDENT_HOST) {
+		struct evidence ev;
+		gather(a, in, &ev);
+		out->observations = ev.total;
+		out->observations_needed = ev.needed;
+		out->designated = ev.k;
+		out->designated_observed = ev.hits;
+		out->quorum = ev.q;
+		out->self_observed = obs_has(in, a->self);
+	}
+	uint32_t best = NONE;
+	out->rank = rank_of_self(a, in, &best);
+	if (best != NONE)
+		snprintf(out->notifier, sizeof(out->notifier), "%s", a->m[best].name);
+	if (in->completed_by != NONE)
+		snprintf(out->completed_by, sizeof(out->completed_by), "%s",
+			 a->m[in->completed_by].name);
+	out->http_status = in->http;
+	out->fence_attempts = in->fence_attempts;
+	out->fence_confirmed = in->fence_confirmed || in->peer_fenced;
+	out->notify_emitted = in->notify_emitted;
+	return 0;
+}
+
+void agreement_counters(const struct agreement *a, struct agr_counters *out)
+{
+	assert(a != NULL && out != NULL);
+	*out = a->ctr;
+}
+
+int agreement_observers(const struct agreement *a, const char *subject, const char **out,
+			size_t max)
+{
+	assert(a != NULL && (out != NULL || max == 0));
+	uint32_t idx = find(a, subject);
+	if (idx == NONE)
+		return -ENOENT;
+	uint32_t obs[AGR_MAX_OBSERVERS];
+	uint32_t k = designated(a, idx, obs);
+	size_t n = k < max ? k : max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = a->m[obs[i]].name;
+	return (int)n;
+}

@@ -1,0 +1,433 @@
+/* Host-failure agreement, fencing and notifier election: a pure state
+ * machine (no socket, file, clock, thread or randomness). The shell feeds
+ * it membership events, peer messages, Pacemaker's view, fence and
+ * Masakari results, and `now` (monotonic ns); it drains actions (messages
+ * to send, FENCE, NOTIFY_*, decision records). Same inputs, same outputs.
+ *
+ * One instance per daemon; every daemon of a failover segment runs one,
+ * with the same configured member list.
+ *
+ * Safety first: a false "host failed" verdict fences a healthy host and
+ * lets Masakari restart its guests elsewhere while they still run on
+ * shared storage. Every rule below leans towards "no verdict".
+ *
+ * When is a host H declared failed (HOST incident, keyed by H's
+ * incarnation i at death)
+ * ------------------------------------------------------------------------
+ * All of, at the deciding node:
+ *  (a) the local membership (SWIM) says H is DEAD at incarnation i. LEFT
+ *      is a planned shutdown, never a failure.
+ *  (b) observers: a quorum Q of H's designated observers have observed H
+ *      unreachable at incarnation i. Designated observers (as in Rapid's
+ *      multi-observer cut detection): members are placed on a ring by a
+ *      64-bit hash of their name; H's observers are the K members that
+ *      follow H on that ring, skipping H and members the local view holds
+ *      DEAD or LEFT (they cannot observe; without the skip, a rack failure
+ *      that takes out K-Q+1 of H's observers would block the verdict for
+ *      ever). With fewer than K other members, all of them. Q defaults to
+ *      a majority of min(K, n-1): K=5 gives 3 of 5.
+ *  (c) majority: observations of H unreachable at incarnation i, received
+ *      within the last observation_ttl, come from more than half of the
+ *      configured members (n/2 + 1 of n, counting this node's own); and
+ *      the local membership holds more than half of the configured
+ *      members alive or suspect (self included).
+ *
+ * An observation is first-hand: a member whose membership says H is DEAD
+ * sends H a direct PROBE through the agreement channel and observes only
+ * if no PROBE_ACK comes back within probe_timeout. It re-probes and
+ * re-broadcasts every resend_interval while H stays dead, so observations
+ * stay fresh (older than observation_ttl they no longer count).
+ *
+ * Why (c) counts observations rather than trusting the local view: a node
+ * cut off in a minority keeps stale ALIVE entries for members it has not
+ * probed yet (SWIM probes one member per period), so "my view has a
+ * majority alive" can be true in a minority, and with K < n-1 a minority
+ * can hold Q of H's observers (n=7, K=5, partition 3|4). And SWIM lets a
+ * DEAD rumour at incarnation i override ALIVE at the same incarnation:
+ * after a partition heals, the majority briefly holds a healthy H dead
+ * until H refutes; counting "members that hold H dead" would declare it
+ * (tests/model/agreement.pml finds that counterexample with -DNAIVE). A
+ * host that a majority can reach answers a majority's probes, so fewer
+ * than n/2+1 members can observe it unreachable: no verdict, whatever the
+ * views say. Corollaries: a 2-member segment never declares; n=4 needs
+ * all 3 survivors.
+ *
+ * Pacemaker's view (crm_mon) never causes, speeds up or vetoes a verdict
+ * ------------------------------------------------------------------------
+ * agreement_on_pacemaker_view() takes the parsed crm_mon output. Only a
+ * CRM_MON_OK view (DC with quorum) is read; NO_INFO (crm_mon exit 102,
+ * empty document, no DC) and NO_QUORUM (no-quorum-policy stops every
+ * remote, so all show offline) are "no information", recorded once. An OK
+ * view is corroboration only: the decision record says what Pacemaker
+ * thinks of H (offline / unclean / reconnecting / online / absent) and
+ * whether its fence history shows H fenced. It does not veto: Pacemaker
+ * lags the mesh by 6-37 s on a lost network and shows a dead remote
+ * online="true" for ~20 s while it retries the connection. It does not
+ * declare either: a killed pacemaker-remoted makes H offline in
+ * Pacemaker within 70 ms while H and its guests are fine. When an OK view
+ * shows a member offline or unclean that the mesh holds ALIVE, a warning
+ * is recorded (once per change).
+ *
+ * Process failure (PROCESS incident)
+ * ----------------------------------
+ * A node whose own probe saw its pacemaker-remoted (or another watched
+ * process) die calls agreement_local_process_failed(): a process report is
+ * broadcast at once. Peers open a PROCESS incident for H and wait
+ * process_grace: if H is then ALIVE in membership (reachable), it is a
+ * process failure and one node sends NOTIFY_PROCESS; if H went DEAD or
+ * LEFT meanwhile, the PROCESS incident is dropped and the host path
+ * applies. The grace matters: Masakari puts a host on maintenance after a
+ * PROCESS notification and answers a later COMPUTE_HOST one with 409, so
+ * a host that is dying must not be reported as a process failure first.
+ * H never notifies about itself. (The shell must not also notify the
+ * reported process through the local correlation core.)
+ *
+ * Who notifies (notifier election, folded in here)
+ * ------------------------------------------------
+ * Rendezvous hashing: every member m gets score(m, H) from the two name
+ * hashes; candidates are ranked by descending score. HOST candidates are
+ * the members with a fresh observation of H that the local view does not
+ * hold DEAD/LEFT (they proved recently that they are alive and on the
+ * deciding side, so a minority node that a stale view still lists never
+ * becomes the notifier; the field guide's lost-notification bug), plus a
+ * peer that claimed the incident recently. PROCESS candidates are members
+ * ALIVE or SUSPECT (self included), H excluded.
+ *  - Rank 0 claims: broadcasts progress CLAIMED, waits claim_settle (a
+ *    better-scored claimer's CLAIMED arriving meanwhile makes it yield),
+ *    then fences (HOST) and notifies. A claim heard first leads: a node
+ *    that decides after hearing a peer's CLAIMED ranks behind it whatever
+ *    the scores (scores only settle claims that crossed in flight). Progress (CLAIMED, FENCED,
+ *    FENCE_FAILED) is re-broadcast every resend_interval while it works,
+ *    NOTIFIED (with Masakari's HTTP status) when Masakari answered.
+ *  - Rank r (1..max_backups) takes over at max(decision, last progress
+ *    heard) + r * takeover_step, unless NOTIFIED arrived. Ranks are
+ *    recomputed whenever the view or the observations change: if the
+ *    notifier is declared dead, the next one acts at once.
+ *  - A claimer that has not emitted NOTIFY yet yields (and becomes a
+ *    backup) to a stronger claim: a committed one (FENCED, or NOTIFYING:
+ *    that claimer notifies next or already did) beats an uncommitted one,
+ *    and between claims at the same level the better score wins. (A partition can hold a claim up
+ *    until after its sender fenced and notified: the score alone would
+ *    then let a better-scored latecomer notify a second time.)
+ * In normal operation exactly one NOTIFY. A second one happens only when a
+ * notifier's NOTIFIED was lost (or it died after its POST and before
+ * telling anyone) and a backup took over: Masakari's 409 is the backstop.
+ *
+ * Fencing before notification (HOST)
+ * ----------------------------------
+ * fence_policy REQUIRED (default): FENCE(H), then NOTIFY_HOST(H, NORMAL)
+ * only after FENCE_OK. Failed or timed out: error record, progress
+ * FENCE_FAILED, retry with backoff fence_retry_min..max, no notification;
+ * unless unfenced_notify_after > 0: after that many failed attempts,
+ * NOTIFY_HOST(H, UNKNOWN). A backup that heard FENCED from a peer does not
+ * fence again. fence_policy NONE (explicit): no FENCE, NOTIFY_HOST(H,
+ * UNKNOWN) at once. NORMAL / UNKNOWN is the payload's host_status:
+ * {event: STOPPED, cluster_status: OFFLINE, host_status: ...}. FENCE and
+ * NOTIFY are emitted only while the local view holds a majority (else the
+ * node holds, and backups on the majority side take over).
+ *
+ * Returns, restarts, staleness
+ * ----------------------------
+ *  - H ALIVE/SUSPECT/LEFT at an incarnation above i before the verdict:
+ *    incident cancelled. After the verdict: if nobody fenced or claimed
+ *    (no FENCE of ours, no CLAIMED/FENCED heard), cancelled; a claimer
+ *    that had not fenced yet abandons and broadcasts ABANDONED, which
+ *    cancels the backups. With a fence in flight or confirmed, or a claim
+ *    whose claimer went silent (its fence may have hit): carried to the
+ *    notification, fencing again first if no fence was confirmed (a fence
+ *    is what makes the notification safe). A fence that failed while H is
+ *    back and nobody else claimed: abandoned, loudly.
+ *  - After NOTIFIED (ours or gossiped): recorded per member; the same
+ *    incident (incarnation <= the notified one) is never notified again;
+ *    late observations and claims are answered with our NOTIFIED record.
+ *  - Messages about incarnations below the member's current one are
+ *    dropped (stale after a heal), as are messages naming unknown members.
+ *
+ * Use
+ * ---
+ *   a = agreement_new(&cfg, err, sizeof(err));
+ *   membership event       -> agreement_on_member_state()
+ *   peer message           -> agreement_on_probe / _probe_ack /
+ *                             _observation / _completion / _process_report
+ *   crm_mon parsed         -> agreement_on_pacemaker_view()
+ *   fence done             -> agreement_on_fence_result()
+ *   Masakari answered      -> agreement_on_notify_result() (202/409 or the
+ *                             outbox's final failure)
+ *   at agreement_next_deadline() -> agreement_tick()
+ *   after EVERY call       -> agreement_poll_actions() until it returns 0.
+ * `now` must not decrease (a smaller value is taken as the last one).
+ * Inputs return 0, -EINVAL (malformed), -ENOENT (unknown member or
+ * incident: ignored), or -EBUSY when the previous actions were not drained
+ * (the input is refused: drain and retry).
+ *
+ * Bounds: AGR_MAX_MEMBERS members, AGR_MAX_INCIDENTS open incidents (when
+ * full, completed incidents are evicted first, then stale observing ones;
+ * otherwise the new one waits and is retried every tick), AGR_QUEUE_LEN
+ * actions (decision records are dropped, and counted, before any other
+ * action could be). All memory is allocated by agreement_new(). Not
+ * thread-safe: one owner. No recursion. */
+#ifndef MIMAMORI_MESH_AGREEMENT_H
+#define MIMAMORI_MESH_AGREEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct crm_mon_view; /* daemon/crm_mon.h */
+
+/* ---- limits ------------------------------------------------------------ */
+
+#define AGR_NAME_MAX 64        /* member name, NUL included (= MESH_NAME_MAX) */
+#define AGR_MAX_MEMBERS 16384
+#define AGR_MAX_OBSERVERS 16   /* cfg.observers (K) */
+#define AGR_MAX_BACKUPS 8      /* cfg.max_backups */
+#define AGR_MAX_INCIDENTS 128  /* open incidents (HOST + PROCESS) */
+#define AGR_PROCESS_MAX 64     /* process name, NUL included */
+#define AGR_EVENT_MAX 32
+#define AGR_TEXT_MAX 384
+#define AGR_QUEUE_LEN 1024
+#define AGR_INCARNATION_MAX (UINT64_C(1) << 62)
+#define AGR_MAX_DURATION_NS (UINT64_C(3600) * 1000000000u)
+
+/* ---- enums --------------------------------------------------------------- */
+
+/* Same values as enum mesh_state (mesh/membership.h). */
+enum agr_member_state {
+	AGR_MEMBER_UNKNOWN = 0, /* never heard of: not counted alive */
+	AGR_MEMBER_ALIVE = 1,
+	AGR_MEMBER_SUSPECT = 2,
+	AGR_MEMBER_DEAD = 3,
+	AGR_MEMBER_LEFT = 4,
+};
+
+enum agr_fence_policy {
+	AGR_FENCE_REQUIRED = 0, /* notify only after a confirmed fence */
+	AGR_FENCE_NONE = 1,     /* fencing method "none": notify UNKNOWN */
+};
+
+enum agr_host_status { AGR_HOST_NORMAL = 1, AGR_HOST_UNKNOWN = 2 };
+
+enum agr_fence_result { AGR_FENCE_OK = 1, AGR_FENCE_FAILED = 2, AGR_FENCE_TIMEOUT = 3 };
+
+enum agr_incident_kind { AGR_INCIDENT_HOST = 1, AGR_INCIDENT_PROCESS = 2 };
+
+/* Progress / completion stages, as gossiped. */
+enum agr_stage {
+	AGR_STAGE_CLAIMED = 1,      /* "I am the notifier for this incident" */
+	AGR_STAGE_FENCED = 2,       /* fence confirmed */
+	AGR_STAGE_FENCE_FAILED = 3, /* still working: retrying the fence */
+	AGR_STAGE_NOTIFIED = 4,     /* Masakari answered: final */
+	AGR_STAGE_ABANDONED = 5,    /* the claimer gave up without fencing
+				       (the host came back first) */
+	AGR_STAGE_NOTIFYING = 6,    /* committed: NOTIFY sent, waiting for
+				       Masakari (host_status says whether it
+				       was fenced) */
+};
+
+/* Same order as enum log_level (daemon/log.h). */
+enum agr_log_level { AGR_LOG_ERROR = 0, AGR_LOG_WARN, AGR_LOG_INFO, AGR_LOG_DEBUG };
+
+/* ---- messages between peers (the shell encodes them) ---------------------- */
+
+struct agr_observation {
+	char observer[AGR_NAME_MAX];
+	char subject[AGR_NAME_MAX];
+	uint64_t incarnation; /* subject's, at which it was seen dead */
+};
+
+struct agr_completion {
+	char from[AGR_NAME_MAX];     /* the sender */
+	char notifier[AGR_NAME_MAX]; /* who did the work (= from, except when
+					re-telling a NOTIFIED someone else did) */
+	char subject[AGR_NAME_MAX];
+	uint64_t incarnation;
+	uint32_t kind;        /* enum agr_incident_kind */
+	uint32_t stage;       /* enum agr_stage */
+	uint32_t host_status; /* enum agr_host_status, NOTIFIED of a HOST incident */
+	int32_t http_status;  /* NOTIFIED: Masakari's answer (202, 409, or failure) */
+};
+
+struct agr_process_report {
+	char reporter[AGR_NAME_MAX]; /* the host whose process died */
+	uint64_t incarnation;        /* reporter's own incarnation */
+	char process[AGR_PROCESS_MAX];
+};
+
+/* ---- actions -------------------------------------------------------------- */
+
+enum agr_action_kind {
+	AGR_ACT_SEND_PROBE = 1,          /* to `subject`: probe {self, nonce} */
+	AGR_ACT_SEND_PROBE_ACK,          /* to `peer`: ack {self, nonce} */
+	AGR_ACT_BROADCAST_OBSERVATION,   /* {self, subject, incarnation} */
+	AGR_ACT_BROADCAST_COMPLETION,    /* {self, subject, incarnation, incident, stage,
+					    host_status, http_status} */
+	AGR_ACT_BROADCAST_PROCESS_REPORT,/* {self, incarnation, process} */
+	AGR_ACT_FENCE,                   /* subject, incarnation, attempt */
+	AGR_ACT_NOTIFY_HOST,             /* subject, incarnation, host_status */
+	AGR_ACT_NOTIFY_PROCESS,          /* subject, incarnation, process */
+	AGR_ACT_LOG,                     /* level, event, text (decision records) */
+};
+
+struct agr_action {
+	enum agr_action_kind kind;
+	/* Names point into the core's member table (valid until
+	 * agreement_free). subject: who the action is about (NULL for a LOG
+	 * about no member); peer: the destination of SEND_PROBE_ACK, the
+	 * notifier of a BROADCAST_COMPLETION. */
+	const char *subject;
+	const char *peer;
+	uint64_t incarnation;
+	uint64_t nonce;
+	enum agr_incident_kind incident;
+	enum agr_stage stage;
+	enum agr_host_status host_status;
+	int32_t http_status;
+	uint32_t attempt;           /* FENCE: 1, 2, ... */
+	uint64_t decided_at;        /* FENCE, NOTIFY_*: when this node decided (now) */
+	char process[AGR_PROCESS_MAX];
+	enum agr_log_level level;
+	/* LOG: a short machine tag ("declared", "notifier", "cancelled",
+	 * "fence_failed", ...) and one line for operators. */
+	char event[AGR_EVENT_MAX];
+	char text[AGR_TEXT_MAX];
+};
+
+/* ---- configuration -------------------------------------------------------- */
+
+struct agreement_config {
+	const char *self;
+	/* The failover segment's members, self included (copied). */
+	const char *const *members;
+	size_t n_members;
+	uint32_t observers;          /* K: 5 (1..AGR_MAX_OBSERVERS) */
+	uint32_t observer_quorum;    /* Q: 0 = majority of min(K, n-1) */
+	uint32_t max_backups;        /* ranks that may take over: 3 */
+	enum agr_fence_policy fence_policy;
+	uint32_t unfenced_notify_after; /* failed fences before notifying UNKNOWN; 0 = never */
+	uint64_t probe_timeout_ns;      /* 1 s */
+	uint64_t resend_interval_ns;    /* 1 s: re-probe, re-broadcast */
+	uint64_t observation_ttl_ns;    /* 10 s: observations older than this expire */
+	uint64_t claim_settle_ns;       /* 500 ms between CLAIMED and FENCE/NOTIFY */
+	uint64_t fence_timeout_ns;      /* 60 s: the shell's fence timeout */
+	uint64_t notify_timeout_ns;     /* 30 s: Masakari should have answered */
+	uint64_t takeover_step_ns;      /* 0 = settle + fence + notify timeouts */
+	uint64_t fence_retry_min_ns;    /* 5 s */
+	uint64_t fence_retry_max_ns;    /* 60 s */
+	uint64_t process_grace_ns;      /* 10 s: > membership's detection time */
+	uint64_t completion_linger_ns;  /* 120 s: keep re-broadcasting NOTIFIED */
+	uint64_t idle_expiry_ns;        /* 600 s: undecided incident without evidence */
+};
+
+/* Fills the defaults above (self/members NULL). */
+void agreement_config_default(struct agreement_config *cfg);
+
+struct agreement;
+
+/* NULL with a reason in err: bad config (names empty, too long, with
+ * control characters or duplicated; self not a member; limits) or out of
+ * memory. The only allocation. */
+struct agreement *agreement_new(const struct agreement_config *cfg, char *err, size_t errlen);
+void agreement_free(struct agreement *a);
+
+/* ---- inputs --------------------------------------------------------------- */
+
+/* The local membership's view of `name` changed (mesh_event: new_state,
+ * incarnation). Reports about self are ignored. */
+int agreement_on_member_state(struct agreement *a, const char *name,
+			      enum agr_member_state state, uint64_t incarnation, uint64_t now);
+/* A PROBE from `from`: answered with SEND_PROBE_ACK. */
+int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, uint64_t now);
+/* The answer to one of our probes. */
+int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce, uint64_t now);
+int agreement_on_observation(struct agreement *a, const struct agr_observation *o,
+			     uint64_t now);
+int agreement_on_completion(struct agreement *a, const struct agr_completion *c, uint64_t now);
+int agreement_on_process_report(struct agreement *a, const struct agr_process_report *r,
+				uint64_t now);
+/* Our own probe saw `process` die on this host: broadcasts the report. */
+int agreement_local_process_failed(struct agreement *a, const char *process,
+				   uint64_t self_incarnation, uint64_t now);
+/* The latest crm_mon view (any status; see above). */
+int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *v, uint64_t now);
+/* Result of FENCE(subject, incarnation). */
+int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
+			      enum agr_fence_result result, uint64_t now);
+/* Masakari's final answer to NOTIFY_HOST / NOTIFY_PROCESS (http_status
+ * 202 or 409 = accepted; anything else = given up). */
+int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
+			       const char *subject, uint64_t incarnation, int http_status,
+			       uint64_t now);
+/* Runs the timers due at now. */
+int agreement_tick(struct agreement *a, uint64_t now);
+/* When agreement_tick() must run next; UINT64_MAX if nothing is pending. */
+uint64_t agreement_next_deadline(const struct agreement *a);
+
+/* Moves up to max actions into out, oldest first; returns how many. */
+size_t agreement_poll_actions(struct agreement *a, struct agr_action *out, size_t max);
+
+/* Wire helpers: the message an action asks to broadcast, filled from it. */
+void agreement_action_observation(const struct agreement *a, const struct agr_action *act,
+				  struct agr_observation *out);
+void agreement_action_completion(const struct agreement *a, const struct agr_action *act,
+				 struct agr_completion *out);
+void agreement_action_process_report(const struct agreement *a, const struct agr_action *act,
+				     struct agr_process_report *out);
+
+/* ---- queries -------------------------------------------------------------- */
+
+enum agr_incident_stage {
+	AGR_IS_NONE = 0,
+	AGR_IS_OBSERVING,   /* evidence gathering, no verdict */
+	AGR_IS_DECLARED,    /* verdict; waiting as candidate or backup */
+	AGR_IS_SETTLING,    /* we claimed; waiting claim_settle */
+	AGR_IS_FENCING,     /* FENCE emitted, no result yet */
+	AGR_IS_FENCE_BACKOFF,
+	AGR_IS_HOLDING,     /* ready to notify, no majority here */
+	AGR_IS_NOTIFYING,   /* NOTIFY emitted, waiting for Masakari */
+	AGR_IS_COMPLETED,
+};
+
+struct agr_incident_info {
+	enum agr_incident_stage stage;
+	uint64_t incarnation;
+	uint32_t observations;       /* fresh, distinct members */
+	uint32_t observations_needed;/* n/2 + 1 */
+	uint32_t designated;         /* K in effect */
+	uint32_t designated_observed;
+	uint32_t quorum;             /* Q in effect */
+	bool self_observed;
+	uint32_t rank;               /* our rank; UINT32_MAX: not a candidate */
+	char notifier[AGR_NAME_MAX]; /* best candidate in our view ("" if none) */
+	char completed_by[AGR_NAME_MAX];
+	int32_t http_status;
+	uint32_t fence_attempts;
+	bool fence_confirmed;        /* by us or a peer */
+	bool notify_emitted;         /* by us */
+};
+
+/* 0 or -ENOENT (no open incident of that kind for subject). */
+int agreement_incident(const struct agreement *a, enum agr_incident_kind kind,
+		       const char *subject, struct agr_incident_info *out);
+
+struct agr_counters {
+	uint64_t declared, cancelled, abandoned;
+	uint64_t fences, fence_failures, notifications, completions_heard;
+	uint64_t duplicate_notifications; /* we notified and so did someone else */
+	uint64_t stale_dropped, unknown_dropped, table_full, logs_dropped;
+};
+void agreement_counters(const struct agreement *a, struct agr_counters *out);
+
+/* Designated observers of subject in the local view, ring order; returns
+ * how many (<= max). -ENOENT for an unknown subject. */
+int agreement_observers(const struct agreement *a, const char *subject, const char **out,
+			size_t max);
+/* Rendezvous score of member for subject (higher ranks first). Pure. */
+uint64_t agreement_score(const char *member, const char *subject);
+/* 64-bit hash of a name (the ring order). Pure. */
+uint64_t agreement_name_hash(const char *name);
+
+const char *agr_action_kind_name(enum agr_action_kind k);
+const char *agr_incident_stage_name(enum agr_incident_stage s);
+const char *agr_stage_name(enum agr_stage s);
+
+#endif

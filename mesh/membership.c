@@ -1,0 +1,1867 @@
+/* SWIM + Lifeguard membership core; see membership.h for the protocol.
+ *
+ * Layout of the state
+ * -------------------
+ * - members[]: the table (max_members slots, slot 0 is us). A name index
+ *   (open addressing, linear probing, backward-shift deletion) finds a
+ *   member by name. Free slots are kept on a stack. When the table is full
+ *   a new member takes the slot of the oldest dead or left one.
+ * - order[]: this round's probe order (shuffled); dead/left entries are
+ *   skipped when reached. Also the pool random helpers and gossip targets
+ *   are drawn from.
+ * - suspects[]: the members under suspicion, to find expired timers
+ *   without walking the table.
+ * - The broadcast queue: members whose current record must be gossiped,
+ *   in buckets by how many times it was sent (intrusive lists through the
+ *   member slots, newest first). A member is queued at most once; a new
+ *   record about it replaces the old one (its count restarts at 0).
+ * - The output ring: events and send descriptors; a send's message, and
+ *   its piggybacked updates, are built when polled.
+ * - relays[]: PING_REQs we serve; syncs[]: SYNC streams we send.
+ * - One probe of our own at a time (struct probe). */
+#include "mesh/membership.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+#define SELF 0u
+#define NS_PER_MS UINT64_C(1000000)
+
+/* ---- internal types ---------------------------------------------------- */
+
+struct member {
+	char name[MESH_NAME_MAX];
+	char addr[MESH_ADDR_MAX];
+	char by[MESH_NAME_MAX];
+	uint64_t name_hash;
+	uint64_t incarnation;
+	uint64_t state_since_ns;
+	uint64_t last_rtt_ns;
+	/* suspicion (state SUSPECT) */
+	uint64_t suspect_deadline_ns;
+	uint64_t accusers[MESH_MAX_CONFIRMATIONS + 1]; /* name hashes */
+	uint32_t n_accusers;
+	uint32_t expected;
+	uint32_t suspect_pos; /* index in suspects[] or NIL */
+	/* broadcast queue */
+	uint32_t bq_prev, bq_next;
+	uint32_t bq_transmits;
+	bool bq_queued;
+	uint8_t state; /* enum mesh_state; MESH_STATE_NONE: free slot */
+	uint16_t wire; /* update_wire_size() of name, addr, by */
+};
+
+struct relay {
+	bool active;
+	bool want_nack;
+	uint64_t our_seq, their_seq;
+	uint64_t deadline_ns;
+	char to_name[MESH_NAME_MAX];
+	char to_addr[MESH_ADDR_MAX];
+};
+
+struct sync_session {
+	bool active;
+	uint32_t cursor;
+	char to_name[MESH_NAME_MAX];
+	char to_addr[MESH_ADDR_MAX];
+};
+
+struct out_send {
+	uint32_t type;
+	uint32_t flags;
+	uint64_t seq;
+	uint64_t timeout_ns;
+	char to_name[MESH_NAME_MAX];
+	char to_addr[MESH_ADDR_MAX];
+	char target[MESH_NAME_MAX];
+	char target_addr[MESH_ADDR_MAX];
+};
+
+struct out_entry {
+	uint32_t kind;
+	union {
+		struct out_send send;
+		struct mesh_event event;
+	};
+};
+
+struct probe {
+	bool active;
+	bool indirect; /* PING_REQs sent (or none possible) */
+	uint32_t member;
+	uint64_t name_hash; /* detects the slot being reused meanwhile */
+	uint64_t seq;
+	uint64_t start_ns, direct_deadline_ns, end_ns;
+	uint32_t nacks_expected, nacks_received;
+};
+
+struct membership {
+	struct membership_config cfg;
+	uint64_t now;
+	uint64_t rng[4];
+	uint64_t seq;
+	uint32_t lhm;
+	bool joined, leaving;
+
+	struct member *members;
+	uint32_t *free_stack;
+	uint32_t n_free;
+	uint32_t *index; /* member slot + 1, 0 = empty */
+	uint32_t index_mask;
+
+	uint32_t *order;
+	uint32_t order_len, order_pos, order_cap;
+	uint32_t *suspects;
+	uint32_t n_suspects;
+
+	uint32_t bq_head[MESH_MAX_RETRANSMITS];
+	uint32_t bq_len;
+
+	struct out_entry *out;
+	uint32_t out_head, out_len, out_cap;
+
+	struct relay relays[MESH_MAX_RELAYS];
+	struct sync_session syncs[MESH_MAX_SYNC_SESSIONS];
+	struct probe probe;
+
+	uint64_t next_probe_at, next_gossip_at, last_gossip_at;
+	uint64_t join_retry_at, next_sync_at;
+	char seeds[MESH_MAX_SEEDS][MESH_ADDR_MAX];
+	uint32_t n_seeds;
+
+	struct mesh_summary summary;
+	struct mesh_counters counters;
+};
+
+enum source { SRC_HEADER, SRC_GOSSIP, SRC_SYNC };
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Copies a string known to fit (checked by validation or at create). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t len = strlen(src);
+
+	assert(dst && src && cap > 0);
+	assert(len < cap);
+	memcpy(dst, src, len + 1);
+}
+
+/* NUL inside the array, no control characters, non-empty if required. */
+static bool str_ok(const char *s, size_t cap, bool nonempty)
+{
+	const char *end = memchr(s, '\0', cap);
+
+	assert(s && cap > 0);
+	if (!end || (nonempty && end == s))
+		return false;
+	for (const char *p = s; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+
+	assert(s);
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** */
+static uint64_t rng_next(struct membership *m)
+{
+	uint64_t *s = m->rng;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias. */
+static uint64_t rng_below(struct membership *m, uint64_t n)
+{
+	uint64_t limit, r;
+
+	assert(n > 0);
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do {
+		r = rng_next(m);
+	} while (r >= limit);
+	assert(r % n < n);
+	return r % n;
+}
+
+static uint64_t scaled(const struct membership *m, uint64_t ns)
+{
+	assert(m->lhm <= m->cfg.lhm_max);
+	return ns * (m->lhm + 1u);
+}
+
+static void lhm_add(struct membership *m, int delta)
+{
+	int64_t v = (int64_t)m->lhm + delta;
+
+	assert(delta >= -1 && delta <= (int)MESH_MAX_INDIRECT + 1);
+	if (v < 0)
+		v = 0;
+	if (v > (int64_t)m->cfg.lhm_max)
+		v = m->cfg.lhm_max;
+	m->lhm = (uint32_t)v;
+	assert(m->lhm <= m->cfg.lhm_max);
+}
+
+static uint32_t update_wire_size(const char *name, const char *addr, const char *by)
+{
+	size_t n = strlen(name) + strlen(addr) + strlen(by) + MESH_UPDATE_OVERHEAD;
+
+	assert(n <= MESH_UPDATE_MAX_WIRE);
+	return (uint32_t)n;
+}
+
+/* Members counted for the retransmit limit and K: not dead, not left,
+ * ourselves included. */
+static uint32_t live_count(const struct membership *m)
+{
+	return m->summary.alive + m->summary.suspect + 1u;
+}
+
+/* ---- pure helpers (public) --------------------------------------------- */
+
+uint32_t membership_retransmit_limit(uint32_t retransmit_mult, uint32_t n)
+{
+	uint64_t p = 1;
+	uint32_t digits = 0;
+
+	assert(retransmit_mult <= MESH_MAX_RETRANSMIT_MULT);
+	/* smallest d with 10^d >= n + 1, i.e. ceil(log10(n + 1)) */
+	while (p < (uint64_t)n + 1) {
+		p *= 10;
+		digits++;
+	}
+	assert(digits <= 10);
+	return retransmit_mult * digits;
+}
+
+uint64_t membership_suspicion_timeout(uint64_t min_ns, uint64_t max_ns, uint32_t k, uint32_t c)
+{
+	double frac, raw;
+	uint64_t t;
+
+	assert(min_ns <= max_ns);
+	if (k == 0 || c >= k)
+		return min_ns;
+	frac = log((double)c + 1.0) / log((double)k + 1.0);
+	raw = (double)max_ns - (double)(max_ns - min_ns) * frac;
+	if (raw <= (double)min_ns)
+		t = min_ns;
+	else if (raw >= (double)max_ns)
+		t = max_ns;
+	else
+		t = (uint64_t)floor(raw);
+	assert(t >= min_ns && t <= max_ns);
+	return t;
+}
+
+const char *mesh_state_name(uint32_t state)
+{
+	switch (state) {
+	case MESH_STATE_NONE: return "none";
+	case MESH_ALIVE: return "alive";
+	case MESH_SUSPECT: return "suspect";
+	case MESH_DEAD: return "dead";
+	case MESH_LEFT: return "left";
+	default: return "?";
+	}
+}
+
+const char *mesh_msg_type_name(uint32_t type)
+{
+	switch (type) {
+	case MESH_MSG_PING: return "ping";
+	case MESH_MSG_ACK: return "ack";
+	case MESH_MSG_PING_REQ: return "ping-req";
+	case MESH_MSG_NACK: return "nack";
+	case MESH_MSG_GOSSIP: return "gossip";
+	case MESH_MSG_JOIN: return "join";
+	case MESH_MSG_SYNC: return "sync";
+	default: return "?";
+	}
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+static const char *update_invalid(const struct mesh_update *u, bool is_sender)
+{
+	assert(u);
+	assert(MESH_INCARNATION_MAX < UINT64_MAX - 2); /* room for +1 refutations */
+	if (!str_ok(u->name, sizeof(u->name), true))
+		return "update name not terminated, empty or with control characters";
+	if (!str_ok(u->addr, sizeof(u->addr), true))
+		return "update addr not terminated, empty or with control characters";
+	if (!str_ok(u->by, sizeof(u->by), false))
+		return "update by not terminated or with control characters";
+	if (u->incarnation > MESH_INCARNATION_MAX)
+		return "incarnation out of range";
+	if (is_sender) {
+		if (u->state != MESH_ALIVE && u->state != MESH_LEFT)
+			return "sender state must be alive or left";
+		if (u->by[0] != '\0')
+			return "sender by must be empty";
+		return NULL;
+	}
+	if (u->state < MESH_ALIVE || u->state > MESH_LEFT)
+		return "update state out of range";
+	if ((u->state == MESH_SUSPECT || u->state == MESH_DEAD) && u->by[0] == '\0')
+		return "suspect/dead update without by";
+	return NULL;
+}
+
+int mesh_msg_validate(const struct mesh_msg *msg, const char **why)
+{
+	const char *bad = NULL;
+
+	assert(msg);
+	if (msg->type < MESH_MSG_PING || msg->type > MESH_MSG_TYPE_MAX)
+		bad = "unknown message type";
+	else if (msg->flags & ~MESH_FLAGS_ALL)
+		bad = "unknown flags";
+	else if (msg->n_updates > MESH_MAX_UPDATES)
+		bad = "too many updates";
+	else if (!str_ok(msg->target, sizeof(msg->target), false))
+		bad = "target not terminated or with control characters";
+	else if (!str_ok(msg->target_addr, sizeof(msg->target_addr), false))
+		bad = "target_addr not terminated or with control characters";
+	else
+		bad = update_invalid(&msg->sender, true);
+	if (!bad && (msg->type == MESH_MSG_PING || msg->type == MESH_MSG_PING_REQ) &&
+	    msg->target[0] == '\0')
+		bad = "ping without target";
+	if (!bad && msg->type == MESH_MSG_PING_REQ) {
+		if (msg->target_addr[0] == '\0')
+			bad = "ping-req without target address";
+		else if (msg->timeout_ns == 0 || msg->timeout_ns > MESH_MAX_TIMEOUT_NS)
+			bad = "ping-req timeout out of range";
+	}
+	for (uint32_t i = 0; !bad && i < msg->n_updates; i++)
+		bad = update_invalid(&msg->updates[i], false);
+	if (why)
+		*why = bad;
+	assert(bad == NULL || bad[0] != '\0');
+	return bad ? -EINVAL : 0;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+void membership_config_default(struct membership_config *cfg)
+{
+	assert(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_members = 1024;
+	cfg->probe_interval_ns = 200 * NS_PER_MS;
+	cfg->probe_timeout_ns = 100 * NS_PER_MS;
+	cfg->indirect_checks = 3;
+	cfg->retransmit_mult = 4;
+	cfg->suspicion_min_ns = 400 * NS_PER_MS;
+	cfg->suspicion_max_ns = 3000 * NS_PER_MS;
+	cfg->suspicion_confirmations = 3;
+	cfg->suspect_probers = 8;
+	cfg->lhm_max = 8;
+	cfg->gossip_interval_ns = 50 * NS_PER_MS;
+	cfg->gossip_nodes = 3;
+	cfg->sync_interval_ns = 30000 * NS_PER_MS;
+	cfg->join_retry_ns = 1000 * NS_PER_MS;
+	cfg->max_piggyback_bytes = 1400;
+	cfg->max_updates_per_msg = MESH_MAX_UPDATES;
+	cfg->out_queue_len = 128;
+	cfg->seed = 0;
+	assert(membership_config_check(cfg, NULL, 0) == 0);
+}
+
+int membership_config_check(const struct membership_config *cfg, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+
+	assert(cfg);
+	assert(err || errlen == 0);
+	if (cfg->max_members < 2 || cfg->max_members > MESH_MAX_MEMBERS)
+		bad = "max_members must be 2..16384";
+	else if (cfg->probe_timeout_ns < 100000 || cfg->probe_timeout_ns > MESH_MAX_TIMEOUT_NS / 2)
+		bad = "probe_timeout must be 100 us..30 s";
+	else if (cfg->probe_interval_ns < 2 * cfg->probe_timeout_ns ||
+		 cfg->probe_interval_ns > MESH_MAX_TIMEOUT_NS)
+		bad = "probe_interval must be 2 * probe_timeout..60 s";
+	else if (cfg->indirect_checks > MESH_MAX_INDIRECT)
+		bad = "indirect_checks must be 0..8";
+	else if (cfg->retransmit_mult < 1 || cfg->retransmit_mult > MESH_MAX_RETRANSMIT_MULT)
+		bad = "retransmit_mult must be 1..16";
+	else if (cfg->suspicion_min_ns == 0 || cfg->suspicion_min_ns > cfg->suspicion_max_ns ||
+		 cfg->suspicion_max_ns > 10 * MESH_MAX_TIMEOUT_NS)
+		bad = "suspicion timeouts must be 0 < min <= max <= 600 s";
+	else if (cfg->suspicion_confirmations > MESH_MAX_CONFIRMATIONS)
+		bad = "suspicion_confirmations must be 0..8";
+	else if (cfg->suspect_probers > MESH_MAX_MEMBERS)
+		bad = "suspect_probers must be 0..16384";
+	else if (cfg->lhm_max > MESH_MAX_LHM)
+		bad = "lhm_max must be 0..16";
+	else if (cfg->gossip_interval_ns < 1000000 || cfg->gossip_interval_ns > MESH_MAX_TIMEOUT_NS)
+		bad = "gossip_interval must be 1 ms..60 s";
+	else if (cfg->gossip_nodes > MESH_MAX_GOSSIP_NODES)
+		bad = "gossip_nodes must be 0..8";
+	else if (cfg->sync_interval_ns != 0 && (cfg->sync_interval_ns < 100 * NS_PER_MS ||
+						cfg->sync_interval_ns > 3600 * UINT64_C(1000000000)))
+		bad = "sync_interval must be 0 (off) or 100 ms..1 h";
+	else if (cfg->join_retry_ns < 10 * NS_PER_MS || cfg->join_retry_ns > 10 * MESH_MAX_TIMEOUT_NS)
+		bad = "join_retry must be 10 ms..600 s";
+	else if (cfg->max_piggyback_bytes < MESH_UPDATE_MAX_WIRE || cfg->max_piggyback_bytes > 65536)
+		bad = "max_piggyback_bytes must be 280..65536";
+	else if (cfg->max_updates_per_msg < 1 || cfg->max_updates_per_msg > MESH_MAX_UPDATES)
+		bad = "max_updates_per_msg must be 1..32";
+	else if (cfg->out_queue_len < MESH_MIN_OUT_QUEUE || cfg->out_queue_len > MESH_MAX_OUT_QUEUE)
+		bad = "out_queue_len must be 72..65536";
+	if (bad && err && errlen > 0)
+		snprintf(err, errlen, "%s", bad);
+	return bad ? -EINVAL : 0;
+}
+
+/* ---- name index -------------------------------------------------------- */
+
+static uint32_t index_find(const struct membership *m, const char *name, uint64_t h)
+{
+	uint32_t i = (uint32_t)h & m->index_mask;
+
+	assert(name && m->index);
+	for (uint32_t probes = 0; probes <= m->index_mask; probes++) {
+		uint32_t v = m->index[i];
+		if (v == 0)
+			return NIL;
+		const struct member *mb = &m->members[v - 1];
+		if (mb->name_hash == h && strcmp(mb->name, name) == 0)
+			return v - 1;
+		i = (i + 1) & m->index_mask;
+	}
+	assert(!"name index full"); /* capacity is twice max_members */
+	return NIL;
+}
+
+static uint32_t find_member(const struct membership *m, const char *name)
+{
+	return index_find(m, name, name_hash(name));
+}
+
+static void index_insert(struct membership *m, uint32_t idx)
+{
+	uint32_t i = (uint32_t)m->members[idx].name_hash & m->index_mask;
+
+	assert(idx < m->cfg.max_members && m->members[idx].state != MESH_STATE_NONE);
+	while (m->index[i] != 0) {
+		assert(m->index[i] != idx + 1);
+		i = (i + 1) & m->index_mask;
+	}
+	m->index[i] = idx + 1;
+}
+
+/* Linear-probing deletion by backward shift: later entries of the same
+ * cluster move into the hole when their home slot allows it. */
+static void index_remove(struct membership *m, uint32_t idx)
+{
+	uint32_t mask = m->index_mask;
+	uint32_t i = (uint32_t)m->members[idx].name_hash & mask;
+	uint32_t j;
+
+	while (m->index[i] != idx + 1) {
+		assert(m->index[i] != 0); /* present */
+		i = (i + 1) & mask;
+	}
+	j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (m->index[j] == 0)
+			break;
+		uint32_t home = (uint32_t)m->members[m->index[j] - 1].name_hash & mask;
+		/* the entry at j may fill the hole at i unless its home lies
+		 * cyclically in (i, j] */
+		bool home_between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+		if (!home_between) {
+			m->index[i] = m->index[j];
+			i = j;
+		}
+	}
+	m->index[i] = 0;
+	assert(m->index[i] == 0);
+}
+
+/* ---- output ring ------------------------------------------------------- */
+
+static uint32_t out_room(const struct membership *m)
+{
+	assert(m->out_len <= m->out_cap);
+	return m->out_cap - m->out_len;
+}
+
+static struct out_entry *out_push(struct membership *m, uint32_t kind)
+{
+	struct out_entry *e;
+
+	assert(kind == MESH_OUT_SEND || kind == MESH_OUT_EVENT);
+	assert(out_room(m) > 0); /* callers reserve room first */
+	e = &m->out[(m->out_head + m->out_len) % m->out_cap];
+	m->out_len++;
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	return e;
+}
+
+static struct out_send *push_send(struct membership *m, uint32_t type, const char *to_name,
+				  const char *to_addr)
+{
+	struct out_send *s = &out_push(m, MESH_OUT_SEND)->send;
+
+	assert(type >= MESH_MSG_PING && type <= MESH_MSG_TYPE_MAX);
+	assert(to_addr && to_addr[0] != '\0');
+	s->type = type;
+	copy_str(s->to_name, sizeof(s->to_name), to_name ? to_name : "");
+	copy_str(s->to_addr, sizeof(s->to_addr), to_addr);
+	return s;
+}
+
+static void push_event(struct membership *m, const struct member *mb, uint32_t old_state)
+{
+	struct mesh_event *ev = &out_push(m, MESH_OUT_EVENT)->event;
+
+	assert(mb != &m->members[SELF]);
+	assert(old_state != mb->state);
+	copy_str(ev->name, sizeof(ev->name), mb->name);
+	copy_str(ev->addr, sizeof(ev->addr), mb->addr);
+	copy_str(ev->by, sizeof(ev->by), mb->by);
+	ev->incarnation = mb->incarnation;
+	ev->at_ns = m->now;
+	ev->old_state = old_state;
+	ev->new_state = mb->state;
+}
+
+/* ---- broadcast queue --------------------------------------------------- */
+
+static void bq_unlink(struct membership *m, uint32_t idx)
+{
+	struct member *mb = &m->members[idx];
+
+	assert(mb->bq_queued && mb->bq_transmits < MESH_MAX_RETRANSMITS);
+	assert(m->bq_len > 0);
+	if (mb->bq_prev != NIL)
+		m->members[mb->bq_prev].bq_next = mb->bq_next;
+	else
+		m->bq_head[mb->bq_transmits] = mb->bq_next;
+	if (mb->bq_next != NIL)
+		m->members[mb->bq_next].bq_prev = mb->bq_prev;
+	mb->bq_prev = mb->bq_next = NIL;
+	mb->bq_queued = false;
+	m->bq_len--;
+}
+
+static void bq_link(struct membership *m, uint32_t idx, uint32_t transmits)
+{
+	struct member *mb = &m->members[idx];
+
+	assert(!mb->bq_queued && transmits < MESH_MAX_RETRANSMITS);
+	mb->bq_transmits = transmits;
+	mb->bq_prev = NIL;
+	mb->bq_next = m->bq_head[transmits];
+	if (mb->bq_next != NIL)
+		m->members[mb->bq_next].bq_prev = idx;
+	m->bq_head[transmits] = idx;
+	mb->bq_queued = true;
+	m->bq_len++;
+	assert(m->bq_len <= m->cfg.max_members);
+}
+
+/* Queues a member's (new) record for dissemination and gossips it soon:
+ * at once, but at most four times per gossip interval. */
+static void bq_queue(struct membership *m, uint32_t idx)
+{
+	uint64_t eager;
+
+	assert(idx < m->cfg.max_members);
+	assert(m->members[idx].state != MESH_STATE_NONE);
+	if (m->members[idx].bq_queued)
+		bq_unlink(m, idx);
+	bq_link(m, idx, 0);
+	eager = m->last_gossip_at == 0 ? m->now
+		: max_u64(m->now, m->last_gossip_at + m->cfg.gossip_interval_ns / 4);
+	if (eager < m->next_gossip_at)
+		m->next_gossip_at = eager;
+}
+
+/* One more transmission of a queued record; dropped at the limit. */
+static void bq_sent(struct membership *m, uint32_t idx, uint32_t limit)
+{
+	uint32_t t = m->members[idx].bq_transmits + 1;
+
+	assert(m->members[idx].bq_queued);
+	bq_unlink(m, idx);
+	if (t < limit && t < MESH_MAX_RETRANSMITS)
+		bq_link(m, idx, t);
+	assert(m->members[idx].bq_queued == (t < limit && t < MESH_MAX_RETRANSMITS));
+}
+
+/* ---- probe order ------------------------------------------------------- */
+
+static bool probeable(const struct membership *m, uint32_t idx)
+{
+	uint8_t st = m->members[idx].state;
+
+	return idx != SELF && (st == MESH_ALIVE || st == MESH_SUSPECT);
+}
+
+/* A new (or revived) member goes to a random place of the rest of this
+ * round (SWIM), so it is probed within the round. */
+static void order_insert(struct membership *m, uint32_t idx)
+{
+	uint32_t j;
+
+	assert(idx != SELF && idx < m->cfg.max_members);
+	assert(m->order_pos <= m->order_len);
+	if (m->order_len == m->order_cap)
+		return; /* the next round includes it */
+	j = m->order_pos + (uint32_t)rng_below(m, m->order_len - m->order_pos + 1u);
+	m->order[m->order_len] = m->order[j];
+	m->order[j] = idx;
+	m->order_len++;
+	assert(m->order_len <= m->order_cap);
+}
+
+/* Someone else suspects idx: with probability suspect_probers / (N - 1)
+ * it becomes our next probe target, so about suspect_probers members
+ * check it within a probe interval and their verdicts (confirmations)
+ * arrive together. Reordering only: we still probe once per interval. */
+static void order_promote(struct membership *m, uint32_t idx)
+{
+	uint32_t others = live_count(m) - 1;
+
+	assert(idx != SELF && m->members[idx].state == MESH_SUSPECT);
+	assert(m->order_pos <= m->order_len);
+	if (m->cfg.suspect_probers == 0 || m->leaving || m->order_len == m->order_cap ||
+	    (m->probe.active && m->probe.member == idx))
+		return;
+	if (others > m->cfg.suspect_probers && rng_below(m, others) >= m->cfg.suspect_probers)
+		return;
+	m->order[m->order_len++] = m->order[m->order_pos];
+	m->order[m->order_pos] = idx;
+	assert(m->order_len <= m->order_cap);
+}
+
+/* New round: every probeable member, Fisher-Yates shuffled. */
+static void order_rebuild(struct membership *m)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 1; i < m->cfg.max_members; i++)
+		if (probeable(m, i))
+			m->order[n++] = i;
+	for (uint32_t i = n; i > 1; i--) {
+		uint32_t j = (uint32_t)rng_below(m, i);
+		uint32_t t = m->order[i - 1];
+		m->order[i - 1] = m->order[j];
+		m->order[j] = t;
+	}
+	m->order_len = n;
+	m->order_pos = 0;
+	assert(n <= m->summary.alive + m->summary.suspect);
+	assert(n <= m->order_cap);
+}
+
+/* Up to want distinct random members from the order pool that satisfy
+ * the filter (alive_only: alive, else alive or suspect), excluding
+ * `exclude`. Bounded attempts: a stale pool yields fewer. */
+static uint32_t pick_random(struct membership *m, uint32_t want, bool alive_only,
+			    uint32_t exclude, uint32_t *picked)
+{
+	uint32_t n = 0;
+
+	assert(want <= MESH_MAX_GOSSIP_NODES || want <= MESH_MAX_INDIRECT);
+	if (m->order_len == 0)
+		return 0;
+	for (uint32_t attempt = 0; n < want && attempt < 4 * want + 8; attempt++) {
+		uint32_t idx = m->order[rng_below(m, m->order_len)];
+		bool dup = false;
+		if (!probeable(m, idx) || idx == exclude)
+			continue;
+		if (alive_only && m->members[idx].state != MESH_ALIVE)
+			continue;
+		for (uint32_t k = 0; k < n; k++)
+			dup = dup || picked[k] == idx;
+		if (!dup)
+			picked[n++] = idx;
+	}
+	assert(n <= want);
+	return n;
+}
+
+/* ---- member table ------------------------------------------------------ */
+
+static void suspects_remove(struct membership *m, uint32_t idx)
+{
+	struct member *mb = &m->members[idx];
+	uint32_t pos = mb->suspect_pos;
+
+	assert(pos < m->n_suspects && m->suspects[pos] == idx);
+	m->n_suspects--;
+	if (pos != m->n_suspects) {
+		m->suspects[pos] = m->suspects[m->n_suspects];
+		m->members[m->suspects[pos]].suspect_pos = pos;
+	}
+	mb->suspect_pos = NIL;
+	assert(m->n_suspects < m->cfg.max_members);
+}
+
+static uint32_t *summary_slot(struct membership *m, uint8_t state)
+{
+	switch (state) {
+	case MESH_ALIVE: return &m->summary.alive;
+	case MESH_SUSPECT: return &m->summary.suspect;
+	case MESH_DEAD: return &m->summary.dead;
+	case MESH_LEFT: return &m->summary.left;
+	default: return NULL;
+	}
+}
+
+static void member_free(struct membership *m, uint32_t idx)
+{
+	struct member *mb = &m->members[idx];
+	uint32_t *cnt = summary_slot(m, mb->state);
+
+	assert(idx != SELF && mb->state != MESH_STATE_NONE);
+	assert(cnt && *cnt > 0);
+	(*cnt)--;
+	if (mb->bq_queued)
+		bq_unlink(m, idx);
+	if (mb->suspect_pos != NIL)
+		suspects_remove(m, idx);
+	index_remove(m, idx);
+	memset(mb, 0, sizeof(*mb));
+	mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
+	m->free_stack[m->n_free++] = idx;
+	assert(m->n_free < m->cfg.max_members);
+}
+
+/* A free slot, evicting the oldest dead or left member if needed. */
+static uint32_t member_alloc(struct membership *m)
+{
+	uint32_t victim = NIL;
+
+	if (m->n_free == 0) {
+		for (uint32_t i = 1; i < m->cfg.max_members; i++) {
+			const struct member *mb = &m->members[i];
+			if ((mb->state == MESH_DEAD || mb->state == MESH_LEFT) &&
+			    (victim == NIL || mb->state_since_ns < m->members[victim].state_since_ns))
+				victim = i;
+		}
+		if (victim == NIL)
+			return NIL;
+		member_free(m, victim);
+		m->counters.members_evicted++;
+	}
+	assert(m->n_free > 0);
+	uint32_t idx = m->free_stack[--m->n_free];
+	assert(idx != SELF && m->members[idx].state == MESH_STATE_NONE);
+	return idx;
+}
+
+static void suspicion_update_deadline(struct membership *m, struct member *mb)
+{
+	uint32_t c = mb->n_accusers > 0 ? mb->n_accusers - 1 : 0;
+
+	assert(mb->state == MESH_SUSPECT);
+	mb->suspect_deadline_ns = mb->state_since_ns +
+		membership_suspicion_timeout(m->cfg.suspicion_min_ns, m->cfg.suspicion_max_ns,
+					     mb->expected, c);
+	assert(mb->suspect_deadline_ns >= mb->state_since_ns + m->cfg.suspicion_min_ns);
+}
+
+/* Records an accuser; true when it is new and counts (a confirmation
+ * beyond the first accuser, up to K of them). */
+static bool suspicion_add_accuser(struct member *mb, const char *by)
+{
+	uint64_t h = name_hash(by);
+
+	assert(mb->state == MESH_SUSPECT);
+	assert(mb->n_accusers <= MESH_MAX_CONFIRMATIONS + 1);
+	for (uint32_t i = 0; i < mb->n_accusers; i++)
+		if (mb->accusers[i] == h)
+			return false;
+	if (mb->n_accusers >= mb->expected + 1 || mb->n_accusers >= MESH_MAX_CONFIRMATIONS + 1)
+		return false; /* the timeout is at its minimum already */
+	mb->accusers[mb->n_accusers++] = h;
+	return true;
+}
+
+/* A suspicion starts now, accused by mb->by: K from the current
+ * membership (capped at N - 2: the suspect and the accuser cannot
+ * confirm), the first accuser recorded, the timer at its maximum. */
+static void suspicion_start(struct membership *m, uint32_t idx)
+{
+	struct member *mb = &m->members[idx];
+	uint32_t n = live_count(m); /* the suspect counted */
+
+	assert(mb->state == MESH_SUSPECT && mb->suspect_pos != NIL);
+	assert(mb->by[0] != '\0');
+	mb->state_since_ns = m->now;
+	mb->expected = m->cfg.suspicion_confirmations;
+	if (n < 2 + mb->expected)
+		mb->expected = n >= 2 ? n - 2 : 0;
+	mb->n_accusers = 0;
+	suspicion_add_accuser(mb, mb->by);
+	suspicion_update_deadline(m, mb);
+	if (strcmp(mb->by, m->members[SELF].name) != 0)
+		order_promote(m, idx);
+}
+
+/* The one place a member other than us changes state: summary, suspicion
+ * bookkeeping, probe order, event and dissemination. The caller has
+ * checked the transition is allowed and reserved one output. */
+static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, uint64_t inc,
+			     const char *by)
+{
+	struct member *mb = &m->members[idx];
+	uint8_t old = mb->state;
+	uint32_t *cnt;
+
+	assert(idx != SELF && state >= MESH_ALIVE && state <= MESH_LEFT);
+	assert(old == MESH_STATE_NONE || inc >= mb->incarnation);
+	if ((cnt = summary_slot(m, old)) != NULL) {
+		assert(*cnt > 0);
+		(*cnt)--;
+	}
+	(*summary_slot(m, state))++;
+	if (old == MESH_SUSPECT && state != MESH_SUSPECT)
+		suspects_remove(m, idx);
+	mb->state = state;
+	mb->incarnation = inc;
+	copy_str(mb->by, sizeof(mb->by), by);
+	mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+	if (old != state)
+		mb->state_since_ns = m->now;
+	if (state == MESH_SUSPECT && old != MESH_SUSPECT) {
+		mb->suspect_pos = m->n_suspects;
+		m->suspects[m->n_suspects++] = idx;
+		suspicion_start(m, idx);
+	}
+	if (state == MESH_ALIVE && old != MESH_ALIVE && old != MESH_SUSPECT)
+		order_insert(m, idx);
+	if (old != state)
+		push_event(m, mb, old);
+	bq_queue(m, idx);
+	assert(m->summary.alive + m->summary.suspect + m->summary.dead + m->summary.left +
+	       m->n_free + 1 == m->cfg.max_members);
+}
+
+/* ---- applying updates -------------------------------------------------- */
+
+/* Someone holds a record about us that is not our current one, at an
+ * incarnation >= ours: assert ourselves with a higher incarnation. */
+static void apply_self(struct membership *m, const struct mesh_update *u)
+{
+	struct member *self = &m->members[SELF];
+
+	assert(strcmp(u->name, self->name) == 0);
+	if (u->incarnation < self->incarnation)
+		return;
+	if (u->incarnation == self->incarnation && u->state == self->state &&
+	    strcmp(u->addr, self->addr) == 0)
+		return;
+	self->incarnation = u->incarnation + 1;
+	m->counters.refutations++;
+	if (u->state == MESH_SUSPECT || u->state == MESH_DEAD)
+		lhm_add(m, 1); /* Lifeguard: being accused hints we are slow */
+	bq_queue(m, SELF);
+	assert(self->incarnation <= MESH_INCARNATION_MAX + 1);
+}
+
+/* Applies one record (validated). `sender` is the message's sender. */
+static void apply_update(struct membership *m, const struct mesh_update *u, enum source src,
+			 const char *sender)
+{
+	uint32_t state = u->state;
+	const char *by = u->by;
+	uint32_t idx;
+	struct member *mb;
+
+	assert(state >= MESH_ALIVE && state <= MESH_LEFT);
+	assert(out_room(m) >= 1);
+	if (src == SRC_SYNC && state == MESH_DEAD) {
+		/* memberlist: a peer's "dead" may be stale; suspect it and
+		 * let the member refute. */
+		state = MESH_SUSPECT;
+		by = sender;
+	}
+	if (strcmp(u->name, m->members[SELF].name) == 0) {
+		apply_self(m, u);
+		return;
+	}
+	idx = find_member(m, u->name);
+	if (idx == NIL) {
+		if (state != MESH_ALIVE)
+			return; /* no news about strangers but that they live */
+		idx = member_alloc(m);
+		if (idx == NIL) {
+			m->counters.members_rejected++;
+			return;
+		}
+		mb = &m->members[idx];
+		copy_str(mb->name, sizeof(mb->name), u->name);
+		copy_str(mb->addr, sizeof(mb->addr), u->addr);
+		mb->name_hash = name_hash(mb->name);
+		mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
+		mb->state = MESH_STATE_NONE;
+		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
+		/* inserted into the index once its state is set */
+		index_insert(m, idx);
+		return;
+	}
+	mb = &m->members[idx];
+	switch (state) {
+	case MESH_ALIVE:
+		if (u->incarnation <= mb->incarnation)
+			return;
+		copy_str(mb->addr, sizeof(mb->addr), u->addr);
+		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
+		return;
+	case MESH_SUSPECT:
+		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
+		    mb->state == MESH_LEFT)
+			return;
+		if (mb->state == MESH_SUSPECT && u->incarnation > mb->incarnation) {
+			/* it refuted (we missed that) and is suspected again: a
+			 * new suspicion with a new timer; still suspect, no event */
+			mb->incarnation = u->incarnation;
+			copy_str(mb->by, sizeof(mb->by), by);
+			mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+			suspicion_start(m, idx);
+			bq_queue(m, idx);
+			return;
+		}
+		if (mb->state == MESH_SUSPECT) {
+			if (suspicion_add_accuser(mb, by)) {
+				/* a confirmation: shorter timer, and re-gossip it */
+				copy_str(mb->by, sizeof(mb->by), by);
+				mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+				suspicion_update_deadline(m, mb);
+				m->counters.confirmations++;
+				bq_queue(m, idx);
+			}
+			return;
+		}
+		member_set_state(m, idx, MESH_SUSPECT, u->incarnation, by);
+		return;
+	case MESH_DEAD:
+		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
+		    mb->state == MESH_LEFT)
+			return;
+		member_set_state(m, idx, MESH_DEAD, u->incarnation, by);
+		return;
+	case MESH_LEFT:
+		if (u->incarnation < mb->incarnation || mb->state == MESH_LEFT)
+			return;
+		member_set_state(m, idx, MESH_LEFT, u->incarnation, u->name);
+		return;
+	default:
+		assert(!"unreachable");
+	}
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+struct membership *membership_create(const struct membership_config *cfg,
+				     const char *self_name, const char *self_addr)
+{
+	struct membership *m;
+	uint32_t index_cap = 1;
+	uint64_t seed;
+
+	if (!cfg || !self_name || !self_addr || membership_config_check(cfg, NULL, 0) != 0 ||
+	    strlen(self_name) >= MESH_NAME_MAX || strlen(self_addr) >= MESH_ADDR_MAX ||
+	    !str_ok(self_name, strlen(self_name) + 1, true) ||
+	    !str_ok(self_addr, strlen(self_addr) + 1, true)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (index_cap < 2 * cfg->max_members)
+		index_cap <<= 1;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->cfg = *cfg;
+	m->members = calloc(cfg->max_members, sizeof(*m->members));
+	m->free_stack = calloc(cfg->max_members, sizeof(*m->free_stack));
+	m->index = calloc(index_cap, sizeof(*m->index));
+	m->order_cap = 2 * cfg->max_members;
+	m->order = calloc(m->order_cap, sizeof(*m->order));
+	m->suspects = calloc(cfg->max_members, sizeof(*m->suspects));
+	m->out_cap = cfg->out_queue_len;
+	m->out = calloc(m->out_cap, sizeof(*m->out));
+	if (!m->members || !m->free_stack || !m->index || !m->order || !m->suspects || !m->out) {
+		membership_destroy(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->index_mask = index_cap - 1;
+	seed = cfg->seed;
+	for (int i = 0; i < 4; i++)
+		m->rng[i] = splitmix64(&seed);
+	for (uint32_t i = 0; i < MESH_MAX_RETRANSMITS; i++)
+		m->bq_head[i] = NIL;
+	for (uint32_t i = 0; i < cfg->max_members; i++) {
+		m->members[i].suspect_pos = m->members[i].bq_prev = m->members[i].bq_next = NIL;
+		if (i != SELF)
+			m->free_stack[m->n_free++] = cfg->max_members - i; /* pops 1 first */
+	}
+	struct member *self = &m->members[SELF];
+	copy_str(self->name, sizeof(self->name), self_name);
+	copy_str(self->addr, sizeof(self->addr), self_addr);
+	self->name_hash = name_hash(self_name);
+	self->state = MESH_ALIVE;
+	self->wire = (uint16_t)update_wire_size(self->name, self->addr, self->by);
+	index_insert(m, SELF);
+	m->next_gossip_at = UINT64_MAX;
+	assert(m->n_free + 1 == cfg->max_members);
+	assert(find_member(m, self_name) == SELF);
+	return m;
+}
+
+void membership_destroy(struct membership *m)
+{
+	if (!m)
+		return;
+	free(m->members);
+	free(m->free_stack);
+	free(m->index);
+	free(m->order);
+	free(m->suspects);
+	free(m->out);
+	free(m);
+}
+
+static void advance_now(struct membership *m, uint64_t now)
+{
+	assert(m);
+	assert(now >= m->now); /* the caller's clock is monotonic */
+	m->now = now;
+}
+
+static void send_joins(struct membership *m)
+{
+	assert(out_room(m) >= m->n_seeds);
+	for (uint32_t i = 0; i < m->n_seeds; i++) {
+		push_send(m, MESH_MSG_JOIN, "", m->seeds[i]);
+		m->counters.joins_sent++;
+	}
+	m->join_retry_at = m->now + m->cfg.join_retry_ns;
+	assert(m->join_retry_at > m->now);
+}
+
+static void schedule_sync(struct membership *m)
+{
+	uint64_t iv = m->cfg.sync_interval_ns;
+
+	/* a random phase in [iv/2, 3iv/2) spreads the cluster's syncs */
+	m->next_sync_at = iv == 0 ? UINT64_MAX : m->now + iv / 2 + rng_below(m, iv);
+	assert(iv == 0 || m->next_sync_at > m->now);
+}
+
+static void set_joined(struct membership *m)
+{
+	assert(!m->joined);
+	m->joined = true;
+	schedule_sync(m);
+	assert(m->joined);
+}
+
+int membership_join(struct membership *m, const char *const *seed_addrs, size_t n, uint64_t now)
+{
+	uint32_t k = 0;
+
+	assert(m && (seed_addrs || n == 0));
+	advance_now(m, now);
+	if (n > MESH_MAX_SEEDS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!seed_addrs[i] || strlen(seed_addrs[i]) >= MESH_ADDR_MAX ||
+		    !str_ok(seed_addrs[i], strlen(seed_addrs[i]) + 1, true))
+			return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(seed_addrs[i], m->members[SELF].addr) != 0)
+			copy_str(m->seeds[k++], MESH_ADDR_MAX, seed_addrs[i]);
+	m->n_seeds = k;
+	if (k == 0) {
+		if (!m->joined)
+			set_joined(m);
+		return 0;
+	}
+	m->joined = false;
+	m->next_sync_at = UINT64_MAX;
+	if (out_room(m) >= k)
+		send_joins(m);
+	else
+		m->join_retry_at = now; /* the next tick sends them */
+	assert(m->n_seeds <= MESH_MAX_SEEDS);
+	return 0;
+}
+
+void membership_leave(struct membership *m, uint64_t now)
+{
+	struct member *self = &m->members[SELF];
+
+	advance_now(m, now);
+	if (m->leaving)
+		return;
+	m->leaving = true;
+	m->probe.active = false;
+	self->state = MESH_LEFT;
+	self->incarnation++;
+	bq_queue(m, SELF);
+	assert(self->incarnation <= MESH_INCARNATION_MAX + 2);
+	assert(self->bq_queued);
+}
+
+bool membership_leave_done(const struct membership *m)
+{
+	assert(m);
+	return m->leaving && (!m->members[SELF].bq_queued ||
+			      m->summary.alive + m->summary.suspect == 0);
+}
+
+/* ---- message handling -------------------------------------------------- */
+
+static struct relay *relay_by_seq(struct membership *m, uint64_t seq)
+{
+	for (uint32_t i = 0; i < MESH_MAX_RELAYS; i++)
+		if (m->relays[i].active && m->relays[i].our_seq == seq)
+			return &m->relays[i];
+	return NULL;
+}
+
+static void handle_ack(struct membership *m, const struct mesh_msg *msg)
+{
+	struct probe *p = &m->probe;
+	struct relay *r;
+
+	assert(msg->type == MESH_MSG_ACK);
+	if (p->active && msg->seq == p->seq) {
+		struct member *t = &m->members[p->member];
+		if (t->name_hash == p->name_hash && strcmp(t->name, msg->sender.name) == 0)
+			t->last_rtt_ns = m->now - p->start_ns; /* direct: a real RTT */
+		p->active = false;
+		m->counters.acks_received++;
+		lhm_add(m, -1);
+		return;
+	}
+	r = relay_by_seq(m, msg->seq);
+	if (r) {
+		/* the target answered our ping on someone's behalf */
+		struct out_send *s = push_send(m, MESH_MSG_ACK, r->to_name, r->to_addr);
+		s->seq = r->their_seq;
+		r->active = false;
+		return;
+	}
+	m->counters.late_acks++;
+	assert(!p->active || msg->seq != p->seq);
+}
+
+static void handle_ping_req(struct membership *m, const struct mesh_msg *msg)
+{
+	struct relay *r = NULL;
+	struct out_send *s;
+
+	assert(msg->type == MESH_MSG_PING_REQ);
+	assert(msg->target[0] != '\0' && msg->target_addr[0] != '\0');
+	if (strcmp(msg->target, m->members[SELF].name) == 0) {
+		s = push_send(m, MESH_MSG_ACK, msg->sender.name, msg->sender.addr);
+		s->seq = msg->seq;
+		return;
+	}
+	for (uint32_t i = 0; i < MESH_MAX_RELAYS && !r; i++)
+		if (!m->relays[i].active)
+			r = &m->relays[i];
+	if (!r) {
+		m->counters.ping_reqs_dropped++;
+		return;
+	}
+	r->active = true;
+	r->want_nack = (msg->flags & MESH_FLAG_WANT_NACK) != 0;
+	r->our_seq = ++m->seq;
+	r->their_seq = msg->seq;
+	/* the requester's window, capped by the longest we would wait */
+	r->deadline_ns = m->now + min_u64(msg->timeout_ns,
+					  m->cfg.probe_timeout_ns * (m->cfg.lhm_max + 1u));
+	copy_str(r->to_name, sizeof(r->to_name), msg->sender.name);
+	copy_str(r->to_addr, sizeof(r->to_addr), msg->sender.addr);
+	s = push_send(m, MESH_MSG_PING, msg->target, msg->target_addr);
+	s->seq = r->our_seq;
+	copy_str(s->target, sizeof(s->target), msg->target);
+	m->counters.ping_reqs_served++;
+	assert(r->deadline_ns > m->now);
+}
+
+static void open_sync(struct membership *m, const char *to_name, const char *to_addr)
+{
+	struct sync_session *free_slot = NULL;
+
+	assert(to_name && to_addr && to_addr[0] != '\0');
+	for (uint32_t i = 0; i < MESH_MAX_SYNC_SESSIONS; i++) {
+		struct sync_session *ss = &m->syncs[i];
+		if (ss->active && strcmp(ss->to_name, to_name) == 0) {
+			ss->cursor = 0; /* already streaming to it: restart */
+			return;
+		}
+		if (!ss->active && !free_slot)
+			free_slot = ss;
+	}
+	if (!free_slot) {
+		m->counters.joins_dropped++; /* the peer retries */
+		return;
+	}
+	free_slot->active = true;
+	free_slot->cursor = 0;
+	copy_str(free_slot->to_name, sizeof(free_slot->to_name), to_name);
+	copy_str(free_slot->to_addr, sizeof(free_slot->to_addr), to_addr);
+	assert(free_slot->active);
+}
+
+int membership_handle_message(struct membership *m, const struct mesh_msg *msg, uint64_t now)
+{
+	const struct member *self = &m->members[SELF];
+	enum source src;
+
+	assert(m && msg);
+	advance_now(m, now);
+	if (mesh_msg_validate(msg, NULL) != 0) {
+		m->counters.messages_invalid++;
+		return -EINVAL;
+	}
+	if (strcmp(msg->sender.name, self->name) == 0) {
+		/* our own echo, or a peer using our name */
+		m->counters.messages_invalid++;
+		return -EINVAL;
+	}
+	if (out_room(m) < MESH_HANDLE_MAX_OUTPUTS) {
+		m->counters.messages_dropped++;
+		return -ENOBUFS;
+	}
+	m->counters.messages_received++;
+	apply_update(m, &msg->sender, SRC_HEADER, msg->sender.name);
+	src = msg->type == MESH_MSG_SYNC ? SRC_SYNC : SRC_GOSSIP;
+	for (uint32_t i = 0; i < msg->n_updates; i++)
+		apply_update(m, &msg->updates[i], src, msg->sender.name);
+
+	switch (msg->type) {
+	case MESH_MSG_PING:
+		if (strcmp(msg->target, self->name) != 0) {
+			m->counters.messages_ignored++; /* meant for a previous owner of this address */
+			break;
+		}
+		push_send(m, MESH_MSG_ACK, msg->sender.name, msg->sender.addr)->seq = msg->seq;
+		break;
+	case MESH_MSG_ACK:
+		handle_ack(m, msg);
+		break;
+	case MESH_MSG_PING_REQ:
+		handle_ping_req(m, msg);
+		break;
+	case MESH_MSG_NACK:
+		if (m->probe.active && m->probe.indirect && msg->seq == m->probe.seq &&
+		    m->probe.nacks_received < m->probe.nacks_expected)
+			m->probe.nacks_received++;
+		m->counters.nacks_received++;
+		break;
+	case MESH_MSG_GOSSIP:
+		break;
+	case MESH_MSG_JOIN:
+		open_sync(m, msg->sender.name, msg->sender.addr);
+		m->counters.joins_served++;
+		break;
+	case MESH_MSG_SYNC:
+		m->counters.sync_received++;
+		if (!m->joined)
+			set_joined(m);
+		break;
+	default:
+		assert(!"validated type");
+	}
+	assert(m->out_len <= m->out_cap);
+	return 0;
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void tick_relays(struct membership *m)
+{
+	assert(m->out_len <= m->out_cap);
+	for (uint32_t i = 0; i < MESH_MAX_RELAYS; i++) {
+		struct relay *r = &m->relays[i];
+		if (!r->active || r->deadline_ns > m->now)
+			continue;
+		assert(r->deadline_ns <= m->now && r->to_addr[0] != '\0');
+		if (r->want_nack) {
+			if (out_room(m) < 1)
+				return;
+			push_send(m, MESH_MSG_NACK, r->to_name, r->to_addr)->seq = r->their_seq;
+			m->counters.nacks_sent++;
+		}
+		r->active = false;
+	}
+	assert(m->out_len <= m->out_cap);
+}
+
+static void tick_suspicions(struct membership *m)
+{
+	uint32_t i = 0;
+
+	while (i < m->n_suspects) {
+		uint32_t idx = m->suspects[i];
+		struct member *mb = &m->members[idx];
+		assert(mb->state == MESH_SUSPECT && mb->suspect_pos == i);
+		if (mb->suspect_deadline_ns > m->now) {
+			i++;
+			continue;
+		}
+		if (out_room(m) < 1)
+			return;
+		/* removes suspects[i]: the slot now holds another suspect */
+		member_set_state(m, idx, MESH_DEAD, mb->incarnation, m->members[SELF].name);
+		m->counters.dead_declared++;
+	}
+	assert(i == m->n_suspects);
+}
+
+static void probe_start(struct membership *m)
+{
+	struct probe *p = &m->probe;
+	uint32_t idx = NIL;
+	struct out_send *s;
+
+	assert(!p->active && !m->leaving);
+	m->next_probe_at = m->now + scaled(m, m->cfg.probe_interval_ns);
+	for (uint32_t round = 0; round < 2 && idx == NIL; round++) {
+		while (m->order_pos < m->order_len && idx == NIL) {
+			uint32_t cand = m->order[m->order_pos++];
+			if (probeable(m, cand))
+				idx = cand;
+		}
+		if (idx == NIL)
+			order_rebuild(m);
+	}
+	if (idx == NIL)
+		return; /* nobody to probe */
+	struct member *t = &m->members[idx];
+	p->active = true;
+	p->indirect = false;
+	p->member = idx;
+	p->name_hash = t->name_hash;
+	p->seq = ++m->seq;
+	p->start_ns = m->now;
+	p->direct_deadline_ns = m->now + scaled(m, m->cfg.probe_timeout_ns);
+	p->end_ns = m->now + 2 * scaled(m, m->cfg.probe_timeout_ns);
+	p->nacks_expected = p->nacks_received = 0;
+	s = push_send(m, MESH_MSG_PING, t->name, t->addr);
+	s->seq = p->seq;
+	copy_str(s->target, sizeof(s->target), t->name);
+	m->counters.probes_sent++;
+	assert(p->end_ns <= m->next_probe_at);
+}
+
+static bool probe_target_valid(const struct membership *m)
+{
+	const struct probe *p = &m->probe;
+	const struct member *t = &m->members[p->member];
+
+	return t->name_hash == p->name_hash && probeable(m, p->member);
+}
+
+static void probe_indirect(struct membership *m)
+{
+	struct probe *p = &m->probe;
+	uint32_t helpers[MESH_MAX_INDIRECT];
+	uint32_t n;
+	const struct member *t = &m->members[p->member];
+
+	assert(p->active && !p->indirect);
+	n = pick_random(m, m->cfg.indirect_checks, true, p->member, helpers);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct member *h = &m->members[helpers[i]];
+		struct out_send *s = push_send(m, MESH_MSG_PING_REQ, h->name, h->addr);
+		s->seq = p->seq;
+		s->flags = MESH_FLAG_WANT_NACK;
+		copy_str(s->target, sizeof(s->target), t->name);
+		copy_str(s->target_addr, sizeof(s->target_addr), t->addr);
+		/* the helper NACKs before our indirect window closes */
+		s->timeout_ns = (p->end_ns - p->direct_deadline_ns) * 4 / 5;
+		m->counters.ping_reqs_sent++;
+	}
+	p->indirect = true;
+	p->nacks_expected = n;
+	assert(n <= m->cfg.indirect_checks);
+}
+
+/* No ack in either window: Lifeguard health penalty, then suspect the
+ * target and tell it (buddy system). */
+static void probe_fail(struct membership *m)
+{
+	struct probe *p = &m->probe;
+	struct member *t = &m->members[p->member];
+	struct mesh_update u;
+
+	assert(p->active && p->indirect);
+	p->active = false;
+	m->counters.probes_failed++;
+	/* helpers that could not NACK point at us; with no helper at all
+	 * every failed probe counts (memberlist's rule) */
+	lhm_add(m, p->nacks_expected > 0 ? (int)(p->nacks_expected - p->nacks_received) : 1);
+	if (t->name_hash != p->name_hash || !probeable(m, p->member))
+		return; /* refuted, declared, or replaced meanwhile */
+	memset(&u, 0, sizeof(u));
+	copy_str(u.name, sizeof(u.name), t->name);
+	copy_str(u.addr, sizeof(u.addr), t->addr);
+	copy_str(u.by, sizeof(u.by), m->members[SELF].name);
+	u.incarnation = t->incarnation;
+	u.state = MESH_SUSPECT;
+	apply_update(m, &u, SRC_GOSSIP, m->members[SELF].name);
+	m->counters.suspicions_raised++;
+	/* the suspect hears it from us at once (its record goes first in
+	 * every message we send it while we suspect it) */
+	push_send(m, MESH_MSG_GOSSIP, t->name, t->addr);
+	assert(t->state == MESH_SUSPECT);
+}
+
+static void tick_probe(struct membership *m)
+{
+	struct probe *p = &m->probe;
+
+	assert(!p->active || p->start_ns <= m->now);
+	assert(!p->active || !m->leaving);
+	if (p->active && !probe_target_valid(m))
+		p->active = false; /* left, dead or evicted meanwhile: no verdict */
+	if (p->active && !p->indirect && m->now >= p->direct_deadline_ns) {
+		if (out_room(m) < m->cfg.indirect_checks)
+			return;
+		probe_indirect(m);
+	}
+	if (p->active && p->indirect && m->now >= p->end_ns) {
+		if (out_room(m) < 2)
+			return;
+		probe_fail(m);
+	}
+	if (!p->active && !m->leaving && m->now >= m->next_probe_at) {
+		if (out_room(m) < 1)
+			return;
+		probe_start(m);
+	}
+	assert(!p->active || p->end_ns > m->now || !p->indirect);
+}
+
+static void tick_gossip(struct membership *m)
+{
+	uint32_t targets[MESH_MAX_GOSSIP_NODES];
+	uint32_t n;
+
+	if (m->bq_len == 0) {
+		m->next_gossip_at = UINT64_MAX;
+		return;
+	}
+	assert(m->next_gossip_at != UINT64_MAX || m->cfg.gossip_nodes == 0);
+	if (m->cfg.gossip_nodes == 0 || m->now < m->next_gossip_at)
+		return;
+	if (out_room(m) < m->cfg.gossip_nodes)
+		return;
+	n = pick_random(m, m->cfg.gossip_nodes, false, NIL, targets);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct member *t = &m->members[targets[i]];
+		push_send(m, MESH_MSG_GOSSIP, t->name, t->addr);
+	}
+	m->last_gossip_at = m->now;
+	m->next_gossip_at = m->now + m->cfg.gossip_interval_ns;
+	assert(n <= m->cfg.gossip_nodes);
+}
+
+/* Anti-entropy partner: half the time (when there are any) a member we
+ * believe dead, so a healed partition finds its way back. */
+static uint32_t pick_sync_partner(struct membership *m)
+{
+	uint32_t one;
+
+	assert(m->joined && !m->leaving);
+	if (m->summary.dead > 0 && rng_below(m, 2) == 0) {
+		uint32_t start = (uint32_t)rng_below(m, m->cfg.max_members);
+		for (uint32_t k = 0; k < m->cfg.max_members; k++) {
+			uint32_t i = (start + k) % m->cfg.max_members;
+			if (m->members[i].state == MESH_DEAD)
+				return i;
+		}
+		assert(!"summary counts a dead member the table lacks");
+	}
+	if (pick_random(m, 1, false, NIL, &one) == 1) {
+		assert(one != SELF && probeable(m, one));
+		return one;
+	}
+	return NIL;
+}
+
+static void tick_sync(struct membership *m)
+{
+	uint32_t idx;
+
+	if (!m->joined || m->leaving || m->now < m->next_sync_at)
+		return;
+	if (out_room(m) < 1)
+		return;
+	schedule_sync(m);
+	idx = pick_sync_partner(m);
+	if (idx == NIL)
+		return;
+	const struct member *t = &m->members[idx];
+	assert(idx != SELF && t->state != MESH_LEFT);
+	push_send(m, MESH_MSG_JOIN, t->name, t->addr);
+	open_sync(m, t->name, t->addr); /* push our side too */
+	m->counters.joins_sent++;
+	assert(m->next_sync_at > m->now);
+}
+
+void membership_tick(struct membership *m, uint64_t now)
+{
+	assert(m);
+	advance_now(m, now);
+	tick_relays(m);
+	tick_suspicions(m);
+	tick_probe(m);
+	tick_gossip(m);
+	if (!m->joined && m->n_seeds > 0 && now >= m->join_retry_at && out_room(m) >= m->n_seeds)
+		send_joins(m);
+	tick_sync(m);
+	assert(m->out_len <= m->out_cap);
+}
+
+uint64_t membership_next_deadline(const struct membership *m)
+{
+	uint64_t d = UINT64_MAX;
+	const struct probe *p = &m->probe;
+
+	assert(m);
+	for (uint32_t i = 0; i < MESH_MAX_RELAYS; i++)
+		if (m->relays[i].active)
+			d = min_u64(d, m->relays[i].deadline_ns);
+	for (uint32_t i = 0; i < m->n_suspects; i++)
+		d = min_u64(d, m->members[m->suspects[i]].suspect_deadline_ns);
+	if (p->active)
+		d = min_u64(d, p->indirect ? p->end_ns : p->direct_deadline_ns);
+	else if (!m->leaving)
+		d = min_u64(d, m->next_probe_at);
+	if (m->bq_len > 0 && m->cfg.gossip_nodes > 0)
+		d = min_u64(d, m->next_gossip_at);
+	if (!m->joined && m->n_seeds > 0)
+		d = min_u64(d, m->join_retry_at);
+	if (m->joined && !m->leaving)
+		d = min_u64(d, m->next_sync_at);
+	/* a confirmation can move a suspicion deadline into the past: due now */
+	assert(!p->active || d <= p->end_ns);
+	return d;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void fill_update(struct mesh_update *u, const struct member *mb)
+{
+	assert(mb->state >= MESH_ALIVE && mb->state <= MESH_LEFT);
+	assert(mb->wire == update_wire_size(mb->name, mb->addr, mb->by));
+	copy_str(u->name, sizeof(u->name), mb->name);
+	copy_str(u->addr, sizeof(u->addr), mb->addr);
+	copy_str(u->by, sizeof(u->by), mb->by);
+	u->incarnation = mb->incarnation;
+	u->state = mb->state;
+	assert(update_invalid(u, false) == NULL);
+}
+
+/* Piggyback: the destination's own record first when we suspect it or
+ * hold it dead (buddy system), then queued records, fewest-sent first,
+ * within the count and byte budgets. */
+static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const char *to_name)
+{
+	uint32_t picked[MESH_MAX_UPDATES];
+	uint32_t n_picked = 0, n = 0, skipped = 0;
+	uint32_t budget = m->cfg.max_piggyback_bytes;
+	uint32_t max = m->cfg.max_updates_per_msg;
+	uint32_t limit = membership_current_retransmit_limit(m);
+	uint32_t dest = to_name[0] ? find_member(m, to_name) : NIL;
+
+	assert(msg->n_updates == 0 && max <= MESH_MAX_UPDATES);
+	/* records sent often enough under a smaller N than when queued */
+	for (uint32_t t = limit; t < MESH_MAX_RETRANSMITS; t++)
+		while (m->bq_head[t] != NIL)
+			bq_unlink(m, m->bq_head[t]);
+	if (dest != NIL && dest != SELF &&
+	    (m->members[dest].state == MESH_SUSPECT || m->members[dest].state == MESH_DEAD)) {
+		const struct member *d = &m->members[dest];
+		fill_update(&msg->updates[n++], d);
+		budget -= d->wire;
+		if (d->bq_queued)
+			picked[n_picked++] = dest;
+	}
+	/* records too big for what is left are skipped, a bounded number of
+	 * times: the walk stays O(max) however long the queue */
+	for (uint32_t t = 0; t < limit && n < max && skipped <= max; t++) {
+		for (uint32_t idx = m->bq_head[t]; idx != NIL && n < max && skipped <= max;
+		     idx = m->members[idx].bq_next) {
+			const struct member *mb = &m->members[idx];
+			if (idx == dest)
+				continue;
+			if (mb->wire > budget) {
+				skipped++;
+				continue;
+			}
+			fill_update(&msg->updates[n++], mb);
+			budget -= mb->wire;
+			picked[n_picked++] = idx;
+		}
+	}
+	for (uint32_t i = 0; i < n_picked; i++)
+		bq_sent(m, picked[i], limit);
+	msg->n_updates = n;
+	m->counters.updates_sent += n;
+	assert(n <= max && n_picked <= n);
+}
+
+static void fill_sender(const struct membership *m, struct mesh_msg *msg)
+{
+	const struct member *self = &m->members[SELF];
+
+	copy_str(msg->sender.name, sizeof(msg->sender.name), self->name);
+	copy_str(msg->sender.addr, sizeof(msg->sender.addr), self->addr);
+	msg->sender.incarnation = self->incarnation;
+	msg->sender.state = self->state;
+	assert(msg->sender.state == MESH_ALIVE || msg->sender.state == MESH_LEFT);
+}
+
+/* Builds the message of a queued send; false if there is nothing worth
+ * sending any more (a GOSSIP whose records all went out meanwhile). */
+static bool build_send(struct membership *m, const struct out_send *s, struct mesh_send *out)
+{
+	struct mesh_msg *msg = &out->msg;
+
+	assert(s->type >= MESH_MSG_PING && s->type <= MESH_MSG_TYPE_MAX);
+	assert(s->type != MESH_MSG_SYNC); /* streams are built by build_sync */
+	memset(out, 0, sizeof(*out));
+	copy_str(out->to_name, sizeof(out->to_name), s->to_name);
+	copy_str(out->to_addr, sizeof(out->to_addr), s->to_addr);
+	msg->type = s->type;
+	msg->flags = s->flags;
+	msg->seq = s->seq;
+	msg->timeout_ns = s->timeout_ns;
+	copy_str(msg->target, sizeof(msg->target), s->target);
+	copy_str(msg->target_addr, sizeof(msg->target_addr), s->target_addr);
+	fill_sender(m, msg);
+	fill_piggyback(m, msg, s->to_name);
+	if (msg->type == MESH_MSG_GOSSIP && msg->n_updates == 0)
+		return false;
+	if (msg->type == MESH_MSG_GOSSIP)
+		m->counters.gossip_sent++;
+	assert(mesh_msg_validate(msg, NULL) == 0);
+	return true;
+}
+
+/* The next chunk of a SYNC stream: table slots from the cursor on. */
+static void build_sync(struct membership *m, struct sync_session *ss, struct mesh_send *out)
+{
+	struct mesh_msg *msg = &out->msg;
+	uint32_t budget = m->cfg.max_piggyback_bytes;
+	uint32_t n = 0;
+
+	assert(ss->active);
+	memset(out, 0, sizeof(*out));
+	copy_str(out->to_name, sizeof(out->to_name), ss->to_name);
+	copy_str(out->to_addr, sizeof(out->to_addr), ss->to_addr);
+	msg->type = MESH_MSG_SYNC;
+	fill_sender(m, msg);
+	for (; ss->cursor < m->cfg.max_members && n < m->cfg.max_updates_per_msg; ss->cursor++) {
+		const struct member *mb = &m->members[ss->cursor];
+		if (mb->state == MESH_STATE_NONE)
+			continue;
+		if (mb->wire > budget)
+			break;
+		fill_update(&msg->updates[n++], mb);
+		budget -= mb->wire;
+	}
+	msg->n_updates = n;
+	if (ss->cursor >= m->cfg.max_members) {
+		msg->flags = MESH_FLAG_SYNC_LAST;
+		ss->active = false;
+	}
+	m->counters.sync_sent++;
+	assert(n > 0 || !ss->active);
+	assert(mesh_msg_validate(msg, NULL) == 0);
+}
+
+size_t membership_poll_output(struct membership *m, struct mesh_out *out, size_t max)
+{
+	size_t n = 0;
+
+	assert(m && (out || max == 0));
+	while (n < max && m->out_len > 0) {
+		struct out_entry *e = &m->out[m->out_head];
+		m->out_head = (m->out_head + 1) % m->out_cap;
+		m->out_len--;
+		if (e->kind == MESH_OUT_EVENT) {
+			out[n].kind = MESH_OUT_EVENT;
+			out[n].event = e->event;
+			n++;
+		} else if (build_send(m, &e->send, &out[n].send)) {
+			out[n].kind = MESH_OUT_SEND;
+			n++;
+		}
+	}
+	/* SYNC streams only when the ordinary outputs are drained */
+	for (uint32_t i = 0; i < MESH_MAX_SYNC_SESSIONS && n < max && m->out_len == 0; i++) {
+		while (m->syncs[i].active && n < max) {
+			build_sync(m, &m->syncs[i], &out[n].send);
+			out[n].kind = MESH_OUT_SEND;
+			n++;
+		}
+	}
+	assert(n <= max);
+	assert(m->out_len <= m->out_cap);
+	return n;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+static void fill_info(const struct membership *m, uint32_t idx, struct mesh_member_info *info)
+{
+	const struct member *mb = &m->members[idx];
+
+	assert(mb->state != MESH_STATE_NONE);
+	memset(info, 0, sizeof(*info));
+	copy_str(info->name, sizeof(info->name), mb->name);
+	copy_str(info->addr, sizeof(info->addr), mb->addr);
+	copy_str(info->by, sizeof(info->by), mb->by);
+	info->state = mb->state;
+	info->self = idx == SELF;
+	info->incarnation = mb->incarnation;
+	info->state_since_ns = mb->state_since_ns;
+	info->last_rtt_ns = mb->last_rtt_ns;
+	if (mb->state == MESH_SUSPECT) {
+		info->confirmations = mb->n_accusers > 0 ? mb->n_accusers - 1 : 0;
+		info->expected_confirmations = mb->expected;
+		info->suspicion_deadline_ns = mb->suspect_deadline_ns;
+	}
+	assert(info->confirmations <= MESH_MAX_CONFIRMATIONS);
+}
+
+bool membership_member_next(const struct membership *m, uint32_t *cursor,
+			    struct mesh_member_info *info)
+{
+	assert(m && cursor && info);
+	while (*cursor < m->cfg.max_members) {
+		uint32_t i = (*cursor)++;
+		if (m->members[i].state != MESH_STATE_NONE) {
+			fill_info(m, i, info);
+			return true;
+		}
+	}
+	return false;
+}
+
+int membership_member_get(const struct membership *m, const char *name,
+			  struct mesh_member_info *info)
+{
+	uint32_t idx;
+
+	assert(m && name && info);
+	if (strlen(name) >= MESH_NAME_MAX)
+		return -ENOENT;
+	idx = find_member(m, name);
+	if (idx == NIL)
+		return -ENOENT;
+	fill_info(m, idx, info);
+	return 0;
+}
+
+void membership_summary(const struct membership *m, struct mesh_summary *out)
+{
+	assert(m && out);
+	*out = m->summary;
+}
+
+void membership_counters(const struct membership *m, struct mesh_counters *out)
+{
+	assert(m && out);
+	*out = m->counters;
+}
+
+uint32_t membership_lhm(const struct membership *m)
+{
+	assert(m);
+	return m->lhm;
+}
+
+uint64_t membership_incarnation(const struct membership *m)
+{
+	assert(m);
+	return m->members[SELF].incarnation;
+}
+
+bool membership_joined(const struct membership *m)
+{
+	assert(m);
+	return m->joined;
+}
+
+uint32_t membership_current_retransmit_limit(const struct membership *m)
+{
+	uint32_t limit = membership_retransmit_limit(m->cfg.retransmit_mult, live_count(m));
+
+	if (limit < 1)
+		limit = 1;
+	if (limit > MESH_MAX_RETRANSMITS)
+		limit = MESH_MAX_RETRANSMITS;
+	return limit;
+}
