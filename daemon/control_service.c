@@ -457,26 +457,57 @@ static uint32_t on_outbox_retry(void *arg, struct rpc_call *call, const Protobuf
 	return done(cs, call, RPC_OK);
 }
 
+#define MAX_MEMBERS_PER_REPLY 512 /* ~100 bytes each: within one 64 KiB reply */
+
 static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
 			   ProtobufCMessage *reply)
 {
 	struct control_service *cs = arg;
 	Mimamori__MembersReply *r = (Mimamori__MembersReply *)reply;
-	Mimamori__Member *self = NEW(call, Mimamori__Member, mimamori__member__descriptor);
+	static __thread struct mesh_node_member members[MAX_MEMBERS_PER_REPLY];
+	size_t n = 0;
 
 	(void)req;
-	r->members = rpc_call_alloc(call, sizeof(*r->members));
-	if (!self || !r->members)
+	if (cs->ctx.mesh)
+		n = mesh_node_members(cs->ctx.mesh, members, MAX_MEMBERS_PER_REPLY);
+	if (n == 0) {
+		/* Without the mesh, the mesh is this node alone. */
+		memset(&members[0], 0, sizeof(members[0]));
+		snprintf(members[0].name, sizeof(members[0].name), "%s", cs->ctx.hostname);
+		snprintf(members[0].addr, sizeof(members[0].addr), "%s", cs->ctx.socket_url);
+		members[0].state = MESH_ALIVE;
+		members[0].self = true;
+		members[0].state_since_realtime_ns = cs->ctx.started_realtime_ns;
+		n = 1;
+	}
+	r->members = rpc_call_alloc(call, n * sizeof(*r->members));
+	if (!r->members)
 		return done(cs, call, RPC_RESOURCE_EXHAUSTED);
-	/* Until the peer mesh runs, the mesh is this node alone. */
-	self->name = STR(call, cs->ctx.hostname);
-	self->address = STR(call, cs->ctx.socket_url);
-	self->has_state = self->has_incarnation = self->has_self = self->has_state_since_unix_ms = true;
-	self->state = MIMAMORI__MEMBER_STATE__MEMBER_STATE_ALIVE;
-	self->incarnation = 0;
-	self->self = true;
-	self->state_since_unix_ms = to_unix_ms(cs->ctx.started_realtime_ns);
-	r->members[r->n_members++] = self;
+	for (size_t i = 0; i < n; i++) {
+		const struct mesh_node_member *mm = &members[i];
+		Mimamori__Member *m = NEW(call, Mimamori__Member, mimamori__member__descriptor);
+
+		if (!m)
+			return done(cs, call, RPC_RESOURCE_EXHAUSTED);
+		m->name = rpc_call_strndup(call, mm->name, sizeof(mm->name));
+		m->address = rpc_call_strndup(call, mm->addr, sizeof(mm->addr));
+		m->has_state = m->has_incarnation = m->has_self = true;
+		/* mesh_state and MemberState share their numbering (1..4). */
+		m->state = mm->state >= MESH_ALIVE && mm->state <= MESH_LEFT
+				   ? (Mimamori__MemberState)mm->state
+				   : MIMAMORI__MEMBER_STATE__MEMBER_STATE_UNKNOWN;
+		m->incarnation = mm->incarnation;
+		m->self = mm->self;
+		if (mm->last_rtt_us) {
+			m->has_last_rtt_us = true;
+			m->last_rtt_us = mm->last_rtt_us;
+		}
+		if (mm->state_since_realtime_ns) {
+			m->has_state_since_unix_ms = true;
+			m->state_since_unix_ms = to_unix_ms(mm->state_since_realtime_ns);
+		}
+		r->members[r->n_members++] = m;
+	}
 	return done(cs, call, RPC_OK);
 }
 

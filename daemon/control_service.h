@@ -15,6 +15,7 @@
 #include "correlate.h"
 #include "event_log.h"
 #include "libvirt_watch.h"
+#include "mesh_node.h"
 #include "metrics.h"
 #include "notifier.h"
 #include "probe.h"
@@ -46,6 +47,7 @@ struct control_context {
 	struct notifier *notifier;
 	struct libvirt_watch *libvirt;
 	struct metrics *metrics;
+	struct mesh_node *mesh; /* NULL without [mesh] enabled */
 };
 
 struct control_service;

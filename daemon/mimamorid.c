@@ -505,6 +505,7 @@ static void *network_services_thread(void *arg)
 		.notifier = d->notifier,
 		.libvirt = d->libvirt,
 		.metrics = d->metrics,
+		.mesh = d->mesh,
 	};
 
 	/* Not fatal either: without it mimamorictl cannot answer, but
