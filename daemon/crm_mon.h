@@ -45,7 +45,7 @@
  *
  * Thread safety: libxml2 must be initialised once before threads use it:
  * call crm_mon_init() (or xmlInitParser()) from the main thread at
- * startup. struct crm_mon_view is large (~600 KiB): allocate it on the
+ * startup. struct crm_mon_view is large (~420 KiB): allocate it on the
  * heap. */
 #ifndef MIMAMORI_CRM_MON_H
 #define MIMAMORI_CRM_MON_H

@@ -969,8 +969,9 @@ static void abandon(struct agreement *a, struct incident *in, const char *why)
 static void cancel(struct agreement *a, struct incident *in, const char *why)
 {
 	a->ctr.cancelled++;
-	rec(a, AGR_LOG_INFO, in->subject, "cancelled", "%s incident of %s (incarnation %llu) cancelled: %s",
-	    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc, why);
+	rec(a, AGR_LOG_INFO, in->subject, "cancelled",
+	    "%s incident of %s (incarnation %llu) cancelled: %s", kind_name(in->kind),
+	    a->m[in->subject].name, (unsigned long long)in->inc, why);
 	release(a, in);
 }
 

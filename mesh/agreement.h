@@ -92,23 +92,25 @@
  * becomes the notifier; the field guide's lost-notification bug), plus a
  * peer that claimed the incident recently. PROCESS candidates are members
  * ALIVE or SUSPECT (self included), H excluded.
- *  - Rank 0 claims: broadcasts progress CLAIMED, waits claim_settle (a
- *    better-scored claimer's CLAIMED arriving meanwhile makes it yield),
- *    then fences (HOST) and notifies. A claim heard first leads: a node
- *    that decides after hearing a peer's CLAIMED ranks behind it whatever
- *    the scores (scores only settle claims that crossed in flight). Progress (CLAIMED, FENCED,
- *    FENCE_FAILED) is re-broadcast every resend_interval while it works,
- *    NOTIFIED (with Masakari's HTTP status) when Masakari answered.
- *  - Rank r (1..max_backups) takes over at max(decision, last progress
- *    heard) + r * takeover_step, unless NOTIFIED arrived. Ranks are
- *    recomputed whenever the view or the observations change: if the
- *    notifier is declared dead, the next one acts at once.
+ *  - Rank 0 claims: broadcasts progress CLAIMED, waits claim_settle,
+ *    then fences (HOST) and notifies. Progress (CLAIMED, FENCED,
+ *    FENCE_FAILED, NOTIFYING) is broadcast at each step and re-broadcast
+ *    every resend_interval while it works (until notify_timeout after its
+ *    NOTIFY); then NOTIFIED, with Masakari's HTTP status, once Masakari
+ *    answered; ABANDONED if it gives up without fencing.
+ *  - A claim heard first leads: a node that decides after hearing a
+ *    peer's claim ranks behind that claimer, whatever the scores.
  *  - A claimer that has not emitted NOTIFY yet yields (and becomes a
  *    backup) to a stronger claim: a committed one (FENCED, or NOTIFYING:
  *    that claimer notifies next or already did) beats an uncommitted one,
- *    and between claims at the same level the better score wins. (A partition can hold a claim up
- *    until after its sender fenced and notified: the score alone would
- *    then let a better-scored latecomer notify a second time.)
+ *    and between claims at the same level the better score wins. Scores
+ *    thus only settle claims that crossed in flight; commitment matters
+ *    when a partition held a claim up until after its sender notified.
+ *  - Rank r (1..max_backups) takes over at max(decision, last progress
+ *    heard, since when the current notifier is the best one in our view)
+ *    + r * takeover_step, unless NOTIFIED arrived. Ranks are recomputed
+ *    whenever the view or the observations change: if the notifier is
+ *    declared dead, the next one acts at once.
  * In normal operation exactly one NOTIFY. A second one happens only when a
  * notifier's NOTIFIED was lost (or it died after its POST and before
  * telling anyone) and a backup took over: Masakari's 409 is the backstop.
@@ -119,8 +121,8 @@
  * only after FENCE_OK. Failed or timed out: error record, progress
  * FENCE_FAILED, retry with backoff fence_retry_min..max, no notification;
  * unless unfenced_notify_after > 0: after that many failed attempts,
- * NOTIFY_HOST(H, UNKNOWN). A backup that heard FENCED from a peer does not
- * fence again. fence_policy NONE (explicit): no FENCE, NOTIFY_HOST(H,
+ * NOTIFY_HOST(H, UNKNOWN). A backup that heard FENCED (or NOTIFYING with
+ * host_status NORMAL) from a peer does not fence again. fence_policy NONE (explicit): no FENCE, NOTIFY_HOST(H,
  * UNKNOWN) at once. NORMAL / UNKNOWN is the payload's host_status:
  * {event: STOPPED, cluster_status: OFFLINE, host_status: ...}. FENCE and
  * NOTIFY are emitted only while the local view holds a majority (else the
@@ -141,7 +143,9 @@
  *    incident (incarnation <= the notified one) is never notified again;
  *    late observations and claims are answered with our NOTIFIED record.
  *  - Messages about incarnations below the member's current one are
- *    dropped (stale after a heal), as are messages naming unknown members.
+ *    dropped (stale after a heal), except progress about an incident
+ *    still open at that incarnation; so are messages naming unknown
+ *    members.
  *
  * Use
  * ---

@@ -1,0 +1,1602 @@
+/* The agreement core (mesh/agreement.h) in a small deterministic
+ * simulator: N cores, each with its own membership view (driven by the
+ * test, playing SWIM), exchanging their messages with 5 ms latency over a
+ * network the test can partition, cut link by link, or make lossy by
+ * message type. A fake shell answers FENCE (ok / failed / never) and
+ * NOTIFY (a fake Masakari: 202, then 409 for a duplicate). Every action of
+ * every node is recorded, so the tests count FENCE and NOTIFY across the
+ * whole segment. Fixtures: $FIXTURES/crm_mon/ for the Pacemaker cases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh/agreement.h"
+#include "crm_mon.h"
+
+#define MS UINT64_C(1000000)
+#define S (1000 * MS)
+#define MAXN 12
+#define MAXQ 8192
+#define MAXREC 8192
+#define LATENCY (5 * MS)
+
+/* ------------------------------------------------------------ simulator */
+
+enum mtype { M_PROBE, M_ACK, M_OBS, M_COMP, M_PROC, M_FENCE_RESULT, M_NOTIFY_RESULT };
+
+struct msg {
+	bool used;
+	enum mtype type;
+	int from, to;
+	uint64_t at, seq;
+	uint64_t nonce;
+	struct agr_observation obs;
+	struct agr_completion comp;
+	struct agr_process_report proc;
+	/* results */
+	char subject[AGR_NAME_MAX];
+	uint64_t inc;
+	enum agr_incident_kind kind;
+	int value;
+};
+
+struct record {
+	uint64_t t;
+	int node;
+	enum agr_action_kind kind;
+	char subject[AGR_NAME_MAX];
+	uint64_t inc;
+	enum agr_host_status host_status;
+	enum agr_incident_kind incident;
+	enum agr_stage stage;
+	int http;
+	char event[AGR_EVENT_MAX];
+	enum agr_log_level level;
+};
+
+enum fence_mode { FENCE_OK, FENCE_FAIL, FENCE_NEVER };
+
+struct sim;
+typedef bool (*drop_fn)(const struct sim *s, const struct msg *m);
+
+struct sim {
+	int n;
+	const char *names[MAXN];
+	struct agreement *node[MAXN];
+	struct agreement_config cfg;
+	bool up[MAXN];
+	bool link_down[MAXN][MAXN]; /* from -> to */
+	uint64_t self_inc[MAXN];
+	enum fence_mode fence[MAXN];
+	uint64_t fence_delay, notify_delay;
+	drop_fn drop;
+	int drop_node; /* for the drop filters */
+	uint64_t now, seq;
+	struct msg q[MAXQ];
+	struct record rec[MAXREC];
+	int n_rec;
+	/* fake Masakari: accepted (subject, kind) */
+	char posted[64][AGR_NAME_MAX];
+	enum agr_incident_kind posted_kind[64];
+	int n_posted;
+	bool verbose;
+};
+
+static const char *const host_names[MAXN] = {
+	"compute-01", "compute-02", "compute-03", "compute-04", "compute-05", "compute-06",
+	"compute-07", "compute-08", "compute-09", "compute-10", "compute-11", "compute-12",
+};
+
+static void fast_config(struct agreement_config *c)
+{
+	agreement_config_default(c);
+	c->probe_timeout_ns = 100 * MS;
+	c->resend_interval_ns = 200 * MS;
+	c->observation_ttl_ns = 2 * S;
+	c->claim_settle_ns = 100 * MS;
+	c->fence_timeout_ns = 2 * S;
+	c->notify_timeout_ns = 1 * S;
+	c->fence_retry_min_ns = 500 * MS;
+	c->fence_retry_max_ns = 2 * S;
+	c->process_grace_ns = 1 * S;
+	c->completion_linger_ns = 10 * S;
+	c->idle_expiry_ns = 30 * S;
+}
+
+static int idx_of(const struct sim *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	fail_msg("unknown name %s", name);
+	return -1;
+}
+
+static void sim_free(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++)
+		agreement_free(s->node[i]);
+	free(s);
+}
+
+/* n nodes, all alive in everyone's view. cfg: NULL for fast_config. */
+static struct sim *sim_new(int n, const struct agreement_config *cfg)
+{
+	assert_true(n <= MAXN);
+	struct sim *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	s->n = n;
+	s->fence_delay = 500 * MS;
+	s->notify_delay = 50 * MS;
+	s->drop_node = -1;
+	s->now = 1 * S;
+	for (int i = 0; i < n; i++)
+		s->names[i] = host_names[i];
+	if (cfg != NULL)
+		s->cfg = *cfg;
+	else
+		fast_config(&s->cfg);
+	s->cfg.members = s->names;
+	s->cfg.n_members = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		char err[256] = "";
+		s->cfg.self = s->names[i];
+		s->node[i] = agreement_new(&s->cfg, err, sizeof(err));
+		if (s->node[i] == NULL)
+			fail_msg("agreement_new: %s", err);
+		s->up[i] = true;
+	}
+	s->verbose = getenv("AGR_VERBOSE") != NULL;
+	return s;
+}
+
+static void enqueue(struct sim *s, const struct msg *m, uint64_t delay)
+{
+	for (int k = 0; k < MAXQ; k++) {
+		if (!s->q[k].used) {
+			s->q[k] = *m;
+			s->q[k].used = true;
+			s->q[k].at = s->now + delay;
+			s->q[k].seq = ++s->seq;
+			return;
+		}
+	}
+	fail_msg("simulator queue full");
+}
+
+static void record(struct sim *s, int node, const struct agr_action *a)
+{
+	assert_true(s->n_rec < MAXREC);
+	struct record *r = &s->rec[s->n_rec++];
+	memset(r, 0, sizeof(*r));
+	r->t = s->now;
+	r->node = node;
+	r->kind = a->kind;
+	if (a->subject != NULL)
+		snprintf(r->subject, sizeof(r->subject), "%s", a->subject);
+	r->inc = a->incarnation;
+	r->host_status = a->host_status;
+	r->incident = a->incident;
+	r->stage = a->stage;
+	r->http = a->http_status;
+	snprintf(r->event, sizeof(r->event), "%s", a->event);
+	r->level = a->level;
+	if (s->verbose && (a->kind == AGR_ACT_LOG || a->kind == AGR_ACT_FENCE ||
+			   a->kind == AGR_ACT_NOTIFY_HOST || a->kind == AGR_ACT_NOTIFY_PROCESS ||
+			   a->kind == AGR_ACT_BROADCAST_COMPLETION))
+		fprintf(stderr, "%8.3f %s %s %s %s %s\n", (double)s->now / (double)S,
+			s->names[node], agr_action_kind_name(a->kind), a->event,
+			a->kind == AGR_ACT_BROADCAST_COMPLETION ? agr_stage_name(a->stage) : "",
+			a->text);
+}
+
+static void masakari(struct sim *s, int node, const struct agr_action *a)
+{
+	int http = 202;
+	for (int k = 0; k < s->n_posted; k++)
+		if (strcmp(s->posted[k], a->subject) == 0 && s->posted_kind[k] == a->incident)
+			http = 409;
+	if (http == 202) {
+		assert_true(s->n_posted < 64);
+		snprintf(s->posted[s->n_posted], AGR_NAME_MAX, "%s", a->subject);
+		s->posted_kind[s->n_posted++] = a->incident;
+	}
+	struct msg m = { .type = M_NOTIFY_RESULT, .from = node, .to = node };
+	snprintf(m.subject, sizeof(m.subject), "%s", a->subject);
+	m.inc = a->incarnation;
+	m.kind = a->incident;
+	m.value = http;
+	enqueue(s, &m, s->notify_delay);
+}
+
+static void drain(struct sim *s, int i)
+{
+	struct agr_action acts[32];
+	size_t k;
+	while ((k = agreement_poll_actions(s->node[i], acts, 32)) > 0) {
+		for (size_t j = 0; j < k; j++) {
+			const struct agr_action *a = &acts[j];
+			struct msg m = { .from = i };
+			record(s, i, a);
+			switch (a->kind) {
+			case AGR_ACT_SEND_PROBE:
+				m.type = M_PROBE;
+				m.to = idx_of(s, a->subject);
+				m.nonce = a->nonce;
+				enqueue(s, &m, LATENCY);
+				break;
+			case AGR_ACT_SEND_PROBE_ACK:
+				m.type = M_ACK;
+				m.to = idx_of(s, a->peer);
+				m.nonce = a->nonce;
+				enqueue(s, &m, LATENCY);
+				break;
+			case AGR_ACT_BROADCAST_OBSERVATION:
+			case AGR_ACT_BROADCAST_COMPLETION:
+			case AGR_ACT_BROADCAST_PROCESS_REPORT:
+				if (a->kind == AGR_ACT_BROADCAST_OBSERVATION) {
+					m.type = M_OBS;
+					agreement_action_observation(s->node[i], a, &m.obs);
+				} else if (a->kind == AGR_ACT_BROADCAST_COMPLETION) {
+					m.type = M_COMP;
+					agreement_action_completion(s->node[i], a, &m.comp);
+				} else {
+					m.type = M_PROC;
+					agreement_action_process_report(s->node[i], a, &m.proc);
+				}
+				for (int to = 0; to < s->n; to++) {
+					if (to == i)
+						continue;
+					m.to = to;
+					enqueue(s, &m, LATENCY);
+				}
+				break;
+			case AGR_ACT_FENCE:
+				if (s->fence[i] == FENCE_NEVER)
+					break;
+				m.type = M_FENCE_RESULT;
+				m.to = i;
+				snprintf(m.subject, sizeof(m.subject), "%s", a->subject);
+				m.inc = a->incarnation;
+				m.value = s->fence[i] == FENCE_OK ? AGR_FENCE_OK : AGR_FENCE_FAILED;
+				enqueue(s, &m, s->fence_delay);
+				break;
+			case AGR_ACT_NOTIFY_HOST:
+			case AGR_ACT_NOTIFY_PROCESS:
+				masakari(s, i, a);
+				break;
+			case AGR_ACT_LOG:
+				break;
+			}
+		}
+	}
+}
+
+static void deliver(struct sim *s, const struct msg *m)
+{
+	int to = m->to;
+	if (!s->up[to])
+		return;
+	bool result = m->type == M_FENCE_RESULT || m->type == M_NOTIFY_RESULT;
+	if (!result && (!s->up[m->from] || s->link_down[m->from][to]))
+		return;
+	if (!result && s->drop != NULL && s->drop(s, m))
+		return;
+	struct agreement *a = s->node[to];
+	int rc = 0;
+	switch (m->type) {
+	case M_PROBE:
+		rc = agreement_on_probe(a, s->names[m->from], m->nonce, s->now);
+		break;
+	case M_ACK:
+		rc = agreement_on_probe_ack(a, s->names[m->from], m->nonce, s->now);
+		break;
+	case M_OBS:
+		rc = agreement_on_observation(a, &m->obs, s->now);
+		break;
+	case M_COMP:
+		rc = agreement_on_completion(a, &m->comp, s->now);
+		break;
+	case M_PROC:
+		rc = agreement_on_process_report(a, &m->proc, s->now);
+		break;
+	case M_FENCE_RESULT:
+		rc = agreement_on_fence_result(a, m->subject, m->inc,
+					       (enum agr_fence_result)m->value, s->now);
+		break;
+	case M_NOTIFY_RESULT:
+		rc = agreement_on_notify_result(a, m->kind, m->subject, m->inc, m->value, s->now);
+		break;
+	}
+	assert_true(rc == 0 || rc == -ENOENT);
+	drain(s, to);
+}
+
+/* Runs the network and every live node's timers until `until`. */
+static void sim_run(struct sim *s, uint64_t until)
+{
+	for (long guard = 0;; guard++) {
+		assert_true(guard < 5000000);
+		uint64_t t = until;
+		for (int k = 0; k < MAXQ; k++)
+			if (s->q[k].used && s->q[k].at < t)
+				t = s->q[k].at;
+		for (int i = 0; i < s->n; i++) {
+			if (!s->up[i])
+				continue;
+			uint64_t d = agreement_next_deadline(s->node[i]);
+			if (d < t)
+				t = d;
+		}
+		if (t > s->now)
+			s->now = t;
+		/* messages due, in send order */
+		for (;;) {
+			int best = -1;
+			for (int k = 0; k < MAXQ; k++)
+				if (s->q[k].used && s->q[k].at <= s->now &&
+				    (best < 0 || s->q[k].seq < s->q[best].seq))
+					best = k;
+			if (best < 0)
+				break;
+			struct msg m = s->q[best];
+			s->q[best].used = false;
+			deliver(s, &m);
+		}
+		for (int i = 0; i < s->n; i++) {
+			if (!s->up[i] || agreement_next_deadline(s->node[i]) > s->now)
+				continue;
+			assert_int_equal(agreement_tick(s->node[i], s->now), 0);
+			drain(s, i);
+		}
+		if (s->now >= until)
+			break;
+	}
+}
+
+/* Member `who` sees `subject` in `state` (the test plays SWIM). */
+static void sim_sees(struct sim *s, int who, int subject, enum agr_member_state st, uint64_t inc)
+{
+	if (!s->up[who] || who == subject)
+		return;
+	int rc = agreement_on_member_state(s->node[who], s->names[subject], st, inc, s->now);
+	assert_int_equal(rc, 0);
+	drain(s, who);
+}
+
+static void sim_all_see(struct sim *s, int subject, enum agr_member_state st, uint64_t inc)
+{
+	for (int i = 0; i < s->n; i++)
+		sim_sees(s, i, subject, st, inc);
+}
+
+static void sim_start(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++)
+		for (int j = 0; j < s->n; j++)
+			sim_sees(s, i, j, AGR_MEMBER_ALIVE, 0);
+	sim_run(s, s->now + 100 * MS);
+}
+
+static void sim_crash(struct sim *s, int i)
+{
+	s->up[i] = false;
+}
+
+/* Partition: nodes with side[i] != side[j] cannot talk. */
+static void sim_partition(struct sim *s, const int *side)
+{
+	for (int i = 0; i < s->n; i++)
+		for (int j = 0; j < s->n; j++)
+			s->link_down[i][j] = side[i] != side[j];
+}
+
+static void sim_heal(struct sim *s)
+{
+	memset(s->link_down, 0, sizeof(s->link_down));
+}
+
+static int count(const struct sim *s, enum agr_action_kind kind, const char *subject)
+{
+	int c = 0;
+	for (int k = 0; k < s->n_rec; k++)
+		if (s->rec[k].kind == kind && (subject == NULL || strcmp(s->rec[k].subject, subject) == 0))
+			c++;
+	return c;
+}
+
+static int count_event(const struct sim *s, const char *event, int node)
+{
+	int c = 0;
+	for (int k = 0; k < s->n_rec; k++)
+		if (s->rec[k].kind == AGR_ACT_LOG && strcmp(s->rec[k].event, event) == 0 &&
+		    (node < 0 || s->rec[k].node == node))
+			c++;
+	return c;
+}
+
+static const struct record *first(const struct sim *s, enum agr_action_kind kind,
+				  const char *subject)
+{
+	for (int k = 0; k < s->n_rec; k++)
+		if (s->rec[k].kind == kind && (subject == NULL || strcmp(s->rec[k].subject, subject) == 0))
+			return &s->rec[k];
+	return NULL;
+}
+
+static const struct record *nth(const struct sim *s, enum agr_action_kind kind,
+				const char *subject, int n)
+{
+	for (int k = 0; k < s->n_rec; k++)
+		if (s->rec[k].kind == kind && (subject == NULL || strcmp(s->rec[k].subject, subject) == 0))
+			if (n-- == 0)
+				return &s->rec[k];
+	return NULL;
+}
+
+/* The rank-0 notifier of subject among the others (every node up), as the
+ * rendezvous order says. */
+static int expected_notifier(const struct sim *s, int subject, const bool *exclude)
+{
+	int best = -1;
+	uint64_t bs = 0;
+	for (int i = 0; i < s->n; i++) {
+		if (i == subject || (exclude != NULL && exclude[i]))
+			continue;
+		uint64_t sc = agreement_score(s->names[i], s->names[subject]);
+		if (best < 0 || sc > bs) {
+			best = i;
+			bs = sc;
+		}
+	}
+	return best;
+}
+
+static enum agr_incident_stage stage_at(const struct sim *s, int node, int subject,
+					enum agr_incident_kind kind)
+{
+	struct agr_incident_info info;
+	if (agreement_incident(s->node[node], kind, s->names[subject], &info) != 0)
+		return AGR_IS_NONE;
+	return info.stage;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_config_validation(void **state)
+{
+	(void)state;
+	static const char *const two[] = { "a", "b" };
+	static const char *const dup[] = { "a", "b", "a" };
+	static const char *const ctl[] = { "a", "b\n" };
+	char err[256];
+	struct agreement_config c;
+
+	fast_config(&c);
+	c.self = "a";
+	c.members = two;
+	c.n_members = 2;
+	struct agreement *a = agreement_new(&c, err, sizeof(err));
+	assert_non_null(a);
+	agreement_free(a);
+
+	c.self = "z";
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "not in members"));
+	c.self = "a";
+	c.members = dup;
+	c.n_members = 3;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "twice"));
+	c.members = ctl;
+	c.n_members = 2;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "control"));
+	c.members = two;
+	c.observers = 0;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	c.observers = 3;
+	c.observer_quorum = 4;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	c.observer_quorum = 0;
+	c.probe_timeout_ns = 0;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "probe_timeout"));
+	fast_config(&c);
+	c.self = "a";
+	c.members = two;
+	c.n_members = 2;
+	c.observation_ttl_ns = c.resend_interval_ns;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_null(agreement_new(NULL, err, sizeof(err)));
+}
+
+/* Every node computes the same observers; K=5 of 9, quorum 3; with 4
+ * members all 3 others, quorum 2; dead observers are skipped. */
+static void test_observers_ring(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(9, NULL);
+	sim_start(s);
+	const char *ref[AGR_MAX_OBSERVERS];
+	int k = agreement_observers(s->node[0], "compute-05", ref, AGR_MAX_OBSERVERS);
+	assert_int_equal(k, 5);
+	for (int i = 1; i < s->n; i++) {
+		const char *o[AGR_MAX_OBSERVERS];
+		assert_int_equal(agreement_observers(s->node[i], "compute-05", o, AGR_MAX_OBSERVERS), 5);
+		for (int j = 0; j < 5; j++)
+			assert_string_equal(o[j], ref[j]);
+	}
+	for (int j = 0; j < 5; j++)
+		assert_string_not_equal(ref[j], "compute-05");
+	/* An observer dead in node 0's view is replaced by the next one. */
+	int dead = idx_of(s, ref[0]);
+	int viewer = dead == 1 ? 2 : 1;
+	sim_sees(s, viewer, dead, AGR_MEMBER_DEAD, 0);
+	const char *o[AGR_MAX_OBSERVERS];
+	assert_int_equal(agreement_observers(s->node[viewer], "compute-05", o, AGR_MAX_OBSERVERS), 5);
+	for (int j = 0; j < 5; j++)
+		assert_string_not_equal(o[j], ref[0]);
+	assert_string_equal(o[0], ref[1]);
+	assert_int_equal(agreement_observers(s->node[0], "nobody", o, 5), -ENOENT);
+	sim_free(s);
+
+	s = sim_new(4, NULL);
+	sim_start(s);
+	assert_int_equal(agreement_observers(s->node[0], "compute-02", o, AGR_MAX_OBSERVERS), 3);
+	sim_free(s);
+	/* The scores are a pure function of the names. */
+	assert_true(agreement_score("a", "b") == agreement_score("a", "b"));
+	assert_true(agreement_score("a", "b") != agreement_score("b", "a"));
+}
+
+/* One host crashes in a 5-node segment: exactly one FENCE and one NOTIFY
+ * across all nodes, from the rendezvous notifier, fence first. */
+static void run_single_crash(int n)
+{
+	struct sim *s = sim_new(n, NULL);
+	sim_start(s);
+	int h = 2;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_run(s, s->now + 1 * S); /* SWIM detection time */
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 5 * S);
+
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, NULL), 0);
+	const struct record *f = first(s, AGR_ACT_FENCE, H);
+	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_int_equal(f->node, expected_notifier(s, h, NULL));
+	assert_int_equal(nt->node, f->node);
+	assert_true(nt->t >= f->t + s->fence_delay);
+	assert_int_equal(nt->host_status, AGR_HOST_NORMAL);
+	/* Every survivor declared it and knows who notified. */
+	assert_int_equal(count_event(s, "declared", -1), n - 1);
+	for (int i = 0; i < n; i++) {
+		if (i == h)
+			continue;
+		struct agr_incident_info info;
+		assert_int_equal(agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info), 0);
+		assert_int_equal(info.stage, AGR_IS_COMPLETED);
+		assert_string_equal(info.completed_by, s->names[f->node]);
+		assert_int_equal(info.http_status, 202);
+	}
+	/* Nothing more happens later, and the linger ends. */
+	sim_run(s, s->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	sim_free(s);
+}
+
+static void test_single_crash_one_notify(void **state)
+{
+	(void)state;
+	run_single_crash(3);
+	run_single_crash(5);
+	run_single_crash(7);
+	run_single_crash(12);
+}
+
+/* The notification waits for the fence result, however long it takes. */
+static void test_fence_before_notify(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	s->fence_delay = 1900 * MS; /* just under fence_timeout */
+	sim_start(s);
+	int h = 0;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 1500 * MS);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	sim_run(s, s->now + 1500 * MS);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	const struct record *f = first(s, AGR_ACT_FENCE, NULL);
+	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, NULL);
+	assert_true(nt->t >= f->t + s->fence_delay);
+	/* The FENCED progress went out before the notification. */
+	bool fenced_before = false;
+	for (int k = 0; k < s->n_rec && &s->rec[k] != nt; k++)
+		if (s->rec[k].kind == AGR_ACT_BROADCAST_COMPLETION &&
+		    s->rec[k].stage == AGR_STAGE_FENCED)
+			fenced_before = true;
+	assert_true(fenced_before);
+	sim_free(s);
+}
+
+static void test_fence_none_unknown(void **state)
+{
+	(void)state;
+	struct agreement_config c;
+	fast_config(&c);
+	c.fence_policy = AGR_FENCE_NONE;
+	struct sim *s = sim_new(5, &c);
+	sim_start(s);
+	sim_crash(s, 4);
+	sim_all_see(s, 4, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->host_status, AGR_HOST_UNKNOWN);
+	sim_free(s);
+}
+
+/* Fence fails: retried with backoff by the notifier alone (its progress
+ * keeps the backups waiting), never notified, logged as errors. With
+ * unfenced_notify_after = 2: UNKNOWN after the second failure. */
+static void test_fence_failed(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	for (int i = 0; i < 5; i++)
+		s->fence[i] = FENCE_FAIL;
+	sim_start(s);
+	sim_crash(s, 1);
+	sim_all_see(s, 1, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	int fences = count(s, AGR_ACT_FENCE, NULL);
+	assert_true(fences >= 5 && fences <= 20); /* backoff 0.5, 1, 2, 2, ... s */
+	int notifier = first(s, AGR_ACT_FENCE, NULL)->node;
+	for (int k = 0; k < fences; k++)
+		assert_int_equal(nth(s, AGR_ACT_FENCE, NULL, k)->node, notifier);
+	assert_int_equal(count_event(s, "fence_failed", notifier), fences);
+	/* backoff: the gaps grow, capped */
+	uint64_t g1 = nth(s, AGR_ACT_FENCE, NULL, 1)->t - nth(s, AGR_ACT_FENCE, NULL, 0)->t;
+	uint64_t g3 = nth(s, AGR_ACT_FENCE, NULL, 3)->t - nth(s, AGR_ACT_FENCE, NULL, 2)->t;
+	assert_true(g3 > g1);
+	sim_free(s);
+
+	struct agreement_config c;
+	fast_config(&c);
+	c.unfenced_notify_after = 2;
+	s = sim_new(5, &c);
+	for (int i = 0; i < 5; i++)
+		s->fence[i] = FENCE_FAIL;
+	sim_start(s);
+	sim_crash(s, 1);
+	sim_all_see(s, 1, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 2);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->host_status, AGR_HOST_UNKNOWN);
+	sim_free(s);
+}
+
+/* Partition 2|5 of 7: the minority holds the five dead and never
+ * declares; the majority declares both minority hosts, each once. */
+static void test_minority_partition(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(7, NULL);
+	sim_start(s);
+	const int side[7] = { 1, 1, 0, 0, 0, 0, 0 };
+	sim_partition(s, side);
+	sim_run(s, s->now + 1 * S);
+	for (int i = 0; i < 7; i++)
+		for (int j = 0; j < 7; j++)
+			if (side[i] != side[j])
+				sim_sees(s, i, j, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 20 * S);
+	/* minority: nothing but observations */
+	for (int k = 0; k < s->n_rec; k++) {
+		const struct record *r = &s->rec[k];
+		if (side[r->node] != 1)
+			continue;
+		assert_true(r->kind != AGR_ACT_FENCE && r->kind != AGR_ACT_NOTIFY_HOST);
+		assert_true(r->kind != AGR_ACT_LOG || strcmp(r->event, "declared") != 0);
+	}
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, "compute-01"), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, "compute-02"), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 2);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 2);
+	for (int j = 2; j < 7; j++)
+		assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, s->names[j]), 0);
+	sim_free(s);
+}
+
+/* A minority whose views are stale (it still lists most of the majority
+ * alive: SWIM has not probed them yet) and which holds all of H's
+ * designated observers must not declare H. n=7, K=5: a 3|4 split where
+ * the 3 are among the observers of a majority host. */
+static void test_minority_stale_view(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(7, NULL);
+	sim_start(s);
+	/* Pick H in the majority and a minority of 3 of H's observers. */
+	const char *o[AGR_MAX_OBSERVERS];
+	int h = 6;
+	assert_int_equal(agreement_observers(s->node[0], s->names[h], o, 5), 5);
+	int side[7] = { 0 };
+	for (int j = 0; j < 3; j++)
+		side[idx_of(s, o[j])] = 1;
+	sim_partition(s, side);
+	/* The minority sees only H dead so far: its local view still has a
+	 * "majority" alive (3 + 3 stale of 7). */
+	for (int i = 0; i < 7; i++)
+		if (side[i] == 1)
+			sim_sees(s, i, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	struct agr_incident_info info;
+	int m = idx_of(s, o[0]);
+	assert_int_equal(agreement_incident(s->node[m], AGR_INCIDENT_HOST, s->names[h], &info), 0);
+	assert_int_equal(info.observations, 3);
+	assert_int_equal(info.observations_needed, 4);
+	assert_int_equal(info.designated_observed, 3); /* (b) alone would pass */
+	assert_int_equal(info.stage, AGR_IS_OBSERVING);
+	sim_free(s);
+}
+
+/* (b): enough members observe H unreachable, but too few of its
+ * designated observers do (their links to H work): no verdict until a
+ * quorum of them lose H too. n=9, K=3, Q=2. */
+static void test_observer_quorum_required(void **state)
+{
+	(void)state;
+	struct agreement_config c;
+	fast_config(&c);
+	c.observers = 3;
+	struct sim *s = sim_new(9, &c);
+	sim_start(s);
+	int h = 4;
+	const char *o[AGR_MAX_OBSERVERS];
+	assert_int_equal(agreement_observers(s->node[0], s->names[h], o, 3), 3);
+	int o0 = idx_of(s, o[0]), o1 = idx_of(s, o[1]);
+	/* H is cut from everyone except its observers o0 and o1. */
+	for (int i = 0; i < 9; i++) {
+		if (i == h || i == o0 || i == o1)
+			continue;
+		s->link_down[i][h] = s->link_down[h][i] = true;
+	}
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0); /* the rumour reaches everyone */
+	sim_run(s, s->now + 5 * S);
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(s->node[o0], AGR_INCIDENT_HOST, s->names[h], &info), 0);
+	assert_int_equal(info.observations, 6);         /* >= 5 of 9 */
+	assert_int_equal(info.designated_observed, 1);  /* < 2 */
+	assert_int_equal(info.stage, AGR_IS_OBSERVING);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	assert_true(count_event(s, "reachable", o0) >= 1);
+	/* Now o1 loses H as well. */
+	s->link_down[o1][h] = s->link_down[h][o1] = true;
+	sim_run(s, s->now + 10 * S);
+	assert_true(count_event(s, "declared", -1) >= 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	sim_free(s);
+}
+
+/* A rack failure takes H and two of its three designated observers: the
+ * observer set moves on along the ring and the verdict still comes. */
+static void test_rack_failure(void **state)
+{
+	(void)state;
+	struct agreement_config c;
+	fast_config(&c);
+	c.observers = 3;
+	struct sim *s = sim_new(9, &c);
+	sim_start(s);
+	int h = 4;
+	const char *o[AGR_MAX_OBSERVERS];
+	assert_int_equal(agreement_observers(s->node[0], s->names[h], o, 3), 3);
+	int dead[3] = { h, idx_of(s, o[0]), idx_of(s, o[1]) };
+	for (int k = 0; k < 3; k++)
+		sim_crash(s, dead[k]);
+	for (int k = 0; k < 3; k++)
+		sim_all_see(s, dead[k], AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 20 * S);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, s->names[dead[k]]), 1);
+		assert_int_equal(count(s, AGR_ACT_FENCE, s->names[dead[k]]), 1);
+	}
+	sim_free(s);
+}
+
+static int notifier_of(const struct sim *s, const char *subject)
+{
+	const struct record *f = first(s, AGR_ACT_FENCE, subject);
+	assert_non_null(f);
+	return f->node;
+}
+
+/* The notifier fences, then hangs before notifying (alive in everyone's
+ * view, silent): rank 1 takes over after the takeover step and notifies
+ * once. Then the same with the notifier declared dead: the next rank acts
+ * on the view change, without waiting for the step. */
+static void test_notifier_crash_after_fence(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	s->fence_delay = 300 * MS;
+	sim_start(s);
+	int h = 3;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 400 * MS); /* decided, FENCE emitted, result pending */
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	int x = notifier_of(s, H);
+	sim_crash(s, x); /* hangs: the fence hits, nobody hears of it */
+	uint64_t hung_at = s->now;
+	sim_run(s, s->now + 20 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_int_not_equal(nt->node, x);
+	bool ex[MAXN] = { false };
+	ex[x] = true;
+	assert_int_equal(nt->node, expected_notifier(s, h, ex));
+	/* it waited one takeover step (settle + fence + notify timeouts)
+	 * after the silent notifier's last progress, then became rank 0 */
+	assert_true(nt->t - hung_at >= 3 * S - 300 * MS);
+	assert_int_equal(count_event(s, "takeover", nt->node) + count_event(s, "notifier", nt->node), 1);
+	/* it fenced again (no FENCED was heard) before notifying */
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 2);
+	sim_free(s);
+
+	/* Same, but membership declares the notifier dead. */
+	s = sim_new(5, NULL);
+	s->fence_delay = 300 * MS;
+	sim_start(s);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 400 * MS);
+	x = notifier_of(s, H);
+	sim_crash(s, x);
+	sim_run(s, s->now + 1 * S);
+	uint64_t seen_at = s->now;
+	sim_all_see(s, x, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 1 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	nt = first(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_true(nt->t - seen_at < 1 * S);
+	sim_run(s, s->now + 20 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	/* ... and x itself, dead, is declared and notified too, once. */
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, s->names[x]), 1);
+	sim_free(s);
+}
+
+static bool drop_notified_from(const struct sim *s, const struct msg *m)
+{
+	return m->type == M_COMP && m->from == s->drop_node && m->comp.stage == AGR_STAGE_NOTIFIED;
+}
+
+/* The notifier's NOTIFIED never arrives: once its lease ends (notify
+ * timeout) rank 1 takes over after the step and notifies again; that
+ * duplicate is the only one (Masakari answers 409), and the backup does
+ * not fence again (it heard FENCED). */
+static void test_completion_lost(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 0;
+	const char *H = s->names[h];
+	int x = expected_notifier(s, h, NULL);
+	s->drop = drop_notified_from;
+	s->drop_node = x;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+	const struct record *n0 = nth(s, AGR_ACT_NOTIFY_HOST, H, 0);
+	const struct record *n1 = nth(s, AGR_ACT_NOTIFY_HOST, H, 1);
+	assert_int_equal(n0->node, x);
+	assert_int_not_equal(n1->node, x);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	assert_int_equal(n1->host_status, AGR_HOST_NORMAL);
+	/* the backup's NOTIFIED (409) reached everyone, x saw the duplicate */
+	struct agr_incident_info info;
+	for (int i = 0; i < 5; i++) {
+		if (i == h || i == x)
+			continue;
+		if (agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info) == 0)
+			assert_int_equal(info.stage, AGR_IS_COMPLETED);
+	}
+	assert_true(count_event(s, "duplicate", x) >= 1);
+	sim_free(s);
+}
+
+/* H comes back (alive, higher incarnation) while only some nodes hold it
+ * dead: no verdict, incidents cancelled, nothing fenced or notified. */
+static void test_host_returns_before_decision(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 2;
+	/* Transient: H unreachable from two nodes, which hold it dead. */
+	s->link_down[0][h] = s->link_down[h][0] = true;
+	s->link_down[1][h] = s->link_down[h][1] = true;
+	sim_sees(s, 0, h, AGR_MEMBER_DEAD, 0);
+	sim_sees(s, 1, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 1 * S);
+	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_OBSERVING);
+	/* H refutes. */
+	sim_heal(s);
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	assert_true(count_event(s, "cancelled", 0) >= 1);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(stage_at(s, i, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	/* Late observations of incarnation 0 are stale now. */
+	struct agr_observation o = { .incarnation = 0 };
+	snprintf(o.observer, sizeof(o.observer), "%s", s->names[0]);
+	snprintf(o.subject, sizeof(o.subject), "%s", s->names[h]);
+	struct agr_counters before, after;
+	agreement_counters(s->node[3], &before);
+	assert_int_equal(agreement_on_observation(s->node[3], &o, s->now), 0);
+	agreement_counters(s->node[3], &after);
+	assert_int_equal(after.stale_dropped, before.stale_dropped + 1);
+	assert_int_equal(stage_at(s, 3, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	sim_free(s);
+}
+
+/* The SWIM heal race: a node cut from H holds it dead and observes; after
+ * the heal its DEAD rumour (same incarnation) reaches the majority before
+ * H refutes. The majority's probes reach H: no observation, no verdict. */
+static void test_heal_race(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(3, NULL);
+	sim_start(s);
+	int h = 0, a = 1, b = 2;
+	const int side[3] = { 0, 1, 0 }; /* {a} | {h, b} */
+	sim_partition(s, side);
+	sim_sees(s, a, h, AGR_MEMBER_DEAD, 0);
+	sim_sees(s, a, b, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 2 * S);
+	sim_heal(s);
+	sim_sees(s, b, h, AGR_MEMBER_DEAD, 0); /* the rumour, before H refutes */
+	sim_sees(s, a, b, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 500 * MS);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1); /* H refutes */
+	sim_run(s, s->now + 5 * S);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	sim_free(s);
+}
+
+/* H comes back after the verdict. Before anyone fenced it: cancelled.
+ * With the fence in flight: the notification goes on (its guests died). */
+static void test_host_returns_after_decision(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	s->fence_delay = 1 * S;
+	sim_start(s);
+	int h = 1;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 500 * MS);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	/* The fence reboots it: it rejoins with a new incarnation. */
+	s->up[h] = true;
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, H)->host_status, AGR_HOST_NORMAL);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	sim_free(s);
+
+	/* No fence yet (settle), host back: nothing. */
+	struct agreement_config c;
+	fast_config(&c);
+	c.claim_settle_ns = 1 * S;
+	s = sim_new(5, &c);
+	sim_start(s);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 500 * MS);
+	assert_true(count_event(s, "declared", -1) >= 1);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 0);
+	s->up[h] = true;
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 20 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 0);
+	assert_int_equal(count_event(s, "abandoned", -1), 1);
+	assert_int_equal(count_event(s, "cancelled", -1), 3);
+	sim_free(s);
+
+	/* The claimer fences and goes silent (its fence may have hit; the
+	 * result never comes); the host is back with a new incarnation. A
+	 * backup takes over: fences again, then notifies, once. */
+	s = sim_new(5, NULL);
+	sim_start(s);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 300 * MS);
+	int x = notifier_of(s, H);
+	sim_crash(s, x); /* hung: membership keeps it alive */
+	s->up[h] = true;
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 20 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 2);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_int_not_equal(nt->node, x);
+	assert_true(nt->t > nth(s, AGR_ACT_FENCE, H, 1)->t);
+	assert_int_equal(nt->host_status, AGR_HOST_NORMAL);
+	sim_free(s);
+}
+
+/* After a completed notification H stays dead: late messages are answered
+ * with the NOTIFIED record, never a second POST. H comes back and dies
+ * again at a new incarnation: a new incident, notified once more. */
+static void test_no_renotify_same_incident(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 4;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 60 * S); /* past the linger: incidents released */
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	struct agr_observation o = { .incarnation = 0 };
+	snprintf(o.observer, sizeof(o.observer), "%s", s->names[1]);
+	snprintf(o.subject, sizeof(o.subject), "%s", H);
+	assert_int_equal(agreement_on_observation(s->node[0], &o, s->now), 0);
+	drain(s, 0);
+	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	/* New life, new death. Our fake Masakari would say 409 (maintenance):
+	 * what matters is that the agreement notifies the new incident. */
+	s->up[h] = true;
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 1 * S);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 1);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+	assert_int_equal(nth(s, AGR_ACT_NOTIFY_HOST, H, 1)->inc, 1);
+	sim_free(s);
+}
+
+/* pacemaker-remoted died on H, H stays reachable: exactly one
+ * NOTIFY_PROCESS, never a host notification or a fence, even with
+ * Pacemaker showing H offline. */
+static void test_process_failure_not_host(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 2;
+	const char *H = s->names[h];
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", 0, s->now), 0);
+	drain(s, h);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	const struct record *p = first(s, AGR_ACT_NOTIFY_PROCESS, H);
+	assert_int_not_equal(p->node, h);
+	/* it came after the grace */
+	assert_true(p->t >= s->rec[0].t + s->cfg.process_grace_ns);
+	sim_free(s);
+
+	/* The remoted dies because the host is going down: the host dies
+	 * within the grace. Host path only, no PROCESS notification (it
+	 * would put H on maintenance and get the host notification a 409). */
+	s = sim_new(5, NULL);
+	sim_start(s);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", 0, s->now), 0);
+	drain(s, h);
+	sim_run(s, s->now + 300 * MS);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, NULL), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	sim_free(s);
+}
+
+static char *read_fixture(const char *name, size_t *len)
+{
+	const char *dir = getenv("FIXTURES");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/crm_mon/%s", dir != NULL ? dir : "tests/fixtures", name);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open fixture %s", path);
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static struct crm_mon_view *view_of(const char *fixture, int exit_code)
+{
+	size_t len;
+	char *xml = read_fixture(fixture, &len);
+	struct crm_mon_view *v = malloc(sizeof(*v));
+	assert_non_null(v);
+	char err[256];
+	assert_int_equal(crm_mon_parse(xml, len, exit_code, v, err, sizeof(err)), 0);
+	free(xml);
+	return v;
+}
+
+/* Pacemaker without quorum shows every remote offline: no information,
+ * nothing happens. crm_mon failing (102, empty document): same. */
+static void test_crm_mon_no_quorum_ignored(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "c1", "rn1", "rn2", "rn3", "rn4" };
+	struct agreement_config c;
+	fast_config(&c);
+	c.self = "rn2";
+	c.members = names;
+	c.n_members = 5;
+	char err[256];
+	struct agreement *a = agreement_new(&c, err, sizeof(err));
+	assert_non_null(a);
+	uint64_t now = 1 * S;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(agreement_on_member_state(a, names[i], AGR_MEMBER_ALIVE, 0, now), 0);
+	struct agr_action acts[16];
+	while (agreement_poll_actions(a, acts, 16) > 0) {
+	}
+	static const struct {
+		const char *file;
+		int exit_code;
+	} views[] = {
+		{ "xml-no-quorum-remotes-stopped.xml", 0 },
+		{ "X-no-quorum-remotes-stopped.xml", 0 },
+		{ "fail-X-rn1.stdout", 102 },
+		{ "fail-X-rn2.stdout", 0 },
+		{ "X-startup-no-dc.xml", 0 },
+	};
+	for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
+		struct crm_mon_view *v = view_of(views[k].file, views[k].exit_code);
+		assert_int_not_equal(v->status, CRM_MON_OK);
+		assert_int_equal(agreement_on_pacemaker_view(a, v, now), 0);
+		free(v);
+		now += 1 * S;
+		assert_int_equal(agreement_tick(a, now), 0);
+		size_t n = agreement_poll_actions(a, acts, 16);
+		for (size_t j = 0; j < n; j++) {
+			assert_int_equal(acts[j].kind, AGR_ACT_LOG);
+			assert_true(acts[j].level >= AGR_LOG_INFO);
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		struct agr_incident_info info;
+		assert_int_equal(agreement_incident(a, AGR_INCIDENT_HOST, names[i], &info), -ENOENT);
+	}
+	assert_int_equal(agreement_next_deadline(a), UINT64_MAX);
+	agreement_free(a);
+}
+
+/* Pacemaker never vetoes nor declares: online for a dead host (it lags)
+ * does not stop the verdict, and the record says so; offline for a live
+ * host is a warning, not an incident. */
+static void test_pacemaker_corroboration_only(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(4, NULL);
+	s->names[0] = "c1";
+	s->names[1] = "rn1";
+	s->names[2] = "rn2";
+	s->names[3] = "rn3";
+	for (int i = 0; i < 4; i++)
+		agreement_free(s->node[i]);
+	s->cfg.members = s->names;
+	for (int i = 0; i < 4; i++) {
+		char err[256];
+		s->cfg.self = s->names[i];
+		s->node[i] = agreement_new(&s->cfg, err, sizeof(err));
+		assert_non_null(s->node[i]);
+	}
+	sim_start(s);
+	/* rn1's remoted was killed: Pacemaker says offline; the mesh reaches it. */
+	struct crm_mon_view *v = view_of("xml-remote-killed-offline.xml", 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->now), 0);
+		drain(s, i);
+	}
+	free(v);
+	assert_true(count_event(s, "pacemaker_disagrees", -1) >= 3);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count_event(s, "declared", -1), 0);
+	assert_int_equal(stage_at(s, 0, 1, AGR_INCIDENT_HOST), AGR_IS_NONE);
+	/* Now rn2 really dies while Pacemaker still shows it online (all
+	 * online view): declared anyway, the record names the lag. */
+	v = view_of("xml-all-online.xml", 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->now), 0);
+		drain(s, i);
+	}
+	free(v);
+	sim_crash(s, 2);
+	sim_all_see(s, 2, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, "rn2"), 1);
+	sim_free(s);
+}
+
+static bool drop_obs_from(const struct sim *s, const struct msg *m)
+{
+	/* drop_node's observations reach nobody but drop_node+1's... nobody */
+	return m->type == M_OBS && m->from == s->drop_node && m->to != s->drop_node;
+}
+
+/* Two nodes both believe they are rank 0 (the better one's observation
+ * did not reach the other): both claim, the worse yields within the
+ * settle time; one FENCE, one NOTIFY. */
+static void test_two_claimers_yield(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 0;
+	int best = expected_notifier(s, h, NULL);
+	s->drop = drop_obs_from;
+	s->drop_node = best;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 10 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 1);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->node, best);
+	assert_true(count_event(s, "yield", -1) >= 1);
+	sim_free(s);
+}
+
+/* The notifier loses its majority after the fence: it holds the
+ * notification and sends it when the majority is back. */
+static void test_hold_without_majority(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	s->fence_delay = 1 * S;
+	sim_start(s);
+	int h = 0;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 300 * MS);
+	int x = notifier_of(s, s->names[h]);
+	/* x's view loses two more members: 2 of 5 live */
+	int lost = 0;
+	for (int i = 1; i < 5 && lost < 2; i++)
+		if (i != x) {
+			sim_sees(s, x, i, AGR_MEMBER_DEAD, 0);
+			lost++;
+		}
+	sim_run(s, s->now + 1 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
+	assert_true(count_event(s, "holding", x) >= 1);
+	for (int i = 1; i < 5; i++)
+		if (i != x)
+			sim_sees(s, x, i, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->now + 1 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->node, x);
+	sim_free(s);
+}
+
+/* ---- one core driven by hand, for the claim rules -------------------- */
+
+struct solo {
+	struct agreement *a;
+	uint64_t now;
+	struct agr_action acts[512];
+	size_t n;
+};
+
+static void solo_drain(struct solo *o)
+{
+	size_t k;
+	while (o->n < 512 && (k = agreement_poll_actions(o->a, o->acts + o->n, 512 - o->n)) > 0)
+		o->n += k;
+}
+
+static int solo_count(const struct solo *o, enum agr_action_kind kind, enum agr_stage stage,
+		      const char *event)
+{
+	int c = 0;
+	for (size_t k = 0; k < o->n; k++) {
+		const struct agr_action *a = &o->acts[k];
+		if (a->kind != kind)
+			continue;
+		if (kind == AGR_ACT_BROADCAST_COMPLETION && a->stage != stage)
+			continue;
+		if (kind == AGR_ACT_LOG && strcmp(a->event, event) != 0)
+			continue;
+		c++;
+	}
+	return c;
+}
+
+static void solo_completion(struct solo *o, const char *from, const char *subject,
+			    enum agr_stage stage)
+{
+	struct agr_completion c = { .kind = AGR_INCIDENT_HOST, .stage = stage,
+				    .host_status = AGR_HOST_NORMAL, .http_status = 202 };
+	snprintf(c.from, sizeof(c.from), "%s", from);
+	snprintf(c.subject, sizeof(c.subject), "%s", subject);
+	assert_int_equal(agreement_on_completion(o->a, &c, o->now), 0);
+	solo_drain(o);
+}
+
+static void solo_observation(struct solo *o, const char *from, const char *subject)
+{
+	struct agr_observation ob = { .incarnation = 0 };
+	snprintf(ob.observer, sizeof(ob.observer), "%s", from);
+	snprintf(ob.subject, sizeof(ob.subject), "%s", subject);
+	assert_int_equal(agreement_on_observation(o->a, &ob, o->now), 0);
+	solo_drain(o);
+}
+
+static void solo_advance(struct solo *o, uint64_t dt)
+{
+	uint64_t until = o->now + dt;
+	while (o->now < until) {
+		uint64_t d = agreement_next_deadline(o->a);
+		o->now = d < until ? (d > o->now ? d : o->now + 1) : until;
+		assert_int_equal(agreement_tick(o->a, o->now), 0);
+		solo_drain(o);
+	}
+}
+
+/* The core of the best-scored member for H = compute-01, H dead here and
+ * observed by two more members: it reaches a verdict. Returns the names
+ * of the best and the worst candidates in *best, *worst. */
+static void solo_start(struct solo *o, struct agreement_config *c, const char **best,
+		       const char **worst, bool claim_first)
+{
+	const char *H = host_names[0];
+	*best = NULL;
+	*worst = NULL;
+	for (int i = 1; i < 5; i++) {
+		uint64_t sc = agreement_score(host_names[i], H);
+		if (*best == NULL || sc > agreement_score(*best, H))
+			*best = host_names[i];
+		if (*worst == NULL || sc < agreement_score(*worst, H))
+			*worst = host_names[i];
+	}
+	fast_config(c);
+	c->members = host_names;
+	c->n_members = 5;
+	c->self = *best;
+	char err[256];
+	memset(o, 0, sizeof(*o));
+	o->a = agreement_new(c, err, sizeof(err));
+	assert_non_null(o->a);
+	o->now = 1 * S;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(agreement_on_member_state(o->a, host_names[i], AGR_MEMBER_ALIVE, 0, o->now), 0);
+	assert_int_equal(agreement_on_member_state(o->a, H, AGR_MEMBER_DEAD, 0, o->now), 0);
+	solo_drain(o);
+	if (claim_first)
+		solo_completion(o, *worst, H, AGR_STAGE_CLAIMED);
+	solo_advance(o, 150 * MS); /* our probe times out: we observe */
+	int fed = 0;
+	for (int i = 1; i < 5 && fed < 2; i++) {
+		if (host_names[i] == *best || host_names[i] == *worst)
+			continue;
+		solo_observation(o, host_names[i], H);
+		fed++;
+	}
+	if (claim_first)
+		solo_observation(o, *worst, H);
+	assert_int_equal(solo_count(o, AGR_ACT_LOG, 0, "declared"), 1);
+}
+
+/* A claim heard before our verdict leads, even from a worse score: we wait
+ * as a backup and take over only after a step of silence. */
+static void test_claim_leads(void **state)
+{
+	(void)state;
+	struct solo o;
+	struct agreement_config c;
+	const char *best, *worst;
+	solo_start(&o, &c, &best, &worst, true);
+	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 0);
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, host_names[0], &info), 0);
+	assert_int_equal(info.rank, 1);
+	assert_string_equal(info.notifier, worst);
+	/* the claimer goes silent: one takeover step later, we claim */
+	solo_advance(&o, c.claim_settle_ns + c.fence_timeout_ns + c.notify_timeout_ns + 500 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "takeover") + solo_count(&o, AGR_ACT_LOG, 0, "notifier"), 1);
+	assert_true(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL) >= 1);
+	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 1);
+	agreement_free(o.a);
+}
+
+/* We claimed (best score). A worse member's claim arrives during our
+ * settle: ours wins, we fence. But if that member has committed (its
+ * NOTIFYING or FENCED: a partition held its claim up until after it
+ * notified), we yield: no FENCE, no second NOTIFY. */
+static void test_committed_claim_wins(void **state)
+{
+	(void)state;
+	const char *H = host_names[0];
+	struct solo o;
+	struct agreement_config c;
+	const char *best, *worst;
+
+	solo_start(&o, &c, &best, &worst, false);
+	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
+	solo_completion(&o, worst, H, AGR_STAGE_CLAIMED);
+	solo_advance(&o, 200 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 0);
+	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 1);
+	agreement_free(o.a);
+
+	solo_start(&o, &c, &best, &worst, false);
+	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
+	solo_completion(&o, worst, H, AGR_STAGE_NOTIFYING);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 1);
+	solo_advance(&o, 1 * S);
+	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 0);
+	assert_int_equal(solo_count(&o, AGR_ACT_NOTIFY_HOST, 0, NULL), 0);
+	solo_completion(&o, worst, H, AGR_STAGE_NOTIFIED);
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, H, &info), 0);
+	assert_int_equal(info.stage, AGR_IS_COMPLETED);
+	assert_string_equal(info.completed_by, worst);
+	assert_true(info.fence_confirmed); /* NOTIFYING with host_status NORMAL */
+	agreement_free(o.a);
+}
+
+/* Same inputs, same outputs. */
+static uint64_t run_digest(void)
+{
+	struct sim *s = sim_new(7, NULL);
+	sim_start(s);
+	const int side[7] = { 1, 1, 1, 0, 0, 0, 0 };
+	sim_partition(s, side);
+	for (int i = 0; i < 7; i++)
+		for (int j = 0; j < 7; j++)
+			if (side[i] != side[j])
+				sim_sees(s, i, j, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->now + 15 * S);
+	uint64_t d = 1469598103934665603u;
+	for (int k = 0; k < s->n_rec; k++) {
+		const struct record *r = &s->rec[k];
+		uint64_t v[4] = { r->t, (uint64_t)r->node, (uint64_t)r->kind, agreement_name_hash(r->subject) };
+		for (int j = 0; j < 4; j++)
+			d = (d ^ v[j]) * 1099511628211u;
+	}
+	assert_true(s->n_rec > 100);
+	sim_free(s);
+	return d;
+}
+
+static void test_deterministic(void **state)
+{
+	(void)state;
+	assert_true(run_digest() == run_digest());
+}
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(3, NULL);
+	sim_start(s);
+	struct agreement *a = s->node[0];
+	uint64_t now = s->now;
+	assert_int_equal(agreement_on_member_state(a, "nobody", AGR_MEMBER_DEAD, 0, now), -ENOENT);
+	assert_int_equal(agreement_on_member_state(a, "compute-02", (enum agr_member_state)9, 0, now), -EINVAL);
+	assert_int_equal(agreement_on_member_state(a, NULL, AGR_MEMBER_DEAD, 0, now), -ENOENT);
+	assert_int_equal(agreement_on_member_state(a, "compute-02", AGR_MEMBER_DEAD, AGR_INCARNATION_MAX + 1, now), -EINVAL);
+	struct agr_observation o;
+	memset(&o, 'x', sizeof(o)); /* not terminated */
+	o.incarnation = 0;
+	assert_int_equal(agreement_on_observation(a, &o, now), -ENOENT);
+	snprintf(o.observer, sizeof(o.observer), "compute-02");
+	snprintf(o.subject, sizeof(o.subject), "compute-02");
+	o.incarnation = 0;
+	assert_int_equal(agreement_on_observation(a, &o, now), -EINVAL);
+	struct agr_completion c = { .kind = 7, .stage = AGR_STAGE_NOTIFIED };
+	assert_int_equal(agreement_on_completion(a, &c, now), -EINVAL);
+	c.kind = AGR_INCIDENT_HOST;
+	c.stage = 99;
+	assert_int_equal(agreement_on_completion(a, &c, now), -EINVAL);
+	c.stage = AGR_STAGE_NOTIFIED;
+	c.host_status = 0;
+	assert_int_equal(agreement_on_completion(a, &c, now), -EINVAL);
+	assert_int_equal(agreement_on_fence_result(a, "compute-02", 0, AGR_FENCE_OK, now), -ENOENT);
+	assert_int_equal(agreement_on_fence_result(a, "compute-02", 0, (enum agr_fence_result)0, now), -EINVAL);
+	assert_int_equal(agreement_on_notify_result(a, AGR_INCIDENT_HOST, "compute-02", 0, 202, now), -ENOENT);
+	assert_int_equal(agreement_on_pacemaker_view(a, NULL, now), -EINVAL);
+	assert_int_equal(agreement_local_process_failed(a, "", 0, now), -EINVAL);
+	assert_int_equal(agreement_on_probe(a, "compute-01", 1, now), -EINVAL);
+	assert_int_equal(agreement_on_probe_ack(a, "compute-02", 12345, now), -ENOENT);
+	/* Not draining: refused with -EBUSY, accepted again after draining. */
+	int rc = 0, sent = 0;
+	while ((rc = agreement_on_probe(a, "compute-02", 1, now)) == 0)
+		sent++;
+	assert_int_equal(rc, -EBUSY);
+	assert_true(sent > 100 && sent <= AGR_QUEUE_LEN);
+	struct agr_action acts[64];
+	while (agreement_poll_actions(a, acts, 64) > 0) {
+	}
+	assert_int_equal(agreement_on_probe(a, "compute-02", 1, now), 0);
+	/* time going backwards is taken as the last time */
+	assert_int_equal(agreement_tick(a, 0), 0);
+	sim_free(s);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_validation),
+		cmocka_unit_test(test_observers_ring),
+		cmocka_unit_test(test_single_crash_one_notify),
+		cmocka_unit_test(test_fence_before_notify),
+		cmocka_unit_test(test_fence_none_unknown),
+		cmocka_unit_test(test_fence_failed),
+		cmocka_unit_test(test_minority_partition),
+		cmocka_unit_test(test_minority_stale_view),
+		cmocka_unit_test(test_observer_quorum_required),
+		cmocka_unit_test(test_rack_failure),
+		cmocka_unit_test(test_notifier_crash_after_fence),
+		cmocka_unit_test(test_completion_lost),
+		cmocka_unit_test(test_host_returns_before_decision),
+		cmocka_unit_test(test_heal_race),
+		cmocka_unit_test(test_host_returns_after_decision),
+		cmocka_unit_test(test_no_renotify_same_incident),
+		cmocka_unit_test(test_process_failure_not_host),
+		cmocka_unit_test(test_crm_mon_no_quorum_ignored),
+		cmocka_unit_test(test_pacemaker_corroboration_only),
+		cmocka_unit_test(test_two_claimers_yield),
+		cmocka_unit_test(test_claim_leads),
+		cmocka_unit_test(test_committed_claim_wins),
+		cmocka_unit_test(test_hold_without_majority),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_bad_inputs),
+	};
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
