@@ -1322,6 +1322,9 @@ static int make_cores(struct mesh_node *n, const struct mimamori_config *cfg, ch
 								   : AGR_FENCE_REQUIRED;
 	ac.fence_timeout_ns = fence_runner_timeout_ns(n->fence);
 	ac.probe_timeout_ns = AGR_PROBE_TIMEOUT_NS;
+	/* A probe is re-sent (and observations re-broadcast) once per window;
+	 * the core wants the window within the resend interval. */
+	ac.resend_interval_ns = AGR_PROBE_TIMEOUT_NS;
 	n->agr = agreement_new(&ac, why, sizeof(why));
 	free(names);
 	if (!n->agr) {

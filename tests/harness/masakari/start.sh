@@ -24,6 +24,10 @@
 #   FRESH [1]         wipe data/ and log/ first
 #   ENGINE_WAIT [5] ENGINE_POLL [5]  recovery-flow waits / DB polling (s)
 #   KS_PORT [5000] MASAKARI_PORT [15868] NOVA_PORT [8774]
+#   LISTEN_HOST [127.0.0.1]  address masakari-api binds to and MASAKARI_URL
+#                 names (e.g. an address in a network namespace the stack runs
+#                 in: tests/harness/mesh/).  Keystone, Nova stub and RabbitMQ
+#                 stay on 127.0.0.1, so other namespaces reach noauth mode only.
 #   RABBIT_PORT [5672] RABBIT_DIST_PORT [25672] EPMD_PORT [4369]
 #   ADMIN_PASS [adminpass] SERVICE_PASS [masakaripass]
 #   START_TIMEOUT [120] seconds to wait for each service
@@ -49,6 +53,7 @@ ENGINE_WAIT=${ENGINE_WAIT:-5}
 ENGINE_POLL=${ENGINE_POLL:-5}
 KS_PORT=${KS_PORT:-5000}
 MASAKARI_PORT=${MASAKARI_PORT:-15868}
+LISTEN_HOST=${LISTEN_HOST:-127.0.0.1}
 NOVA_PORT=${NOVA_PORT:-8774}
 RABBIT_PORT=${RABBIT_PORT:-5672}
 RABBIT_DIST_PORT=${RABBIT_DIST_PORT:-25672}
@@ -157,7 +162,7 @@ cat > "$BASE/etc/masakari.conf" <<EOF
 [DEFAULT]
 auth_strategy = $([ "$MODE" = keystone ] && echo keystone || echo noauth2)
 api_paste_config = /etc/masakari/api-paste.ini
-masakari_api_listen = 127.0.0.1
+masakari_api_listen = $LISTEN_HOST
 masakari_api_listen_port = $MASAKARI_PORT
 masakari_api_workers = 1
 transport_url = $TRANSPORT
@@ -344,8 +349,8 @@ fi
 if [ "$NOVA_STUB" = 1 ]; then
     wait_http "http://127.0.0.1:$NOVA_PORT/" "$START_TIMEOUT" || die "nova-stub did not come up (log/nova-stub.out)"
 fi
-wait_http "http://127.0.0.1:$MASAKARI_PORT/" "$START_TIMEOUT" || die "masakari-api did not come up (log/masakari-api.log, log/masakari-api.out)"
-log "masakari-api ready on 127.0.0.1:$MASAKARI_PORT"
+wait_http "http://$LISTEN_HOST:$MASAKARI_PORT/" "$START_TIMEOUT" || die "masakari-api did not come up (log/masakari-api.log, log/masakari-api.out)"
+log "masakari-api ready on $LISTEN_HOST:$MASAKARI_PORT"
 if [ "$ENGINE" != none ]; then
     end=$(( ${EPOCHREALTIME%.*} + START_TIMEOUT ))
     while (( ${EPOCHREALTIME%.*} < end )); do
@@ -361,7 +366,7 @@ fi
 cat > "$BASE/env.sh.tmp" <<EOF
 # written by tests/harness/masakari/start.sh; . this file
 export MASAKARI_BASE=$(printf %q "$BASE") MASAKARI_MODE=$MODE MASAKARI_ENGINE=$ENGINE
-export MASAKARI_URL=http://127.0.0.1:$MASAKARI_PORT/v1
+export MASAKARI_URL=http://$LISTEN_HOST:$MASAKARI_PORT/v1
 export MASAKARI_PORT=$MASAKARI_PORT KS_PORT=$KS_PORT NOVA_PORT=$NOVA_PORT
 export NOVA_URL=$([ "$NOVA_STUB" = 1 ] && echo "http://127.0.0.1:$NOVA_PORT/v2.1")
 # service user (what a monitor / mimamorid uses; admin role in project service)
