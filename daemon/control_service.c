@@ -3,7 +3,6 @@
  * that would not fit fails with RESOURCE_EXHAUSTED rather than growing. */
 #include "control_service.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
@@ -19,6 +18,7 @@
 
 #include "control.pb-c.h"
 #include "log.h"
+#include "proc_scan.h"
 #include "rpc/server.h"
 
 #define MAX_EVENTS_PER_REPLY 200
@@ -134,38 +134,29 @@ static uint32_t fill_capabilities(struct rpc_call *call, const char *text,
 	return RPC_OK;
 }
 
+struct comm_search {
+	const char *name;
+	uint32_t lowest;
+};
+
+static bool match_comm(uint32_t pid, const char *comm, void *arg)
+{
+	struct comm_search *c = arg;
+
+	if (strncmp(comm, c->name, PROC_COMM_LEN - 1) == 0 && (c->lowest == 0 || pid < c->lowest))
+		c->lowest = pid;
+	return true;
+}
+
 /* The pid of the oldest running process whose comm is name, or 0. Read
  * per Status call: watched host processes come and go with their service
  * manager, not with anything the daemon sees. */
 static uint32_t pid_of_comm(const char *name)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	uint32_t best = 0;
+	struct comm_search c = { .name = name };
 
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char path[64], comm[32];
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-		FILE *f;
-
-		if (*end || pid == 0 || pid > UINT32_MAX)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lu/comm", pid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f)) {
-			comm[strcspn(comm, "\n")] = '\0';
-			if (strncmp(comm, name, 15) == 0 && (best == 0 || pid < best))
-				best = (uint32_t)pid;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return best;
+	proc_for_each(match_comm, &c);
+	return c.lowest;
 }
 
 static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessage *req,

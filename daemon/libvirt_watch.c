@@ -10,7 +10,6 @@
 #include "libvirt_watch.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +25,7 @@
 #include <libvirt/virterror.h>
 
 #include "log.h"
+#include "proc_scan.h"
 #include "threads.h"
 
 _Static_assert(sizeof(struct fact) <= PIPE_BUF, "facts must be written atomically");
@@ -134,45 +134,42 @@ static ssize_t read_small_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+struct qemu_search {
+	const char *uuid;
+	char *name_out;
+	uint32_t found;
+};
+
+static bool match_qemu(uint32_t pid, const char *comm, void *arg)
+{
+	static char cmdline[CMDLINE_MAX];
+	struct qemu_search *q = arg;
+	char path[64], got_uuid[FACT_UUID_LEN], got_name[FACT_NAME_LEN];
+	ssize_t n;
+
+	if (strncmp(comm, "qemu-system-", 12) != 0 && strncmp(comm, "qemu-kvm", 8) != 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	n = read_small_file(path, cmdline, sizeof(cmdline));
+	if (n <= 0)
+		return true;
+	if (qemu_cmdline_parse(cmdline, (size_t)n, got_uuid, got_name) != 0 ||
+	    strcmp(got_uuid, q->uuid) != 0)
+		return true;
+	q->found = pid;
+	snprintf(q->name_out, FACT_NAME_LEN, "%s", got_name);
+	return false;
+}
+
 /* Finds the qemu process whose -uuid is uuid. /proc is the host's even
  * when libvirtd runs in another mount namespace, which is why this does not
  * rely on /run/libvirt/qemu/NAME.pid. Returns the tgid or 0. */
 static uint32_t find_qemu_tgid(const char *uuid, char name_out[FACT_NAME_LEN])
 {
-	static char cmdline[CMDLINE_MAX];
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	uint32_t found = 0;
+	struct qemu_search q = { .uuid = uuid, .name_out = name_out };
 
-	if (!d)
-		return 0;
-	while (!found && (de = readdir(d))) {
-		char path[64], comm[32], got_uuid[FACT_UUID_LEN], got_name[FACT_NAME_LEN];
-		char *endp;
-		unsigned long pid = strtoul(de->d_name, &endp, 10);
-		ssize_t n;
-
-		if (*endp || pid == 0 || pid > UINT32_MAX)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lu/comm", pid);
-		n = read_small_file(path, comm, sizeof(comm) - 1);
-		if (n <= 0)
-			continue;
-		comm[n] = '\0';
-		if (strncmp(comm, "qemu-system-", 12) != 0 && strncmp(comm, "qemu-kvm", 8) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lu/cmdline", pid);
-		n = read_small_file(path, cmdline, sizeof(cmdline));
-		if (n <= 0)
-			continue;
-		if (qemu_cmdline_parse(cmdline, (size_t)n, got_uuid, got_name) == 0 &&
-		    strcmp(got_uuid, uuid) == 0) {
-			found = (uint32_t)pid;
-			snprintf(name_out, FACT_NAME_LEN, "%s", got_name);
-		}
-	}
-	closedir(d);
-	return found;
+	proc_for_each(match_qemu, &q);
+	return q.found;
 }
 
 static void domain_ids(virDomainPtr dom, char uuid[FACT_UUID_LEN], char name[FACT_NAME_LEN])

@@ -2,10 +2,9 @@
  * slot index rides in the epoll data so an exit maps back to its entry
  * without a search. The table is allocated once, at PIDFD_WATCH_MAX. */
 #include "pidfd_watch.h"
+#include "proc_scan.h"
 
 #include <assert.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -135,25 +134,6 @@ int pidfd_watch_add(struct pidfd_watch *w, uint32_t tgid, const char *comm)
 }
 
 /* /proc/<pid>/comm without its newline; false when unreadable (gone). */
-static bool read_comm(uint32_t pid, char comm[FACT_COMM_LEN])
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, comm, FACT_COMM_LEN - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	return true;
-}
-
 static bool has_prefix(const char *comm, const char *const *prefixes, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -166,58 +146,46 @@ static bool has_prefix(const char *comm, const char *const *prefixes, size_t n)
 	return false;
 }
 
-static bool parse_pid(const char *name, uint32_t *pid)
-{
-	unsigned long v = 0;
+struct scan {
+	struct pidfd_watch *w;
+	const char *const *prefixes;
+	size_t n;
+	size_t added;
+};
 
-	if (!*name)
+static bool scan_one(uint32_t pid, const char *comm, void *arg)
+{
+	struct scan *sc = arg;
+	char again[PROC_COMM_LEN];
+	int fd;
+
+	if (sc->w->count >= PIDFD_WATCH_MAX)
 		return false;
-	for (const char *c = name; *c; c++) {
-		if (!isdigit((unsigned char)*c))
-			return false;
-		v = v * 10 + (unsigned long)(*c - '0');
-		if (v > UINT32_MAX)
-			return false;
+	if (watching(sc->w, pid) || !has_prefix(comm, sc->prefixes, sc->n))
+		return true;
+	/* The pid may be recycled between reading comm and pidfd_open:
+	 * re-read comm after the pidfd pins the process, and keep it
+	 * only if that process is still the one alive. */
+	fd = open_pidfd(pid);
+	if (fd < 0)
+		return true;
+	if (!proc_read_comm(pid, again) || strcmp(comm, again) != 0 ||
+	    (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0u) != 0 && errno != EPERM)) {
+		close(fd);
+		return true;
 	}
-	*pid = (uint32_t)v;
-	return v > 0;
+	if (adopt(sc->w, fd, pid, comm) > 0)
+		sc->added++;
+	return true;
 }
 
 size_t pidfd_watch_scan(struct pidfd_watch *w, const char *const *prefixes, size_t n)
 {
-	char comm[FACT_COMM_LEN], again[FACT_COMM_LEN];
-	struct dirent *de;
-	size_t added = 0;
-	DIR *proc;
+	struct scan sc = { .w = w, .prefixes = prefixes, .n = n };
 
 	assert(w && (prefixes || n == 0));
-	proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	while ((de = readdir(proc)) != NULL && w->count < PIDFD_WATCH_MAX) {
-		uint32_t pid;
-		int fd;
-
-		if (!parse_pid(de->d_name, &pid) || watching(w, pid))
-			continue;
-		if (!read_comm(pid, comm) || !has_prefix(comm, prefixes, n))
-			continue;
-		/* The pid may be recycled between reading comm and pidfd_open:
-		 * re-read comm after the pidfd pins the process, and keep it
-		 * only if that process is still the one alive. */
-		fd = open_pidfd(pid);
-		if (fd < 0)
-			continue;
-		if (!read_comm(pid, again) || strcmp(comm, again) != 0 ||
-		    (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0u) != 0 && errno != EPERM)) {
-			close(fd);
-			continue;
-		}
-		if (adopt(w, fd, pid, comm) > 0)
-			added++;
-	}
-	closedir(proc);
-	return added;
+	proc_for_each(scan_one, &sc);
+	return sc.added;
 }
 
 int pidfd_watch_consume(struct pidfd_watch *w, uint64_t now_mono_ns, pidfd_fact_cb cb, void *ctx)
