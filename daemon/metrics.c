@@ -107,7 +107,8 @@ struct metrics {
 
 static const char *const cause_names[METRICS_EXIT_CAUSES] = { "signal", "exit", "oom", "pidfd" };
 static const char *const mode_names[METRICS_PROBE_MODES] = { "ebpf", "pidfd" };
-static const char *const type_names[METRICS_NOTIFY_TYPES] = { "VM", "PROCESS" };
+static const char *const type_names[METRICS_NOTIFY_TYPES] = { "VM", "PROCESS",
+								"COMPUTE_HOST" };
 static const char *const result_names[METRICS_NOTIFY_RESULTS] = { "accepted", "duplicate", "retry",
 								  "failed", "expired" };
 
@@ -345,6 +346,8 @@ int metrics_notification_type_of(const char *body, enum metrics_notification_typ
 		*out = METRICS_NOTIFY_VM;
 	else if (type && strcmp(type, "PROCESS") == 0)
 		*out = METRICS_NOTIFY_PROCESS;
+	else if (type && strcmp(type, "COMPUTE_HOST") == 0)
+		*out = METRICS_NOTIFY_COMPUTE_HOST;
 	else
 		rc = -EINVAL;
 	json_decref(root);

@@ -38,7 +38,12 @@ enum metrics_exit_cause {
 enum metrics_probe_mode { METRICS_PROBE_EBPF = 0, METRICS_PROBE_PIDFD, METRICS_PROBE_MODES };
 
 /* mimamori_notifications_total{type,result} */
-enum metrics_notification_type { METRICS_NOTIFY_VM = 0, METRICS_NOTIFY_PROCESS, METRICS_NOTIFY_TYPES };
+enum metrics_notification_type {
+	METRICS_NOTIFY_VM = 0,
+	METRICS_NOTIFY_PROCESS,
+	METRICS_NOTIFY_COMPUTE_HOST,
+	METRICS_NOTIFY_TYPES
+};
 enum metrics_notification_result {
 	METRICS_RESULT_ACCEPTED = 0, /* 2xx */
 	METRICS_RESULT_DUPLICATE,    /* 409: Masakari already had it */

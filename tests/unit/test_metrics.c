@@ -140,6 +140,7 @@ static void test_counters(void **state)
 	metrics_notification(m, METRICS_NOTIFY_PROCESS, METRICS_RESULT_RETRY);
 	metrics_notification(m, METRICS_NOTIFY_PROCESS, METRICS_RESULT_RETRY);
 	metrics_notification(m, METRICS_NOTIFY_VM, METRICS_RESULT_DUPLICATE);
+	metrics_notification(m, METRICS_NOTIFY_COMPUTE_HOST, METRICS_RESULT_ACCEPTED);
 	assert_family(m, "mimamori_notifications_total",
 		      "# HELP mimamori_notifications_total Delivery attempts of Masakari "
 		      "notifications, by type and outcome.\n"
@@ -153,7 +154,12 @@ static void test_counters(void **state)
 		      "mimamori_notifications_total{type=\"PROCESS\",result=\"duplicate\"} 0\n"
 		      "mimamori_notifications_total{type=\"PROCESS\",result=\"retry\"} 2\n"
 		      "mimamori_notifications_total{type=\"PROCESS\",result=\"failed\"} 0\n"
-		      "mimamori_notifications_total{type=\"PROCESS\",result=\"expired\"} 0\n");
+		      "mimamori_notifications_total{type=\"PROCESS\",result=\"expired\"} 0\n"
+		      "mimamori_notifications_total{type=\"COMPUTE_HOST\",result=\"accepted\"} 1\n"
+		      "mimamori_notifications_total{type=\"COMPUTE_HOST\",result=\"duplicate\"} 0\n"
+		      "mimamori_notifications_total{type=\"COMPUTE_HOST\",result=\"retry\"} 0\n"
+		      "mimamori_notifications_total{type=\"COMPUTE_HOST\",result=\"failed\"} 0\n"
+		      "mimamori_notifications_total{type=\"COMPUTE_HOST\",result=\"expired\"} 0\n");
 
 	/* Out-of-range labels are dropped, never written out of bounds. */
 	metrics_probe_event(m, METRICS_EXIT_CAUSES);
@@ -382,6 +388,9 @@ static void test_helpers(void **state)
 						      &type), 0);
 	assert_int_equal(type, METRICS_NOTIFY_PROCESS);
 	assert_int_equal(metrics_notification_type_of("{\"notification\":{\"type\":\"COMPUTE_HOST\"}}",
+						      &type), 0);
+	assert_int_equal(type, METRICS_NOTIFY_COMPUTE_HOST);
+	assert_int_equal(metrics_notification_type_of("{\"notification\":{\"type\":\"SOMETHING\"}}",
 						      &type), -EINVAL);
 	assert_int_equal(metrics_notification_type_of("{\"type\":\"VM\"}", &type), -EINVAL);
 	assert_int_equal(metrics_notification_type_of("not json", &type), -EINVAL);
