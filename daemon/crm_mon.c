@@ -4,6 +4,8 @@
  * shape of the tree beyond what it checked. */
 #include "crm_mon.h"
 
+#include "civil_time.h"
+
 #include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -264,29 +266,6 @@ static bool parse_int(const char *s, int *out)
 	return true;
 }
 
-static bool digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const int64_t yoe = y - era * 400;
-	const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* fence_event@completed: "2026-11-26 19:39:55Z" (UTC). */
 static bool parse_completed(const char *s, int64_t *epoch)
 {
@@ -294,12 +273,13 @@ static bool parse_completed(const char *s, int64_t *epoch)
 	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
 	    s[16] != ':' || s[19] != 'Z')
 		return false;
-	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+	if (!civil_digits(s, 4, &y) || !civil_digits(s + 5, 2, &mo) ||
+	    !civil_digits(s + 8, 2, &d) || !civil_digits(s + 11, 2, &h) ||
+	    !civil_digits(s + 14, 2, &mi) || !civil_digits(s + 17, 2, &se))
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+	if (!civil_valid(y, mo, d, h, mi, se, true))
 		return false;
-	*epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*epoch = civil_epoch_seconds(y, mo, d, h, mi, se);
 	return true;
 }
 

@@ -3,6 +3,8 @@
  * type-checked before use and errors say what was missing. */
 #include "keystone.h"
 
+#include "civil_time.h"
+
 #include <assert.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -36,37 +38,6 @@ static void list_add(char *buf, size_t size, const char *item)
 
 /* ---------------------------------------------------------------- time */
 
-static bool digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so no timegm()/TZ dependency. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : dim[m - 1];
-}
-
 int keystone_parse_time(const char *s, int64_t *realtime_ns)
 {
 	int year, mon, day, hour, min, sec;
@@ -76,13 +47,12 @@ int keystone_parse_time(const char *s, int64_t *realtime_ns)
 	if (s == NULL || realtime_ns == NULL)
 		return -1;
 	size_t len = strlen(s);
-	if (len < 19 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &mon) ||
-	    s[7] != '-' || !digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-	    !digits(s + 11, 2, &hour) || s[13] != ':' || !digits(s + 14, 2, &min) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
+	if (len < 19 || !civil_digits(s, 4, &year) || s[4] != '-' ||
+	    !civil_digits(s + 5, 2, &mon) || s[7] != '-' || !civil_digits(s + 8, 2, &day) ||
+	    (s[10] != 'T' && s[10] != 't') || !civil_digits(s + 11, 2, &hour) || s[13] != ':' ||
+	    !civil_digits(s + 14, 2, &min) || s[16] != ':' || !civil_digits(s + 17, 2, &sec))
 		return -1;
-	if (year < 1 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
-	    hour > 23 || min > 59 || sec > 59)
+	if (!civil_valid(year, mon, day, hour, min, sec, false))
 		return -1;
 
 	const char *p = s + 19;
@@ -105,8 +75,8 @@ int keystone_parse_time(const char *s, int64_t *realtime_ns)
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
 		int sign = *p == '-' ? -1 : 1;
-		if (strlen(p) != 6 || !digits(p + 1, 2, &oh) || p[3] != ':' ||
-		    !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+		if (strlen(p) != 6 || !civil_digits(p + 1, 2, &oh) || p[3] != ':' ||
+		    !civil_digits(p + 4, 2, &om) || oh > 23 || om > 59)
 			return -1;
 		offset_s = sign * (oh * 3600 + om * 60);
 		p += 6;
@@ -114,8 +84,7 @@ int keystone_parse_time(const char *s, int64_t *realtime_ns)
 	if (*p != '\0')
 		return -1;
 
-	int64_t secs = days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec -
-		       offset_s;
+	int64_t secs = civil_epoch_seconds(year, mon, day, hour, min, sec) - offset_s;
 	int64_t ns;
 	if (__builtin_mul_overflow(secs, NS_PER_S, &ns) || __builtin_add_overflow(ns, frac_ns, &ns))
 		return -1;
