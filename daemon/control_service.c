@@ -19,9 +19,14 @@
 #include "control.pb-c.h"
 #include "log.h"
 #include "proc_scan.h"
+#include "rpc/bounds.h"
 #include "rpc/server.h"
 
 #define MAX_EVENTS_PER_REPLY 200
+/* Packed events per reply: well inside the server's max_msg
+ * (RPC_DEFAULT_MAX_MSG) with the envelope and the other fields. */
+#define EVENTS_REPLY_BUDGET (48 * 1024)
+_Static_assert(EVENTS_REPLY_BUDGET + 8 * 1024 < RPC_DEFAULT_MAX_MSG, "room for the envelope");
 #define MAX_OUTBOX_PER_REPLY 200
 
 struct control_service {
@@ -286,7 +291,7 @@ static uint32_t on_events(void *arg, struct rpc_call *call, const ProtobufCMessa
 	static __thread struct event_record recs[MAX_EVENTS_PER_REPLY + 1];
 	uint64_t first, last;
 	size_t want = q->has_max_count && q->max_count ? q->max_count : 50;
-	size_t n;
+	size_t n, bytes = 0;
 
 	if (want > MAX_EVENTS_PER_REPLY)
 		want = MAX_EVENTS_PER_REPLY;
@@ -331,6 +336,13 @@ static uint32_t on_events(void *arg, struct rpc_call *call, const ProtobufCMessa
 		}
 		if (e->source[0])
 			ev->source = STR(call, e->source);
+		/* Long decision records: a full page may not fit one reply;
+		 * stop early and let the client ask for the rest. */
+		bytes += protobuf_c_message_get_packed_size(&ev->base) + 4;
+		if (bytes > EVENTS_REPLY_BUDGET && r->n_events > 0) {
+			r->truncated = true;
+			break;
+		}
 		r->events[r->n_events++] = ev;
 	}
 	return done(cs, call, RPC_OK);

@@ -12,6 +12,9 @@
 
 #define EVENT_LOG_MAX_BYTES (8 * 1024 * 1024)
 #define EVENT_RING_SIZE 1024 /* recent events kept in memory for mimamorictl */
+/* A mesh decision record (observers, majority, notifier) is up to ~500
+ * bytes: mimamorictl events must show it whole, as events.jsonl does. */
+#define EVENT_CAUSE_LEN 512
 
 /* One event as mimamorictl shows it. */
 struct event_record {
@@ -20,7 +23,7 @@ struct event_record {
 	char kind[24];          /* proc_exit, libvirt_lifecycle, delivery, note, ... */
 	char subject[64];       /* guest uuid, process name, outbox id */
 	char subject_name[64];  /* guest name */
-	char cause[VERDICT_CAUSE_LEN];
+	char cause[EVENT_CAUSE_LEN];
 	char verdict[24];       /* verdict kind name, delivery result */
 	bool notify;
 	uint64_t detect_us;
