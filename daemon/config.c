@@ -53,6 +53,7 @@ enum key_kind {
 	K_PATH,      /* empty, or an absolute path */
 	K_BOOL,
 	K_SECONDS,   /* decimal integer in [min, max], stored as long * scale */
+	K_MILLISECONDS, /* the same, in milliseconds */
 	K_ENUM,      /* one of choices */
 	K_VERSION,   /* a Masakari microversion, "1.0" */
 	K_PROCESSES, /* [process] watched */
@@ -65,7 +66,7 @@ struct key_spec {
 	size_t offset;             /* of the field in struct mimamori_config */
 	size_t size;               /* of the field (char buffers: capacity) */
 	bool nonempty;
-	long min, max, scale;      /* K_SECONDS */
+	long min, max, scale;      /* K_SECONDS, K_MILLISECONDS */
 	const char *const *choices; /* K_ENUM, NULL-terminated */
 };
 
@@ -118,6 +119,8 @@ static const struct key_spec mimamori_keys[] = {
 	{ "mesh", "members_file", K_PATH, FIELD(mesh_members_file), .nonempty = true },
 	{ "mesh", "ca_file", K_PATH, FIELD(mesh_ca_file) },
 	{ "mesh", "cert_file", K_PATH, FIELD(mesh_cert_file) },
+	{ "mesh", "unreachable_window_ms", K_MILLISECONDS, FIELD(mesh_unreachable_window_ms),
+	  .min = 400, .max = 30000, .scale = 1 },
 	{ "fencing", "method", K_ENUM, FIELD(fencing_method), .choices = fencing_choices },
 	{ "fencing", "command", K_PATH, FIELD(fencing_command) },
 	{ "fencing", "timeout", K_SECONDS, FIELD(fencing_timeout_s), .min = 1, .max = 3600,
@@ -228,6 +231,7 @@ void config_defaults(struct mimamori_config *cfg)
 	snprintf(cfg->mesh_cert_file, sizeof(cfg->mesh_cert_file), "%s", "/etc/mimamori/node.pem");
 	snprintf(cfg->fencing_method, sizeof(cfg->fencing_method), "%s", "pacemaker");
 	cfg->fencing_timeout_s = 60;
+	cfg->mesh_unreachable_window_ms = 1200;
 	snprintf(cfg->crm_mon_path, sizeof(cfg->crm_mon_path), "%s", "/usr/sbin/crm_mon");
 	cfg->crm_mon_interval_s = 2;
 }
@@ -453,17 +457,18 @@ static int apply_value(struct parse_ctx *ctx, const struct key_spec *spec, const
 		*(bool *)field = b;
 		return 0;
 	}
-	case K_SECONDS: {
+	case K_SECONDS:
+	case K_MILLISECONDS: {
+		const char *unit = spec->kind == K_SECONDS ? "seconds" : "milliseconds";
 		long x = 0;
 		int rc = parse_long(v, spec->min, spec->max, &x);
 
 		if (rc == -1)
-			return key_error(ctx, section, key,
-					 "'%.64s' is not a whole number of seconds", v);
+			return key_error(ctx, section, key, "'%.64s' is not a whole number of %s",
+					 v, unit);
 		if (rc == -2)
-			return key_error(ctx, section, key,
-					 "%.64s is out of range (%ld to %ld seconds)", v, spec->min,
-					 spec->max);
+			return key_error(ctx, section, key, "%.64s is out of range (%ld to %ld %s)",
+					 v, spec->min, spec->max, unit);
 		*(long *)field = x * spec->scale; /* bounded by max, cannot overflow */
 		return 0;
 	}

@@ -50,11 +50,6 @@
 #define ACT_BATCH 64
 #define DEFERRED_MAX 64
 #define LEAVE_WAIT_NS (1000 * NS_PER_MS)
-/* The agreement's last check that a dead-declared host is really gone.
- * mimamori-sim (tests/sim) shows a healthy host that stalls >= 1.6 s or is
- * unreachable 1-1.5 s fenced with a 1 s window, and none with 2.5 s: the
- * price is ~1.5 s more detection, paid for never fencing a live host. */
-#define AGR_PROBE_TIMEOUT_NS (2500 * NS_PER_MS)
 #define GOSSIP_DEADLINE_MS 1000u  /* gossip, join, sync and agreement messages */
 #define CRM_MON_TIMEOUT_NS (10 * NS_PER_S)
 #define SERVER_WORKERS 4
@@ -114,6 +109,10 @@ struct mesh_node {
 	uint32_t *by_name; /* member indexes sorted by name (bsearch) */
 	uint32_t self_idx;
 	uint64_t probe_deadline_ms;
+	/* The agreement's probes and their acks: a late one still counts
+	 * until the unreachable window closes (the receiver drops requests
+	 * past their deadline). */
+	uint32_t agr_probe_deadline_ms;
 
 	struct notifier *notifier;
 	struct event_log *events;
@@ -581,21 +580,28 @@ static void do_action(struct mesh_node *n, const struct agr_action *act)
 			return;
 		m.kind = MESH_WIRE_PROBE;
 		m.nonce = act->nonce;
-		send_to(n, (uint32_t)subj, &m, (uint32_t)(AGR_PROBE_TIMEOUT_NS / NS_PER_MS));
+		send_to(n, (uint32_t)subj, &m, n->agr_probe_deadline_ms);
 		break;
 	case AGR_ACT_SEND_PROBE_ACK:
 		if (peer < 0)
 			return;
 		m.kind = MESH_WIRE_PROBE_ACK;
 		m.nonce = act->nonce;
-		send_to(n, (uint32_t)peer, &m, (uint32_t)(AGR_PROBE_TIMEOUT_NS / NS_PER_MS));
+		send_to(n, (uint32_t)peer, &m, n->agr_probe_deadline_ms);
 		break;
-	case AGR_ACT_BROADCAST_OBSERVATION: {
-		uint32_t to;
+	case AGR_ACT_SEND_OBSERVATION: {
+		uint32_t to = 0;
 
 		m.kind = MESH_WIRE_OBSERVATION;
 		agreement_action_observation(n->agr, act, &m.observation);
-		to = broadcast(n, &m, subj);
+		for (uint32_t i = 0; i < act->n_dest; i++) {
+			long d = member_idx(n, act->dest[i]);
+
+			if (d >= 0) {
+				send_to(n, (uint32_t)d, &m, GOSSIP_DEADLINE_MS);
+				to++;
+			}
+		}
 		if (subj >= 0 && n->extra[subj].observed_inc != act->incarnation + 1) {
 			n->extra[subj].observed_inc = act->incarnation + 1;
 			log_warn("mesh: OBSERVED %s unreachable: no answer to our probe "
@@ -606,13 +612,18 @@ static void do_action(struct mesh_node *n, const struct agr_action *act)
 		}
 		break;
 	}
-	case AGR_ACT_BROADCAST_COMPLETION:
+	case AGR_ACT_SEND_COMPLETION:
 		m.kind = MESH_WIRE_COMPLETION;
 		agreement_action_completion(n->agr, act, &m.completion);
 		log_debug("mesh: telling peers: %s %s of %s by %s", act->incident == AGR_INCIDENT_HOST
 			  ? "HOST" : "PROCESS", agr_stage_name(act->stage), act->subject,
 			  m.completion.notifier);
-		broadcast(n, &m, act->incident == AGR_INCIDENT_HOST ? subj : -1);
+		for (uint32_t i = 0; i < act->n_dest; i++) {
+			long d = member_idx(n, act->dest[i]);
+
+			if (d >= 0)
+				send_to(n, (uint32_t)d, &m, GOSSIP_DEADLINE_MS);
+		}
 		break;
 	case AGR_ACT_BROADCAST_PROCESS_REPORT:
 		m.kind = MESH_WIRE_PROCESS_REPORT;
@@ -1321,10 +1332,11 @@ static int make_cores(struct mesh_node *n, const struct mimamori_config *cfg, ch
 	ac.fence_policy = strcmp(cfg->fencing_method, "none") == 0 ? AGR_FENCE_NONE
 								   : AGR_FENCE_REQUIRED;
 	ac.fence_timeout_ns = fence_runner_timeout_ns(n->fence);
-	ac.probe_timeout_ns = AGR_PROBE_TIMEOUT_NS;
-	/* A probe is re-sent (and observations re-broadcast) once per window;
-	 * the core wants the window within the resend interval. */
-	ac.resend_interval_ns = AGR_PROBE_TIMEOUT_NS;
+	/* The stall a healthy host survives without being fenced, traded
+	 * against detection time ([mesh] unreachable_window_ms). probe_interval,
+	 * resend_interval, claim_settle: the core's defaults (agreement.h). */
+	ac.unreachable_window_ns = (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS;
+	n->agr_probe_deadline_ms = (uint32_t)cfg->mesh_unreachable_window_ms;
 	n->agr = agreement_new(&ac, why, sizeof(why));
 	free(names);
 	if (!n->agr) {

@@ -34,8 +34,9 @@
 #define NONE UINT32_MAX
 #define NEVER UINT64_MAX
 
-/* Most essential (non-LOG) actions one call can emit per incident: probe
- * result broadcast, re-probe, progress, FENCE/NOTIFY, completion, echo. */
+/* Most essential (non-LOG) actions one call can emit per incident:
+ * observation, probe, progress, FENCE/NOTIFY, completion, echo (a send
+ * to a list of destinations is one action). */
 #define PER_INCIDENT_ACTIONS 6
 /* Our NOTIFIED is repeated this many times (every resend interval); after
  * that, late probers and claimers get it on demand (echo_done). */
@@ -59,7 +60,6 @@ struct done_record {
 	uint32_t by;
 	int32_t http;
 	enum agr_host_status host_status;
-	uint64_t echo_at; /* earliest next re-tell */
 };
 
 struct member {
@@ -71,6 +71,7 @@ struct member {
 	uint32_t host_incident; /* index or NONE */
 	uint32_t proc_incident;
 	struct done_record host_done, proc_done;
+	uint32_t route_mark; /* scratch for route(): de-duplication */
 	uint8_t pcmk, pcmk_warned;
 };
 
@@ -81,14 +82,18 @@ struct incident {
 	uint64_t inc;
 	uint64_t created_at, evidence_at, decided_at, progress_at;
 	uint64_t deadline;  /* stage timer (see evaluate / tick) */
-	uint64_t resend_at; /* re-probe, re-broadcast */
+	uint64_t resend_at; /* re-send observation / progress */
 	uint64_t window_at; /* next observation window rotation */
 	uint64_t notify_at, completed_at, fence_sent_at;
 	uint64_t *obs_cur, *obs_prev;
 	uint64_t *obs_ever; /* every observer of this incident */
-	/* our probe of the subject */
-	bool probe_pending;
-	uint64_t probe_nonce, probe_deadline;
+	/* our probing of the subject (HOST, while SUSPECT or DEAD here) */
+	bool probing;
+	bool observed;      /* the window passed unanswered: our observation stands */
+	bool seen_dead;     /* the subject was DEAD here at in->inc */
+	uint64_t run_start; /* first probe of the current unanswered run, NEVER */
+	uint64_t probe_at;  /* next PROBE, NEVER when not probing */
+	uint64_t nonce_lo, probe_nonce; /* this incarnation's probes: acks accepted */
 	bool ack_logged;
 	/* what peers told us */
 	bool progress_seen, peer_fenced;
@@ -98,7 +103,7 @@ struct incident {
 	/* the best candidate in our view, and since when it is */
 	uint32_t best;
 	uint64_t best_since;
-	uint32_t notified_resends; /* NOTIFIED broadcasts left to repeat */
+	uint32_t notified_resends; /* NOTIFIED re-sends left */
 	/* what we did */
 	bool acted, fence_in_flight, fence_confirmed, notify_emitted;
 	bool returned, hold_logged, hold_after_settle, dup_logged;
@@ -123,6 +128,7 @@ struct agreement {
 	struct agr_action *q;
 	uint32_t q_head, q_len;
 	uint64_t now, nonce;
+	uint32_t route_gen;
 	bool want_scan;
 	enum crm_mon_status pcmk_status;
 	bool pcmk_seen;
@@ -178,10 +184,10 @@ const char *agr_action_kind_name(enum agr_action_kind k)
 		return "SEND_PROBE";
 	case AGR_ACT_SEND_PROBE_ACK:
 		return "SEND_PROBE_ACK";
-	case AGR_ACT_BROADCAST_OBSERVATION:
-		return "BROADCAST_OBSERVATION";
-	case AGR_ACT_BROADCAST_COMPLETION:
-		return "BROADCAST_COMPLETION";
+	case AGR_ACT_SEND_OBSERVATION:
+		return "SEND_OBSERVATION";
+	case AGR_ACT_SEND_COMPLETION:
+		return "SEND_COMPLETION";
 	case AGR_ACT_BROADCAST_PROCESS_REPORT:
 		return "BROADCAST_PROCESS_REPORT";
 	case AGR_ACT_FENCE:
@@ -239,10 +245,11 @@ void agreement_config_default(struct agreement_config *cfg)
 	cfg->max_backups = 3;
 	cfg->fence_policy = AGR_FENCE_REQUIRED;
 	cfg->unfenced_notify_after = 0;
-	cfg->probe_timeout_ns = 1 * NS_PER_S;
+	cfg->probe_interval_ns = 200 * NS_PER_MS;
+	cfg->unreachable_window_ns = 1200 * NS_PER_MS;
 	cfg->resend_interval_ns = 1 * NS_PER_S;
 	cfg->observation_ttl_ns = 10 * NS_PER_S;
-	cfg->claim_settle_ns = 500 * NS_PER_MS;
+	cfg->claim_settle_ns = 100 * NS_PER_MS;
 	cfg->fence_timeout_ns = 60 * NS_PER_S;
 	cfg->notify_timeout_ns = 30 * NS_PER_S;
 	cfg->takeover_step_ns = 0;
@@ -318,7 +325,8 @@ static int check_config(const struct agreement_config *c, char *err, size_t errl
 		uint64_t v;
 		bool zero_ok;
 	} d[] = {
-		{ "probe_timeout", c->probe_timeout_ns, false },
+		{ "probe_interval", c->probe_interval_ns, false },
+		{ "unreachable_window", c->unreachable_window_ns, false },
 		{ "resend_interval", c->resend_interval_ns, false },
 		{ "observation_ttl", c->observation_ttl_ns, false },
 		{ "claim_settle", c->claim_settle_ns, true },
@@ -345,8 +353,14 @@ static int check_config(const struct agreement_config *c, char *err, size_t errl
 		set_err(err, errlen, "observation_ttl must be >= 2 * resend_interval");
 		return -1;
 	}
-	if (c->probe_timeout_ns > c->resend_interval_ns) {
-		set_err(err, errlen, "probe_timeout must be <= resend_interval");
+	/* At least two probes per window (one lost probe is not a death),
+	 * and the fast cadence no slower than the keep-alive one. */
+	if (2 * c->probe_interval_ns > c->unreachable_window_ns) {
+		set_err(err, errlen, "probe_interval must be <= unreachable_window / 2");
+		return -1;
+	}
+	if (c->probe_interval_ns > c->resend_interval_ns) {
+		set_err(err, errlen, "probe_interval must be <= resend_interval");
 		return -1;
 	}
 	if (!valid_name(c->self, AGR_NAME_MAX)) {
@@ -742,48 +756,160 @@ static void list_names(const struct agreement *a, const uint32_t *idx, uint32_t 
 	}
 }
 
-/* ------------------------------------------------------------ broadcasts */
+/* ------------------------------------------------------------ routing */
 
-static void broadcast_progress(struct agreement *a, struct incident *in, enum agr_stage stage)
+static bool keep_static(const struct agreement *a, const struct incident *in, uint32_t i)
 {
-	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_COMPLETION, in->subject);
+	return i != in->subject && i != a->self && is_live(a, i);
+}
+
+static bool keep_candidate(const struct agreement *a, const struct incident *in, uint32_t i)
+{
+	return i != a->self && candidate(a, in, i);
+}
+
+/* The best r (<= AGR_MAX_BACKUPS + 1) members by score among those keep()
+ * accepts, best first; returns how many. O(n * r). */
+static uint32_t top_by_score(const struct agreement *a, const struct incident *in, uint32_t r,
+			     bool (*keep)(const struct agreement *, const struct incident *, uint32_t),
+			     uint32_t *out)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < a->n; i++) {
+		if (!keep(a, in, i))
+			continue;
+		if (k == r && !better(a, i, out[k - 1], in->subject))
+			continue;
+		uint32_t j = k < r ? k++ : k - 1;
+		while (j > 0 && better(a, i, out[j - 1], in->subject)) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = i;
+	}
+	return k;
+}
+
+static void route_add(struct agreement *a, struct agr_action *act, uint32_t i)
+{
+	if (i == NONE || i == a->self || a->m[i].route_mark == a->route_gen ||
+	    act->n_dest >= AGR_MAX_DEST)
+		return;
+	a->m[i].route_mark = a->route_gen;
+	act->dest[act->n_dest++] = a->m[i].name;
+}
+
+/* Destinations of an observation or progress about in (agreement.h,
+ * Routing): the claimer, the static top R, the candidate top R. */
+static void route(struct agreement *a, const struct incident *in, struct agr_action *act)
+{
+	uint32_t top[AGR_MAX_BACKUPS + 1];
+	uint32_t r = a->cfg.max_backups + 1;
+	if (++a->route_gen == 0) {
+		for (uint32_t i = 0; i < a->n; i++)
+			a->m[i].route_mark = 0;
+		a->route_gen = 1;
+	}
+	act->n_dest = 0;
+	if (in->claimer != NONE && !is_gone(a, in->claimer) && in->claimer != in->subject)
+		route_add(a, act, in->claimer);
+	uint32_t k = top_by_score(a, in, r, keep_static, top);
+	for (uint32_t i = 0; i < k; i++)
+		route_add(a, act, top[i]);
+	k = top_by_score(a, in, r, keep_candidate, top);
+	for (uint32_t i = 0; i < k; i++)
+		route_add(a, act, top[i]);
+}
+
+static void send_progress(struct agreement *a, struct incident *in, enum agr_stage stage)
+{
+	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, in->subject);
 	act->peer = a->m[a->self].name;
 	act->incarnation = in->inc;
 	act->incident = in->kind;
 	act->stage = stage;
 	act->host_status = in->host_status;
 	act->http_status = stage == AGR_STAGE_NOTIFIED ? in->http : 0;
+	route(a, in, act);
 }
 
-/* Re-tells the NOTIFIED record we hold for subject (at most once per
- * resend interval), so a late prober or claimer stops. */
-static void echo_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject)
+/* Tells `to` the NOTIFIED record we hold for subject, in answer to its late
+ * observation, claim or report (one answer per message: bounded by what
+ * arrives), so it stops. */
+static void echo_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
+		      uint32_t to)
 {
-	struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
-							    &a->m[subject].proc_done;
-	if (!d->known || a->now < d->echo_at)
+	const struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
+								  &a->m[subject].proc_done;
+	if (!d->known || to == a->self || to == subject)
 		return;
-	d->echo_at = a->now + a->cfg.resend_interval_ns;
-	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_COMPLETION, subject);
+	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, subject);
 	act->peer = a->m[d->by].name;
 	act->incarnation = d->inc;
 	act->incident = kind;
 	act->stage = AGR_STAGE_NOTIFIED;
 	act->host_status = d->host_status;
 	act->http_status = d->http;
+	act->n_dest = 1;
+	act->dest[0] = a->m[to].name;
 }
 
-static void start_probe(struct agreement *a, struct incident *in)
+/* ------------------------------------------------------------ probing */
+
+/* We probe the subject while our view holds it SUSPECT or DEAD at the
+ * incident's incarnation and the incident is open. */
+static bool probing_wanted(const struct agreement *a, const struct incident *in)
 {
-	assert(in->kind == AGR_INCIDENT_HOST);
-	if (in->probe_pending)
-		return;
-	in->probe_pending = true;
+	const struct member *h = &a->m[in->subject];
+	return in->kind == AGR_INCIDENT_HOST && in->stage != AGR_IS_COMPLETED &&
+	       in->stage != AGR_IS_NONE && h->inc == in->inc &&
+	       (h->state == AGR_MEMBER_SUSPECT || h->state == AGR_MEMBER_DEAD);
+}
+
+static void send_probe(struct agreement *a, struct incident *in)
+{
 	in->probe_nonce = ++a->nonce;
-	in->probe_deadline = a->now + a->cfg.probe_timeout_ns;
+	if (in->nonce_lo == 0)
+		in->nonce_lo = in->probe_nonce;
+	if (in->run_start == NEVER)
+		in->run_start = a->now;
+	/* Fast until observed; then a keep-alive that can still withdraw it. */
+	in->probe_at = a->now +
+		       (in->observed ? a->cfg.resend_interval_ns : a->cfg.probe_interval_ns);
 	struct agr_action *act = emit(a, AGR_ACT_SEND_PROBE, in->subject);
 	act->nonce = in->probe_nonce;
 	act->incarnation = in->inc;
+}
+
+static void probe_stop(struct incident *in)
+{
+	in->probing = false;
+	in->probe_at = NEVER;
+	in->run_start = NEVER;
+}
+
+/* Starts (or stops) probing as the view asks. */
+static void probe_update(struct agreement *a, struct incident *in)
+{
+	bool want = probing_wanted(a, in);
+	if (want && !in->probing) {
+		/* The window counts from the suspicion; the first probe waits one
+		 * interval: most false suspicions are refuted by then, and every
+		 * member probing each of them would make the steady message
+		 * rate grow with N (suspicions ~N, probers ~N). */
+		in->probing = true;
+		in->run_start = a->now;
+		in->probe_at = a->now + a->cfg.probe_interval_ns;
+	} else if (!want && in->probing) {
+		probe_stop(in);
+	}
+}
+
+static void send_observation(struct agreement *a, struct incident *in)
+{
+	struct agr_action *act = emit(a, AGR_ACT_SEND_OBSERVATION, in->subject);
+	act->incarnation = in->inc;
+	route(a, in, act);
 }
 
 /* ------------------------------------------------------------ incidents */
@@ -853,6 +979,7 @@ static struct incident *incident_open(struct agreement *a, enum agr_incident_kin
 	in->inc = inc;
 	in->created_at = in->evidence_at = a->now;
 	in->deadline = NEVER;
+	in->run_start = in->probe_at = NEVER;
 	in->resend_at = a->now + a->cfg.resend_interval_ns;
 	in->window_at = a->now + a->cfg.observation_ttl_ns / 2;
 	in->claimer = NONE;
@@ -884,7 +1011,11 @@ static void reset_observations(struct agreement *a, struct incident *in, uint64_
 	assert(in->stage == AGR_IS_OBSERVING);
 	memset(in->obs_cur, 0, 3 * a->words * sizeof(uint64_t));
 	in->inc = inc;
-	in->probe_pending = false;
+	/* A new incarnation: our probes and observation were about the old one. */
+	probe_stop(in);
+	in->observed = false;
+	in->seen_dead = false;
+	in->nonce_lo = in->probe_nonce = 0;
 	in->progress_seen = false;
 	in->peer_fenced = false;
 	in->claimer = NONE;
@@ -922,10 +1053,10 @@ static void complete(struct agreement *a, struct incident *in, uint32_t by, int3
 	in->http = http;
 	in->host_status = status;
 	in->deadline = a->now + a->cfg.completion_linger_ns;
-	in->probe_pending = false;
+	probe_stop(in);
 	mark_done(a, in->kind, in->subject, in->inc, by, http, status);
 	if (by == a->self) {
-		broadcast_progress(a, in, AGR_STAGE_NOTIFIED);
+		send_progress(a, in, AGR_STAGE_NOTIFIED);
 		in->notified_resends = NOTIFIED_RESENDS;
 	}
 }
@@ -958,12 +1089,23 @@ static void abandon(struct agreement *a, struct incident *in, const char *why)
 {
 	a->ctr.abandoned++;
 	if (in->acted)
-		broadcast_progress(a, in, AGR_STAGE_ABANDONED);
+		send_progress(a, in, AGR_STAGE_ABANDONED);
 	rec(a, in->fence_attempts > 0 ? AGR_LOG_ERROR : AGR_LOG_WARN, in->subject, "abandoned",
 	    "%s incident of %s (incarnation %llu) abandoned: %s; not notifying: check %s",
 	    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc, why,
 	    a->m[in->subject].name);
 	release(a, in);
+}
+
+/* An incident opened on a suspicion that cleared, with no evidence at
+ * all: released without a record (suspicions are routine). */
+static bool drop_if_idle(struct agreement *a, struct incident *in)
+{
+	if (in->stage != AGR_IS_OBSERVING || in->kind != AGR_INCIDENT_HOST || in->seen_dead ||
+	    in->progress_seen || obs_total(a, in) != 0)
+		return false;
+	release(a, in);
+	return true;
 }
 
 static void cancel(struct agreement *a, struct incident *in, const char *why)
@@ -1020,7 +1162,7 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 	a->ctr.notifications++;
 	/* Committed: a later claimer that hears this yields to us. */
 	in->progress_stage = AGR_STAGE_NOTIFYING;
-	broadcast_progress(a, in, AGR_STAGE_NOTIFYING);
+	send_progress(a, in, AGR_STAGE_NOTIFYING);
 	struct agr_action *act;
 	if (in->kind == AGR_INCIDENT_HOST) {
 		act = emit(a, AGR_ACT_NOTIFY_HOST, in->subject);
@@ -1107,7 +1249,7 @@ static void start_claim(struct agreement *a, struct incident *in, uint32_t rank)
 	in->stage = AGR_IS_SETTLING;
 	in->acted = true;
 	in->progress_stage = in->fence_confirmed ? AGR_STAGE_FENCED : AGR_STAGE_CLAIMED;
-	broadcast_progress(a, in, in->progress_stage);
+	send_progress(a, in, in->progress_stage);
 	in->deadline = a->now + a->cfg.claim_settle_ns;
 	if (rank == 0)
 		rec(a, AGR_LOG_INFO, in->subject, "notifier",
@@ -1258,6 +1400,7 @@ static void try_decide_process(struct agreement *a, struct incident *in)
 /* Re-examines one incident from its state. */
 static void evaluate(struct agreement *a, struct incident *in)
 {
+	probe_update(a, in);
 	switch (in->stage) {
 	case AGR_IS_OBSERVING:
 		if (in->kind == AGR_INCIDENT_HOST)
@@ -1303,7 +1446,8 @@ static void host_returned(struct agreement *a, struct incident *in)
 	const struct member *h = &a->m[in->subject];
 	switch (in->stage) {
 	case AGR_IS_OBSERVING:
-		cancel(a, in, "the host is back before any verdict");
+		if (!drop_if_idle(a, in))
+			cancel(a, in, "the host is back before any verdict");
 		return;
 	case AGR_IS_DECLARED:
 		if (!maybe_fenced(in)) {
@@ -1389,17 +1533,30 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 			reset_observations(a, hi, incarnation);
 		if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation))
 			hi = incident_open(a, AGR_INCIDENT_HOST, idx, incarnation);
-		if (hi != NULL && hi->inc == incarnation && hi->stage == AGR_IS_OBSERVING)
-			start_probe(a, hi);
+		if (hi != NULL && hi->inc == incarnation)
+			hi->seen_dead = true;
 		if (pi != NULL && !pi->notify_emitted && pi->stage != AGR_IS_COMPLETED)
 			cancel(a, pi, "the host is dead in membership: host failure path");
 	} else {
 		if (hi != NULL && incarnation > hi->inc)
 			host_returned(a, hi);
+		hi = incident_of(a, AGR_INCIDENT_HOST, idx); /* may be gone */
+		if (state == AGR_MEMBER_SUSPECT) {
+			/* Probing starts at suspicion: the window counts from here. */
+			if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
+				reset_observations(a, hi, incarnation);
+			if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation))
+				hi = incident_open(a, AGR_INCIDENT_HOST, idx, incarnation);
+		} else if (state == AGR_MEMBER_ALIVE && hi != NULL) {
+			drop_if_idle(a, hi);
+			hi = incident_of(a, AGR_INCIDENT_HOST, idx);
+		}
 		if (state == AGR_MEMBER_LEFT && pi != NULL && !pi->notify_emitted &&
 		    pi->stage != AGR_IS_COMPLETED)
 			cancel(a, pi, "the host left the mesh (planned shutdown)");
 	}
+	if (hi != NULL)
+		probe_update(a, hi);
 	evaluate_all(a);
 	return 0;
 }
@@ -1433,14 +1590,21 @@ int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce
 		return -ENOENT;
 	}
 	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, idx);
-	if (in == NULL || nonce == 0 || nonce != in->probe_nonce)
+	/* Any probe of this incarnation counts (a stalled host answers the
+	 * queued ones when it runs again); older nonces are another run's. */
+	if (in == NULL || nonce == 0 || in->nonce_lo == 0 || nonce < in->nonce_lo ||
+	    nonce > in->probe_nonce)
 		return -ENOENT; /* late or unknown: harmless */
-	in->probe_pending = false;
-	/* We reach it: withdraw our own observation. */
+	/* We reach it: the run ends, our own observation is withdrawn. */
+	in->run_start = NEVER;
+	if (in->observed && in->probing) /* back to the fast cadence */
+		in->probe_at = a->now + a->cfg.probe_interval_ns;
+	in->observed = false;
 	uint32_t s = a->self;
 	in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
 	in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
-	if (!in->ack_logged && in->stage == AGR_IS_OBSERVING) {
+	if (!in->ack_logged && in->stage == AGR_IS_OBSERVING &&
+	    a->m[idx].state == AGR_MEMBER_DEAD) {
 		in->ack_logged = true;
 		rec(a, AGR_LOG_WARN, idx, "reachable",
 		    "membership holds %s dead (incarnation %llu) but it answers our probes: not "
@@ -1451,14 +1615,19 @@ int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce
 	return 0;
 }
 
-/* Our probe of in's subject timed out: first-hand observation. */
+/* A whole window passed since the first probe of the current run with
+ * no ack: first-hand observation (also re-told every resend_interval). */
 static void observe_self(struct agreement *a, struct incident *in)
 {
-	in->probe_pending = false;
+	in->observed = true;
 	obs_set(a, in, a->self);
 	in->evidence_at = a->now;
-	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_OBSERVATION, in->subject);
-	act->incarnation = in->inc;
+	send_observation(a, in);
+	/* A decider needs n/2 + 1 of them: one lost copy must not cost a
+	 * whole resend_interval, so the first re-send comes one probe
+	 * interval later. */
+	if (in->resend_at > a->now + a->cfg.probe_interval_ns)
+		in->resend_at = a->now + a->cfg.probe_interval_ns;
 }
 
 int agreement_on_observation(struct agreement *a, const struct agr_observation *o, uint64_t now)
@@ -1484,7 +1653,7 @@ int agreement_on_observation(struct agreement *a, const struct agr_observation *
 		return 0;
 	}
 	if (done_covers(a, AGR_INCIDENT_HOST, subj, o->incarnation)) {
-		echo_done(a, AGR_INCIDENT_HOST, subj);
+		echo_done(a, AGR_INCIDENT_HOST, subj, obs);
 		return 0;
 	}
 	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, subj);
@@ -1580,7 +1749,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 
 	/* Progress: someone is working on it. */
 	if (done_covers(a, kind, subj, c->incarnation)) {
-		echo_done(a, kind, subj);
+		echo_done(a, kind, subj, from);
 		return 0;
 	}
 	if (c->incarnation < a->m[subj].inc && kind == AGR_INCIDENT_HOST &&
@@ -1675,7 +1844,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 		return 0;
 	}
 	if (done_covers(a, AGR_INCIDENT_PROCESS, idx, r->incarnation)) {
-		echo_done(a, AGR_INCIDENT_PROCESS, idx);
+		echo_done(a, AGR_INCIDENT_PROCESS, idx, idx);
 		return 0;
 	}
 	if (h->state == AGR_MEMBER_DEAD || h->state == AGR_MEMBER_LEFT) {
@@ -1780,7 +1949,7 @@ static void fence_result(struct agreement *a, struct incident *in, enum agr_fenc
 		if (in->stage == AGR_IS_COMPLETED)
 			return;
 		in->progress_stage = AGR_STAGE_FENCED;
-		broadcast_progress(a, in, AGR_STAGE_FENCED);
+		send_progress(a, in, AGR_STAGE_FENCED);
 		if (in->stage == AGR_IS_FENCING)
 			notify(a, in, AGR_HOST_NORMAL);
 		return;
@@ -1805,7 +1974,7 @@ static void fence_result(struct agreement *a, struct incident *in, enum agr_fenc
 		return;
 	}
 	in->progress_stage = AGR_STAGE_FENCE_FAILED;
-	broadcast_progress(a, in, AGR_STAGE_FENCE_FAILED);
+	send_progress(a, in, AGR_STAGE_FENCE_FAILED);
 	in->stage = AGR_IS_FENCE_BACKOFF;
 	in->deadline = a->now + fence_backoff(a, in->fence_attempts);
 }
@@ -1867,8 +2036,12 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		memset(in->obs_cur, 0, a->words * sizeof(uint64_t));
 		in->window_at = now + a->cfg.observation_ttl_ns / 2;
 	}
-	if (in->probe_pending && now >= in->probe_deadline)
+	probe_update(a, in);
+	if (in->probing && !in->observed && in->run_start != NEVER &&
+	    now >= in->run_start + a->cfg.unreachable_window_ns)
 		observe_self(a, in);
+	if (in->probing && now >= in->probe_at)
+		send_probe(a, in);
 
 	switch (in->stage) {
 	case AGR_IS_OBSERVING:
@@ -1936,26 +2109,30 @@ static void tick_incident(struct agreement *a, struct incident *in)
 
 	if (now >= in->resend_at) {
 		in->resend_at = now + a->cfg.resend_interval_ns;
-		bool open = in->stage != AGR_IS_COMPLETED;
-		if (open && in->kind == AGR_INCIDENT_HOST && h->state == AGR_MEMBER_DEAD &&
-		    h->inc == in->inc) {
-			start_probe(a, in);
+		if (in->probing && in->observed) {
+			/* Still unanswered: keep our observation fresh, here and
+			 * at the deciders (a lost or early one is re-told). */
+			obs_set(a, in, a->self);
+			in->evidence_at = now;
+			send_observation(a, in);
 		}
 		switch (in->stage) {
 		case AGR_IS_SETTLING:
 		case AGR_IS_FENCING:
 		case AGR_IS_FENCE_BACKOFF:
 		case AGR_IS_HOLDING:
-			broadcast_progress(a, in, in->progress_stage);
+			send_progress(a, in, in->progress_stage);
 			break;
 		case AGR_IS_NOTIFYING:
-			if (now < in->notify_at + a->cfg.notify_timeout_ns)
-				broadcast_progress(a, in, in->progress_stage);
+			/* For as long as Masakari has not answered: the outbox
+			 * keeps retrying, and a notifier that still says so is
+			 * not replaced by a backup (agreement.h). */
+			send_progress(a, in, in->progress_stage);
 			break;
 		case AGR_IS_COMPLETED:
 			if (in->completed_by == a->self && in->notified_resends > 0) {
 				in->notified_resends--;
-				broadcast_progress(a, in, AGR_STAGE_NOTIFIED);
+				send_progress(a, in, AGR_STAGE_NOTIFIED);
 			}
 			break;
 		case AGR_IS_NONE:
@@ -1987,7 +2164,8 @@ int agreement_tick(struct agreement *a, uint64_t now)
 			struct incident *in = incident_open(a, AGR_INCIDENT_HOST, i, h->inc);
 			if (in == NULL)
 				break; /* want_scan set again */
-			start_probe(a, in);
+			in->seen_dead = true;
+			probe_update(a, in);
 		}
 	}
 	return 0;
@@ -2006,8 +2184,11 @@ uint64_t agreement_next_deadline(const struct agreement *a)
 			t = in->deadline;
 		if (in->kind == AGR_INCIDENT_HOST && in->window_at < t)
 			t = in->window_at;
-		if (in->probe_pending && in->probe_deadline < t)
-			t = in->probe_deadline;
+		if (in->probing && in->probe_at < t)
+			t = in->probe_at;
+		if (in->probing && !in->observed && in->run_start != NEVER &&
+		    in->run_start + a->cfg.unreachable_window_ns < t)
+			t = in->run_start + a->cfg.unreachable_window_ns;
 		if (t < next)
 			next = t;
 	}
@@ -2020,7 +2201,7 @@ void agreement_action_observation(const struct agreement *a, const struct agr_ac
 				  struct agr_observation *out)
 {
 	assert(a != NULL && act != NULL && out != NULL);
-	assert(act->kind == AGR_ACT_BROADCAST_OBSERVATION && act->subject != NULL);
+	assert(act->kind == AGR_ACT_SEND_OBSERVATION && act->subject != NULL);
 	memset(out, 0, sizeof(*out));
 	snprintf(out->observer, sizeof(out->observer), "%s", a->cfg.self);
 	snprintf(out->subject, sizeof(out->subject), "%s", act->subject);
@@ -2031,7 +2212,7 @@ void agreement_action_completion(const struct agreement *a, const struct agr_act
 				 struct agr_completion *out)
 {
 	assert(a != NULL && act != NULL && out != NULL);
-	assert(act->kind == AGR_ACT_BROADCAST_COMPLETION && act->subject != NULL);
+	assert(act->kind == AGR_ACT_SEND_COMPLETION && act->subject != NULL);
 	memset(out, 0, sizeof(*out));
 	snprintf(out->from, sizeof(out->from), "%s", a->cfg.self);
 	snprintf(out->notifier, sizeof(out->notifier), "%s",

@@ -32,11 +32,37 @@
  *      the local membership holds more than half of the configured
  *      members alive or suspect (self included).
  *
- * An observation is first-hand: a member whose membership says H is DEAD
- * sends H a direct PROBE through the agreement channel and observes only
- * if no PROBE_ACK comes back within probe_timeout. It re-probes and
- * re-broadcasts every resend_interval while H stays dead, so observations
- * stay fresh (older than observation_ttl they no longer count).
+ * An observation is first-hand: a member whose membership says H is
+ * SUSPECT or DEAD probes H directly through the agreement channel, one
+ * PROBE every probe_interval, and observes H unreachable only when a whole
+ * unreachable_window passed with no PROBE_ACK, counted from the start of
+ * the current unanswered run: the suspicion for the first run (its first
+ * probe goes one interval later: most false suspicions are refuted by
+ * then, and N members probing each of ~N suspicions would make the
+ * steady message rate grow with N), the first probe after an ack for a
+ * later one. An ack to any probe of this incarnation ends the run and
+ * withdraws our observation. Observing while H is only SUSPECT is allowed (it is a
+ * first-hand fact); the verdict still needs (a), (b) and (c). Once
+ * observed, H is probed every resend_interval (any ack withdraws the
+ * observation) and the observation is re-sent every resend_interval while
+ * the incident is open, so observations stay fresh (older than
+ * observation_ttl they no longer count).
+ *
+ * Why these numbers (mimamori-sim, docs/BENCHMARKS.md). A healthy host
+ * that stalls S seconds (SIGSTOP, CPU starvation) answers the probes
+ * queued during the stall when it runs again; it is observed only if
+ * sigma + unreachable_window < S + ack delay, where sigma (>= ~0.1-0.2 s
+ * after the stall begins) is when the observer learns the suspicion. A
+ * crashed host is observed at sigma + unreachable_window. So the window
+ * buys stall tolerance one for one with detection time; re-probing (not a
+ * single probe) makes a lost probe or ack irrelevant: at 5% loss all of
+ * the ~5 round trips of a 1.2 s window at 200 ms must fail (p ~ 1e-5)
+ * for one member, and a verdict needs a majority of members. The default
+ * window (1.2 s) tolerates a 1.1 s stall at 5% loss in the simulator with
+ * margin for a real daemon's wake-up after SIGCONT; crash -> verdict is
+ * ~sigma + 1.2 s. claim_settle only has to cover claims crossing on a
+ * LAN (ms), not a lost message (a resend would take resend_interval):
+ * 100 ms.
  *
  * Why (c) counts observations rather than trusting the local view: a node
  * cut off in a minority keeps stale ALIVE entries for members it has not
@@ -92,12 +118,14 @@
  * becomes the notifier; the field guide's lost-notification bug), plus a
  * peer that claimed the incident recently. PROCESS candidates are members
  * ALIVE or SUSPECT (self included), H excluded.
- *  - Rank 0 claims: broadcasts progress CLAIMED, waits claim_settle,
- *    then fences (HOST) and notifies. Progress (CLAIMED, FENCED,
- *    FENCE_FAILED, NOTIFYING) is broadcast at each step and re-broadcast
- *    every resend_interval while it works (until notify_timeout after its
- *    NOTIFY); then NOTIFIED, with Masakari's HTTP status, once Masakari
- *    answered; ABANDONED if it gives up without fencing.
+ *  - Rank 0 claims: sends progress CLAIMED, waits claim_settle, then
+ *    fences (HOST) and notifies. Progress (CLAIMED, FENCED, FENCE_FAILED,
+ *    NOTIFYING) is sent at each step and re-sent every resend_interval
+ *    while it works, NOTIFYING included for as long as Masakari has not
+ *    answered (the shell's outbox is durable and keeps retrying: a
+ *    notifier that still says NOTIFYING is alive and is not replaced);
+ *    then NOTIFIED, with Masakari's HTTP status, once Masakari answered
+ *    (or the outbox gave up); ABANDONED if it gives up without fencing.
  *  - A claim heard first leads: a node that decides after hearing a
  *    peer's claim ranks behind that claimer, whatever the scores.
  *  - A claimer that has not emitted NOTIFY yet yields (and becomes a
@@ -110,7 +138,28 @@
  *    heard, since when the current notifier is the best one in our view)
  *    + r * takeover_step, unless NOTIFIED arrived. Ranks are recomputed
  *    whenever the view or the observations change: if the notifier is
- *    declared dead, the next one acts at once.
+ *    declared dead, the next one acts at once. Only a silent notifier is
+ *    replaced: every progress message heard moves the base forward.
+ *
+ * Routing (per-node message rate flat in N)
+ * -----------------------------------------
+ * Observations and progress are not broadcast. They go to the members
+ * that may have to act: the top R = max_backups + 1 members by score that
+ * the local view holds live ("static" ranks: every member computes nearly
+ * the same set without knowing who observed), the top R candidates in the
+ * local view (fresh observers), and the claimer; at most AGR_MAX_DEST
+ * (SEND_OBSERVATION / SEND_COMPLETION carry the list). The static top R
+ * receive every observation, so they can decide; the best observer among
+ * them outranks every other observer (scores), so the notifier is one of
+ * them and backups (the next ranks) hear its progress. Any other member
+ * only observes: it keeps probing and re-sending its observation until it
+ * learns NOTIFIED, which a member that holds the NOTIFIED record sends
+ * back to whoever sends it a late observation or claim (one reply per
+ * message). Corner case: if none of the static top R observes H (they
+ * all still reach it), nobody decides until views change (they are then
+ * dead or no longer the top R): no verdict rather than a wrong one.
+ * Process reports are still broadcast (rare; every live member is a
+ * PROCESS candidate).
  * In normal operation exactly one NOTIFY. A second one happens only when a
  * notifier's NOTIFIED was lost (or it died after its POST and before
  * telling anyone) and a backup took over: Masakari's 409 is the backstop.
@@ -133,7 +182,7 @@
  *  - H ALIVE/SUSPECT/LEFT at an incarnation above i before the verdict:
  *    incident cancelled. After the verdict: if nobody fenced or claimed
  *    (no FENCE of ours, no CLAIMED/FENCED heard), cancelled; a claimer
- *    that had not fenced yet abandons and broadcasts ABANDONED, which
+ *    that had not fenced yet abandons and sends ABANDONED, which
  *    cancels the backups. With a fence in flight or confirmed, or a claim
  *    whose claimer went silent (its fence may have hit): carried to the
  *    notification, fencing again first if no fence was confirmed (a fence
@@ -141,7 +190,8 @@
  *    back and nobody else claimed: abandoned, loudly.
  *  - After NOTIFIED (ours or gossiped): recorded per member; the same
  *    incident (incarnation <= the notified one) is never notified again;
- *    late observations and claims are answered with our NOTIFIED record.
+ *    late observations and claims are answered, to their sender, with
+ *    our NOTIFIED record.
  *  - Messages about incarnations below the member's current one are
  *    dropped (stale after a heal), except progress about an incident
  *    still open at that incarnation; so are messages naming unknown
@@ -164,8 +214,9 @@
  * incident: ignored), or -EBUSY when the previous actions were not drained
  * (the input is refused: drain and retry).
  *
- * Bounds: AGR_MAX_MEMBERS members, AGR_MAX_INCIDENTS open incidents (when
- * full, completed incidents are evicted first, then stale observing ones;
+ * Bounds: AGR_MAX_MEMBERS members, AGR_MAX_INCIDENTS open incidents
+ * (opened on SUSPECT too; when full, completed incidents are evicted
+ * first, then observing ones whose subject is not dead here;
  * otherwise the new one waits and is retried every tick), AGR_QUEUE_LEN
  * actions (decision records are dropped, and counted, before any other
  * action could be). All memory is allocated by agreement_new(). Not
@@ -185,6 +236,9 @@ struct crm_mon_view; /* daemon/crm_mon.h */
 #define AGR_MAX_MEMBERS 16384
 #define AGR_MAX_OBSERVERS 16   /* cfg.observers (K) */
 #define AGR_MAX_BACKUPS 8      /* cfg.max_backups */
+/* Destinations of one SEND_OBSERVATION / SEND_COMPLETION: static top R,
+ * candidate top R (R = max_backups + 1), the claimer. */
+#define AGR_MAX_DEST (2 * (AGR_MAX_BACKUPS + 1) + 1)
 #define AGR_MAX_INCIDENTS 128  /* open incidents (HOST + PROCESS) */
 #define AGR_PROCESS_MAX 64     /* process name, NUL included */
 #define AGR_EVENT_MAX 32
@@ -262,9 +316,11 @@ struct agr_process_report {
 enum agr_action_kind {
 	AGR_ACT_SEND_PROBE = 1,          /* to `subject`: probe {self, nonce} */
 	AGR_ACT_SEND_PROBE_ACK,          /* to `peer`: ack {self, nonce} */
-	AGR_ACT_BROADCAST_OBSERVATION,   /* {self, subject, incarnation} */
-	AGR_ACT_BROADCAST_COMPLETION,    /* {self, subject, incarnation, incident, stage,
-					    host_status, http_status} */
+	AGR_ACT_SEND_OBSERVATION,        /* to each of dest[0..n_dest):
+					    {self, subject, incarnation} */
+	AGR_ACT_SEND_COMPLETION,         /* to each of dest[0..n_dest): {self, subject,
+					    incarnation, incident, stage, host_status,
+					    http_status} */
 	AGR_ACT_BROADCAST_PROCESS_REPORT,/* {self, incarnation, process} */
 	AGR_ACT_FENCE,                   /* subject, incarnation, attempt */
 	AGR_ACT_NOTIFY_HOST,             /* subject, incarnation, host_status */
@@ -277,9 +333,13 @@ struct agr_action {
 	/* Names point into the core's member table (valid until
 	 * agreement_free). subject: who the action is about (NULL for a LOG
 	 * about no member); peer: the destination of SEND_PROBE_ACK, the
-	 * notifier of a BROADCAST_COMPLETION. */
+	 * notifier of a SEND_COMPLETION. */
 	const char *subject;
 	const char *peer;
+	/* SEND_OBSERVATION / SEND_COMPLETION: the members to send it to
+	 * (never self nor the subject; may be 0: nobody to tell). */
+	uint32_t n_dest;
+	const char *dest[AGR_MAX_DEST];
 	uint64_t incarnation;
 	uint64_t nonce;
 	enum agr_incident_kind incident;
@@ -308,17 +368,20 @@ struct agreement_config {
 	uint32_t max_backups;        /* ranks that may take over: 3 */
 	enum agr_fence_policy fence_policy;
 	uint32_t unfenced_notify_after; /* failed fences before notifying UNKNOWN; 0 = never */
-	uint64_t probe_timeout_ns;      /* 1 s */
-	uint64_t resend_interval_ns;    /* 1 s: re-probe, re-broadcast */
+	uint64_t probe_interval_ns;     /* 200 ms: PROBE cadence until observed */
+	uint64_t unreachable_window_ns; /* 1.2 s without any ack, from the first
+					   probe of the unanswered run: observed */
+	uint64_t resend_interval_ns;    /* 1 s: re-send observations / progress,
+					   keep-alive probe once observed */
 	uint64_t observation_ttl_ns;    /* 10 s: observations older than this expire */
-	uint64_t claim_settle_ns;       /* 500 ms between CLAIMED and FENCE/NOTIFY */
+	uint64_t claim_settle_ns;       /* 100 ms between CLAIMED and FENCE/NOTIFY */
 	uint64_t fence_timeout_ns;      /* 60 s: the shell's fence timeout */
-	uint64_t notify_timeout_ns;     /* 30 s: Masakari should have answered */
+	uint64_t notify_timeout_ns;     /* 30 s: part of the default takeover_step */
 	uint64_t takeover_step_ns;      /* 0 = settle + fence + notify timeouts */
 	uint64_t fence_retry_min_ns;    /* 5 s */
 	uint64_t fence_retry_max_ns;    /* 60 s */
 	uint64_t process_grace_ns;      /* 10 s: > membership's detection time */
-	uint64_t completion_linger_ns;  /* 120 s: keep re-broadcasting NOTIFIED */
+	uint64_t completion_linger_ns;  /* 120 s: keep the NOTIFIED incident */
 	uint64_t idle_expiry_ns;        /* 600 s: undecided incident without evidence */
 };
 
@@ -369,7 +432,7 @@ uint64_t agreement_next_deadline(const struct agreement *a);
 /* Moves up to max actions into out, oldest first; returns how many. */
 size_t agreement_poll_actions(struct agreement *a, struct agr_action *out, size_t max);
 
-/* Wire helpers: the message an action asks to broadcast, filled from it. */
+/* Wire helpers: the message an action asks to send, filled from it. */
 void agreement_action_observation(const struct agreement *a, const struct agr_action *act,
 				  struct agr_observation *out);
 void agreement_action_completion(const struct agreement *a, const struct agr_action *act,

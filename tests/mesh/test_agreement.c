@@ -98,7 +98,8 @@ static const char *const host_names[MAXN] = {
 static void fast_config(struct agreement_config *c)
 {
 	agreement_config_default(c);
-	c->probe_timeout_ns = 100 * MS;
+	c->probe_interval_ns = 50 * MS;
+	c->unreachable_window_ns = 100 * MS;
 	c->resend_interval_ns = 200 * MS;
 	c->observation_ttl_ns = 2 * S;
 	c->claim_settle_ns = 100 * MS;
@@ -191,10 +192,10 @@ static void record(struct sim *s, int node, const struct agr_action *a)
 	r->level = a->level;
 	if (s->verbose && (a->kind == AGR_ACT_LOG || a->kind == AGR_ACT_FENCE ||
 			   a->kind == AGR_ACT_NOTIFY_HOST || a->kind == AGR_ACT_NOTIFY_PROCESS ||
-			   a->kind == AGR_ACT_BROADCAST_COMPLETION))
+			   a->kind == AGR_ACT_SEND_COMPLETION))
 		fprintf(stderr, "%8.3f %s %s %s %s %s\n", (double)s->now / (double)S,
 			s->names[node], agr_action_kind_name(a->kind), a->event,
-			a->kind == AGR_ACT_BROADCAST_COMPLETION ? agr_stage_name(a->stage) : "",
+			a->kind == AGR_ACT_SEND_COMPLETION ? agr_stage_name(a->stage) : "",
 			a->text);
 }
 
@@ -239,19 +240,25 @@ static void drain(struct sim *s, int i)
 				m.nonce = a->nonce;
 				enqueue(s, &m, LATENCY);
 				break;
-			case AGR_ACT_BROADCAST_OBSERVATION:
-			case AGR_ACT_BROADCAST_COMPLETION:
-			case AGR_ACT_BROADCAST_PROCESS_REPORT:
-				if (a->kind == AGR_ACT_BROADCAST_OBSERVATION) {
+			case AGR_ACT_SEND_OBSERVATION:
+			case AGR_ACT_SEND_COMPLETION:
+				if (a->kind == AGR_ACT_SEND_OBSERVATION) {
 					m.type = M_OBS;
 					agreement_action_observation(s->node[i], a, &m.obs);
-				} else if (a->kind == AGR_ACT_BROADCAST_COMPLETION) {
+				} else {
 					m.type = M_COMP;
 					agreement_action_completion(s->node[i], a, &m.comp);
-				} else {
-					m.type = M_PROC;
-					agreement_action_process_report(s->node[i], a, &m.proc);
 				}
+				assert_true(a->n_dest <= AGR_MAX_DEST);
+				for (uint32_t d = 0; d < a->n_dest; d++) {
+					m.to = idx_of(s, a->dest[d]);
+					assert_true(m.to != i);
+					enqueue(s, &m, LATENCY);
+				}
+				break;
+			case AGR_ACT_BROADCAST_PROCESS_REPORT:
+				m.type = M_PROC;
+				agreement_action_process_report(s->node[i], a, &m.proc);
 				for (int to = 0; to < s->n; to++) {
 					if (to == i)
 						continue;
@@ -507,9 +514,23 @@ static void test_config_validation(void **state)
 	c.observer_quorum = 4;
 	assert_null(agreement_new(&c, err, sizeof(err)));
 	c.observer_quorum = 0;
-	c.probe_timeout_ns = 0;
+	c.unreachable_window_ns = 0;
 	assert_null(agreement_new(&c, err, sizeof(err)));
-	assert_non_null(strstr(err, "probe_timeout"));
+	assert_non_null(strstr(err, "unreachable_window"));
+	/* fewer than two probes per window: one lost probe would observe */
+	fast_config(&c);
+	c.self = "a";
+	c.members = two;
+	c.n_members = 2;
+	c.probe_interval_ns = c.unreachable_window_ns / 2 + 1;
+	assert_null(agreement_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "probe_interval"));
+	/* a window longer than the resend interval is fine now */
+	c.probe_interval_ns = 50 * MS;
+	c.unreachable_window_ns = 3 * c.resend_interval_ns;
+	a = agreement_new(&c, err, sizeof(err));
+	assert_non_null(a);
+	agreement_free(a);
 	fast_config(&c);
 	c.self = "a";
 	c.members = two;
@@ -580,8 +601,12 @@ static void run_single_crash(int n)
 	assert_int_equal(nt->node, f->node);
 	assert_true(nt->t >= f->t + s->fence_delay);
 	assert_int_equal(nt->host_status, AGR_HOST_NORMAL);
-	/* Every survivor declared it and knows who notified. */
-	assert_int_equal(count_event(s, "declared", -1), n - 1);
+	/* The deciders (at least the top max_backups + 1 by score, who get
+	 * every observation) declared it; every survivor knows who notified
+	 * (the others from the answer to their late observation). */
+	int decl = count_event(s, "declared", -1);
+	int top = (int)s->cfg.max_backups + 1 < n - 1 ? (int)s->cfg.max_backups + 1 : n - 1;
+	assert_true(decl >= top && decl <= n - 1);
 	for (int i = 0; i < n; i++) {
 		if (i == h)
 			continue;
@@ -628,7 +653,7 @@ static void test_fence_before_notify(void **state)
 	/* The FENCED progress went out before the notification. */
 	bool fenced_before = false;
 	for (int k = 0; k < s->n_rec && &s->rec[k] != nt; k++)
-		if (s->rec[k].kind == AGR_ACT_BROADCAST_COMPLETION &&
+		if (s->rec[k].kind == AGR_ACT_SEND_COMPLETION &&
 		    s->rec[k].stage == AGR_STAGE_FENCED)
 			fenced_before = true;
 	assert_true(fenced_before);
@@ -1346,7 +1371,7 @@ static int solo_count(const struct solo *o, enum agr_action_kind kind, enum agr_
 		const struct agr_action *a = &o->acts[k];
 		if (a->kind != kind)
 			continue;
-		if (kind == AGR_ACT_BROADCAST_COMPLETION && a->stage != stage)
+		if (kind == AGR_ACT_SEND_COMPLETION && a->stage != stage)
 			continue;
 		if (kind == AGR_ACT_LOG && strcmp(a->event, event) != 0)
 			continue;
@@ -1439,7 +1464,7 @@ static void test_claim_leads(void **state)
 	struct agreement_config c;
 	const char *best, *worst;
 	solo_start(&o, &c, &best, &worst, true);
-	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 0);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_COMPLETION, AGR_STAGE_CLAIMED, NULL), 0);
 	struct agr_incident_info info;
 	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, host_names[0], &info), 0);
 	assert_int_equal(info.rank, 1);
@@ -1447,7 +1472,7 @@ static void test_claim_leads(void **state)
 	/* the claimer goes silent: one takeover step later, we claim */
 	solo_advance(&o, c.claim_settle_ns + c.fence_timeout_ns + c.notify_timeout_ns + 500 * MS);
 	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "takeover") + solo_count(&o, AGR_ACT_LOG, 0, "notifier"), 1);
-	assert_true(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL) >= 1);
+	assert_true(solo_count(&o, AGR_ACT_SEND_COMPLETION, AGR_STAGE_CLAIMED, NULL) >= 1);
 	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 1);
 	agreement_free(o.a);
 }
@@ -1465,7 +1490,7 @@ static void test_committed_claim_wins(void **state)
 	const char *best, *worst;
 
 	solo_start(&o, &c, &best, &worst, false);
-	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
 	solo_completion(&o, worst, H, AGR_STAGE_CLAIMED);
 	solo_advance(&o, 200 * MS);
 	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 0);
@@ -1473,7 +1498,7 @@ static void test_committed_claim_wins(void **state)
 	agreement_free(o.a);
 
 	solo_start(&o, &c, &best, &worst, false);
-	assert_int_equal(solo_count(&o, AGR_ACT_BROADCAST_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
 	solo_completion(&o, worst, H, AGR_STAGE_NOTIFYING);
 	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 1);
 	solo_advance(&o, 1 * S);
@@ -1510,6 +1535,260 @@ static uint64_t run_digest(void)
 	assert_true(s->n_rec > 100);
 	sim_free(s);
 	return d;
+}
+
+/* ---- probing: from suspicion, re-probed, window per unanswered run ---- */
+
+static const struct agr_action *solo_nth(const struct solo *o, enum agr_action_kind kind,
+					 int nth)
+{
+	for (size_t k = 0; k < o->n; k++)
+		if (o->acts[k].kind == kind && nth-- == 0)
+			return &o->acts[k];
+	return NULL;
+}
+
+/* One core (self = host_names[1]) of n members, all alive; probe every
+ * 100 ms, 400 ms window, resend 1 s. */
+static void solo_probe_start(struct solo *o, struct agreement_config *c, int n)
+{
+	fast_config(c);
+	c->probe_interval_ns = 100 * MS;
+	c->unreachable_window_ns = 400 * MS;
+	c->resend_interval_ns = 1 * S;
+	c->observation_ttl_ns = 10 * S;
+	c->members = host_names;
+	c->n_members = (size_t)n;
+	c->self = host_names[1];
+	char err[256];
+	memset(o, 0, sizeof(*o));
+	o->a = agreement_new(c, err, sizeof(err));
+	assert_non_null(o->a);
+	o->now = 1 * S;
+	for (int i = 0; i < n; i++)
+		assert_int_equal(agreement_on_member_state(o->a, host_names[i], AGR_MEMBER_ALIVE, 0,
+							   o->now), 0);
+	solo_drain(o);
+	o->n = 0;
+}
+
+static bool solo_self_observed(const struct solo *o, const char *subject)
+{
+	struct agr_incident_info info;
+	if (agreement_incident(o->a, AGR_INCIDENT_HOST, subject, &info) != 0)
+		return false;
+	return info.self_observed;
+}
+
+/* Probing starts at SUSPECT, a PROBE every probe_interval (the first one
+ * interval later); the observation comes once the whole window (counted
+ * from the suspicion) passed unanswered, while H is only suspect
+ * (no verdict: rule a); DEAD later does not restart the window; once
+ * observed, H is probed and the observation re-sent every resend_interval. */
+static void test_probe_from_suspicion(void **state)
+{
+	(void)state;
+	struct solo o;
+	struct agreement_config c;
+	const char *H = host_names[0];
+	solo_probe_start(&o, &c, 5);
+	uint64_t t0 = o.now;
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_SUSPECT, 0, o.now), 0);
+	solo_drain(&o);
+	/* the first probe waits one interval (most suspicions are refuted by
+	 * then); the window counts from the suspicion */
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL), 0);
+	assert_int_equal(agreement_next_deadline(o.a), t0 + 100 * MS);
+	solo_advance(&o, 350 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL), 3); /* 100, 200, 300 */
+	assert_string_equal(solo_nth(&o, AGR_ACT_SEND_PROBE, 0)->subject, H);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL), 0);
+	assert_false(solo_self_observed(&o, H));
+	/* DEAD arrives within the window: it keeps counting from the first probe */
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_DEAD, 0, o.now), 0);
+	solo_drain(&o);
+	solo_advance(&o, t0 + 399 * MS - o.now);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL), 0);
+	solo_advance(&o, 1 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL), 1);
+	assert_true(solo_self_observed(&o, H));
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, H, &info), 0);
+	assert_int_equal(info.stage, AGR_IS_OBSERVING); /* 1 of 3 needed */
+	/* observed: keep-alive probes and re-sent observations, once a second */
+	int probes = solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL);
+	solo_advance(&o, 3 * S);
+	int more = solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL) - probes;
+	assert_true(more >= 2 && more <= 4);
+	int obs = solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL);
+	assert_true(obs >= 3 && obs <= 5);
+	agreement_free(o.a);
+
+	/* Observing while only SUSPECT is allowed; the verdict still waits
+	 * for DEAD here (rule a) even with a majority of observations. */
+	solo_probe_start(&o, &c, 5);
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_SUSPECT, 0, o.now), 0);
+	solo_drain(&o);
+	solo_advance(&o, 450 * MS);
+	solo_observation(&o, host_names[2], H);
+	solo_observation(&o, host_names[3], H);
+	solo_observation(&o, host_names[4], H);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "declared"), 0);
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_DEAD, 0, o.now), 0);
+	solo_drain(&o);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "declared"), 1);
+	agreement_free(o.a);
+}
+
+/* Any ack to one of this incarnation's probes (even the oldest: a stalled
+ * host answers the queued ones when it runs again) ends the run: no
+ * observation at the old window's end; the next run's window counts from
+ * its own first probe. An ack after the observation withdraws it. A
+ * suspicion that clears leaves nothing behind. */
+static void test_probe_ack_resets_run(void **state)
+{
+	(void)state;
+	struct solo o;
+	struct agreement_config c;
+	const char *H = host_names[0];
+	solo_probe_start(&o, &c, 5);
+	uint64_t t0 = o.now;
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_SUSPECT, 0, o.now), 0);
+	solo_drain(&o);
+	solo_advance(&o, 250 * MS); /* probes at 100, 200 */
+	uint64_t oldest = solo_nth(&o, AGR_ACT_SEND_PROBE, 0)->nonce;
+	assert_int_equal(agreement_on_probe_ack(o.a, H, oldest, o.now), 0);
+	solo_drain(&o);
+	solo_advance(&o, t0 + 699 * MS - o.now); /* next run began at 300 */
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL), 0);
+	solo_advance(&o, 1 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_OBSERVATION, 0, NULL), 1);
+	assert_true(solo_self_observed(&o, H));
+	/* an unknown nonce is ignored; a current one withdraws the observation */
+	assert_int_equal(agreement_on_probe_ack(o.a, H, 999999, o.now), -ENOENT);
+	assert_true(solo_self_observed(&o, H));
+	int n = solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL);
+	uint64_t last = solo_nth(&o, AGR_ACT_SEND_PROBE, n - 1)->nonce;
+	assert_int_equal(agreement_on_probe_ack(o.a, H, last, o.now), 0);
+	solo_drain(&o);
+	assert_false(solo_self_observed(&o, H));
+	/* back to the fast cadence */
+	solo_advance(&o, 150 * MS);
+	assert_true(solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL) > n);
+	/* H refutes (alive, incarnation 1): probing stops, the incident is gone
+	 * without a "cancelled" record (a routine suspicion) */
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_ALIVE, 1, o.now), 0);
+	solo_drain(&o);
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, H, &info), -ENOENT);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "cancelled"), 0);
+	n = solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL);
+	solo_advance(&o, 2 * S);
+	assert_int_equal(solo_count(&o, AGR_ACT_SEND_PROBE, 0, NULL), n);
+	assert_int_equal(agreement_next_deadline(o.a), UINT64_MAX);
+	agreement_free(o.a);
+}
+
+static bool dest_has(const struct agr_action *a, const char *name)
+{
+	for (uint32_t d = 0; d < a->n_dest; d++)
+		if (strcmp(a->dest[d], name) == 0)
+			return true;
+	return false;
+}
+
+/* Observations go to the top max_backups + 1 members by score (plus the
+ * top candidates and the claimer), never to self or the subject, at most
+ * AGR_MAX_DEST; a late observation is answered with NOTIFIED to its
+ * sender only. */
+static void test_routing_destinations(void **state)
+{
+	(void)state;
+	struct solo o;
+	struct agreement_config c;
+	const int n = 12;
+	const char *H = host_names[0];
+	const char *self = host_names[1];
+	solo_probe_start(&o, &c, n);
+	uint32_t r = c.max_backups + 1;
+	assert_int_equal(agreement_on_member_state(o.a, H, AGR_MEMBER_DEAD, 0, o.now), 0);
+	solo_drain(&o);
+	solo_advance(&o, 450 * MS);
+	const struct agr_action *ob = solo_nth(&o, AGR_ACT_SEND_OBSERVATION, 0);
+	assert_non_null(ob);
+	assert_true(ob->n_dest >= r && ob->n_dest <= 2 * r + 1 && ob->n_dest <= AGR_MAX_DEST);
+	assert_false(dest_has(ob, self));
+	assert_false(dest_has(ob, H));
+	/* the static top r by score, excluding self and H */
+	for (int i = 2; i < n; i++) {
+		int better = 0;
+		for (int j = 2; j < n; j++)
+			if (agreement_score(host_names[j], H) > agreement_score(host_names[i], H))
+				better++;
+		if (better < (int)r)
+			assert_true(dest_has(ob, host_names[i]));
+	}
+	/* a member dead here is not a destination */
+	const char *top = NULL;
+	for (int i = 2; i < n; i++)
+		if (top == NULL || agreement_score(host_names[i], H) > agreement_score(top, H))
+			top = host_names[i];
+	assert_int_equal(agreement_on_member_state(o.a, top, AGR_MEMBER_DEAD, 0, o.now), 0);
+	solo_drain(&o);
+	size_t before = o.n;
+	solo_advance(&o, 1100 * MS); /* the resend */
+	const struct agr_action *again = NULL;
+	for (size_t k = before; k < o.n; k++)
+		if (o.acts[k].kind == AGR_ACT_SEND_OBSERVATION && strcmp(o.acts[k].subject, H) == 0)
+			again = &o.acts[k];
+	assert_non_null(again);
+	assert_false(dest_has(again, top));
+	assert_true(again->n_dest >= r);
+	/* NOTIFIED heard; a late observation gets it back, to its sender only */
+	solo_completion(&o, host_names[5], H, AGR_STAGE_NOTIFIED);
+	before = o.n;
+	solo_observation(&o, host_names[7], H);
+	int answers = 0;
+	for (size_t k = before; k < o.n; k++) {
+		if (o.acts[k].kind != AGR_ACT_SEND_COMPLETION)
+			continue;
+		answers++;
+		assert_int_equal(o.acts[k].stage, AGR_STAGE_NOTIFIED);
+		assert_int_equal(o.acts[k].n_dest, 1);
+		assert_string_equal(o.acts[k].dest[0], host_names[7]);
+	}
+	assert_int_equal(answers, 1);
+	agreement_free(o.a);
+}
+
+/* Masakari unreachable for a long time: the notifier's outbox keeps
+ * retrying and it keeps saying NOTIFYING, so no backup takes over (one
+ * NOTIFY, many takeover steps later). Once it goes silent (crashes), a
+ * backup does, after a step. */
+static void test_no_takeover_while_notifying(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	s->notify_delay = 10000 * S; /* never answers within the test */
+	sim_start(s);
+	int h = 0;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	uint64_t step = s->cfg.claim_settle_ns + s->cfg.fence_timeout_ns + s->cfg.notify_timeout_ns;
+	sim_run(s, s->now + 10 * step);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	int x = first(s, AGR_ACT_NOTIFY_HOST, H)->node;
+	assert_int_equal(count_event(s, "takeover", -1), 0);
+	/* the notifier goes silent: one step (times the rank) later, a backup */
+	sim_crash(s, x);
+	sim_run(s, s->now + (uint64_t)(s->cfg.max_backups + 1) * step);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+	int y = nth(s, AGR_ACT_NOTIFY_HOST, H, 1)->node;
+	assert_int_not_equal(y, x);
+	/* as rank 1 after a step, or rank 0 once x's observation expired */
+	assert_int_equal(count_event(s, "takeover", y) + count_event(s, "notifier", y), 1);
+	sim_free(s);
 }
 
 static void test_deterministic(void **state)
@@ -1593,6 +1872,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_claim_leads),
 		cmocka_unit_test(test_committed_claim_wins),
 		cmocka_unit_test(test_hold_without_majority),
+		cmocka_unit_test(test_probe_from_suspicion),
+		cmocka_unit_test(test_probe_ack_resets_run),
+		cmocka_unit_test(test_routing_destinations),
+		cmocka_unit_test(test_no_takeover_while_notifying),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_bad_inputs),
 	};

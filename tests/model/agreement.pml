@@ -19,9 +19,12 @@
  *   a healthy H dead until H refutes). H refutes (incarnation 0 -> 1) when
  *   a rumour of its death reaches it; deciders that reach H then learn it
  *   alive at 1. Deciders eventually learn which peers crashed (not hung).
- * - Agreement: a decider that holds H dead probes it and observes (and
- *   broadcasts the observation, with H's incarnation) only if the probe
- *   fails (H crashed or unreachable). Verdict (DECLARED) needs H dead
+ * - Agreement: a decider that suspects H or holds it dead (suspicion is
+ *   not modelled: any time) probes it and observes (and sends the
+ *   observation, with H's incarnation) only if the probe fails (H crashed
+ *   or unreachable). Sends are broadcasts here: the core routes them to
+ *   a subset (agreement.h, Routing), which is a subset of these
+ *   deliveries for P1/P2 (the same as losing the others). Verdict (DECLARED) needs H dead
  *   here at incarnation i and observations at i from >= N/2+1 members
  *   and >= a quorum of H's observers (K = N-1). Candidates = members with
  *   an observation or a claim heard, minus those known dead; a claim
@@ -162,7 +165,10 @@ byte cpendf;     /* sender's progress says FENCED (it committed) */
 		      POP(obs[j]) >= NEED && POP(obs[j] & DEC) >= QUORUM)
 #endif
 
-#define OBSERVE_EN(j) (HAS(vdead, j) && VINC(j) == IINC(j) && !HAS(observed, j) && \
+/* No "holds H dead" guard: the agreement probes from SUSPECT on and may
+ * observe before its view says DEAD (membership may suspect at any time,
+ * so this is the superset); the verdict still needs DEAD (DECIDE_OK). */
+#define OBSERVE_EN(j) (VINC(j) == IINC(j) && !HAS(observed, j) && \
 		       stage[j] < S_DONE && PROBE_FAILS(j))
 #define CLAIM_EN(j) (stage[j] == S_DECLARED && RANK0(j) && !HAS(done, j))
 #define ACTING(k) (stage[k] == S_CLAIMED || stage[k] == S_FENCING || stage[k] == S_NOTIFYING)

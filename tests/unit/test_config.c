@@ -570,7 +570,7 @@ static void test_example(void **state)
 	}
 	assert_false(ferror(f));
 	fclose(f);
-	assert_int_equal(keys, 34); /* every key of every section, once */
+	assert_int_equal(keys, 35); /* every key of every section, once */
 	config_defaults(&cfg);
 	if (config_load_buffer(&cfg, "example", text, used, err, sizeof(err)) != 0)
 		fail_msg("%s", err);

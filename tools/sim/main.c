@@ -50,8 +50,9 @@ static void usage(FILE *out)
 		"  --stall-gap A-B      starved: running time between stalls (default 1-5)\n"
 		"  --flap-down A-B      flapping: unreachable periods (default 0.5-2)\n"
 		"  --flap-up A-B        flapping: reachable periods (default 1-3)\n"
-		"  --agr-probe-timeout MS  agreement probe_timeout (default 1000; resend_interval\n"
-		"                       raised to it when shorter)\n"
+		"  --agr-window MS      agreement unreachable_window (default: agreement.h's)\n"
+		"  --agr-probe-interval MS  agreement probe_interval (default: agreement.h's)\n"
+		"  --agr-settle MS      agreement claim_settle (default: agreement.h's)\n"
 		"  --warmup SECONDS     fixed warm-up (default: until dissemination settles)\n"
 		"  --table LIST         markdown table over N values, e.g. 5,100,1000,10000;\n"
 		"                       N:R runs R seeds at that N (default --runs)\n"
@@ -132,7 +133,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
 		O_NODES = 256, O_TRANSPORT, O_RTO, O_SCEN, O_SEED, O_RUNS, O_DUR, O_LOSS, O_LAT, O_JIT, O_FENCE,
-		O_FDELAY, O_RTT, O_CRASHES, O_MINORITY, O_STALL, O_STALL_GAP, O_FLAP_DOWN, O_FLAP_UP, O_AGR_PROBE, O_WARMUP, O_TABLE, O_IGNMEM, O_TRACE,
+		O_FDELAY, O_RTT, O_CRASHES, O_MINORITY, O_STALL, O_STALL_GAP, O_FLAP_DOWN, O_FLAP_UP, O_AGR_WINDOW, O_AGR_PINT, O_AGR_SETTLE, O_WARMUP, O_TABLE, O_IGNMEM, O_TRACE,
 		O_LIST, O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -155,7 +156,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "stall-gap", required_argument, NULL, O_STALL_GAP },
 		{ "flap-down", required_argument, NULL, O_FLAP_DOWN },
 		{ "flap-up", required_argument, NULL, O_FLAP_UP },
-		{ "agr-probe-timeout", required_argument, NULL, O_AGR_PROBE },
+		{ "agr-window", required_argument, NULL, O_AGR_WINDOW },
+		{ "agr-probe-interval", required_argument, NULL, O_AGR_PINT },
+		{ "agr-settle", required_argument, NULL, O_AGR_SETTLE },
 		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "table", required_argument, NULL, O_TABLE },
 		{ "ignore-memory", no_argument, NULL, O_IGNMEM },
@@ -268,12 +271,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_FLAP_UP:
 			bad = parse_range(optarg, &c->knobs.flap_up_min_ns, &c->knobs.flap_up_max_ns);
 			break;
-		case O_AGR_PROBE:
-			bad = parse_secs(optarg, 1e6, &c->acfg.probe_timeout_ns) ||
-			      c->acfg.probe_timeout_ns == 0;
-			/* agreement.h: probe_timeout <= resend_interval */
-			if (c->acfg.resend_interval_ns < c->acfg.probe_timeout_ns)
-				c->acfg.resend_interval_ns = c->acfg.probe_timeout_ns;
+		case O_AGR_WINDOW:
+			bad = parse_secs(optarg, 1e6, &c->acfg.unreachable_window_ns) ||
+			      c->acfg.unreachable_window_ns == 0;
+			break;
+		case O_AGR_PINT:
+			bad = parse_secs(optarg, 1e6, &c->acfg.probe_interval_ns) ||
+			      c->acfg.probe_interval_ns == 0;
+			break;
+		case O_AGR_SETTLE:
+			bad = parse_secs(optarg, 1e6, &c->acfg.claim_settle_ns);
 			break;
 		case O_WARMUP:
 			bad = parse_secs(optarg, 1e9, &c->warmup_ns);
@@ -389,8 +396,8 @@ static void print_header(FILE *out, const struct options *o, uint32_t n)
 	fprintf(out,
 		"# mimamori-sim: scenario %s, N=%s, seed %llu, runs %u, duration %.1f s; network: "
 		"%s, latency %.3f ms + U[0, %.3f) ms, loss %.2f%%; fence %s after %.3f s; Masakari RTT "
-		"%.1f ms; membership defaults, agreement defaults but probe_timeout %.0f ms, resend "
-		"%.0f ms\n",
+		"%.1f ms; membership defaults; agreement: probe every %.0f ms, unreachable window "
+		"%.0f ms, resend %.0f ms, claim settle %.0f ms\n",
 		c->scenario->name, nbuf, (unsigned long long)c->seed, o->runs,
 		(double)c->duration_ns / 1e9,
 		c->transport == TRANSPORT_TCP ? "tcp-like retransmission" : "datagrams",
@@ -398,7 +405,8 @@ static void print_header(FILE *out, const struct options *o, uint32_t n)
 		(double)c->net.jitter_ns / 1e6, c->net.loss * 100,
 		c->fence_mode == FENCE_POWEROFF ? "poweroff" : "verify",
 		(double)c->fence_delay_ns / 1e9, (double)c->masakari_rtt_ns / 1e6,
-		(double)c->acfg.probe_timeout_ns / 1e6, (double)c->acfg.resend_interval_ns / 1e6);
+		(double)c->acfg.probe_interval_ns / 1e6, (double)c->acfg.unreachable_window_ns / 1e6,
+		(double)c->acfg.resend_interval_ns / 1e6, (double)c->acfg.claim_settle_ns / 1e6);
 	fprintf(out,
 		"# knobs: crashes %u, minority %u (0: scenario default); stall %.3f-%.3f s every "
 		"%.3f-%.3f s; flap down %.3f-%.3f s, up %.3f-%.3f s; warm-up %s\n",

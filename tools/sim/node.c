@@ -115,6 +115,14 @@ static void send_agr(struct sim *s, struct node *nd, uint32_t to, struct sim_msg
 	sim_send(s, nd->id, to, sm);
 }
 
+/* To each destination the core listed. */
+static void send_list(struct sim *s, struct node *nd, const struct agr_action *act,
+		      struct sim_msg *sm)
+{
+	for (uint32_t i = 0; i < act->n_dest; i++)
+		send_agr(s, nd, sim_node_of_name(s, act->dest[i]), sm);
+}
+
 /* To every member the local membership holds alive or suspect. */
 static void broadcast(struct sim *s, struct node *nd, struct sim_msg *sm)
 {
@@ -145,20 +153,23 @@ static void drain_agreement(struct sim *s, struct node *nd)
 				send_agr(s, nd, probe ? subj : sim_node_of_name(s, act->peer), sm);
 				break;
 			}
-			case AGR_ACT_BROADCAST_OBSERVATION:
+			case AGR_ACT_SEND_OBSERVATION:
 				sm = wire_agr_new(nd->id, SIM_MSG_OBSERVATION);
 				agreement_action_observation(nd->a, act, &sm->agr.obs);
 				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				broadcast(s, nd, sm);
+				send_list(s, nd, act, sm);
+				if (s->cfg.trace)
+					sim_trace(s, "%s: observed %s unreachable, told %u", s->names[nd->id],
+						  act->subject, act->n_dest);
 				break;
-			case AGR_ACT_BROADCAST_COMPLETION:
+			case AGR_ACT_SEND_COMPLETION:
 				sm = wire_agr_new(nd->id, SIM_MSG_COMPLETION);
 				agreement_action_completion(nd->a, act, &sm->agr.comp);
 				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				broadcast(s, nd, sm);
+				send_list(s, nd, act, sm);
 				if (s->cfg.trace)
-					sim_trace(s, "%s: broadcast %s %s", s->names[nd->id],
-						  agr_stage_name(act->stage), act->subject);
+					sim_trace(s, "%s: sent %s %s to %u", s->names[nd->id],
+						  agr_stage_name(act->stage), act->subject, act->n_dest);
 				break;
 			case AGR_ACT_BROADCAST_PROCESS_REPORT:
 				sm = wire_agr_new(nd->id, SIM_MSG_PROCESS);

@@ -5,8 +5,9 @@
  *     EVENT -> the node's view of that member, then
  *     agreement_on_member_state(name, new_state, incarnation);
  *   - agreement actions: SEND_PROBE / SEND_PROBE_ACK -> one message;
- *     BROADCAST_* -> one message to every member the local membership
- *     holds ALIVE or SUSPECT; FENCE -> the simulated fence agent;
+ *     SEND_OBSERVATION / SEND_COMPLETION -> one message to each listed
+ *     destination; BROADCAST_PROCESS_REPORT -> one message to every
+ *     member the local membership holds ALIVE or SUSPECT; FENCE -> the simulated fence agent;
  *     NOTIFY_HOST / NOTIFY_PROCESS -> a POST to the simulated Masakari;
  *     LOG -> statistics (verdicts) and the --trace output;
  *   - one timer per node: min(membership_next_deadline,

@@ -306,6 +306,19 @@ static bool violation(const struct run_result *r)
 	       r->posts_no_majority || r->multi_post || r->no_post || r->core_errors;
 }
 
+/* Slowest failure -> NOTIFY stored of the run (s); 0 without failures,
+ * 999 if one was never notified (fails any bound). */
+static double notify_max(const struct run_result *r)
+{
+	double m = 0;
+	for (uint32_t i = 0; i < r->failures; i++) {
+		double v = isnan(r->notify[i]) ? 999.0 : r->notify[i];
+		if (v > m)
+			m = v;
+	}
+	return m;
+}
+
 void stats_print_run(FILE *out, const struct run_result *r, const char *scenario)
 {
 	fprintf(out,
@@ -314,7 +327,7 @@ void stats_print_run(FILE *out, const struct run_result *r, const char *scenario
 		"posts=%llu dup_posts=%llu false_deaths=%llu false_dead=%llu false_dead_stalled=%llu "
 		"verdicts=%llu false_verdicts=%llu false_fences=%llu false_posts=%llu "
 		"no_majority_verdicts=%llu no_majority_posts=%llu posts_per_failure=%u..%u "
-		"msgs_node_s=%.1f bytes_node_s=%.0f",
+		"msgs_node_s=%.1f bytes_node_s=%.0f notify_max=%.3f",
 		scenario, r->n, (unsigned long long)r->seed, r->warmup_s,
 		(unsigned long long)r->false_deaths_warmup, r->failures,
 		r->detected_all, r->notified, (unsigned long long)r->posts,
@@ -325,7 +338,8 @@ void stats_print_run(FILE *out, const struct run_result *r, const char *scenario
 		(unsigned long long)r->false_posts, (unsigned long long)r->verdicts_no_majority,
 		(unsigned long long)r->posts_no_majority, r->posts_min, r->posts_max,
 		per_node_s(r->window.msgs_mesh + r->window.msgs_agr, r->n, r->window_s),
-		per_node_s(r->window.bytes_mesh + r->window.bytes_agr, r->n, r->window_s));
+		per_node_s(r->window.bytes_mesh + r->window.bytes_agr, r->n, r->window_s),
+		notify_max(r));
 	if (violation(r)) {
 		fprintf(out, " VIOLATION:");
 		if (r->false_verdicts)
