@@ -494,12 +494,14 @@ static void do_notify(struct mesh_node *n, const struct agr_action *act, uint32_
 {
 	bool host = act->kind == AGR_ACT_NOTIFY_HOST;
 	const struct member_extra *x = &n->extra[subj];
-	/* The failure's time: when the host was first suspected at the
-	 * incarnation it died with (else when we decided). */
+	/* The failure's time: a host's, when it was first suspected at the
+	 * incarnation it died with; a process's, when it died by its host's
+	 * clock; else when we decided. */
 	uint64_t failed_mono = host && x->suspect_since_ns && x->incarnation == act->incarnation
 				       ? x->suspect_since_ns
 				       : act->decided_at ? act->decided_at : mono_ns();
-	int64_t failure_rt = mono_to_realtime(failed_mono);
+	int64_t failure_rt = !host && act->failed_at_unix_ns > 0 ? act->failed_at_unix_ns
+								  : mono_to_realtime(failed_mono);
 	char *body = host ? host_body(act->subject, act->host_status, failure_rt)
 			  : process_body(act->subject, act->process, failure_rt);
 	uint64_t id = 0;
@@ -851,8 +853,10 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 		log_warn("mesh: local %s died: reporting it to the peers (they notify Masakari "
 			 "if this host stays reachable)", c->process);
 		note(n, "local %s died: reported to peers", c->process);
-		AGR_CALL(n, agreement_local_process_failed(n->agr, c->process,
-							   membership_incarnation(n->ms), now));
+		AGR_CALL(n, agreement_local_process_failed(
+				    n->agr, c->process,
+				    mono_to_realtime(c->ts_ns ? c->ts_ns : mono_ns()),
+				    membership_incarnation(n->ms), now));
 		break;
 	case CTL_DELIVERY:
 		for (size_t i = 0; i < MAX_PENDING_NOTIFY; i++) {

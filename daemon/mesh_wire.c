@@ -113,6 +113,10 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 		pb->report.has_incarnation = true;
 		pb->report.incarnation = m->report.incarnation;
 		pb->report.process = str(m->report.process);
+		if (m->report.failed_at_unix_ns > 0) {
+			pb->report.has_failed_at_unix_ns = true;
+			pb->report.failed_at_unix_ns = m->report.failed_at_unix_ns;
+		}
 		env->body_case = MIMAMORI__MESH_ENVELOPE__BODY_PROCESS_REPORT;
 		env->process_report = &pb->report;
 		break;
@@ -304,6 +308,11 @@ static const char *decode(const Mimamori__MeshEnvelope *env, struct mesh_wire_ms
 		if (r->incarnation > AGR_INCARNATION_MAX)
 			return "process report incarnation out of range";
 		rp->incarnation = r->incarnation;
+		if (r->has_failed_at_unix_ns) {
+			if (r->failed_at_unix_ns <= 0)
+				return "process failure time not after the epoch";
+			rp->failed_at_unix_ns = r->failed_at_unix_ns;
+		}
 		return NULL;
 	}
 	default:

@@ -132,6 +132,13 @@ static void handle_verdict(struct daemon *d, const struct fact *f, const struct 
 	event_log_verdict(d->events, f, v, &t, outbox_id);
 }
 
+/* pacemaker-remoted's comm, by either of its names. */
+static bool is_pacemaker_remote(const char *comm)
+{
+	return strncmp(comm, "pacemaker-remot", 15) == 0 ||
+	       strncmp(comm, "pacemaker_remot", 15) == 0;
+}
+
 static void handle_fact(const struct fact *f, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -140,20 +147,30 @@ static void handle_fact(const struct fact *f, void *ctx)
 
 	if (f->kind == FACT_PROC_EXIT)
 		metrics_probe_event(d->metrics, metrics_exit_cause_of(&f->exit));
-	/* ---- mesh: pacemaker-remoted died here; the peers decide (begin) */
-	if (d->mesh && f->kind == FACT_PROC_EXIT &&
-	    (strncmp(f->exit.comm, "pacemaker-remot", 15) == 0 ||
-	     strncmp(f->exit.comm, "pacemaker_remot", 15) == 0)) {
-		int mrc = mesh_node_local_process_failed(d->mesh, "pacemaker_remoted",
-							 f->exit.ts_ns);
-
-		if (mrc < 0)
-			log_error("mesh: cannot report pacemaker_remoted's exit: %s", strerror(-mrc));
-	}
-	/* ---- mesh (end) */
 	n = correlator_feed(d->core, f, out);
-	for (size_t i = 0; i < n; i++)
-		handle_verdict(d, f, &out[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct verdict v = out[i];
+
+		/* With the mesh, a failed pacemaker-remoted is the peers' to judge:
+		 * a process failure if this host stays reachable, else theirs to
+		 * report as a host failure. An orderly stop (maintenance) is only
+		 * recorded, as for any watched process. */
+		if (d->mesh && v.kind == VERDICT_PROCESS_FAILED && is_pacemaker_remote(v.name)) {
+			int mrc = mesh_node_local_process_failed(d->mesh, "pacemaker_remoted",
+								 v.failure_ts_ns);
+
+			if (mrc < 0) {
+				log_error("mesh: cannot report pacemaker_remoted's failure to the "
+					  "peers (%s): notifying Masakari from here", strerror(-mrc));
+			} else {
+				v.notify = false;
+				snprintf(v.cause + strnlen(v.cause, sizeof(v.cause)),
+					 sizeof(v.cause) - strnlen(v.cause, sizeof(v.cause)),
+					 "; reported to the mesh");
+			}
+		}
+		handle_verdict(d, f, &v);
+	}
 	/* Without eBPF, the qemu processes libvirt tells us about are what the
 	 * pidfd fallback must watch. */
 	if (f->kind == FACT_GUEST_RUNNING && d->pidfd) {
@@ -648,9 +665,28 @@ static struct correlator *make_core(const struct mimamori_config *cfg)
 	struct correlate_config cc = { .forward_all_events = cfg->forward_all_events };
 	static const char *managers[] = { "libvirtd", "virtqemud" };
 
-	for (size_t i = 0; i < cfg->n_process_names; i++)
+	bool has_remote = false;
+
+	for (size_t i = 0; i < cfg->n_process_names; i++) {
 		snprintf(cc.process_names[cc.n_process_names++], FACT_COMM_LEN, "%s",
 			 cfg->process_names[i]);
+		has_remote = has_remote || is_pacemaker_remote(cfg->process_names[i]);
+	}
+	/* The mesh always watches pacemaker-remoted (both of its names), with
+	 * the same orderly-stop rules as any watched process. */
+	if (cfg->mesh_enabled && !has_remote) {
+		static const char *remote[] = { "pacemaker-remot", "pacemaker_remot" };
+
+		for (size_t i = 0; i < 2; i++) {
+			if (cc.n_process_names >= CORRELATE_MAX_PROCESS_NAMES) {
+				log_error("[process] watched is full: pacemaker-remoted's failures "
+					  "are not reported to the mesh");
+				break;
+			}
+			snprintf(cc.process_names[cc.n_process_names++], FACT_COMM_LEN, "%s",
+				 remote[i]);
+		}
+	}
 	for (size_t i = 0; i < sizeof(managers) / sizeof(managers[0]); i++)
 		snprintf(cc.managers[cc.n_managers++], FACT_COMM_LEN, "%s", managers[i]);
 	return correlator_new(&cc);

@@ -113,6 +113,7 @@ struct incident {
 	uint32_t completed_by;
 	int32_t http;
 	char process[AGR_PROCESS_MAX];
+	int64_t failed_at_unix_ns; /* PROCESS: as reported */
 };
 
 struct agreement {
@@ -1176,6 +1177,7 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 	} else {
 		act = emit(a, AGR_ACT_NOTIFY_PROCESS, in->subject);
 		snprintf(act->process, sizeof(act->process), "%s", in->process);
+		act->failed_at_unix_ns = in->failed_at_unix_ns;
 		rec(a, AGR_LOG_INFO, in->subject, "notify",
 		    "notifying Masakari: PROCESS %s STOPPED on %s", in->process,
 		    a->m[in->subject].name);
@@ -1805,15 +1807,18 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 }
 
 int agreement_local_process_failed(struct agreement *a, const char *process,
-				   uint64_t self_incarnation, uint64_t now)
+				   int64_t failed_at_unix_ns, uint64_t self_incarnation,
+				   uint64_t now)
 {
 	int rc = enter(a, now);
 	if (rc < 0)
 		return rc;
-	if (!valid_name(process, AGR_PROCESS_MAX) || self_incarnation > AGR_INCARNATION_MAX)
+	if (!valid_name(process, AGR_PROCESS_MAX) || self_incarnation > AGR_INCARNATION_MAX ||
+	    failed_at_unix_ns < 0)
 		return -EINVAL;
 	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_PROCESS_REPORT, a->self);
 	act->incarnation = self_incarnation;
+	act->failed_at_unix_ns = failed_at_unix_ns;
 	snprintf(act->process, sizeof(act->process), "%s", process);
 	rec(a, AGR_LOG_WARN, a->self, "process_report",
 	    "%s died on this host: telling peers (a process failure if this host stays "
@@ -1829,7 +1834,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	if (rc < 0)
 		return rc;
 	if (r == NULL || r->incarnation > AGR_INCARNATION_MAX ||
-	    !valid_name(r->process, AGR_PROCESS_MAX))
+	    !valid_name(r->process, AGR_PROCESS_MAX) || r->failed_at_unix_ns < 0)
 		return -EINVAL;
 	uint32_t idx = find_msg(a, r->reporter);
 	if (idx == NONE) {
@@ -1860,6 +1865,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	if (in == NULL)
 		return 0;
 	snprintf(in->process, sizeof(in->process), "%s", r->process);
+	in->failed_at_unix_ns = r->failed_at_unix_ns;
 	in->deadline = a->now + a->cfg.process_grace_ns;
 	in->evidence_at = a->now;
 	char pcmk[CRM_MON_REASON_LEN + 32];
@@ -2234,6 +2240,7 @@ void agreement_action_process_report(const struct agreement *a, const struct agr
 	snprintf(out->reporter, sizeof(out->reporter), "%s", a->cfg.self);
 	snprintf(out->process, sizeof(out->process), "%s", act->process);
 	out->incarnation = act->incarnation;
+	out->failed_at_unix_ns = act->failed_at_unix_ns;
 }
 
 /* ------------------------------------------------------------ queries */

@@ -309,6 +309,10 @@ struct agr_process_report {
 	char reporter[AGR_NAME_MAX]; /* the host whose process died */
 	uint64_t incarnation;        /* reporter's own incarnation */
 	char process[AGR_PROCESS_MAX];
+	/* When it died, on the reporter's clock (ns since the epoch; 0 =
+	 * unknown): the notification's generated_time. Carried, never
+	 * compared with anything (clocks differ between hosts). */
+	int64_t failed_at_unix_ns;
 };
 
 /* ---- actions -------------------------------------------------------------- */
@@ -349,6 +353,7 @@ struct agr_action {
 	uint32_t attempt;           /* FENCE: 1, 2, ... */
 	uint64_t decided_at;        /* FENCE, NOTIFY_*: when this node decided (now) */
 	char process[AGR_PROCESS_MAX];
+	int64_t failed_at_unix_ns;  /* BROADCAST_PROCESS_REPORT, NOTIFY_PROCESS: as reported */
 	enum agr_log_level level;
 	/* LOG: a short machine tag ("declared", "notifier", "cancelled",
 	 * "fence_failed", ...) and one line for operators. */
@@ -413,7 +418,8 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 				uint64_t now);
 /* Our own probe saw `process` die on this host: broadcasts the report. */
 int agreement_local_process_failed(struct agreement *a, const char *process,
-				   uint64_t self_incarnation, uint64_t now);
+				   int64_t failed_at_unix_ns, uint64_t self_incarnation,
+				   uint64_t now);
 /* The latest crm_mon view (any status; see above). */
 int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *v, uint64_t now);
 /* Result of FENCE(subject, incarnation). */

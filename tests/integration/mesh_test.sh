@@ -29,7 +29,7 @@ require_root
 require_cmd ip nsenter unshare openssl curl iptables
 [ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
 [ -x "$MIMAMORICTL" ] || tap_bail "no mimamorictl at $MIMAMORICTL"
-tap_plan 34
+tap_plan 35
 
 state_dir mesh
 export BASE=$STATE_DIR/mesh
@@ -190,7 +190,7 @@ tap_check "after the soak: all 5 alive" "$H/query.py" wait-alive 30
 # pacemaker-remoted per host, named like the host, in the host's network
 # namespace and in the PID namespace of its mimamorid (whose probe then sees
 # it; a power loss of the host takes it down too).
-P5=6
+P5=7
 pcmk_skip() { local k; for ((k = 0; k < P5; k++)); do tap_skip "pacemaker: $1" "$2"; done; tap_done; }
 PH=$HARNESS_DIR/pacemaker
 for p in pacemaker pacemaker-cli-utils corosync; do
@@ -235,6 +235,10 @@ tap_is "$(stored | json_eval "[(r['host'], r['type']) for r in d[$s0:]]")" "[[\"
 tap_is "$(stored | json_eval "[r['payload'] for r in d[$s0:]][0]" 2>/dev/null)" \
     '{"event": "STOPPED", "process_name": "pacemaker_remoted"}' "... payload STOPPED pacemaker_remoted"
 tap_is "$(fence_total)" "$f0" "... no fence (the host is reachable)"
+# Masakari's generated_time is when the process died on V (the peers decide
+# process_grace = 10 s later): within a second of the kill.
+gen_ok() { api_list | json_eval "[n for n in d if n['type'] == 'PROCESS' and n['hostname'] == '$V'] and all(abs(__import__('datetime').datetime.fromisoformat(n['generated_time'].replace('Z', '')).replace(tzinfo=__import__('datetime').timezone.utc).timestamp() - $TK) < 1.0 for n in d if n['type'] == 'PROCESS' and n['hostname'] == '$V')" | grep -q True; }
+tap_check "... generated_time is the death's time on $V, not the peers' decision" gen_ok
 disagree() { local n; for n in $MESH_NAMES; do
     "$H/query.py" mesh-events "$n" "$TK" | json_eval "any(e['detail'].startswith('[pacemaker_disagrees] pacemaker reports $V offline') for e in d)" | grep -q true && return 0; done; return 1; }
 tap_check "the mesh records that Pacemaker shows $V offline while the mesh holds it alive" wait_for disagree 10

@@ -58,9 +58,13 @@ struct record {
 	enum agr_incident_kind incident;
 	enum agr_stage stage;
 	int http;
+	int64_t failed_at;
 	char event[AGR_EVENT_MAX];
 	enum agr_log_level level;
 };
+
+/* A process's death on its host's clock (2026-11-26T12:00:00.5Z). */
+#define FAILED_AT INT64_C(1795694400500000000)
 
 enum fence_mode { FENCE_OK, FENCE_FAIL, FENCE_NEVER };
 
@@ -188,6 +192,7 @@ static void record(struct sim *s, int node, const struct agr_action *a)
 	r->incident = a->incident;
 	r->stage = a->stage;
 	r->http = a->http_status;
+	r->failed_at = a->failed_at_unix_ns;
 	snprintf(r->event, sizeof(r->event), "%s", a->event);
 	r->level = a->level;
 	if (s->verbose && (a->kind == AGR_ACT_LOG || a->kind == AGR_ACT_FENCE ||
@@ -1133,7 +1138,7 @@ static void test_process_failure_not_host(void **state)
 	sim_start(s);
 	int h = 2;
 	const char *H = s->names[h];
-	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", 0, s->now), 0);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->now), 0);
 	drain(s, h);
 	sim_run(s, s->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 1);
@@ -1141,6 +1146,8 @@ static void test_process_failure_not_host(void **state)
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	const struct record *p = first(s, AGR_ACT_NOTIFY_PROCESS, H);
 	assert_int_not_equal(p->node, h);
+	/* the notification says when the process died, by its host's clock */
+	assert_true(p->failed_at == FAILED_AT);
 	/* it came after the grace */
 	assert_true(p->t >= s->rec[0].t + s->cfg.process_grace_ns);
 	sim_free(s);
@@ -1150,7 +1157,7 @@ static void test_process_failure_not_host(void **state)
 	 * would put H on maintenance and get the host notification a 409). */
 	s = sim_new(5, NULL);
 	sim_start(s);
-	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", 0, s->now), 0);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->now), 0);
 	drain(s, h);
 	sim_run(s, s->now + 300 * MS);
 	sim_crash(s, h);
@@ -1828,7 +1835,8 @@ static void test_bad_inputs(void **state)
 	assert_int_equal(agreement_on_fence_result(a, "compute-02", 0, (enum agr_fence_result)0, now), -EINVAL);
 	assert_int_equal(agreement_on_notify_result(a, AGR_INCIDENT_HOST, "compute-02", 0, 202, now), -ENOENT);
 	assert_int_equal(agreement_on_pacemaker_view(a, NULL, now), -EINVAL);
-	assert_int_equal(agreement_local_process_failed(a, "", 0, now), -EINVAL);
+	assert_int_equal(agreement_local_process_failed(a, "", 0, 0, now), -EINVAL);
+	assert_int_equal(agreement_local_process_failed(a, "pacemaker-remoted", -1, 0, now), -EINVAL);
 	assert_int_equal(agreement_on_probe(a, "compute-01", 1, now), -EINVAL);
 	assert_int_equal(agreement_on_probe_ack(a, "compute-02", 12345, now), -ENOENT);
 	/* Not draining: refused with -EBUSY, accepted again after draining. */
