@@ -54,23 +54,25 @@ enum {
 	PCMK_FENCED = 1u << 5,
 };
 
+/* Packed (16 bytes): two per member per node, N x N in the simulator. */
 struct done_record {
-	bool known;
 	uint64_t inc;
 	uint32_t by;
-	int32_t http;
-	enum agr_host_status host_status;
+	int16_t http;        /* an HTTP status */
+	uint8_t host_status; /* enum agr_host_status */
+	bool known;
 };
 
+/* Ordered without padding: N x N of these in the simulator. */
 struct member {
 	const char *name;
 	uint64_t hash;
+	uint64_t inc;
+	struct done_record host_done, proc_done;
 	uint32_t ring_pos;
 	enum agr_member_state state;
-	uint64_t inc;
 	uint32_t host_incident; /* index or NONE */
 	uint32_t proc_incident;
-	struct done_record host_done, proc_done;
 	uint32_t route_mark; /* scratch for route(): de-duplication */
 	uint8_t pcmk, pcmk_warned;
 };
@@ -1032,8 +1034,8 @@ static void mark_done(struct agreement *a, enum agr_incident_kind kind, uint32_t
 	d->known = true;
 	d->inc = inc;
 	d->by = by;
-	d->http = http;
-	d->host_status = status;
+	d->http = (int16_t)http;
+	d->host_status = (uint8_t)status;
 }
 
 static bool done_covers(const struct agreement *a, enum agr_incident_kind kind, uint32_t subject,

@@ -34,26 +34,55 @@
 
 /* ---- internal types ---------------------------------------------------- */
 
+/* Strings of a member are references, not copies (N members x N
+ * simulated nodes made ~256 bytes of strings per member the bulk of the
+ * simulator's memory): a directory entry (cfg.directory, shared and
+ * immutable), or one of the REF_* below. */
+#define REF_OWN (NIL - 1)  /* in the member's own string block */
+#define REF_NONE (NIL - 2) /* by: "" */
+#define REF_SELF (NIL - 3) /* by: our own name */
+#define REF_NAME (NIL - 4) /* by: the member's own name (left) */
+
 struct member {
-	char name[MESH_NAME_MAX];
-	char addr[MESH_ADDR_MAX];
-	char by[MESH_NAME_MAX];
 	uint64_t name_hash;
 	uint64_t incarnation;
 	uint64_t state_since_ns;
 	uint64_t last_rtt_ns;
-	/* suspicion (state SUSPECT) */
-	uint64_t suspect_deadline_ns;
-	uint64_t accusers[MESH_MAX_CONFIRMATIONS + 1]; /* name hashes */
-	uint32_t n_accusers;
-	uint32_t expected;
-	uint32_t suspect_pos; /* index in suspects[] or NIL */
+	uint32_t name_ref, addr_ref, by_ref; /* directory entry or REF_* */
+	uint32_t own;         /* own string block (own[]) or NIL */
+	uint32_t suspect_pos; /* index in suspects[] and susp[] or NIL */
 	/* broadcast queue */
 	uint32_t bq_prev, bq_next;
-	uint32_t bq_transmits;
+	uint8_t bq_transmits; /* < MESH_MAX_RETRANSMITS */
 	bool bq_queued;
 	uint8_t state; /* enum mesh_state; MESH_STATE_NONE: free slot */
 	uint16_t wire; /* update_wire_size() of name, addr, by */
+};
+_Static_assert(MESH_MAX_RETRANSMITS <= UINT8_MAX, "bq_transmits is a byte");
+
+/* Strings not found in the directory (all of them without one). */
+struct own_strings {
+	char name[MESH_NAME_MAX];
+	char addr[MESH_ADDR_MAX];
+	char by[MESH_NAME_MAX];
+};
+
+/* Suspicion bookkeeping of suspects[i], in susp[i]: kept out of the
+ * member slots, so a node pays for the suspects it holds, not for N. */
+struct suspicion {
+	uint64_t deadline_ns;
+	uint32_t accusers[MESH_MAX_CONFIRMATIONS + 1]; /* 32-bit name hashes: a
+		collision only loses a confirmation (a longer timer) */
+	uint32_t n_accusers;
+	uint32_t expected;
+};
+
+struct mesh_directory {
+	uint32_t n, mask;
+	uint32_t *index; /* open addressing: entry + 1, 0 = empty */
+	uint64_t *hash;
+	const char **name, **addr;
+	char *strings;
 };
 
 struct relay {
@@ -118,7 +147,11 @@ struct membership {
 	uint32_t *order;
 	uint32_t order_len, order_pos, order_cap;
 	uint32_t *suspects;
+	struct suspicion *susp; /* parallel to suspects[] */
 	uint32_t n_suspects;
+	struct own_strings *own;
+	uint32_t *own_free;
+	uint32_t n_own, n_own_free;
 
 	uint32_t bq_head[MESH_MAX_RETRANSMITS];
 	uint32_t bq_len;
@@ -467,6 +500,209 @@ int membership_config_check(const struct membership_config *cfg, char *err, size
 	return bad ? -EINVAL : 0;
 }
 
+/* ---- directory and member strings -------------------------------------- */
+
+static uint32_t dir_find(const struct mesh_directory *d, const char *name, uint64_t h)
+{
+	uint32_t i = (uint32_t)h & d->mask;
+
+	for (;;) {
+		uint32_t v = d->index[i];
+		if (v == 0)
+			return NIL;
+		if (d->hash[v - 1] == h && strcmp(d->name[v - 1], name) == 0)
+			return v - 1;
+		i = (i + 1) & d->mask;
+	}
+}
+
+struct mesh_directory *mesh_directory_new(const char *const *names, const char *const *addrs,
+					  uint32_t n)
+{
+	struct mesh_directory *d;
+	size_t total = 0;
+	uint32_t cap = 1;
+	char *p;
+
+	if (!names || !addrs || n == 0 || n > MESH_MAX_MEMBERS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!names[i] || !addrs[i] || strlen(names[i]) >= MESH_NAME_MAX ||
+		    strlen(addrs[i]) >= MESH_ADDR_MAX ||
+		    !str_ok(names[i], strlen(names[i]) + 1, true) ||
+		    !str_ok(addrs[i], strlen(addrs[i]) + 1, true)) {
+			errno = EINVAL;
+			return NULL;
+		}
+		total += strlen(names[i]) + strlen(addrs[i]) + 2;
+	}
+	while (cap < 2 * n)
+		cap <<= 1;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->index = calloc(cap, sizeof(*d->index));
+	d->hash = calloc(n, sizeof(*d->hash));
+	d->name = calloc(n, sizeof(*d->name));
+	d->addr = calloc(n, sizeof(*d->addr));
+	d->strings = malloc(total);
+	if (!d->index || !d->hash || !d->name || !d->addr || !d->strings) {
+		mesh_directory_free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->mask = cap - 1;
+	p = d->strings;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t ln = strlen(names[i]) + 1, la = strlen(addrs[i]) + 1;
+		uint64_t h = name_hash(names[i]);
+		uint32_t j = (uint32_t)h & d->mask;
+
+		if (dir_find(d, names[i], h) != NIL) {
+			mesh_directory_free(d);
+			errno = EINVAL; /* a name twice */
+			return NULL;
+		}
+		memcpy(p, names[i], ln);
+		d->name[i] = p;
+		p += ln;
+		memcpy(p, addrs[i], la);
+		d->addr[i] = p;
+		p += la;
+		d->hash[i] = h;
+		while (d->index[j] != 0)
+			j = (j + 1) & d->mask;
+		d->index[j] = i + 1;
+		d->n = i + 1;
+	}
+	return d;
+}
+
+void mesh_directory_free(struct mesh_directory *d)
+{
+	if (!d)
+		return;
+	free(d->index);
+	free(d->hash);
+	free(d->name);
+	free(d->addr);
+	free(d->strings);
+	free(d);
+}
+
+static const char *mname(const struct membership *m, const struct member *mb)
+{
+	if (mb->name_ref == REF_OWN)
+		return m->own[mb->own].name;
+	return m->cfg.directory->name[mb->name_ref];
+}
+
+static const char *maddr(const struct membership *m, const struct member *mb)
+{
+	if (mb->addr_ref == REF_OWN)
+		return m->own[mb->own].addr;
+	return m->cfg.directory->addr[mb->addr_ref];
+}
+
+static const char *mby(const struct membership *m, const struct member *mb)
+{
+	switch (mb->by_ref) {
+	case REF_NONE: return "";
+	case REF_SELF: return mname(m, &m->members[SELF]);
+	case REF_NAME: return mname(m, mb);
+	case REF_OWN: return m->own[mb->own].by;
+	default: return m->cfg.directory->name[mb->by_ref];
+	}
+}
+
+/* The references name, addr and by would take in mb (NULL: unchanged). */
+static void strings_refs(const struct membership *m, const struct member *mb, const char *name,
+			 const char *addr, const char *by, uint32_t ref[3])
+{
+	const struct mesh_directory *d = m->cfg.directory;
+
+	ref[0] = mb->name_ref;
+	if (name)
+		ref[0] = d ? dir_find(d, name, name_hash(name)) : NIL;
+	if (ref[0] == NIL)
+		ref[0] = REF_OWN;
+	ref[1] = mb->addr_ref;
+	if (addr)
+		ref[1] = ref[0] != REF_OWN && strcmp(d->addr[ref[0]], addr) == 0 ? ref[0] :
+										  REF_OWN;
+	ref[2] = mb->by_ref;
+	if (by) {
+		const char *nm = name ? name : mname(m, mb);
+		if (by[0] == '\0')
+			ref[2] = REF_NONE;
+		else if (mb != &m->members[SELF] && strcmp(by, mname(m, &m->members[SELF])) == 0)
+			ref[2] = REF_SELF;
+		else if (strcmp(by, nm) == 0)
+			ref[2] = REF_NAME;
+		else if (d && (ref[2] = dir_find(d, by, name_hash(by))) != NIL)
+			;
+		else
+			ref[2] = REF_OWN;
+	}
+}
+
+/* Whether mb may take these strings: all references, or an own block. */
+static bool strings_fit(const struct membership *m, const struct member *mb, const char *name,
+			const char *addr, const char *by)
+{
+	uint32_t ref[3];
+
+	strings_refs(m, mb, name, addr, by, ref);
+	if (ref[0] != REF_OWN && ref[1] != REF_OWN && ref[2] != REF_OWN)
+		return true;
+	return mb->own != NIL || m->n_own_free > 0;
+}
+
+static void own_copy(char *dst, size_t cap, const char *src)
+{
+	if (dst != src)
+		copy_str(dst, cap, src);
+}
+
+/* Sets mb's strings (NULL: unchanged); false, and nothing changed, when
+ * an own block is needed and none is free. */
+static bool member_set_strings(struct membership *m, struct member *mb, const char *name,
+			       const char *addr, const char *by)
+{
+	uint32_t ref[3];
+	bool need;
+
+	strings_refs(m, mb, name, addr, by, ref);
+	need = ref[0] == REF_OWN || ref[1] == REF_OWN || ref[2] == REF_OWN;
+	if (need && mb->own == NIL) {
+		if (m->n_own_free == 0)
+			return false;
+		mb->own = m->own_free[--m->n_own_free];
+	}
+	if (need) {
+		struct own_strings *o = &m->own[mb->own];
+		/* by first: it may name the member, whose name is copied next */
+		if (ref[2] == REF_OWN && by)
+			own_copy(o->by, sizeof(o->by), by);
+		if (ref[0] == REF_OWN && name)
+			own_copy(o->name, sizeof(o->name), name);
+		if (ref[1] == REF_OWN && addr)
+			own_copy(o->addr, sizeof(o->addr), addr);
+	}
+	mb->name_ref = ref[0];
+	mb->addr_ref = ref[1];
+	mb->by_ref = ref[2];
+	if (!need && mb->own != NIL) {
+		m->own_free[m->n_own_free++] = mb->own;
+		mb->own = NIL;
+	}
+	mb->wire = (uint16_t)update_wire_size(mname(m, mb), maddr(m, mb), mby(m, mb));
+	assert(m->n_own_free <= m->n_own);
+	return true;
+}
+
 /* ---- name index -------------------------------------------------------- */
 
 static uint32_t index_find(const struct membership *m, const char *name, uint64_t h)
@@ -479,7 +715,7 @@ static uint32_t index_find(const struct membership *m, const char *name, uint64_
 		if (v == 0)
 			return NIL;
 		const struct member *mb = &m->members[v - 1];
-		if (mb->name_hash == h && strcmp(mb->name, name) == 0)
+		if (mb->name_hash == h && strcmp(mname(m, mb), name) == 0)
 			return v - 1;
 		i = (i + 1) & m->index_mask;
 	}
@@ -574,9 +810,9 @@ static void push_event(struct membership *m, const struct member *mb, uint32_t o
 
 	assert(mb != &m->members[SELF]);
 	assert(old_state != mb->state);
-	copy_str(ev->name, sizeof(ev->name), mb->name);
-	copy_str(ev->addr, sizeof(ev->addr), mb->addr);
-	copy_str(ev->by, sizeof(ev->by), mb->by);
+	copy_str(ev->name, sizeof(ev->name), mname(m, mb));
+	copy_str(ev->addr, sizeof(ev->addr), maddr(m, mb));
+	copy_str(ev->by, sizeof(ev->by), mby(m, mb));
 	ev->incarnation = mb->incarnation;
 	ev->at_ns = m->now;
 	ev->old_state = old_state;
@@ -751,6 +987,7 @@ static void suspects_remove(struct membership *m, uint32_t idx)
 	m->n_suspects--;
 	if (pos != m->n_suspects) {
 		m->suspects[pos] = m->suspects[m->n_suspects];
+		m->susp[pos] = m->susp[m->n_suspects];
 		m->members[m->suspects[pos]].suspect_pos = pos;
 	}
 	mb->suspect_pos = NIL;
@@ -781,8 +1018,10 @@ static void member_free(struct membership *m, uint32_t idx)
 	if (mb->suspect_pos != NIL)
 		suspects_remove(m, idx);
 	index_remove(m, idx);
+	if (mb->own != NIL)
+		m->own_free[m->n_own_free++] = mb->own;
 	memset(mb, 0, sizeof(*mb));
-	mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
+	mb->suspect_pos = mb->bq_prev = mb->bq_next = mb->own = NIL;
 	m->free_stack[m->n_free++] = idx;
 	assert(m->n_free < m->cfg.max_members);
 }
@@ -810,52 +1049,59 @@ static uint32_t member_alloc(struct membership *m)
 	return idx;
 }
 
+static struct suspicion *susp_of(struct membership *m, const struct member *mb)
+{
+	assert(mb->state == MESH_SUSPECT && mb->suspect_pos < m->n_suspects);
+	return &m->susp[mb->suspect_pos];
+}
+
 static void suspicion_update_deadline(struct membership *m, struct member *mb)
 {
-	uint32_t c = mb->n_accusers > 0 ? mb->n_accusers - 1 : 0;
+	struct suspicion *sp = susp_of(m, mb);
+	uint32_t c = sp->n_accusers > 0 ? sp->n_accusers - 1 : 0;
 
-	assert(mb->state == MESH_SUSPECT);
-	mb->suspect_deadline_ns = mb->state_since_ns +
+	sp->deadline_ns = mb->state_since_ns +
 		membership_suspicion_timeout(m->cfg.suspicion_min_ns, m->cfg.suspicion_max_ns,
-					     mb->expected, c);
-	assert(mb->suspect_deadline_ns >= mb->state_since_ns + m->cfg.suspicion_min_ns);
+					     sp->expected, c);
+	assert(sp->deadline_ns >= mb->state_since_ns + m->cfg.suspicion_min_ns);
 }
 
 /* Records an accuser; true when it is new and counts (a confirmation
  * beyond the first accuser, up to K of them). */
-static bool suspicion_add_accuser(struct member *mb, const char *by)
+static bool suspicion_add_accuser(struct membership *m, struct member *mb, const char *by)
 {
-	uint64_t h = name_hash(by);
+	struct suspicion *sp = susp_of(m, mb);
+	uint64_t h64 = name_hash(by);
+	uint32_t h = (uint32_t)(h64 ^ (h64 >> 32));
 
-	assert(mb->state == MESH_SUSPECT);
-	assert(mb->n_accusers <= MESH_MAX_CONFIRMATIONS + 1);
-	for (uint32_t i = 0; i < mb->n_accusers; i++)
-		if (mb->accusers[i] == h)
+	assert(sp->n_accusers <= MESH_MAX_CONFIRMATIONS + 1);
+	for (uint32_t i = 0; i < sp->n_accusers; i++)
+		if (sp->accusers[i] == h)
 			return false;
-	if (mb->n_accusers >= mb->expected + 1 || mb->n_accusers >= MESH_MAX_CONFIRMATIONS + 1)
+	if (sp->n_accusers >= sp->expected + 1 || sp->n_accusers >= MESH_MAX_CONFIRMATIONS + 1)
 		return false; /* the timeout is at its minimum already */
-	mb->accusers[mb->n_accusers++] = h;
+	sp->accusers[sp->n_accusers++] = h;
 	return true;
 }
 
-/* A suspicion starts now, accused by mb->by: K from the current
+/* A suspicion starts now, accused by mby(): K from the current
  * membership (capped at N - 2: the suspect and the accuser cannot
  * confirm), the first accuser recorded, the timer at its maximum. */
 static void suspicion_start(struct membership *m, uint32_t idx)
 {
 	struct member *mb = &m->members[idx];
+	struct suspicion *sp = susp_of(m, mb);
 	uint32_t n = live_count(m); /* the suspect counted */
 
-	assert(mb->state == MESH_SUSPECT && mb->suspect_pos != NIL);
-	assert(mb->by[0] != '\0');
+	assert(mb->by_ref != REF_NONE);
 	mb->state_since_ns = m->now;
-	mb->expected = m->cfg.suspicion_confirmations;
-	if (n < 2 + mb->expected)
-		mb->expected = n >= 2 ? n - 2 : 0;
-	mb->n_accusers = 0;
-	suspicion_add_accuser(mb, mb->by);
+	sp->expected = m->cfg.suspicion_confirmations;
+	if (n < 2 + sp->expected)
+		sp->expected = n >= 2 ? n - 2 : 0;
+	sp->n_accusers = 0;
+	suspicion_add_accuser(m, mb, mby(m, mb));
 	suspicion_update_deadline(m, mb);
-	if (strcmp(mb->by, m->members[SELF].name) != 0)
+	if (mb->by_ref != REF_SELF)
 		order_promote(m, idx);
 }
 
@@ -880,8 +1126,8 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 		suspects_remove(m, idx);
 	mb->state = state;
 	mb->incarnation = inc;
-	copy_str(mb->by, sizeof(mb->by), by);
-	mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+	if (!member_set_strings(m, mb, NULL, NULL, by))
+		assert(!"callers check strings_fit()");
 	if (old != state)
 		mb->state_since_ns = m->now;
 	if (state == MESH_SUSPECT && old != MESH_SUSPECT) {
@@ -906,11 +1152,11 @@ static void apply_self(struct membership *m, const struct mesh_update *u)
 {
 	struct member *self = &m->members[SELF];
 
-	assert(strcmp(u->name, self->name) == 0);
+	assert(strcmp(u->name, mname(m, self)) == 0);
 	if (u->incarnation < self->incarnation)
 		return;
 	if (u->incarnation == self->incarnation && u->state == self->state &&
-	    strcmp(u->addr, self->addr) == 0)
+	    strcmp(u->addr, maddr(m, self)) == 0)
 		return;
 	self->incarnation = u->incarnation + 1;
 	m->counters.refutations++;
@@ -937,7 +1183,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		state = MESH_SUSPECT;
 		by = sender;
 	}
-	if (strcmp(u->name, m->members[SELF].name) == 0) {
+	if (strcmp(u->name, mname(m, &m->members[SELF])) == 0) {
 		apply_self(m, u);
 		return;
 	}
@@ -951,10 +1197,14 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 			return;
 		}
 		mb = &m->members[idx];
-		copy_str(mb->name, sizeof(mb->name), u->name);
-		copy_str(mb->addr, sizeof(mb->addr), u->addr);
-		mb->name_hash = name_hash(mb->name);
 		mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
+		if (!member_set_strings(m, mb, u->name, u->addr, "")) {
+			/* directory in use and no own block for a stranger */
+			m->free_stack[m->n_free++] = idx;
+			m->counters.members_rejected++;
+			return;
+		}
+		mb->name_hash = name_hash(u->name);
 		mb->state = MESH_STATE_NONE;
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		/* inserted into the index once its state is set */
@@ -966,28 +1216,33 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 	case MESH_ALIVE:
 		if (u->incarnation <= mb->incarnation)
 			return;
-		copy_str(mb->addr, sizeof(mb->addr), u->addr);
+		if (!member_set_strings(m, mb, NULL, u->addr, "")) {
+			m->counters.members_rejected++;
+			return;
+		}
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		return;
 	case MESH_SUSPECT:
 		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
 		    mb->state == MESH_LEFT)
 			return;
+		if (!strings_fit(m, mb, NULL, NULL, by)) {
+			m->counters.members_rejected++;
+			return;
+		}
 		if (mb->state == MESH_SUSPECT && u->incarnation > mb->incarnation) {
 			/* it refuted (we missed that) and is suspected again: a
 			 * new suspicion with a new timer; still suspect, no event */
 			mb->incarnation = u->incarnation;
-			copy_str(mb->by, sizeof(mb->by), by);
-			mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+			member_set_strings(m, mb, NULL, NULL, by);
 			suspicion_start(m, idx);
 			bq_queue(m, idx);
 			return;
 		}
 		if (mb->state == MESH_SUSPECT) {
-			if (suspicion_add_accuser(mb, by)) {
+			if (suspicion_add_accuser(m, mb, by)) {
 				/* a confirmation: shorter timer, and re-gossip it */
-				copy_str(mb->by, sizeof(mb->by), by);
-				mb->wire = (uint16_t)update_wire_size(mb->name, mb->addr, mb->by);
+				member_set_strings(m, mb, NULL, NULL, by);
 				suspicion_update_deadline(m, mb);
 				m->counters.confirmations++;
 				bq_queue(m, idx);
@@ -1000,6 +1255,10 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
 		    mb->state == MESH_LEFT)
 			return;
+		if (!strings_fit(m, mb, NULL, NULL, by)) {
+			m->counters.members_rejected++;
+			return;
+		}
 		member_set_state(m, idx, MESH_DEAD, u->incarnation, by);
 		return;
 	case MESH_LEFT:
@@ -1028,7 +1287,7 @@ struct membership *membership_create(const struct membership_config *cfg,
 		errno = EINVAL;
 		return NULL;
 	}
-	while (index_cap < 2 * cfg->max_members)
+	while (index_cap < cfg->max_members + cfg->max_members / 2)
 		index_cap <<= 1;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -1040,9 +1299,19 @@ struct membership *membership_create(const struct membership_config *cfg,
 	m->order_cap = 2 * cfg->max_members;
 	m->order = calloc(m->order_cap, sizeof(*m->order));
 	m->suspects = calloc(cfg->max_members, sizeof(*m->suspects));
+	/* suspicion records and own string blocks are used from the bottom
+	 * (a dense array, a stack): pages beyond the high-water mark of
+	 * what is in use stay untouched (calloc) */
+	m->susp = calloc(cfg->max_members, sizeof(*m->susp));
+	m->n_own = cfg->directory && cfg->foreign_members ?
+			   (cfg->foreign_members < cfg->max_members ? cfg->foreign_members : cfg->max_members) :
+			   cfg->max_members;
+	m->own = calloc(m->n_own, sizeof(*m->own));
+	m->own_free = calloc(m->n_own, sizeof(*m->own_free));
 	m->out_cap = cfg->out_queue_len;
 	m->out = calloc(m->out_cap, sizeof(*m->out));
-	if (!m->members || !m->free_stack || !m->index || !m->order || !m->suspects || !m->out) {
+	if (!m->members || !m->free_stack || !m->index || !m->order || !m->suspects || !m->out ||
+	    !m->susp || !m->own || !m->own_free) {
 		membership_destroy(m);
 		errno = ENOMEM;
 		return NULL;
@@ -1055,15 +1324,18 @@ struct membership *membership_create(const struct membership_config *cfg,
 		m->bq_head[i] = NIL;
 	for (uint32_t i = 0; i < cfg->max_members; i++) {
 		m->members[i].suspect_pos = m->members[i].bq_prev = m->members[i].bq_next = NIL;
+		m->members[i].own = NIL;
 		if (i != SELF)
 			m->free_stack[m->n_free++] = cfg->max_members - i; /* pops 1 first */
 	}
+	for (uint32_t i = 0; i < m->n_own; i++)
+		m->own_free[m->n_own_free++] = m->n_own - 1 - i; /* pops 0 first */
 	struct member *self = &m->members[SELF];
-	copy_str(self->name, sizeof(self->name), self_name);
-	copy_str(self->addr, sizeof(self->addr), self_addr);
+	self->by_ref = REF_NONE;
+	if (!member_set_strings(m, self, self_name, self_addr, "")) /* n_own >= 1 */
+		assert(!"no own block for ourselves");
 	self->name_hash = name_hash(self_name);
 	self->state = MESH_ALIVE;
-	self->wire = (uint16_t)update_wire_size(self->name, self->addr, self->by);
 	index_insert(m, SELF);
 	m->next_gossip_at = UINT64_MAX;
 	assert(m->n_free + 1 == cfg->max_members);
@@ -1080,6 +1352,9 @@ void membership_destroy(struct membership *m)
 	free(m->index);
 	free(m->order);
 	free(m->suspects);
+	free(m->susp);
+	free(m->own);
+	free(m->own_free);
 	free(m->out);
 	free(m);
 }
@@ -1132,7 +1407,7 @@ int membership_join(struct membership *m, const char *const *seed_addrs, size_t 
 		    !str_ok(seed_addrs[i], strlen(seed_addrs[i]) + 1, true))
 			return -EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(seed_addrs[i], m->members[SELF].addr) != 0)
+		if (strcmp(seed_addrs[i], maddr(m, &m->members[SELF])) != 0)
 			copy_str(m->seeds[k++], MESH_ADDR_MAX, seed_addrs[i]);
 	m->n_seeds = k;
 	if (k == 0) {
@@ -1191,7 +1466,7 @@ static void handle_ack(struct membership *m, const struct mesh_msg *msg)
 	assert(msg->type == MESH_MSG_ACK);
 	if (p->active && msg->seq == p->seq) {
 		struct member *t = &m->members[p->member];
-		if (t->name_hash == p->name_hash && strcmp(t->name, msg->sender.name) == 0)
+		if (t->name_hash == p->name_hash && strcmp(mname(m, t), msg->sender.name) == 0)
 			t->last_rtt_ns = m->now - p->start_ns; /* direct: a real RTT */
 		p->active = false;
 		m->counters.acks_received++;
@@ -1217,7 +1492,7 @@ static void handle_ping_req(struct membership *m, const struct mesh_msg *msg)
 
 	assert(msg->type == MESH_MSG_PING_REQ);
 	assert(msg->target[0] != '\0' && msg->target_addr[0] != '\0');
-	if (strcmp(msg->target, m->members[SELF].name) == 0) {
+	if (strcmp(msg->target, mname(m, &m->members[SELF])) == 0) {
 		s = push_send(m, MESH_MSG_ACK, msg->sender.name, msg->sender.addr);
 		s->seq = msg->seq;
 		return;
@@ -1281,7 +1556,7 @@ int membership_handle_message(struct membership *m, const struct mesh_msg *msg, 
 		m->counters.messages_invalid++;
 		return -EINVAL;
 	}
-	if (strcmp(msg->sender.name, self->name) == 0) {
+	if (strcmp(msg->sender.name, mname(m, self)) == 0) {
 		/* our own echo, or a peer using our name */
 		m->counters.messages_invalid++;
 		return -EINVAL;
@@ -1298,7 +1573,7 @@ int membership_handle_message(struct membership *m, const struct mesh_msg *msg, 
 
 	switch (msg->type) {
 	case MESH_MSG_PING:
-		if (strcmp(msg->target, self->name) != 0) {
+		if (strcmp(msg->target, mname(m, self)) != 0) {
 			m->counters.messages_ignored++; /* meant for a previous owner of this address */
 			break;
 		}
@@ -1363,14 +1638,14 @@ static void tick_suspicions(struct membership *m)
 		uint32_t idx = m->suspects[i];
 		struct member *mb = &m->members[idx];
 		assert(mb->state == MESH_SUSPECT && mb->suspect_pos == i);
-		if (mb->suspect_deadline_ns > m->now) {
+		if (m->susp[i].deadline_ns > m->now) {
 			i++;
 			continue;
 		}
 		if (out_room(m) < 1)
 			return;
 		/* removes suspects[i]: the slot now holds another suspect */
-		member_set_state(m, idx, MESH_DEAD, mb->incarnation, m->members[SELF].name);
+		member_set_state(m, idx, MESH_DEAD, mb->incarnation, mname(m, &m->members[SELF]));
 		m->counters.dead_declared++;
 	}
 	assert(i == m->n_suspects);
@@ -1405,9 +1680,9 @@ static void probe_start(struct membership *m)
 	p->direct_deadline_ns = m->now + scaled(m, m->cfg.probe_timeout_ns);
 	p->end_ns = m->now + 2 * scaled(m, m->cfg.probe_timeout_ns);
 	p->nacks_expected = p->nacks_received = 0;
-	s = push_send(m, MESH_MSG_PING, t->name, t->addr);
+	s = push_send(m, MESH_MSG_PING, mname(m, t), maddr(m, t));
 	s->seq = p->seq;
-	copy_str(s->target, sizeof(s->target), t->name);
+	copy_str(s->target, sizeof(s->target), mname(m, t));
 	m->counters.probes_sent++;
 	assert(p->end_ns <= m->next_probe_at);
 }
@@ -1431,11 +1706,11 @@ static void probe_indirect(struct membership *m)
 	n = pick_random(m, m->cfg.indirect_checks, true, p->member, helpers);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct member *h = &m->members[helpers[i]];
-		struct out_send *s = push_send(m, MESH_MSG_PING_REQ, h->name, h->addr);
+		struct out_send *s = push_send(m, MESH_MSG_PING_REQ, mname(m, h), maddr(m, h));
 		s->seq = p->seq;
 		s->flags = MESH_FLAG_WANT_NACK;
-		copy_str(s->target, sizeof(s->target), t->name);
-		copy_str(s->target_addr, sizeof(s->target_addr), t->addr);
+		copy_str(s->target, sizeof(s->target), mname(m, t));
+		copy_str(s->target_addr, sizeof(s->target_addr), maddr(m, t));
 		/* the helper NACKs before our indirect window closes */
 		s->timeout_ns = (p->end_ns - p->direct_deadline_ns) * 4 / 5;
 		m->counters.ping_reqs_sent++;
@@ -1462,16 +1737,16 @@ static void probe_fail(struct membership *m)
 	if (t->name_hash != p->name_hash || !probeable(m, p->member))
 		return; /* refuted, declared, or replaced meanwhile */
 	memset(&u, 0, sizeof(u));
-	copy_str(u.name, sizeof(u.name), t->name);
-	copy_str(u.addr, sizeof(u.addr), t->addr);
-	copy_str(u.by, sizeof(u.by), m->members[SELF].name);
+	copy_str(u.name, sizeof(u.name), mname(m, t));
+	copy_str(u.addr, sizeof(u.addr), maddr(m, t));
+	copy_str(u.by, sizeof(u.by), mname(m, &m->members[SELF]));
 	u.incarnation = t->incarnation;
 	u.state = MESH_SUSPECT;
-	apply_update(m, &u, SRC_GOSSIP, m->members[SELF].name);
+	apply_update(m, &u, SRC_GOSSIP, mname(m, &m->members[SELF]));
 	m->counters.suspicions_raised++;
 	/* the suspect hears it from us at once (its record goes first in
 	 * every message we send it while we suspect it) */
-	push_send(m, MESH_MSG_GOSSIP, t->name, t->addr);
+	push_send(m, MESH_MSG_GOSSIP, mname(m, t), maddr(m, t));
 	assert(t->state == MESH_SUSPECT);
 }
 
@@ -1518,7 +1793,7 @@ static void tick_gossip(struct membership *m)
 	n = pick_random(m, m->cfg.gossip_nodes, false, NIL, targets);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct member *t = &m->members[targets[i]];
-		push_send(m, MESH_MSG_GOSSIP, t->name, t->addr);
+		push_send(m, MESH_MSG_GOSSIP, mname(m, t), maddr(m, t));
 	}
 	m->last_gossip_at = m->now;
 	m->next_gossip_at = m->now + m->cfg.gossip_interval_ns;
@@ -1562,8 +1837,8 @@ static void tick_sync(struct membership *m)
 		return;
 	const struct member *t = &m->members[idx];
 	assert(idx != SELF && t->state != MESH_LEFT);
-	push_send(m, MESH_MSG_JOIN, t->name, t->addr);
-	open_sync(m, t->name, t->addr); /* push our side too */
+	push_send(m, MESH_MSG_JOIN, mname(m, t), maddr(m, t));
+	open_sync(m, mname(m, t), maddr(m, t)); /* push our side too */
 	m->counters.joins_sent++;
 	assert(m->next_sync_at > m->now);
 }
@@ -1592,7 +1867,7 @@ uint64_t membership_next_deadline(const struct membership *m)
 		if (m->relays[i].active)
 			d = min_u64(d, m->relays[i].deadline_ns);
 	for (uint32_t i = 0; i < m->n_suspects; i++)
-		d = min_u64(d, m->members[m->suspects[i]].suspect_deadline_ns);
+		d = min_u64(d, m->susp[i].deadline_ns);
 	if (p->active)
 		d = min_u64(d, p->indirect ? p->end_ns : p->direct_deadline_ns);
 	else if (!m->leaving)
@@ -1610,13 +1885,14 @@ uint64_t membership_next_deadline(const struct membership *m)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void fill_update(struct mesh_update *u, const struct member *mb)
+static void fill_update(const struct membership *m, struct mesh_update *u,
+			const struct member *mb)
 {
 	assert(mb->state >= MESH_ALIVE && mb->state <= MESH_LEFT);
-	assert(mb->wire == update_wire_size(mb->name, mb->addr, mb->by));
-	copy_str(u->name, sizeof(u->name), mb->name);
-	copy_str(u->addr, sizeof(u->addr), mb->addr);
-	copy_str(u->by, sizeof(u->by), mb->by);
+	assert(mb->wire == update_wire_size(mname(m, mb), maddr(m, mb), mby(m, mb)));
+	copy_str(u->name, sizeof(u->name), mname(m, mb));
+	copy_str(u->addr, sizeof(u->addr), maddr(m, mb));
+	copy_str(u->by, sizeof(u->by), mby(m, mb));
 	u->incarnation = mb->incarnation;
 	u->state = mb->state;
 	assert(update_invalid(u, false) == NULL);
@@ -1642,7 +1918,7 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 	if (dest != NIL && dest != SELF &&
 	    (m->members[dest].state == MESH_SUSPECT || m->members[dest].state == MESH_DEAD)) {
 		const struct member *d = &m->members[dest];
-		fill_update(&msg->updates[n++], d);
+		fill_update(m, &msg->updates[n++], d);
 		budget -= d->wire;
 		if (d->bq_queued)
 			picked[n_picked++] = dest;
@@ -1659,7 +1935,7 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 				skipped++;
 				continue;
 			}
-			fill_update(&msg->updates[n++], mb);
+			fill_update(m, &msg->updates[n++], mb);
 			budget -= mb->wire;
 			picked[n_picked++] = idx;
 		}
@@ -1675,8 +1951,8 @@ static void fill_sender(const struct membership *m, struct mesh_msg *msg)
 {
 	const struct member *self = &m->members[SELF];
 
-	copy_str(msg->sender.name, sizeof(msg->sender.name), self->name);
-	copy_str(msg->sender.addr, sizeof(msg->sender.addr), self->addr);
+	copy_str(msg->sender.name, sizeof(msg->sender.name), mname(m, self));
+	copy_str(msg->sender.addr, sizeof(msg->sender.addr), maddr(m, self));
 	msg->sender.incarnation = self->incarnation;
 	msg->sender.state = self->state;
 	assert(msg->sender.state == MESH_ALIVE || msg->sender.state == MESH_LEFT);
@@ -1728,7 +2004,7 @@ static void build_sync(struct membership *m, struct sync_session *ss, struct mes
 			continue;
 		if (mb->wire > budget)
 			break;
-		fill_update(&msg->updates[n++], mb);
+		fill_update(m, &msg->updates[n++], mb);
 		budget -= mb->wire;
 	}
 	msg->n_updates = n;
@@ -1772,6 +2048,14 @@ size_t membership_poll_output(struct membership *m, struct mesh_out *out, size_t
 	return n;
 }
 
+void membership_drop_broadcasts(struct membership *m)
+{
+	for (uint32_t t = 0; t < MESH_MAX_RETRANSMITS; t++)
+		while (m->bq_head[t] != NIL)
+			bq_unlink(m, m->bq_head[t]);
+	assert(m->bq_len == 0);
+}
+
 /* ---- queries ----------------------------------------------------------- */
 
 static void fill_info(const struct membership *m, uint32_t idx, struct mesh_member_info *info)
@@ -1780,18 +2064,19 @@ static void fill_info(const struct membership *m, uint32_t idx, struct mesh_memb
 
 	assert(mb->state != MESH_STATE_NONE);
 	memset(info, 0, sizeof(*info));
-	copy_str(info->name, sizeof(info->name), mb->name);
-	copy_str(info->addr, sizeof(info->addr), mb->addr);
-	copy_str(info->by, sizeof(info->by), mb->by);
+	copy_str(info->name, sizeof(info->name), mname(m, mb));
+	copy_str(info->addr, sizeof(info->addr), maddr(m, mb));
+	copy_str(info->by, sizeof(info->by), mby(m, mb));
 	info->state = mb->state;
 	info->self = idx == SELF;
 	info->incarnation = mb->incarnation;
 	info->state_since_ns = mb->state_since_ns;
 	info->last_rtt_ns = mb->last_rtt_ns;
 	if (mb->state == MESH_SUSPECT) {
-		info->confirmations = mb->n_accusers > 0 ? mb->n_accusers - 1 : 0;
-		info->expected_confirmations = mb->expected;
-		info->suspicion_deadline_ns = mb->suspect_deadline_ns;
+		const struct suspicion *sp = &m->susp[mb->suspect_pos];
+		info->confirmations = sp->n_accusers > 0 ? sp->n_accusers - 1 : 0;
+		info->expected_confirmations = sp->expected;
+		info->suspicion_deadline_ns = sp->deadline_ns;
 	}
 	assert(info->confirmations <= MESH_MAX_CONFIRMATIONS);
 }

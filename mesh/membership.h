@@ -271,7 +271,24 @@ struct membership_config {
 	uint32_t max_updates_per_msg;  /* 32, <= MESH_MAX_UPDATES */
 	uint32_t out_queue_len;        /* 128, MESH_MIN_OUT_QUEUE..MESH_MAX_OUT_QUEUE */
 	uint64_t seed;                 /* PRNG seed (from getrandom in the daemon) */
+	/* NULL (default): every member's strings are copied into the core
+	 * (~256 bytes each). Otherwise an immutable directory the caller
+	 * keeps alive longer than the core (it may share it among cores):
+	 * members found in it are stored as references, and only
+	 * foreign_members (0 = max_members) members at a time may have a
+	 * name, address or accuser outside it (further ones are rejected,
+	 * counted in members_rejected). */
+	const struct mesh_directory *directory;
+	uint32_t foreign_members;
 };
+
+/* An immutable name -> address table (see membership_config.directory).
+ * NULL with errno EINVAL (n == 0 or > MESH_MAX_MEMBERS, a bad or
+ * duplicate name, a bad address) or ENOMEM. The strings are copied. */
+struct mesh_directory;
+struct mesh_directory *mesh_directory_new(const char *const *names, const char *const *addrs,
+					  uint32_t n);
+void mesh_directory_free(struct mesh_directory *d);
 
 /* Fills the defaults above (max_members 1024, seed 0). */
 void membership_config_default(struct membership_config *cfg);
@@ -314,6 +331,12 @@ uint64_t membership_next_deadline(const struct membership *m);
  * Piggybacked updates are chosen here, when the message leaves. */
 size_t membership_poll_output(struct membership *m, struct mesh_out *out, size_t max);
 
+/* Forgets every queued broadcast: for a start from a view the whole
+ * cluster already shares (the simulator's pre-converged start), where
+ * re-gossiping N "alive" records from N nodes is O(N^2) messages of news
+ * nobody needs. */
+void membership_drop_broadcasts(struct membership *m);
+
 /* ---- queries ------------------------------------------------------------ */
 
 struct mesh_member_info {
@@ -345,7 +368,7 @@ struct mesh_counters {
 	uint64_t dead_declared;      /* our suspicion timer expired first */
 	uint64_t gossip_sent, updates_sent;
 	uint64_t joins_sent, joins_served, joins_dropped, sync_sent, sync_received;
-	uint64_t members_rejected;   /* table full of live members */
+	uint64_t members_rejected;   /* table full of live members, or no own strings block */
 	uint64_t members_evicted;    /* dead/left records dropped for room */
 };
 

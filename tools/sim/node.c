@@ -65,6 +65,27 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 	nd->armed = SIM_NEVER;
 	nd->last_tick = SIM_NEVER;
 	nd->mem_dirty = nd->agr_dirty = true;
+	if (s->dir == NULL) {
+		/* the names and addresses of all nodes, once for all cores:
+		 * copied per node they were ~256 bytes x N x N */
+		char (*addrs)[MESH_ADDR_MAX] = calloc(s->n, sizeof(*addrs));
+		const char **aptr = calloc(s->n, sizeof(*aptr));
+
+		for (uint32_t i = 0; addrs && aptr && i < s->n; i++) {
+			sim_node_addr(i, addrs[i], sizeof(addrs[i]));
+			aptr[i] = addrs[i];
+		}
+		if (addrs && aptr)
+			s->dir = mesh_directory_new(s->name_ptrs, aptr, s->n);
+		free(addrs);
+		free(aptr);
+		if (s->dir == NULL) {
+			fprintf(stderr, "mimamori-sim: mesh_directory_new: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	mc.directory = s->dir;
+	mc.foreign_members = 4; /* every name is in the directory */
 	mc.max_members = s->n;
 	mc.seed = s->cfg.seed * UINT64_C(1000003) + id + 1;
 	sim_node_addr(id, addr, sizeof(addr));
@@ -338,6 +359,8 @@ void node_warm_start(struct sim *s, struct node *nd, uint64_t now)
 			core_error(s, nd, "membership_handle_message (warm start)", rc);
 		drain(s, nd);
 	}
+	if (s->cfg.converged)
+		membership_drop_broadcasts(nd->m);
 	rearm(s, nd);
 }
 
@@ -513,6 +536,7 @@ uint64_t node_footprint(uint32_t n)
 	} else {
 		after = before;
 	}
+	mesh_directory_free(s->dir);
 	free(s->names);
 	free(s->name_ptrs);
 	free(s);

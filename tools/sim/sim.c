@@ -204,6 +204,7 @@ void sim_free(struct sim *s)
 		for (uint32_t i = 0; i < s->n; i++)
 			node_free(&s->nodes[i]);
 	free(s->nodes);
+	mesh_directory_free(s->dir);
 	net_free(&s->net);
 	services_free(&s->svc);
 	stats_free(&s->st);

@@ -59,6 +59,7 @@ struct sim_config {
 	uint64_t warmup_ns;   /* 0: automatic */
 	uint64_t duration_ns; /* after the warm-up */
 	bool trace;           /* decisions on stderr */
+	bool converged;       /* warm start drops the queued "alive" gossip */
 	const struct scenario *scenario;
 	struct scenario_knobs knobs;
 	struct membership_config mcfg; /* max_members and seed set per node */
@@ -83,6 +84,9 @@ struct sim {
 	struct node *nodes;
 	char (*names)[MESH_NAME_MAX];
 	const char **name_ptrs;
+	/* every node's name and address, stored once and shared read-only
+	 * by all membership cores (built by the first node_init) */
+	struct mesh_directory *dir;
 	bool *up;
 	bool *healthy;
 	uint32_t *bidir;
