@@ -35,9 +35,13 @@ struct rpc_client {
 	struct rpc_pipe_set pipes;
 
 	pthread_mutex_t lock;
-	pthread_cond_t idle; /* inflight reached 0 */
-	uint32_t inflight;
+	pthread_cond_t idle; /* inflight reached 0, or a call joined finished */
+	uint32_t inflight;   /* calls started and not yet released */
 	bool closing;
+	/* Asynchronous calls whose callback has run, waiting for
+	 * release_finished() to free their aio and then their context (see
+	 * async_finish). */
+	struct async_call *finished;
 };
 
 /* A call between packing and decoding. */
@@ -57,6 +61,7 @@ struct async_call {
 	bool receiving;
 	rpc_done_fn done;
 	void *arg;
+	struct async_call *next; /* in c->finished */
 };
 
 bool rpc_client_connected(const struct rpc_client *c)
@@ -194,11 +199,46 @@ static uint32_t finish(struct rpc_client *c, const struct prepared *p, int rv,
 	return code;
 }
 
+/* Frees the asynchronous calls that have finished: each aio first, then
+ * its context. nng_aio_free waits for the aio's callback to return and
+ * for nng's timer thread (nng:aio:expire) to be done with the aio: that
+ * thread takes an expiring aio's cancel function and argument (our
+ * context) under its lock and calls it after dropping the lock, so a reply
+ * can complete the call in between; closing the context before then let
+ * nng read the freed context and lock a mutex through it. Runs on the
+ * callers' threads, never in an nng callback (nng_aio_free would wait for
+ * itself there). */
+static void release_finished(struct rpc_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	struct async_call *a = c->finished;
+	c->finished = NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (a == NULL)
+		return;
+	uint32_t n = 0;
+	while (a != NULL) {
+		struct async_call *next = a->next;
+		nng_aio_free(a->aio);
+		nng_ctx_close(a->ctx);
+		free(a);
+		n++;
+		a = next;
+	}
+	pthread_mutex_lock(&c->lock);
+	assert(c->inflight >= n);
+	c->inflight -= n;
+	if (c->inflight == 0)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Admits a call and opens its context under the lock, so that no context
  * is opened on a socket rpc_client_close has already closed. */
 static uint32_t call_begin(struct rpc_client *c, nng_ctx *ctx, struct rpc_status *st)
 {
 	uint32_t code = RPC_OK;
+	release_finished(c); /* they count against max_inflight until then */
 	pthread_mutex_lock(&c->lock);
 	if (c->closing) {
 		code = rpc_status_set(st, RPC_CANCELLED, "client closed");
@@ -217,6 +257,8 @@ static uint32_t call_begin(struct rpc_client *c, nng_ctx *ctx, struct rpc_status
 	return code;
 }
 
+/* For rpc_call, whose aio is freed (nng_aio_free: see release_finished)
+ * before this closes the context. */
 static void call_end(struct rpc_client *c, nng_ctx ctx)
 {
 	nng_ctx_close(ctx); /* abandons the request if no reply came */
@@ -293,11 +335,15 @@ static void async_finish(struct async_call *a, int rv, nng_msg *reply_msg)
 	if (reply_msg != NULL)
 		nng_msg_free(reply_msg);
 	a->done(a->arg, &st, reply);
-	/* We are inside the aio's own callback: it cannot be freed here. */
-	nng_aio_reap(a->aio);
-	nng_ctx ctx = a->ctx;
-	free(a);
-	call_end(c, ctx); /* last: rpc_client_close may free c right after */
+	/* Neither the aio (this is its callback) nor the context (nng's timer
+	 * thread may still be using it) can be freed here: the next call or
+	 * rpc_client_close does it (release_finished). */
+	pthread_mutex_lock(&c->lock);
+	a->next = c->finished;
+	c->finished = a;
+	pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	/* Last: rpc_client_close may free a and c from here on. */
 }
 
 static void async_step(void *arg)
@@ -367,8 +413,17 @@ void rpc_client_close(struct rpc_client *c)
 	 * still race the close below. */
 	pthread_mutex_lock(&c->lock);
 	c->closing = true;
-	while (c->inflight > 0)
-		pthread_cond_wait(&c->idle, &c->lock);
+	for (;;) {
+		if (c->finished != NULL) {
+			pthread_mutex_unlock(&c->lock);
+			release_finished(c);
+			pthread_mutex_lock(&c->lock);
+		} else if (c->inflight > 0) {
+			pthread_cond_wait(&c->idle, &c->lock);
+		} else {
+			break;
+		}
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (c->sock_open)
 		nng_close(c->sock);

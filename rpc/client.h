@@ -73,7 +73,11 @@ uint32_t rpc_call(struct rpc_client *c, const ProtobufCServiceDescriptor *svc, c
  * rpc_message_free). */
 typedef void (*rpc_done_fn)(void *arg, const struct rpc_status *st, ProtobufCMessage *reply);
 
-/* Starts the call and returns RPC_OK: done will run exactly once. Any
+/* Starts the call and returns RPC_OK: done will run exactly once. The
+ * call's nng aio and context are freed after done has returned, by the
+ * next call on this client or by rpc_client_close (they cannot be freed
+ * on nng's thread: see release_finished in client.c); until then the call
+ * counts against max_inflight. Any
  * other return (bad arguments, too many calls in flight: RESOURCE_EXHAUSTED,
  * client closing: CANCELLED) means nothing started and done will not run;
  * st (may be NULL) says why. req is packed before this returns. */

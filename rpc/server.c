@@ -354,13 +354,13 @@ void rpc_server_stop(struct rpc_server *s)
 {
 	if (s == NULL || atomic_exchange(&s->closing, true))
 		return;
-	/* Closing a context aborts its pending receive or send: each worker
-	 * wakes, sees closing and leaves (after its handler, if in one). */
+	/* Stopping a worker's aio aborts its pending receive or send and fails
+	 * its next one at once: each worker wakes, sees closing and leaves
+	 * (after its handler, if in one). Its context stays open until
+	 * rpc_server_close has freed the aio (see there). */
 	for (uint32_t i = 0; i < s->n_workers; i++) {
-		if (s->workers[i].ctx_open) {
-			nng_ctx_close(s->workers[i].ctx);
-			s->workers[i].ctx_open = false;
-		}
+		if (s->workers[i].aio != NULL)
+			nng_aio_stop(s->workers[i].aio);
 	}
 	for (uint32_t i = 0; i < s->n_workers; i++) {
 		if (s->workers[i].thread_started) {
@@ -375,13 +375,22 @@ void rpc_server_close(struct rpc_server *s)
 	if (s == NULL)
 		return;
 	rpc_server_stop(s);
+	/* Each aio before its context, and both before the socket:
+	 * nng_aio_free waits for nng's timer thread, which may still be in a
+	 * timed-out send's cancel function, using the context and socket
+	 * (see release_finished in client.c). */
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		struct worker *w = &s->workers[i];
+		if (w->aio != NULL)
+			nng_aio_free(w->aio);
+		w->aio = NULL;
+		if (w->ctx_open)
+			nng_ctx_close(w->ctx);
+		w->ctx_open = false;
+		free(w->arena);
+	}
 	if (s->sock_open)
 		nng_close(s->sock); /* also closes the listener and its pipes */
-	for (uint32_t i = 0; i < s->n_workers; i++) {
-		if (s->workers[i].aio != NULL)
-			nng_aio_free(s->workers[i].aio);
-		free(s->workers[i].arena);
-	}
 	free(s->workers);
 	free(s->handlers);
 	rpc_pipe_set_fini(&s->pipes);

@@ -669,6 +669,22 @@ static void test_not_connected(void **state)
 	testsvc_fini(&t);
 }
 
+/* test_server_restart's call that may be sent on the connection the old
+ * server's close is ending. nng 1.5.2 then sometimes leaks the request
+ * (~1 run in 200): REQ's pipe close stops the pipe's send aio before it
+ * takes the pipe off the ready list, so a request handed to the pipe in
+ * between is cloned into an aio the transport refuses (nni_aio_begin
+ * fails, no callback) and nothing frees the clone. Not inlined: the
+ * test's leak suppression (lsan.supp) names this function. */
+__attribute__((noinline)) static uint32_t call_racing_connection_end(
+	struct rpc_client *c, const Mimamori__Test__EchoRequest *req, ProtobufCMessage **reply,
+	struct rpc_status *st)
+{
+	uint32_t code = rpc_call(c, SVC, "Echo", &req->base, reply, 5000, st);
+	__asm__ volatile("" ::: "memory"); /* not a tail call: keeps this frame */
+	return code;
+}
+
 /* A restarted server on the same ipc path (stale socket file) is found
  * again by a client that stayed up. */
 static void test_server_restart(void **state)
@@ -691,7 +707,7 @@ static void test_server_restart(void **state)
 	/* A call that races the client noticing the old connection's end is
 	 * sent on it and fails UNAVAILABLE (never resent behind the caller's
 	 * back); the caller's retry reaches the new server. */
-	uint32_t code = rpc_call(c, SVC, "Echo", &req.base, &reply, 5000, &st);
+	uint32_t code = call_racing_connection_end(c, &req, &reply, &st);
 	if (code == RPC_UNAVAILABLE)
 		code = rpc_call(c, SVC, "Echo", &req.base, &reply, 5000, &st);
 	assert_int_equal(code, RPC_OK);
