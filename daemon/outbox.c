@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "rpc/utf8.h"
 
 #define LOG_NAME "outbox.log"
 #define TMP_NAME "outbox.log.tmp"
@@ -174,45 +175,12 @@ static int64_t get_i64(const uint8_t *p)
 	return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
 }
 
-/* Copies text into dst (size OUTBOX_REASON_LEN) as valid UTF-8 without
- * control characters (those become '?'), cut at a character boundary.
- * Keeps log lines and JSON status output sane whatever Masakari or curl
- * said, and keeps the magic's bytes out of stored text. */
+/* Masakari's and curl's texts as valid UTF-8 without control characters,
+ * cut at a character boundary: keeps log lines and JSON status output sane
+ * and the record magic's bytes out of stored text. */
 static size_t sanitize_text(char dst[OUTBOX_REASON_LEN], const char *src)
 {
-	size_t o = 0;
-	const unsigned char *s = (const unsigned char *)(src != NULL ? src : "");
-	while (*s != '\0') {
-		unsigned char c = s[0];
-		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-			: (c & 0xF8) == 0xF0 ? 4 : 0;
-		bool ok = n > 0;
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (s[i] & 0xC0) == 0x80; /* also stops at the NUL */
-		if (ok && n == 2 && c < 0xC2)
-			ok = false; /* overlong */
-		if (ok && n == 3) {
-			uint32_t cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-			ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
-		}
-		if (ok && n == 4) {
-			uint32_t cp = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) |
-				      ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
-			ok = cp >= 0x10000 && cp <= 0x10FFFF;
-		}
-		if (!ok)
-			n = 1;
-		if (o + n > OUTBOX_REASON_LEN - 1)
-			break;
-		if (!ok || c < 0x20 || c == 0x7F)
-			dst[o++] = '?';
-		else
-			for (size_t i = 0; i < n; i++)
-				dst[o++] = (char)s[i];
-		s += n;
-	}
-	dst[o] = '\0';
-	return o;
+	return rpc_text_sanitize(dst, OUTBOX_REASON_LEN, src, src != NULL ? strlen(src) : 0);
 }
 
 /* Text fields read back from a record: bounded and NUL-free. */
