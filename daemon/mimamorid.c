@@ -638,6 +638,11 @@ static int open_outbox_and_notifier(struct daemon *d)
 		log_error("outbox: %s", err);
 		return -1;
 	}
+	/* The outbox's lock is ours: so is the state directory. */
+	int src = status_file_remove(d->cfg.state_dir);
+
+	if (src < 0)
+		log_warn("cannot remove the previous daemon's status.json: %s", strerror(-src));
 	if (rep.torn_tail)
 		log_warn("outbox: a torn last record (crash during a write) was cut off");
 	if (rep.corrupt_records)

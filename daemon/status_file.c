@@ -3,6 +3,7 @@
 #include "status_file.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,4 +78,12 @@ int status_file_write(const char *state_dir, const struct daemon_status *s, char
 		return -1;
 	}
 	return 0;
+}
+
+int status_file_remove(const char *state_dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/status.json", state_dir);
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }

@@ -35,5 +35,9 @@ struct daemon_status {
 
 int status_file_write(const char *state_dir, const struct daemon_status *s, char *err,
 		      size_t errlen);
+/* Removes a previous daemon's status.json (call holding the state
+ * directory's lock): until we write ours, there is none rather than a
+ * stale one that says "connected". 0, or -errno other than ENOENT. */
+int status_file_remove(const char *state_dir);
 
 #endif

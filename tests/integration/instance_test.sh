@@ -53,6 +53,7 @@ write_conf auto
 
 DAEMON_PID=""
 start_daemon() {
+    rm -f "$DSTATE/status.json"   # the previous daemon's would pass for the new one's
     "$MIMAMORID" --config "$CONF" >> "$STATE_DIR/mimamorid.log" 2>&1 &
     DAEMON_PID=$!
     wait_for "[ \"\$(json_get libvirt.connected '$DSTATE/status.json')\" = true ]" 20
