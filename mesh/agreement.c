@@ -6,7 +6,9 @@
  * and also placed on a ring ordered by (hash(name), name). Per member: the
  * local membership state and incarnation, the open HOST and PROCESS
  * incidents (indices into a fixed table), the last NOTIFIED record heard
- * per kind, and Pacemaker's flags from the last usable view.
+ * per kind (in a->done, apart), and Pacemaker's flags from the last usable
+ * view. Names are copied once into a->names, or borrowed from the caller
+ * (cfg.members_borrowed); a member holds a 32-bit offset or index.
  *
  * An incident (kind, subject, incarnation) moves through
  *   OBSERVING -> DECLARED -> SETTLING -> [FENCING <-> FENCE_BACKOFF]
@@ -63,19 +65,23 @@ struct done_record {
 	bool known;
 };
 
-/* Ordered without padding: N x N of these in the simulator. */
+/* 40 bytes, ordered without padding: N x N of these in the simulator.
+ * The name is an offset into a->names (copied), or an index into the
+ * caller's cfg.members (members_borrowed); see name_of(). The done
+ * records live apart, in a->done: written for the few members with a
+ * completed incident, so the untouched pages of that array cost nothing. */
 struct member {
-	const char *name;
 	uint64_t hash;
 	uint64_t inc;
-	struct done_record host_done, proc_done;
+	uint32_t name;
 	uint32_t ring_pos;
-	enum agr_member_state state;
 	uint32_t host_incident; /* index or NONE */
 	uint32_t proc_incident;
 	uint32_t route_mark; /* scratch for route(): de-duplication */
+	uint8_t state;       /* enum agr_member_state */
 	uint8_t pcmk, pcmk_warned;
 };
+_Static_assert(sizeof(struct member) == 40, "struct member grew");
 
 struct incident {
 	enum agr_incident_stage stage; /* AGR_IS_NONE: free slot */
@@ -89,6 +95,12 @@ struct incident {
 	uint64_t notify_at, completed_at, fence_sent_at;
 	uint64_t *obs_cur, *obs_prev;
 	uint64_t *obs_ever; /* every observer of this incident */
+	/* A bit was set since the three bitsets were last cleared. Clean
+	 * bitsets are not written (cleared, rotated) at all: most incidents
+	 * (refuted suspicions) never get an observer, and 128 slots x 3 x N
+	 * bits per node would otherwise all be touched (N x N x 48 bytes in
+	 * the simulator). Memory only: clean bitsets are all zero. */
+	bool obs_dirty;
 	/* our probing of the subject (HOST, while SUSPECT or DEAD here) */
 	bool probing;
 	bool observed;      /* the window passed unanswered: our observation stands */
@@ -125,7 +137,9 @@ struct agreement {
 	uint64_t step;   /* takeover step */
 	struct member *m;
 	uint32_t *ring;
-	char *names;
+	char *names;                 /* copied names; NULL when borrowed */
+	const char *const *borrowed; /* cfg.members when members_borrowed */
+	struct done_record *done;    /* 2 per member: HOST, then PROCESS */
 	uint64_t *bitpool;
 	struct incident inc[AGR_MAX_INCIDENTS];
 	struct agr_action *q;
@@ -376,19 +390,34 @@ static int check_config(const struct agreement_config *c, char *err, size_t errl
 
 /* ------------------------------------------------------------ lookup */
 
-static int cmp_member_name(const void *a, const void *b)
+static const char *name_of(const struct agreement *a, const struct member *mb)
 {
-	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
+	return a->borrowed != NULL ? a->borrowed[mb->name] : a->names + mb->name;
 }
 
-static int cmp_ring(const void *a, const void *b, void *ctx)
+#define MNAME(a, i) name_of((a), &(a)->m[(i)])
+
+static struct done_record *done_of(const struct agreement *a, enum agr_incident_kind kind,
+				   uint32_t subject)
 {
-	const struct member *members = ctx;
-	const struct member *x = &members[*(const uint32_t *)a];
-	const struct member *y = &members[*(const uint32_t *)b];
+	assert(subject < a->n);
+	return &a->done[2 * (size_t)subject + (kind == AGR_INCIDENT_HOST ? 0 : 1)];
+}
+
+static int cmp_member_name(const void *x, const void *y, void *ctx)
+{
+	const struct agreement *a = ctx;
+	return strcmp(name_of(a, x), name_of(a, y));
+}
+
+static int cmp_ring(const void *pa, const void *pb, void *ctx)
+{
+	const struct agreement *a = ctx;
+	const struct member *x = &a->m[*(const uint32_t *)pa];
+	const struct member *y = &a->m[*(const uint32_t *)pb];
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	return strcmp(x->name, y->name);
+	return strcmp(name_of(a, x), name_of(a, y));
 }
 
 static uint32_t find(const struct agreement *a, const char *name)
@@ -398,7 +427,7 @@ static uint32_t find(const struct agreement *a, const char *name)
 	size_t lo = 0, hi = a->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, a->m[mid].name);
+		int c = strcmp(name, MNAME(a, mid));
 		if (c == 0)
 			return (uint32_t)mid;
 		if (c < 0)
@@ -444,32 +473,42 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		return NULL;
 	}
 	a->cfg = *cfg;
-	a->cfg.members = NULL; /* copied below; the caller's array may go */
+	/* borrowed: kept (the caller's array outlives us); else copied below
+	 * and the caller's array may go */
+	a->cfg.members = cfg->members_borrowed ? cfg->members : NULL;
 	a->n = (uint32_t)cfg->n_members;
 	a->words = (a->n + 63) / 64;
 	a->m = calloc(a->n, sizeof(*a->m));
 	a->ring = calloc(a->n, sizeof(*a->ring));
-	a->names = malloc(total);
+	a->done = calloc(2 * (size_t)a->n, sizeof(*a->done));
+	if (cfg->members_borrowed)
+		a->borrowed = cfg->members;
+	else
+		a->names = malloc(total);
 	a->bitpool = calloc((size_t)AGR_MAX_INCIDENTS * 3 * a->words, sizeof(uint64_t));
 	a->q = calloc(AGR_QUEUE_LEN, sizeof(*a->q));
-	if (a->m == NULL || a->ring == NULL || a->names == NULL || a->bitpool == NULL ||
-	    a->q == NULL) {
+	if (a->m == NULL || a->ring == NULL || a->done == NULL ||
+	    (a->names == NULL && a->borrowed == NULL) || a->bitpool == NULL || a->q == NULL) {
 		set_err(err, errlen, "out of memory");
 		agreement_free(a);
 		return NULL;
 	}
-	char *p = a->names;
+	size_t off = 0;
 	for (uint32_t i = 0; i < a->n; i++) {
-		size_t l = strlen(cfg->members[i]) + 1;
-		memcpy(p, cfg->members[i], l);
-		a->m[i].name = p;
-		a->m[i].hash = agreement_name_hash(p);
-		p += l;
+		if (a->borrowed != NULL) {
+			a->m[i].name = i;
+		} else {
+			size_t l = strlen(cfg->members[i]) + 1;
+			memcpy(a->names + off, cfg->members[i], l);
+			a->m[i].name = (uint32_t)off;
+			off += l;
+		}
+		a->m[i].hash = agreement_name_hash(MNAME(a, i));
 	}
-	qsort(a->m, a->n, sizeof(*a->m), cmp_member_name);
+	qsort_r(a->m, a->n, sizeof(*a->m), cmp_member_name, a);
 	for (uint32_t i = 0; i + 1 < a->n; i++) {
-		if (strcmp(a->m[i].name, a->m[i + 1].name) == 0) {
-			set_err(err, errlen, "member %s listed twice", a->m[i].name);
+		if (strcmp(MNAME(a, i), MNAME(a, i + 1)) == 0) {
+			set_err(err, errlen, "member %s listed twice", MNAME(a, i));
 			agreement_free(a);
 			return NULL;
 		}
@@ -480,7 +519,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		a->m[i].proc_incident = NONE;
 		a->ring[i] = i;
 	}
-	qsort_r(a->ring, a->n, sizeof(*a->ring), cmp_ring, a->m);
+	qsort_r(a->ring, a->n, sizeof(*a->ring), cmp_ring, a);
 	for (uint32_t i = 0; i < a->n; i++)
 		a->m[a->ring[i]].ring_pos = i;
 	a->self = find(a, cfg->self);
@@ -489,7 +528,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		agreement_free(a);
 		return NULL;
 	}
-	a->cfg.self = a->m[a->self].name;
+	a->cfg.self = MNAME(a, a->self);
 	a->m[a->self].state = AGR_MEMBER_ALIVE;
 	a->step = cfg->takeover_step_ns != 0 ?
 			  cfg->takeover_step_ns :
@@ -510,6 +549,7 @@ void agreement_free(struct agreement *a)
 	free(a->m);
 	free(a->ring);
 	free(a->names);
+	free(a->done);
 	free(a->bitpool);
 	free(a->q);
 	free(a);
@@ -525,7 +565,7 @@ static struct agr_action *emit(struct agreement *a, enum agr_action_kind kind, u
 	memset(act, 0, offsetof(struct agr_action, text));
 	act->text[0] = '\0';
 	act->kind = kind;
-	act->subject = subject != NONE ? a->m[subject].name : NULL;
+	act->subject = subject != NONE ? MNAME(a, subject) : NULL;
 	return act;
 }
 
@@ -611,6 +651,7 @@ static void obs_set(const struct agreement *a, struct incident *in, uint32_t i)
 	assert(i < a->n);
 	in->obs_cur[i / 64] |= UINT64_C(1) << (i % 64);
 	in->obs_ever[i / 64] |= UINT64_C(1) << (i % 64);
+	in->obs_dirty = true;
 }
 
 static uint32_t obs_total(const struct agreement *a, const struct incident *in)
@@ -752,7 +793,7 @@ static void list_names(const struct agreement *a, const uint32_t *idx, uint32_t 
 	buf[0] = '\0';
 	for (uint32_t k = 0; k < n && used + 1 < len; k++) {
 		int w = snprintf(buf + used, len - used, "%s%s%s", k ? " " : "",
-				 a->m[idx[k]].name, in != NULL && obs_has(in, idx[k]) ? "+" : "");
+				 MNAME(a, idx[k]), in != NULL && obs_has(in, idx[k]) ? "+" : "");
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -799,7 +840,7 @@ static void route_add(struct agreement *a, struct agr_action *act, uint32_t i)
 	    act->n_dest >= AGR_MAX_DEST)
 		return;
 	a->m[i].route_mark = a->route_gen;
-	act->dest[act->n_dest++] = a->m[i].name;
+	act->dest[act->n_dest++] = MNAME(a, i);
 }
 
 /* Destinations of an observation or progress about in (agreement.h,
@@ -827,7 +868,7 @@ static void route(struct agreement *a, const struct incident *in, struct agr_act
 static void send_progress(struct agreement *a, struct incident *in, enum agr_stage stage)
 {
 	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, in->subject);
-	act->peer = a->m[a->self].name;
+	act->peer = MNAME(a, a->self);
 	act->incarnation = in->inc;
 	act->incident = in->kind;
 	act->stage = stage;
@@ -842,19 +883,18 @@ static void send_progress(struct agreement *a, struct incident *in, enum agr_sta
 static void echo_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
 		      uint32_t to)
 {
-	const struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
-								  &a->m[subject].proc_done;
+	const struct done_record *d = done_of(a, kind, subject);
 	if (!d->known || to == a->self || to == subject)
 		return;
 	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, subject);
-	act->peer = a->m[d->by].name;
+	act->peer = MNAME(a, d->by);
 	act->incarnation = d->inc;
 	act->incident = kind;
 	act->stage = AGR_STAGE_NOTIFIED;
 	act->host_status = d->host_status;
 	act->http_status = d->http;
 	act->n_dest = 1;
-	act->dest[0] = a->m[to].name;
+	act->dest[0] = MNAME(a, to);
 }
 
 /* ------------------------------------------------------------ probing */
@@ -930,7 +970,8 @@ static void release(struct agreement *a, struct incident *in)
 	assert(*link == slot_of(a, in));
 	*link = NONE;
 	uint64_t *cur = in->obs_cur, *prev = in->obs_prev, *ever = in->obs_ever;
-	memset(cur, 0, 3 * a->words * sizeof(uint64_t));
+	if (in->obs_dirty)
+		memset(cur, 0, 3 * a->words * sizeof(uint64_t));
 	assert(prev == cur + a->words && ever == prev + a->words);
 	memset(in, 0, sizeof(*in));
 	in->obs_cur = cur;
@@ -1012,7 +1053,9 @@ static struct incident *incident_of(struct agreement *a, enum agr_incident_kind 
 static void reset_observations(struct agreement *a, struct incident *in, uint64_t inc)
 {
 	assert(in->stage == AGR_IS_OBSERVING);
-	memset(in->obs_cur, 0, 3 * a->words * sizeof(uint64_t));
+	if (in->obs_dirty)
+		memset(in->obs_cur, 0, 3 * a->words * sizeof(uint64_t));
+	in->obs_dirty = false;
 	in->inc = inc;
 	/* A new incarnation: our probes and observation were about the old one. */
 	probe_stop(in);
@@ -1027,8 +1070,7 @@ static void reset_observations(struct agreement *a, struct incident *in, uint64_
 static void mark_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
 		      uint64_t inc, uint32_t by, int32_t http, enum agr_host_status status)
 {
-	struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
-							    &a->m[subject].proc_done;
+	struct done_record *d = done_of(a, kind, subject);
 	if (d->known && d->inc > inc)
 		return;
 	d->known = true;
@@ -1041,8 +1083,7 @@ static void mark_done(struct agreement *a, enum agr_incident_kind kind, uint32_t
 static bool done_covers(const struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
 			uint64_t inc)
 {
-	const struct done_record *d = kind == AGR_INCIDENT_HOST ? &a->m[subject].host_done :
-								  &a->m[subject].proc_done;
+	const struct done_record *d = done_of(a, kind, subject);
 	return d->known && d->inc >= inc;
 }
 
@@ -1067,9 +1108,7 @@ static void complete(struct agreement *a, struct incident *in, uint32_t by, int3
 /* Finishes an incident that a NOTIFIED record already covers. */
 static void complete_from_record(struct agreement *a, struct incident *in)
 {
-	const struct done_record *d = in->kind == AGR_INCIDENT_HOST ?
-					      &a->m[in->subject].host_done :
-					      &a->m[in->subject].proc_done;
+	const struct done_record *d = done_of(a, in->kind, in->subject);
 	assert(d->known);
 	if (in->notify_emitted && d->by != a->self && !in->dup_logged) {
 		in->dup_logged = true;
@@ -1077,13 +1116,13 @@ static void complete_from_record(struct agreement *a, struct incident *in)
 		rec(a, AGR_LOG_WARN, in->subject, "duplicate",
 		    "%s incident of %s: %s notified it too (HTTP %d); our notification is a "
 		    "duplicate (Masakari answers 409)",
-		    kind_name(in->kind), a->m[in->subject].name, a->m[d->by].name, d->http);
+		    kind_name(in->kind), MNAME(a, in->subject), MNAME(a, d->by), d->http);
 	}
 	if (in->stage != AGR_IS_COMPLETED) {
 		rec(a, AGR_LOG_INFO, in->subject, "completed",
 		    "%s incident of %s (incarnation %llu) notified by %s, Masakari answered %d",
-		    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc,
-		    a->m[d->by].name, d->http);
+		    kind_name(in->kind), MNAME(a, in->subject), (unsigned long long)in->inc,
+		    MNAME(a, d->by), d->http);
 		complete(a, in, d->by, d->http, d->host_status);
 	}
 }
@@ -1095,8 +1134,8 @@ static void abandon(struct agreement *a, struct incident *in, const char *why)
 		send_progress(a, in, AGR_STAGE_ABANDONED);
 	rec(a, in->fence_attempts > 0 ? AGR_LOG_ERROR : AGR_LOG_WARN, in->subject, "abandoned",
 	    "%s incident of %s (incarnation %llu) abandoned: %s; not notifying: check %s",
-	    kind_name(in->kind), a->m[in->subject].name, (unsigned long long)in->inc, why,
-	    a->m[in->subject].name);
+	    kind_name(in->kind), MNAME(a, in->subject), (unsigned long long)in->inc, why,
+	    MNAME(a, in->subject));
 	release(a, in);
 }
 
@@ -1116,7 +1155,7 @@ static void cancel(struct agreement *a, struct incident *in, const char *why)
 	a->ctr.cancelled++;
 	rec(a, AGR_LOG_INFO, in->subject, "cancelled",
 	    "%s incident of %s (incarnation %llu) cancelled: %s", kind_name(in->kind),
-	    a->m[in->subject].name, (unsigned long long)in->inc, why);
+	    MNAME(a, in->subject), (unsigned long long)in->inc, why);
 	release(a, in);
 }
 
@@ -1144,7 +1183,7 @@ static void hold(struct agreement *a, struct incident *in, const char *what)
 	in->hold_logged = true;
 	rec(a, AGR_LOG_WARN, in->subject, "holding",
 	    "%s incident of %s: %s held: this node sees %u of %u members live, no majority",
-	    kind_name(in->kind), a->m[in->subject].name, what, live_count(a), a->n);
+	    kind_name(in->kind), MNAME(a, in->subject), what, live_count(a), a->n);
 }
 
 static void notify(struct agreement *a, struct incident *in, enum agr_host_status status)
@@ -1172,7 +1211,7 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 		act->host_status = status;
 		rec(a, status == AGR_HOST_NORMAL ? AGR_LOG_INFO : AGR_LOG_WARN, in->subject,
 		    "notify", "notifying Masakari: COMPUTE_HOST %s STOPPED, host_status %s%s",
-		    a->m[in->subject].name, status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN",
+		    MNAME(a, in->subject), status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN",
 		    status == AGR_HOST_NORMAL ? " (fence confirmed)" :
 		    a->cfg.fence_policy == AGR_FENCE_NONE ? " (fencing method none)" :
 							    " (NOT fenced: unfenced_notify_after)");
@@ -1182,7 +1221,7 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 		act->failed_at_unix_ns = in->failed_at_unix_ns;
 		rec(a, AGR_LOG_INFO, in->subject, "notify",
 		    "notifying Masakari: PROCESS %s STOPPED on %s", in->process,
-		    a->m[in->subject].name);
+		    MNAME(a, in->subject));
 	}
 	act->incarnation = in->inc;
 	act->incident = in->kind;
@@ -1209,7 +1248,7 @@ static void fence(struct agreement *a, struct incident *in)
 	act->attempt = in->fence_attempts;
 	act->decided_at = in->decided_at;
 	rec(a, AGR_LOG_INFO, in->subject, "fence", "fencing %s (incarnation %llu), attempt %u",
-	    a->m[in->subject].name, (unsigned long long)in->inc, in->fence_attempts);
+	    MNAME(a, in->subject), (unsigned long long)in->inc, in->fence_attempts);
 }
 
 /* Claim settled: do the irreversible part. */
@@ -1258,11 +1297,11 @@ static void start_claim(struct agreement *a, struct incident *in, uint32_t rank)
 	if (rank == 0)
 		rec(a, AGR_LOG_INFO, in->subject, "notifier",
 		    "%s incident of %s: this node is the notifier (rank 0)", kind_name(in->kind),
-		    a->m[in->subject].name);
+		    MNAME(a, in->subject));
 	else
 		rec(a, AGR_LOG_WARN, in->subject, "takeover",
 		    "%s incident of %s: taking over as backup rank %u (no completion since %llu ms)",
-		    kind_name(in->kind), a->m[in->subject].name, rank,
+		    kind_name(in->kind), MNAME(a, in->subject), rank,
 		    (unsigned long long)((a->now - (in->progress_at > in->decided_at ?
 							    in->progress_at :
 							    in->decided_at)) /
@@ -1345,9 +1384,9 @@ static void declare(struct agreement *a, struct incident *in, const struct evide
 		    "%s declared failed (incarnation %llu): dead in membership; unreachable for "
 		    "%u/%u members (need %u); observers %u/%u (need %u): %s; %u/%u live here; "
 		    "pacemaker: %s; notifier: %s (this node: %s)",
-		    a->m[in->subject].name, (unsigned long long)in->inc, ev->total, a->n,
+		    MNAME(a, in->subject), (unsigned long long)in->inc, ev->total, a->n,
 		    ev->needed, ev->hits, ev->k, ev->q, obs, ev->live, a->n, pcmk,
-		    best != NONE ? a->m[best].name : "?", rk);
+		    best != NONE ? MNAME(a, best) : "?", rk);
 		/* A host failure supersedes a pending process report. */
 		struct incident *p = incident_of(a, AGR_INCIDENT_PROCESS, in->subject);
 		if (p != NULL && !p->notify_emitted && p->stage != AGR_IS_COMPLETED)
@@ -1357,9 +1396,9 @@ static void declare(struct agreement *a, struct incident *in, const struct evide
 		    "process failure on %s: it reported %s dead and is reachable (alive at "
 		    "incarnation %llu); %u/%u live here; pacemaker: %s; notifier: %s "
 		    "(this node: %s)",
-		    a->m[in->subject].name, in->process,
+		    MNAME(a, in->subject), in->process,
 		    (unsigned long long)a->m[in->subject].inc, live_count(a), a->n, pcmk,
-		    best != NONE ? a->m[best].name : "?", rk);
+		    best != NONE ? MNAME(a, best) : "?", rk);
 	}
 	consider_acting(a, in);
 }
@@ -1480,7 +1519,7 @@ static void host_returned(struct agreement *a, struct incident *in)
 	if (!in->returned && in->stage != AGR_IS_COMPLETED)
 		rec(a, AGR_LOG_WARN, in->subject, "returned",
 		    "%s is back (%s, incarnation %llu) after the verdict on incarnation %llu; %s",
-		    h->name, h->state == AGR_MEMBER_LEFT ? "left" : "alive",
+		    name_of(a, h), h->state == AGR_MEMBER_LEFT ? "left" : "alive",
 		    (unsigned long long)h->inc, (unsigned long long)in->inc,
 		    fenced ? "a fence was started, so the notification goes on (its guests were "
 			     "fenced)" :
@@ -1578,7 +1617,7 @@ int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, ui
 	if (idx == a->self)
 		return -EINVAL;
 	struct agr_action *act = emit(a, AGR_ACT_SEND_PROBE_ACK, NONE);
-	act->peer = a->m[idx].name;
+	act->peer = MNAME(a, idx);
 	act->nonce = nonce;
 	return 0;
 }
@@ -1605,15 +1644,17 @@ int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce
 		in->probe_at = a->now + a->cfg.probe_interval_ns;
 	in->observed = false;
 	uint32_t s = a->self;
-	in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
-	in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	if (in->obs_dirty) {
+		in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
+		in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	}
 	if (!in->ack_logged && in->stage == AGR_IS_OBSERVING &&
 	    a->m[idx].state == AGR_MEMBER_DEAD) {
 		in->ack_logged = true;
 		rec(a, AGR_LOG_WARN, idx, "reachable",
 		    "membership holds %s dead (incarnation %llu) but it answers our probes: not "
 		    "observing it",
-		    a->m[idx].name, (unsigned long long)in->inc);
+		    MNAME(a, idx), (unsigned long long)in->inc);
 	}
 	evaluate(a, in);
 	return 0;
@@ -1728,7 +1769,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 			a->ctr.duplicate_notifications++;
 			rec(a, AGR_LOG_WARN, subj, "duplicate",
 			    "%s incident of %s was notified by %s too (HTTP %d): duplicate",
-			    kind_name(kind), a->m[subj].name, a->m[by].name, c->http_status);
+			    kind_name(kind), MNAME(a, subj), MNAME(a, by), c->http_status);
 		}
 		return 0;
 	}
@@ -1742,7 +1783,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		in->progress_seen = in->claimer != NONE && in->claimer != a->self;
 		rec(a, AGR_LOG_INFO, subj, "claim_abandoned",
 		    "%s incident of %s: %s abandoned its claim without fencing",
-		    kind_name(kind), a->m[subj].name, a->m[by].name);
+		    kind_name(kind), MNAME(a, subj), MNAME(a, by));
 		if (in->returned && !maybe_fenced(in) && in->stage == AGR_IS_DECLARED) {
 			cancel(a, in, "the host came back and its claimer did not fence it");
 			return 0;
@@ -1799,7 +1840,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 	    stronger(a, by, by_committed, a->self, in->fence_confirmed, subj)) {
 		rec(a, AGR_LOG_INFO, subj, "yield",
 		    "%s incident of %s: %s (%s) is working on it (%s); this node yields",
-		    kind_name(kind), a->m[subj].name, a->m[by].name,
+		    kind_name(kind), MNAME(a, subj), MNAME(a, by),
 		    by_committed ? "committed" : "better rank", agr_stage_name(stage));
 		in->stage = AGR_IS_DECLARED;
 		in->hold_logged = false;
@@ -1856,7 +1897,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	}
 	if (h->state == AGR_MEMBER_DEAD || h->state == AGR_MEMBER_LEFT) {
 		rec(a, AGR_LOG_INFO, idx, "process_report",
-		    "%s reported %s dead but is %s here: ignored (host path)", h->name, r->process,
+		    "%s reported %s dead but is %s here: ignored (host path)", name_of(a, h), r->process,
 		    h->state == AGR_MEMBER_DEAD ? "dead" : "gone");
 		return 0;
 	}
@@ -1875,7 +1916,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	rec(a, AGR_LOG_WARN, idx, "process_report",
 	    "%s reports %s dead; waiting %llu ms: if it stays reachable this is a process "
 	    "failure, not a host failure (pacemaker: %s)",
-	    h->name, r->process, (unsigned long long)(a->cfg.process_grace_ns / NS_PER_MS), pcmk);
+	    name_of(a, h), r->process, (unsigned long long)(a->cfg.process_grace_ns / NS_PER_MS), pcmk);
 	evaluate(a, in);
 	return 0;
 }
@@ -1938,7 +1979,7 @@ int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *
 		const struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, i);
 		rec(a, AGR_LOG_WARN, i, "pacemaker_disagrees",
 		    "pacemaker reports %s %s but the mesh holds it %s: not a host failure%s%s",
-		    h->name, (h->pcmk & PCMK_UNCLEAN) ? "unclean" : "offline",
+		    name_of(a, h), (h->pcmk & PCMK_UNCLEAN) ? "unclean" : "offline",
 		    i == a->self ? "(this node)" : "alive",
 		    pi != NULL ? "; it reported " : "", pi != NULL ? pi->process : "");
 	}
@@ -1952,7 +1993,7 @@ static void fence_result(struct agreement *a, struct incident *in, enum agr_fenc
 	in->fence_in_flight = false;
 	if (result == AGR_FENCE_OK) {
 		in->fence_confirmed = true;
-		rec(a, AGR_LOG_INFO, idx, "fenced", "%s fenced (attempt %u)", a->m[idx].name,
+		rec(a, AGR_LOG_INFO, idx, "fenced", "%s fenced (attempt %u)", MNAME(a, idx),
 		    in->fence_attempts);
 		if (in->stage == AGR_IS_COMPLETED)
 			return;
@@ -1964,7 +2005,7 @@ static void fence_result(struct agreement *a, struct incident *in, enum agr_fenc
 	}
 	a->ctr.fence_failures++;
 	rec(a, AGR_LOG_ERROR, idx, "fence_failed",
-	    "FENCING %s FAILED (%s, attempt %u): not notifying Masakari; %s", a->m[idx].name,
+	    "FENCING %s FAILED (%s, attempt %u): not notifying Masakari; %s", MNAME(a, idx),
 	    result == AGR_FENCE_TIMEOUT ? "timeout" : "failed", in->fence_attempts,
 	    a->cfg.unfenced_notify_after != 0 &&
 			    in->fence_attempts >= a->cfg.unfenced_notify_after ?
@@ -2023,7 +2064,7 @@ int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 	bool ok = http_status == 202 || http_status == 409;
 	rec(a, ok ? AGR_LOG_INFO : AGR_LOG_ERROR, idx, "notified",
 	    "%s incident of %s (incarnation %llu): Masakari answered %d%s", kind_name(kind),
-	    a->m[idx].name, (unsigned long long)incarnation, http_status,
+	    MNAME(a, idx), (unsigned long long)incarnation, http_status,
 	    ok ? "" : " (delivery given up: nobody else will retry; operator action needed)");
 	if (in->stage == AGR_IS_COMPLETED) {
 		/* Someone else's NOTIFIED came first; ours was a duplicate. */
@@ -2040,8 +2081,10 @@ static void tick_incident(struct agreement *a, struct incident *in)
 	uint64_t now = a->now;
 	const struct member *h = &a->m[in->subject];
 	if (in->kind == AGR_INCIDENT_HOST && now >= in->window_at) {
-		memcpy(in->obs_prev, in->obs_cur, a->words * sizeof(uint64_t));
-		memset(in->obs_cur, 0, a->words * sizeof(uint64_t));
+		if (in->obs_dirty) {
+			memcpy(in->obs_prev, in->obs_cur, a->words * sizeof(uint64_t));
+			memset(in->obs_cur, 0, a->words * sizeof(uint64_t));
+		}
 		in->window_at = now + a->cfg.observation_ttl_ns / 2;
 	}
 	probe_update(a, in);
@@ -2056,7 +2099,7 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		if (in->kind == AGR_INCIDENT_HOST && h->state != AGR_MEMBER_DEAD &&
 		    now >= in->evidence_at + a->cfg.idle_expiry_ns) {
 			rec(a, AGR_LOG_DEBUG, in->subject, "expired",
-			    "observations of %s expired without a verdict", h->name);
+			    "observations of %s expired without a verdict", name_of(a, h));
 			release(a, in);
 			return;
 		}
@@ -2068,7 +2111,7 @@ static void tick_incident(struct agreement *a, struct incident *in)
 			rec(a, AGR_LOG_ERROR, in->subject, "expired",
 			    "%s incident of %s: declared but nobody acted or completed for %llu s; "
 			    "dropped",
-			    kind_name(in->kind), h->name,
+			    kind_name(in->kind), name_of(a, h),
 			    (unsigned long long)(a->cfg.idle_expiry_ns / NS_PER_S));
 			release(a, in);
 			return;
@@ -2080,7 +2123,7 @@ static void tick_incident(struct agreement *a, struct incident *in)
 	case AGR_IS_FENCING:
 		if (now >= in->deadline) {
 			rec(a, AGR_LOG_ERROR, in->subject, "fence_watchdog",
-			    "no fence result for %s after %llu ms", h->name,
+			    "no fence result for %s after %llu ms", name_of(a, h),
 			    (unsigned long long)((now - in->fence_sent_at) / NS_PER_MS));
 			fence_result(a, in, AGR_FENCE_TIMEOUT);
 			if (in->stage == AGR_IS_NONE)
@@ -2275,10 +2318,10 @@ int agreement_incident(const struct agreement *a, enum agr_incident_kind kind,
 	uint32_t best = NONE;
 	out->rank = rank_of_self(a, in, &best);
 	if (best != NONE)
-		snprintf(out->notifier, sizeof(out->notifier), "%s", a->m[best].name);
+		snprintf(out->notifier, sizeof(out->notifier), "%s", MNAME(a, best));
 	if (in->completed_by != NONE)
 		snprintf(out->completed_by, sizeof(out->completed_by), "%s",
-			 a->m[in->completed_by].name);
+			 MNAME(a, in->completed_by));
 	out->http_status = in->http;
 	out->fence_attempts = in->fence_attempts;
 	out->fence_confirmed = in->fence_confirmed || in->peer_fenced;
@@ -2303,6 +2346,6 @@ int agreement_observers(const struct agreement *a, const char *subject, const ch
 	uint32_t k = designated(a, idx, obs);
 	size_t n = k < max ? k : max;
 	for (size_t i = 0; i < n; i++)
-		out[i] = a->m[obs[i]].name;
+		out[i] = MNAME(a, obs[i]);
 	return (int)n;
 }

@@ -365,9 +365,16 @@ struct agr_action {
 
 struct agreement_config {
 	const char *self;
-	/* The failover segment's members, self included (copied). */
+	/* The failover segment's members, self included (copied, unless
+	 * members_borrowed). */
 	const char *const *members;
 	size_t n_members;
+	/* false (default, the daemon): the names are copied and the caller's
+	 * array may go after agreement_new(). true: the members array and its
+	 * strings are immutable and outlive the instance (the simulator's
+	 * shared name table); they are referenced, not copied (N x N names
+	 * in the simulator). Actions' name pointers then point into them. */
+	bool members_borrowed;
 	uint32_t observers;          /* K: 5 (1..AGR_MAX_OBSERVERS) */
 	uint32_t observer_quorum;    /* Q: 0 = majority of min(K, n-1) */
 	uint32_t max_backups;        /* ranks that may take over: 3 */

@@ -4,7 +4,8 @@
  * -------------------
  * - members[]: the table (max_members slots, slot 0 is us). A name index
  *   (open addressing, linear probing, backward-shift deletion) finds a
- *   member by name. Free slots are kept on a stack. When the table is full
+ *   member by name. Free slots: the never used ones in order, then a stack
+ *   of freed ones (filled by frees, not at create). When the table is full
  *   a new member takes the slot of the oldest dead or left one.
  * - order[]: this round's probe order (shuffled); dead/left entries are
  *   skipped when reached. Also the pool random helpers and gossip targets
@@ -43,22 +44,26 @@
 #define REF_SELF (NIL - 3) /* by: our own name */
 #define REF_NAME (NIL - 4) /* by: the member's own name (left) */
 
+/* 56 bytes, no padding: one per member per core, N x N in the simulator. */
 struct member {
-	uint64_t name_hash;
 	uint64_t incarnation;
 	uint64_t state_since_ns;
-	uint64_t last_rtt_ns;
-	uint32_t name_ref, addr_ref, by_ref; /* directory entry or REF_* */
+	uint32_t name_hash;   /* low 32 bits of name_hash(): index home and check */
+	uint32_t last_rtt_us; /* our last direct ping -> ack, rounded up; 0 = none */
+	uint32_t name_ref, by_ref; /* directory entry or REF_* */
 	uint32_t own;         /* own string block (own[]) or NIL */
 	uint32_t suspect_pos; /* index in suspects[] and susp[] or NIL */
 	/* broadcast queue */
 	uint32_t bq_prev, bq_next;
+	uint16_t wire; /* update_wire_size() of name, addr, by */
 	uint8_t bq_transmits; /* < MESH_MAX_RETRANSMITS */
 	bool bq_queued;
 	uint8_t state; /* enum mesh_state; MESH_STATE_NONE: free slot */
-	uint16_t wire; /* update_wire_size() of name, addr, by */
+	/* the address: in the own block, else the directory entry of the name */
+	bool addr_own;
 };
 _Static_assert(MESH_MAX_RETRANSMITS <= UINT8_MAX, "bq_transmits is a byte");
+_Static_assert(sizeof(struct member) == 56, "struct member grew");
 
 /* Strings not found in the directory (all of them without one). */
 struct own_strings {
@@ -124,7 +129,7 @@ struct probe {
 	bool active;
 	bool indirect; /* PING_REQs sent (or none possible) */
 	uint32_t member;
-	uint64_t name_hash; /* detects the slot being reused meanwhile */
+	uint32_t name_hash; /* detects the slot being reused meanwhile */
 	uint64_t seq;
 	uint64_t start_ns, direct_deadline_ns, end_ns;
 	uint32_t nacks_expected, nacks_received;
@@ -139,8 +144,12 @@ struct membership {
 	bool joined, leaving;
 
 	struct member *members;
+	/* Free slots: never used ones are next_fresh..max_members - 1 (taken
+	 * in order), freed ones are on free_stack (taken first, last freed
+	 * first); n_free counts both. The stack's pages are touched only by
+	 * frees, not at create. */
 	uint32_t *free_stack;
-	uint32_t n_free;
+	uint32_t n_free, n_stack, next_fresh;
 	uint32_t *index; /* member slot + 1, 0 = empty */
 	uint32_t index_mask;
 
@@ -293,6 +302,16 @@ static uint32_t update_wire_size(const char *name, const char *addr, const char 
 
 	assert(n <= MESH_UPDATE_MAX_WIRE);
 	return (uint32_t)n;
+}
+
+/* An RTT kept in 32 bits: microseconds rounded up (a nonzero RTT stays
+ * nonzero, and a duration <= a whole number of microseconds stays <= it),
+ * saturated at ~71 minutes. */
+static uint32_t rtt_us(uint64_t ns)
+{
+	uint64_t us = ns / 1000u + (ns % 1000u != 0);
+
+	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 /* Members counted for the retransmit limit and K: not dead, not left,
@@ -601,9 +620,9 @@ static const char *mname(const struct membership *m, const struct member *mb)
 
 static const char *maddr(const struct membership *m, const struct member *mb)
 {
-	if (mb->addr_ref == REF_OWN)
+	if (mb->addr_own)
 		return m->own[mb->own].addr;
-	return m->cfg.directory->addr[mb->addr_ref];
+	return m->cfg.directory->addr[mb->name_ref];
 }
 
 static const char *mby(const struct membership *m, const struct member *mb)
@@ -628,7 +647,7 @@ static void strings_refs(const struct membership *m, const struct member *mb, co
 		ref[0] = d ? dir_find(d, name, name_hash(name)) : NIL;
 	if (ref[0] == NIL)
 		ref[0] = REF_OWN;
-	ref[1] = mb->addr_ref;
+	ref[1] = mb->addr_own ? REF_OWN : mb->name_ref;
 	if (addr)
 		ref[1] = ref[0] != REF_OWN && strcmp(d->addr[ref[0]], addr) == 0 ? ref[0] :
 										  REF_OWN;
@@ -691,8 +710,9 @@ static bool member_set_strings(struct membership *m, struct member *mb, const ch
 		if (ref[1] == REF_OWN && addr)
 			own_copy(o->addr, sizeof(o->addr), addr);
 	}
+	assert(ref[1] == REF_OWN || ref[1] == ref[0]);
 	mb->name_ref = ref[0];
-	mb->addr_ref = ref[1];
+	mb->addr_own = ref[1] == REF_OWN;
 	mb->by_ref = ref[2];
 	if (!need && mb->own != NIL) {
 		m->own_free[m->n_own_free++] = mb->own;
@@ -705,9 +725,10 @@ static bool member_set_strings(struct membership *m, struct member *mb, const ch
 
 /* ---- name index -------------------------------------------------------- */
 
-static uint32_t index_find(const struct membership *m, const char *name, uint64_t h)
+static uint32_t index_find(const struct membership *m, const char *name, uint64_t h64)
 {
-	uint32_t i = (uint32_t)h & m->index_mask;
+	uint32_t h = (uint32_t)h64;
+	uint32_t i = h & m->index_mask;
 
 	assert(name && m->index);
 	for (uint32_t probes = 0; probes <= m->index_mask; probes++) {
@@ -730,7 +751,7 @@ static uint32_t find_member(const struct membership *m, const char *name)
 
 static void index_insert(struct membership *m, uint32_t idx)
 {
-	uint32_t i = (uint32_t)m->members[idx].name_hash & m->index_mask;
+	uint32_t i = m->members[idx].name_hash & m->index_mask;
 
 	assert(idx < m->cfg.max_members && m->members[idx].state != MESH_STATE_NONE);
 	while (m->index[i] != 0) {
@@ -745,7 +766,7 @@ static void index_insert(struct membership *m, uint32_t idx)
 static void index_remove(struct membership *m, uint32_t idx)
 {
 	uint32_t mask = m->index_mask;
-	uint32_t i = (uint32_t)m->members[idx].name_hash & mask;
+	uint32_t i = m->members[idx].name_hash & mask;
 	uint32_t j;
 
 	while (m->index[i] != idx + 1) {
@@ -757,7 +778,7 @@ static void index_remove(struct membership *m, uint32_t idx)
 		j = (j + 1) & mask;
 		if (m->index[j] == 0)
 			break;
-		uint32_t home = (uint32_t)m->members[m->index[j] - 1].name_hash & mask;
+		uint32_t home = m->members[m->index[j] - 1].name_hash & mask;
 		/* the entry at j may fill the hole at i unless its home lies
 		 * cyclically in (i, j] */
 		bool home_between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
@@ -1022,8 +1043,9 @@ static void member_free(struct membership *m, uint32_t idx)
 		m->own_free[m->n_own_free++] = mb->own;
 	memset(mb, 0, sizeof(*mb));
 	mb->suspect_pos = mb->bq_prev = mb->bq_next = mb->own = NIL;
-	m->free_stack[m->n_free++] = idx;
-	assert(m->n_free < m->cfg.max_members);
+	m->free_stack[m->n_stack++] = idx;
+	m->n_free++;
+	assert(m->n_free < m->cfg.max_members && m->n_stack <= m->n_free);
 }
 
 /* A free slot, evicting the oldest dead or left member if needed. */
@@ -1044,7 +1066,9 @@ static uint32_t member_alloc(struct membership *m)
 		m->counters.members_evicted++;
 	}
 	assert(m->n_free > 0);
-	uint32_t idx = m->free_stack[--m->n_free];
+	uint32_t idx = m->n_stack > 0 ? m->free_stack[--m->n_stack] : m->next_fresh++;
+	m->n_free--;
+	assert(m->next_fresh <= m->cfg.max_members);
 	assert(idx != SELF && m->members[idx].state == MESH_STATE_NONE);
 	return idx;
 }
@@ -1200,11 +1224,12 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
 		if (!member_set_strings(m, mb, u->name, u->addr, "")) {
 			/* directory in use and no own block for a stranger */
-			m->free_stack[m->n_free++] = idx;
+			m->free_stack[m->n_stack++] = idx; /* taken again next */
+			m->n_free++;
 			m->counters.members_rejected++;
 			return;
 		}
-		mb->name_hash = name_hash(u->name);
+		mb->name_hash = (uint32_t)name_hash(u->name);
 		mb->state = MESH_STATE_NONE;
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		/* inserted into the index once its state is set */
@@ -1325,16 +1350,16 @@ struct membership *membership_create(const struct membership_config *cfg,
 	for (uint32_t i = 0; i < cfg->max_members; i++) {
 		m->members[i].suspect_pos = m->members[i].bq_prev = m->members[i].bq_next = NIL;
 		m->members[i].own = NIL;
-		if (i != SELF)
-			m->free_stack[m->n_free++] = cfg->max_members - i; /* pops 1 first */
 	}
+	m->n_free = cfg->max_members - 1;
+	m->next_fresh = 1; /* slot 0 is us */
 	for (uint32_t i = 0; i < m->n_own; i++)
 		m->own_free[m->n_own_free++] = m->n_own - 1 - i; /* pops 0 first */
 	struct member *self = &m->members[SELF];
 	self->by_ref = REF_NONE;
 	if (!member_set_strings(m, self, self_name, self_addr, "")) /* n_own >= 1 */
 		assert(!"no own block for ourselves");
-	self->name_hash = name_hash(self_name);
+	self->name_hash = (uint32_t)name_hash(self_name);
 	self->state = MESH_ALIVE;
 	index_insert(m, SELF);
 	m->next_gossip_at = UINT64_MAX;
@@ -1467,7 +1492,7 @@ static void handle_ack(struct membership *m, const struct mesh_msg *msg)
 	if (p->active && msg->seq == p->seq) {
 		struct member *t = &m->members[p->member];
 		if (t->name_hash == p->name_hash && strcmp(mname(m, t), msg->sender.name) == 0)
-			t->last_rtt_ns = m->now - p->start_ns; /* direct: a real RTT */
+			t->last_rtt_us = rtt_us(m->now - p->start_ns); /* direct: a real RTT */
 		p->active = false;
 		m->counters.acks_received++;
 		lhm_add(m, -1);
@@ -2035,6 +2060,10 @@ size_t membership_poll_output(struct membership *m, struct mesh_out *out, size_t
 			n++;
 		}
 	}
+	/* drained: start over at the bottom, so only the ring's high-water
+	 * mark is ever touched (a lazily mapped ring costs what is used) */
+	if (m->out_len == 0)
+		m->out_head = 0;
 	/* SYNC streams only when the ordinary outputs are drained */
 	for (uint32_t i = 0; i < MESH_MAX_SYNC_SESSIONS && n < max && m->out_len == 0; i++) {
 		while (m->syncs[i].active && n < max) {
@@ -2071,7 +2100,7 @@ static void fill_info(const struct membership *m, uint32_t idx, struct mesh_memb
 	info->self = idx == SELF;
 	info->incarnation = mb->incarnation;
 	info->state_since_ns = mb->state_since_ns;
-	info->last_rtt_ns = mb->last_rtt_ns;
+	info->last_rtt_ns = (uint64_t)mb->last_rtt_us * 1000u;
 	if (mb->state == MESH_SUSPECT) {
 		const struct suspicion *sp = &m->susp[mb->suspect_pos];
 		info->confirmations = sp->n_accusers > 0 ? sp->n_accusers - 1 : 0;

@@ -525,10 +525,19 @@ int main(int argc, char **argv)
 {
 	struct options o;
 
-	/* A fixed mmap threshold (glibc raises it after big frees): the
-	 * cores' large, mostly unused arrays (suspicion records, incident
-	 * bitsets, action queues) stay untouched, lazily mapped pages. */
-	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	/* The cores' large, mostly unused arrays (suspicion records, done
+	 * records, incident bitsets, action queues, membership's 53 KB output
+	 * ring) must be mmapped, so their untouched pages stay unmapped:
+	 * - a fixed mmap threshold (glibc raises it after big frees);
+	 * - no top padding: glibc serves a request >= the threshold from the
+	 *   heap's top chunk when it fits (the default 128 KB pad usually
+	 *   does), and calloc then clears it, touching every page (at N =
+	 *   4000 that was ~180 KB per node);
+	 * - no cap on the number of mmapped chunks (~12 per node; glibc's
+	 *   default 65536 would send the rest to the heap above N ~5000). */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+	mallopt(M_TOP_PAD, 0);
+	mallopt(M_MMAP_MAX, 1 << 30);
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
 	if (o.n_table > 0)

@@ -53,6 +53,30 @@ uint32_t sim_node_of_addr(const struct sim *s, const char *addr)
 	return h - 1;
 }
 
+/* The names and addresses of all nodes, once for all cores (built by the
+ * first node_init): copied per node they were ~256 bytes x N x N. */
+static int dir_ensure(struct sim *s)
+{
+	if (s->dir != NULL)
+		return 0;
+	char (*addrs)[MESH_ADDR_MAX] = calloc(s->n, sizeof(*addrs));
+	const char **aptr = calloc(s->n, sizeof(*aptr));
+
+	for (uint32_t i = 0; addrs && aptr && i < s->n; i++) {
+		sim_node_addr(i, addrs[i], sizeof(addrs[i]));
+		aptr[i] = addrs[i];
+	}
+	if (addrs && aptr)
+		s->dir = mesh_directory_new(s->name_ptrs, aptr, s->n);
+	free(addrs);
+	free(aptr);
+	if (s->dir == NULL) {
+		fprintf(stderr, "mimamori-sim: mesh_directory_new: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int node_init(struct sim *s, struct node *nd, uint32_t id)
 {
 	struct membership_config mc = s->cfg.mcfg;
@@ -65,25 +89,8 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 	nd->armed = SIM_NEVER;
 	nd->last_tick = SIM_NEVER;
 	nd->mem_dirty = nd->agr_dirty = true;
-	if (s->dir == NULL) {
-		/* the names and addresses of all nodes, once for all cores:
-		 * copied per node they were ~256 bytes x N x N */
-		char (*addrs)[MESH_ADDR_MAX] = calloc(s->n, sizeof(*addrs));
-		const char **aptr = calloc(s->n, sizeof(*aptr));
-
-		for (uint32_t i = 0; addrs && aptr && i < s->n; i++) {
-			sim_node_addr(i, addrs[i], sizeof(addrs[i]));
-			aptr[i] = addrs[i];
-		}
-		if (addrs && aptr)
-			s->dir = mesh_directory_new(s->name_ptrs, aptr, s->n);
-		free(addrs);
-		free(aptr);
-		if (s->dir == NULL) {
-			fprintf(stderr, "mimamori-sim: mesh_directory_new: %s\n", strerror(errno));
-			return -1;
-		}
-	}
+	if (dir_ensure(s) != 0)
+		return -1;
 	mc.directory = s->dir;
 	mc.foreign_members = 4; /* every name is in the directory */
 	mc.max_members = s->n;
@@ -98,6 +105,7 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 	ac.self = s->names[id];
 	ac.members = s->name_ptrs;
 	ac.n_members = s->n;
+	ac.members_borrowed = true; /* s->name_ptrs and s->names outlive the node */
 	nd->a = agreement_new(&ac, err, sizeof(err));
 	if (nd->a == NULL) {
 		fprintf(stderr, "mimamori-sim: agreement_new(%s): %s\n", s->names[id], err);
@@ -499,6 +507,8 @@ uint64_t node_footprint(uint32_t n)
 	membership_config_default(&s->cfg.mcfg);
 	agreement_config_default(&s->cfg.acfg);
 	s->cfg.seed = 1;
+	/* the shared directory is built first: one per simulation, not per node */
+	(void)dir_ensure(s); /* on failure node_init fails too: 0 */
 	before = rss_bytes();
 	struct node nd;
 	if (node_init(s, &nd, 0) == 0) {

@@ -57,8 +57,13 @@ void sim_send(struct sim *s, uint32_t from, uint32_t to, struct sim_msg *sm)
 	uint64_t delay;
 
 	if (sm->kind == SIM_MSG_MESH) {
+		const struct mesh_msg *mm = (const struct mesh_msg *)(const void *)sm->mesh;
 		s->st.sent.msgs_mesh++;
 		s->st.sent.bytes_mesh += sm->bytes;
+		if (mm->type <= MESH_MSG_TYPE_MAX) {
+			s->st.sent.mesh_by_type[mm->type]++;
+			s->st.sent.updates_by_type[mm->type] += mm->n_updates;
+		}
 	} else {
 		s->st.sent.msgs_agr++;
 		s->st.sent.bytes_agr += sm->bytes;

@@ -219,10 +219,15 @@ static double since(uint64_t t, uint64_t from)
 
 static struct traffic diff(const struct traffic *a, const struct traffic *b)
 {
-	return (struct traffic){ .msgs_mesh = a->msgs_mesh - b->msgs_mesh,
-				 .bytes_mesh = a->bytes_mesh - b->bytes_mesh,
-				 .msgs_agr = a->msgs_agr - b->msgs_agr,
-				 .bytes_agr = a->bytes_agr - b->bytes_agr };
+	struct traffic d = { .msgs_mesh = a->msgs_mesh - b->msgs_mesh,
+			     .bytes_mesh = a->bytes_mesh - b->bytes_mesh,
+			     .msgs_agr = a->msgs_agr - b->msgs_agr,
+			     .bytes_agr = a->bytes_agr - b->bytes_agr };
+	for (int i = 0; i <= MESH_MSG_TYPE_MAX; i++) {
+		d.mesh_by_type[i] = a->mesh_by_type[i] - b->mesh_by_type[i];
+		d.updates_by_type[i] = a->updates_by_type[i] - b->updates_by_type[i];
+	}
+	return d;
 }
 
 void stats_result(const struct sim *s, struct run_result *r)
@@ -472,7 +477,7 @@ void stats_print_report(FILE *out, const struct run_result *runs, size_t k, cons
 {
 	struct summary sum;
 	struct run_result t;
-	double node_s = 0;
+	double node_s = 0, steady_node_s = 0;
 
 	if (k == 0)
 		return;
@@ -501,7 +506,12 @@ void stats_print_report(FILE *out, const struct run_result *runs, size_t k, cons
 		t.window.msgs_agr += r->window.msgs_agr;
 		t.window.bytes_mesh += r->window.bytes_mesh;
 		t.window.bytes_agr += r->window.bytes_agr;
+		for (int j = 0; j <= MESH_MSG_TYPE_MAX; j++) {
+			t.steady.mesh_by_type[j] += r->steady.mesh_by_type[j];
+			t.steady.updates_by_type[j] += r->steady.updates_by_type[j];
+		}
 		node_s += (double)r->n * r->window_s;
+		steady_node_s += (double)r->n * r->steady_s;
 	}
 	fprintf(out, "== scenario %s, N=%u, seeds %llu..%llu (%zu run%s), window %.1f s after "
 		     "warm-up ==\n",
@@ -546,6 +556,16 @@ void stats_print_report(FILE *out, const struct run_result *runs, size_t k, cons
 		node_s > 0 ? (double)t.window.bytes_mesh / node_s : 0,
 		node_s > 0 ? (double)t.window.bytes_agr / node_s : 0, sum.steady_msgs_node_s,
 		sum.steady_bytes_node_s);
+	fprintf(out, "steady membership msgs per node per second by type (updates carried per msg):");
+	for (int j = MESH_MSG_PING; j <= MESH_MSG_TYPE_MAX; j++) {
+		double per = steady_node_s > 0 ? (double)t.steady.mesh_by_type[j] / steady_node_s : 0;
+		double upm = t.steady.mesh_by_type[j] > 0 ? (double)t.steady.updates_by_type[j] /
+								  (double)t.steady.mesh_by_type[j] :
+							  0;
+		fprintf(out, "%s %s %.1f (%.1f)", j == MESH_MSG_PING ? "" : ",", mesh_msg_type_name((uint32_t)j),
+			per, upm);
+	}
+	fprintf(out, "\n");
 	if (t.core_errors || t.tick_spins)
 		fprintf(out, "core anomalies: unexpected return codes %llu, tick livelock guards %llu\n",
 			(unsigned long long)t.core_errors, (unsigned long long)t.tick_spins);

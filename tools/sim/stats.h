@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mesh/membership.h"
+
 struct sim;
 
 struct failure {
@@ -56,6 +58,10 @@ struct verdict {
 
 struct traffic {
 	uint64_t msgs_mesh, bytes_mesh, msgs_agr, bytes_agr;
+	/* membership messages by type (index: enum mesh_msg_type), and the
+	 * updates (piggybacked records) they carried, by type too */
+	uint64_t mesh_by_type[MESH_MSG_TYPE_MAX + 1];
+	uint64_t updates_by_type[MESH_MSG_TYPE_MAX + 1];
 };
 
 struct stats {
