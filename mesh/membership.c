@@ -875,21 +875,58 @@ static void bq_link(struct membership *m, uint32_t idx, uint32_t transmits)
 	assert(m->bq_len <= m->cfg.max_members);
 }
 
-/* Queues a member's (new) record for dissemination and gossips it soon:
- * at once, but at most four times per gossip interval. */
+/* Gossip rounds (GOSSIP to gossip_nodes members) are due while a queued
+ * record has been sent fewer than gossip_nodes times, while more records
+ * are queued than one message carries, or while our own "left" record
+ * is queued: a round takes news one hop in every
+ * direction, and its other transmissions ride on pings and acks (and on
+ * rounds due for fresher news), fewest-transmitted first. So a node
+ * sends at most one round per gossip interval, however much news the
+ * cluster makes. */
+static bool bq_gossip_due(const struct membership *m)
+{
+	uint32_t fresh = m->cfg.gossip_nodes < MESH_MAX_RETRANSMITS ? m->cfg.gossip_nodes
+							    : MESH_MAX_RETRANSMITS;
+
+	if (m->bq_len == 0)
+		return false;
+	/* a backlog (a SYNC, a warm start, a healed partition) drains at the
+	 * rounds' pace, not only at the probes' */
+	if (m->bq_len > m->cfg.max_updates_per_msg)
+		return true;
+	if (m->leaving && m->members[SELF].bq_queued)
+		return true;
+	for (uint32_t t = 0; t < fresh; t++)
+		if (m->bq_head[t] != NIL)
+			return true;
+	return false;
+}
+
+/* Queues a member's (new) record for dissemination, due in the next
+ * gossip round: at once if we sent none for a gossip interval, else one
+ * interval after the last round. News is batched: the cluster's false
+ * suspicions and refutations grow with N, the rounds do not. Deaths,
+ * leaves and our own record (a refutation) are urgent: a round at once,
+ * at most four per interval, as they are rare per node whatever N is
+ * (one per real failure, or per suspicion of ourselves), and a death's
+ * spread is detection time. */
 static void bq_queue(struct membership *m, uint32_t idx)
 {
-	uint64_t eager;
+	const struct member *mb = &m->members[idx];
+	bool urgent;
+	uint64_t due;
 
 	assert(idx < m->cfg.max_members);
 	assert(m->members[idx].state != MESH_STATE_NONE);
 	if (m->members[idx].bq_queued)
 		bq_unlink(m, idx);
 	bq_link(m, idx, 0);
-	eager = m->last_gossip_at == 0 ? m->now
-		: max_u64(m->now, m->last_gossip_at + m->cfg.gossip_interval_ns / 4);
-	if (eager < m->next_gossip_at)
-		m->next_gossip_at = eager;
+	urgent = idx == SELF || mb->state == MESH_DEAD || mb->state == MESH_LEFT;
+	due = m->last_gossip_at == 0 ? m->now
+		: max_u64(m->now, m->last_gossip_at + (urgent ? m->cfg.gossip_interval_ns / 4
+							      : m->cfg.gossip_interval_ns));
+	if (due < m->next_gossip_at)
+		m->next_gossip_at = due;
 }
 
 /* One more transmission of a queued record; dropped at the limit. */
@@ -1806,13 +1843,13 @@ static void tick_gossip(struct membership *m)
 	uint32_t targets[MESH_MAX_GOSSIP_NODES];
 	uint32_t n;
 
-	if (m->bq_len == 0) {
+	if (m->cfg.gossip_nodes == 0 || m->now < m->next_gossip_at)
+		return;
+	if (!bq_gossip_due(m)) {
+		/* the rest goes out piggybacked; news reschedules a round */
 		m->next_gossip_at = UINT64_MAX;
 		return;
 	}
-	assert(m->next_gossip_at != UINT64_MAX || m->cfg.gossip_nodes == 0);
-	if (m->cfg.gossip_nodes == 0 || m->now < m->next_gossip_at)
-		return;
 	if (out_room(m) < m->cfg.gossip_nodes)
 		return;
 	n = pick_random(m, m->cfg.gossip_nodes, false, NIL, targets);
