@@ -16,6 +16,8 @@
  * whitespace starts an inline comment, values are otherwise literal
  * (quotes included). */
 #include "config.h"
+
+#include "errbuf.h"
 #include "metrics.h"
 
 #include <ctype.h>
@@ -249,19 +251,6 @@ static void printable(char *out, size_t outlen, const char *in)
 	out[n] = '\0';
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Records the first error only: later ones are usually consequences. */
 static int line_error(struct parse_ctx *ctx, int line, const char *section, const char *key,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -280,10 +269,10 @@ static int line_error(struct parse_ctx *ctx, int line, const char *section, cons
 	if (section) {
 		printable(sec, sizeof(sec), section);
 		printable(name, sizeof(name), key);
-		set_err(ctx->err, ctx->errlen, "%s:%d: [%s] %s: %s", ctx->name, line, sec, name,
+		errbuf_set(ctx->err, ctx->errlen, "%s:%d: [%s] %s: %s", ctx->name, line, sec, name,
 			msg);
 	} else {
-		set_err(ctx->err, ctx->errlen, "%s:%d: %s", ctx->name, line, msg);
+		errbuf_set(ctx->err, ctx->errlen, "%s:%d: %s", ctx->name, line, msg);
 	}
 	return -1;
 }
@@ -842,7 +831,7 @@ static int parse(struct mimamori_config *cfg, enum config_format format, const c
 	int rc, ret = -1;
 
 	if (!ctx) {
-		set_err(err, errlen, "%s: out of memory", name);
+		errbuf_set(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	ctx->cfg = *cfg;
@@ -855,18 +844,18 @@ static int parse(struct mimamori_config *cfg, enum config_format format, const c
 	rc = ini_parse_stream(read_line, ctx, on_key, ctx);
 	check_truncated_unhandled(ctx); /* the last line */
 	if (ctx->src.fp && ferror(ctx->src.fp)) {
-		set_err(err, errlen, "%s: read error: %s", name, strerror(errno));
+		errbuf_set(err, errlen, "%s: read error: %s", name, strerror(errno));
 		goto out;
 	}
 	if (rc == -2) {
-		set_err(err, errlen, "%s: out of memory", name);
+		errbuf_set(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
 	/* inih returns the first line it disliked; report whichever of its
 	 * error and ours comes first in the file. Its line numbers equal
 	 * ours: one reader call per line. */
 	if (rc > 0 && (!ctx->failed_line || rc < ctx->failed_line)) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"%s:%d: syntax error (expected [section], key = value or a comment)",
 			name, rc);
 		goto out;
@@ -874,7 +863,7 @@ static int parse(struct mimamori_config *cfg, enum config_format format, const c
 	if (ctx->failed_line)
 		goto out;
 	if (rc != 0) {
-		set_err(err, errlen, "%s: parse error (%d)", name, rc);
+		errbuf_set(err, errlen, "%s: parse error (%d)", name, rc);
 		goto out;
 	}
 	if (format == FORMAT_MASAKARI_MONITORS)
@@ -897,12 +886,12 @@ static int load_file(struct mimamori_config *cfg, enum config_format format, con
 
 	src.fp = fopen(path, "re");
 	if (!src.fp) {
-		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	ret = parse(cfg, format, path, &src, err, errlen);
 	if (fclose(src.fp) != 0 && ret == 0) {
-		set_err(err, errlen, "%s: close: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: close: %s", path, strerror(errno));
 		ret = -1;
 	}
 	return ret;
@@ -954,34 +943,34 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 	const struct masakari_client_config *m = &cfg->masakari;
 
 	if (cfg->hostname[0] == '\0') {
-		set_err(err, errlen, "[node] hostname: empty (set it, gethostname() gave nothing)");
+		errbuf_set(err, errlen, "[node] hostname: empty (set it, gethostname() gave nothing)");
 		return -1;
 	}
 	if (cfg->state_dir[0] != '/') {
-		set_err(err, errlen, "[node] state_dir: must be an absolute path");
+		errbuf_set(err, errlen, "[node] state_dir: must be an absolute path");
 		return -1;
 	}
 	if (cfg->metrics_listen[0] != '\0') {
 		char url[METRICS_LISTEN_MAX + 16], why[CONFIG_ERR_LEN];
 
 		if (metrics_listen_url(cfg->metrics_listen, url, sizeof(url), why, sizeof(why)) < 0) {
-			set_err(err, errlen, "[metrics] listen: %s", why);
+			errbuf_set(err, errlen, "[metrics] listen: %s", why);
 			return -1;
 		}
 	}
 	if (cfg->mesh_enabled && strncmp(cfg->mesh_listen, "tls+tcp://", 10) != 0 &&
 	    strncmp(cfg->mesh_listen, "tcp://", 6) != 0) {
-		set_err(err, errlen, "[mesh] listen: must be tls+tcp://HOST:PORT (or tcp:// for tests)");
+		errbuf_set(err, errlen, "[mesh] listen: must be tls+tcp://HOST:PORT (or tcp:// for tests)");
 		return -1;
 	}
 	if (strcmp(cfg->fencing_method, "command") == 0 && cfg->fencing_command[0] == '\0') {
-		set_err(err, errlen, "[fencing] command: required with method = command");
+		errbuf_set(err, errlen, "[fencing] command: required with method = command");
 		return -1;
 	}
 	/* noauth is derived from auth_url, not trusted as given. */
 	if (m->auth_url[0] == '\0') {
 		if (m->endpoint_override[0] == '\0') {
-			set_err(err, errlen,
+			errbuf_set(err, errlen,
 				"[masakari] endpoint_override: required without auth_url "
 				"(noauth mode has no catalog to find Masakari in)");
 			return -1;
@@ -997,7 +986,7 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 		};
 		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 			if (((const char *)m + required[i].offset)[0] == '\0') {
-				set_err(err, errlen,
+				errbuf_set(err, errlen,
 					"[masakari] %s: required when auth_url is set (Keystone "
 					"password auth)",
 					required[i].name);
@@ -1006,37 +995,37 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 		}
 	}
 	if (m->noauth != (m->auth_url[0] == '\0')) {
-		set_err(err, errlen, "[masakari] auth_url: noauth flag disagrees with auth_url");
+		errbuf_set(err, errlen, "[masakari] auth_url: noauth flag disagrees with auth_url");
 		return -1;
 	}
 	if (!one_of(m->interface, interface_choices)) {
-		set_err(err, errlen, "[masakari] interface: must be public, internal or admin");
+		errbuf_set(err, errlen, "[masakari] interface: must be public, internal or admin");
 		return -1;
 	}
 	if (m->timeout_ms < TIMEOUT_MIN_S * 1000L || m->timeout_ms > TIMEOUT_MAX_S * 1000L) {
-		set_err(err, errlen, "[masakari] timeout: out of range (%d to %d seconds)",
+		errbuf_set(err, errlen, "[masakari] timeout: out of range (%d to %d seconds)",
 			TIMEOUT_MIN_S, TIMEOUT_MAX_S);
 		return -1;
 	}
 	if (!is_microversion(m->api_version)) {
-		set_err(err, errlen, "[masakari] api_version: not a microversion like 1.0");
+		errbuf_set(err, errlen, "[masakari] api_version: not a microversion like 1.0");
 		return -1;
 	}
 	if (cfg->libvirt_uri[0] == '\0') {
-		set_err(err, errlen, "[instance] libvirt_uri: must not be empty");
+		errbuf_set(err, errlen, "[instance] libvirt_uri: must not be empty");
 		return -1;
 	}
 	if (cfg->n_process_names > CORRELATE_MAX_PROCESS_NAMES) {
-		set_err(err, errlen, "[process] watched: more than %d process names",
+		errbuf_set(err, errlen, "[process] watched: more than %d process names",
 			CORRELATE_MAX_PROCESS_NAMES);
 		return -1;
 	}
 	if (!one_of(cfg->probe_mode, probe_choices)) {
-		set_err(err, errlen, "[probe] mode: must be auto, ebpf or pidfd");
+		errbuf_set(err, errlen, "[probe] mode: must be auto, ebpf or pidfd");
 		return -1;
 	}
 	if (cfg->delivery_max_age_s < MAX_AGE_MIN_S || cfg->delivery_max_age_s > MAX_AGE_MAX_S) {
-		set_err(err, errlen, "[delivery] max_age: out of range (%d to %ld seconds)",
+		errbuf_set(err, errlen, "[delivery] max_age: out of range (%d to %ld seconds)",
 			MAX_AGE_MIN_S, MAX_AGE_MAX_S);
 		return -1;
 	}

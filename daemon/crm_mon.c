@@ -5,6 +5,7 @@
 #include "crm_mon.h"
 
 #include "civil_time.h"
+#include "errbuf.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -15,18 +16,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void set_reason(struct crm_mon_view *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -103,7 +92,7 @@ static xmlDocPtr parse_doc(const char *xml, size_t len, char *err, size_t errlen
 	assert(len > 0 && len <= CRM_MON_MAX_DOC && len <= INT_MAX);
 	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 	if (ctxt == NULL) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	ctxt->sax->internalSubset = reject_dtd;
@@ -114,7 +103,7 @@ static xmlDocPtr parse_doc(const char *xml, size_t len, char *err, size_t errlen
 					  XML_PARSE_NONET | XML_PARSE_NOERROR |
 						  XML_PARSE_NOWARNING);
 	if (ctxt->errNo == XML_ERR_USER_STOP) {
-		set_err(err, errlen, "not crm_mon output: document has a DOCTYPE");
+		errbuf_set(err, errlen, "not crm_mon output: document has a DOCTYPE");
 		xmlFreeDoc(doc);
 		doc = NULL;
 	} else if (doc == NULL) {
@@ -128,7 +117,7 @@ static xmlDocPtr parse_doc(const char *xml, size_t len, char *err, size_t errlen
 				msg[--n] = '\0';
 			line = e->line;
 		}
-		set_err(err, errlen, "not well-formed XML (line %d): %s", line, msg);
+		errbuf_set(err, errlen, "not well-formed XML (line %d): %s", line, msg);
 	}
 	xmlFreeParserCtxt(ctxt);
 	return doc;
@@ -174,16 +163,16 @@ static int attr_required(xmlNodePtr n, const char *elem, const char *name, char 
 	case ATTR_OK:
 		if (buf[0] != '\0')
 			return 0;
-		set_err(err, errlen, "<%s> has an empty %s", elem, name);
+		errbuf_set(err, errlen, "<%s> has an empty %s", elem, name);
 		return -1;
 	case ATTR_MISSING:
-		set_err(err, errlen, "<%s> has no %s attribute", elem, name);
+		errbuf_set(err, errlen, "<%s> has no %s attribute", elem, name);
 		return -1;
 	case ATTR_TOO_LONG:
-		set_err(err, errlen, "<%s> %s longer than %zu bytes", elem, name, len - 1);
+		errbuf_set(err, errlen, "<%s> %s longer than %zu bytes", elem, name, len - 1);
 		return -1;
 	case ATTR_BAD:
-		set_err(err, errlen, "<%s> %s holds control characters", elem, name);
+		errbuf_set(err, errlen, "<%s> %s holds control characters", elem, name);
 		return -1;
 	}
 	return -1;
@@ -208,7 +197,7 @@ static int attr_bool(xmlNodePtr n, const char *elem, const char *name, bool requ
 	if (rc == ATTR_MISSING && !required)
 		return 0;
 	if (rc == ATTR_MISSING) {
-		set_err(err, errlen, "<%s> has no %s attribute", elem, name);
+		errbuf_set(err, errlen, "<%s> has no %s attribute", elem, name);
 		return -1;
 	}
 	if (rc == ATTR_OK && strcmp(buf, "true") == 0) {
@@ -217,7 +206,7 @@ static int attr_bool(xmlNodePtr n, const char *elem, const char *name, bool requ
 	}
 	if (rc == ATTR_OK && strcmp(buf, "false") == 0)
 		return 0;
-	set_err(err, errlen, "<%s> %s is not true/false", elem, name);
+	errbuf_set(err, errlen, "<%s> %s is not true/false", elem, name);
 	return -1;
 }
 
@@ -293,14 +282,14 @@ static int parse_result_status(xmlXPathContextPtr xc, xmlNodePtr root, struct cr
 	first_error[0] = '\0';
 	xmlNodePtr st = xp_first(xc, root, "status");
 	if (st == NULL) {
-		set_err(err, errlen, "<pacemaker-result> without <status>");
+		errbuf_set(err, errlen, "<pacemaker-result> without <status>");
 		return -1;
 	}
 	char code[16];
 	if (attr_required(st, "status", "code", code, sizeof(code), err, errlen) < 0)
 		return -1;
 	if (!parse_int(code, &v->result_code)) {
-		set_err(err, errlen, "<status> code is not a number");
+		errbuf_set(err, errlen, "<status> code is not a number");
 		return -1;
 	}
 	char message[96];
@@ -373,7 +362,7 @@ static int parse_node_type(xmlNodePtr n, enum crm_mon_node_type *t, char *err, s
 	case ATTR_OK:
 		break;
 	default:
-		set_err(err, errlen, "<node> type is not member/remote/ping");
+		errbuf_set(err, errlen, "<node> type is not member/remote/ping");
 		return -1;
 	}
 	if (strcmp(buf, "member") == 0)
@@ -385,7 +374,7 @@ static int parse_node_type(xmlNodePtr n, enum crm_mon_node_type *t, char *err, s
 	else if (strcmp(buf, "unknown") == 0)
 		*t = CRM_MON_NODE_UNKNOWN;
 	else {
-		set_err(err, errlen, "<node> type is not member/remote/ping");
+		errbuf_set(err, errlen, "<node> type is not member/remote/ping");
 		return -1;
 	}
 	return 0;
@@ -470,7 +459,7 @@ static int parse_nodes(xmlXPathContextPtr xc, xmlNodePtr root, struct crm_mon_vi
 		}
 		for (size_t k = 0; k < v->n_nodes; k++) {
 			if (strcmp(v->nodes[k].name, node->name) == 0) {
-				set_err(err, errlen, "node %s listed twice", node->name);
+				errbuf_set(err, errlen, "node %s listed twice", node->name);
 				rc = -1;
 				break;
 			}
@@ -557,7 +546,7 @@ static int fail(struct crm_mon_view *v, int exit_code, const char *why, char *er
 	reset_view(v, exit_code);
 	set_reason(v, "%s", why);
 	if (err != NULL && errlen > 0 && err != why)
-		set_err(err, errlen, "%s", why);
+		errbuf_set(err, errlen, "%s", why);
 	return -1;
 }
 
@@ -565,7 +554,7 @@ static int parse_tree(xmlDocPtr doc, struct crm_mon_view *v, char *err, size_t e
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (root == NULL || root->name == NULL) {
-		set_err(err, errlen, "no root element");
+		errbuf_set(err, errlen, "no root element");
 		return -1;
 	}
 	const char *rname = (const char *)root->name;
@@ -576,17 +565,17 @@ static int parse_tree(xmlDocPtr doc, struct crm_mon_view *v, char *err, size_t e
 		v->format = CRM_MON_FORMAT_RESULT;
 		attr_optional(root, "api-version", v->version, sizeof(v->version));
 	} else {
-		set_err(err, errlen, "unexpected root element <%.40s>", rname);
+		errbuf_set(err, errlen, "unexpected root element <%.40s>", rname);
 		return -1;
 	}
 	if (root->ns != NULL) {
-		set_err(err, errlen, "unexpected XML namespace on <%s>", rname);
+		errbuf_set(err, errlen, "unexpected XML namespace on <%s>", rname);
 		return -1;
 	}
 
 	xmlXPathContextPtr xc = xmlXPathNewContext(doc);
 	if (xc == NULL) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return -1;
 	}
 	int rc = 0;

@@ -4,28 +4,16 @@
 #include "keystone.h"
 
 #include "civil_time.h"
+#include "errbuf.h"
 
 #include <assert.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NS_PER_S INT64_C(1000000000)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Appends to a bounded list used in error messages ("a, b, c"). */
 static void list_add(char *buf, size_t size, const char *item)
@@ -106,7 +94,7 @@ static int find_endpoint(const json_t *token, const char *service_type, const ch
 {
 	const json_t *catalog = json_object_get(token, "catalog");
 	if (!json_is_array(catalog)) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"keystone token has no service catalog (unscoped token, or nocatalog)");
 		return -1;
 	}
@@ -149,12 +137,12 @@ static int find_endpoint(const json_t *token, const char *service_type, const ch
 			    !(rname != NULL && strcmp(rname, region) == 0))
 				continue;
 			if (url[0] == '\0') {
-				set_err(err, errlen, "catalog endpoint for %s (%s) has an empty url",
+				errbuf_set(err, errlen, "catalog endpoint for %s (%s) has an empty url",
 					service_type, interface);
 				return -1;
 			}
 			if (strlen(url) >= sizeof(out->endpoint)) {
-				set_err(err, errlen,
+				errbuf_set(err, errlen,
 					"catalog endpoint for %s (%s) is longer than %zu bytes",
 					service_type, interface, sizeof(out->endpoint) - 1);
 				return -1;
@@ -164,13 +152,13 @@ static int find_endpoint(const json_t *token, const char *service_type, const ch
 		}
 	}
 	if (!service_found) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"service type '%s' is not in the keystone catalog (present: %s); is "
 			"Masakari registered, and does the user have a role on the project?",
 			service_type, types[0] != '\0' ? types : "none");
 		return -1;
 	}
-	set_err(err, errlen,
+	errbuf_set(err, errlen,
 		"service type '%s' has no '%s' endpoint in region '%s' (available "
 		"interface/region: %s)",
 		service_type, interface, any_region ? "any" : region,
@@ -183,7 +171,7 @@ int keystone_parse_token_response(const char *body, size_t len, const char *serv
 				  struct keystone_token_info *out, char *err, size_t errlen)
 {
 	if (out == NULL || (body == NULL && len > 0)) {
-		set_err(err, errlen, "keystone: invalid arguments");
+		errbuf_set(err, errlen, "keystone: invalid arguments");
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
@@ -191,23 +179,23 @@ int keystone_parse_token_response(const char *body, size_t len, const char *serv
 	json_error_t jerr;
 	json_t *root = json_loadb(body != NULL ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		set_err(err, errlen, "keystone token response is not valid JSON (line %d: %s)",
+		errbuf_set(err, errlen, "keystone token response is not valid JSON (line %d: %s)",
 			jerr.line, jerr.text);
 		return -1;
 	}
 	int rc = -1;
 	const json_t *token = json_object_get(root, "token");
 	if (!json_is_object(token)) {
-		set_err(err, errlen, "keystone token response has no \"token\" object");
+		errbuf_set(err, errlen, "keystone token response has no \"token\" object");
 		goto out;
 	}
 	const char *expires = str_member(token, "expires_at");
 	if (expires == NULL) {
-		set_err(err, errlen, "keystone token has no expires_at");
+		errbuf_set(err, errlen, "keystone token has no expires_at");
 		goto out;
 	}
 	if (keystone_parse_time(expires, &out->expires_realtime_ns) != 0) {
-		set_err(err, errlen, "keystone token expires_at \"%.64s\" is not an ISO 8601 time",
+		errbuf_set(err, errlen, "keystone token expires_at \"%.64s\" is not an ISO 8601 time",
 			expires);
 		goto out;
 	}

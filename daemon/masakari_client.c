@@ -7,13 +7,13 @@
 #include <assert.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "errbuf.h"
 #include "keystone.h"
 #include "log.h"
 
@@ -49,18 +49,6 @@ struct masakari_client {
 	char last_error[256];
 	char last_uuid[64];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t realtime_ns(void)
 {
@@ -272,7 +260,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	char url[URL_LEN];
 	const struct masakari_client_config *cfg = &mc->cfg;
 	if (cfg->auth_url[0] == '\0') {
-		set_err(err, errlen, "keystone: auth_url is empty (set it, or use noauth with "
+		errbuf_set(err, errlen, "keystone: auth_url is empty (set it, or use noauth with "
 				     "endpoint_override)");
 		return -1;
 	}
@@ -285,7 +273,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	int n = snprintf(url, sizeof(url), "%.*s%s", (int)al, cfg->auth_url,
 			 has_v3 ? "/auth/tokens" : "/v3/auth/tokens");
 	if (n < 0 || (size_t)n >= sizeof(url)) {
-		set_err(err, errlen, "keystone: auth_url too long");
+		errbuf_set(err, errlen, "keystone: auth_url too long");
 		return -1;
 	}
 
@@ -293,7 +281,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 						 cfg->user_domain_name, cfg->project_name,
 						 cfg->project_domain_name);
 	if (body == NULL) {
-		set_err(err, errlen, "keystone: cannot build the auth request (non-UTF-8 credentials?)");
+		errbuf_set(err, errlen, "keystone: cannot build the auth request (non-UTF-8 credentials?)");
 		return -1;
 	}
 	static const char *const lines[] = { "Content-Type: application/json",
@@ -302,7 +290,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	if (headers == NULL) {
 		explicit_bzero(body, strlen(body));
 		free(body);
-		set_err(err, errlen, "keystone: out of memory");
+		errbuf_set(err, errlen, "keystone: out of memory");
 		return -1;
 	}
 	prepare(mc, url, body, headers);
@@ -313,7 +301,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	free(body);
 
 	if (cc != CURLE_OK) {
-		set_err(err, errlen, "keystone: POST %s: %s%s%s", url, curl_easy_strerror(cc),
+		errbuf_set(err, errlen, "keystone: POST %s: %s%s%s", url, curl_easy_strerror(cc),
 			mc->errbuf[0] != '\0' ? ": " : "", mc->errbuf);
 		return -1;
 	}
@@ -322,11 +310,11 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	if (status < 200 || status > 299) {
 		char msg[256];
 		error_message(&mc->resp, msg, sizeof(msg));
-		set_err(err, errlen, "keystone: HTTP %ld from POST %s: %s", status, url, msg);
+		errbuf_set(err, errlen, "keystone: HTTP %ld from POST %s: %s", status, url, msg);
 		return -1;
 	}
 	if (mc->subject_token == NULL) {
-		set_err(err, errlen, "keystone: HTTP %ld from POST %s without X-Subject-Token",
+		errbuf_set(err, errlen, "keystone: HTTP %ld from POST %s without X-Subject-Token",
 			status, url);
 		return -1;
 	}
@@ -336,7 +324,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	if (keystone_parse_token_response(mc->resp.data, mc->resp.len,
 					  want_catalog ? SERVICE_TYPE : NULL, cfg->interface,
 					  cfg->region, &info, perr, sizeof(perr)) != 0) {
-		set_err(err, errlen, "keystone: %s", perr);
+		errbuf_set(err, errlen, "keystone: %s", perr);
 		return -1;
 	}
 	forget_token(mc);
@@ -426,7 +414,7 @@ void masakari_client_invalidate_token(struct masakari_client *mc)
 int masakari_client_refresh_token(struct masakari_client *mc, char *err, size_t errlen)
 {
 	assert(mc != NULL);
-	set_err(err, errlen, "%s", "");
+	errbuf_set(err, errlen, "%s", "");
 	if (mc->cfg.noauth || token_fresh(mc, realtime_ns()))
 		return 0;
 	if (authenticate(mc, err, errlen) != 0) {
@@ -452,11 +440,11 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	struct attempt_outcome out = { .kind = ATTEMPT_NO_ENDPOINT, .http_status = 0 };
 	char msg[512];
 	assert(mc != NULL && body != NULL);
-	set_err(err, errlen, "%s", "");
+	errbuf_set(err, errlen, "%s", "");
 
 	if (mc->cfg.noauth) {
 		if (mc->cfg.endpoint_override[0] == '\0') {
-			set_err(msg, sizeof(msg), "masakari: noauth needs endpoint_override");
+			errbuf_set(msg, sizeof(msg), "masakari: noauth needs endpoint_override");
 			goto fail;
 		}
 	} else if (!token_fresh(mc, realtime_ns())) {
@@ -467,13 +455,13 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 		}
 	}
 	if (mc->endpoint[0] == '\0') {
-		set_err(msg, sizeof(msg), "masakari: no endpoint");
+		errbuf_set(msg, sizeof(msg), "masakari: no endpoint");
 		goto fail;
 	}
 
 	char url[URL_LEN];
 	if (join_url(url, sizeof(url), mc->endpoint, "notifications") != 0) {
-		set_err(msg, sizeof(msg), "masakari: endpoint too long");
+		errbuf_set(msg, sizeof(msg), "masakari: endpoint too long");
 		goto fail;
 	}
 	char version[64], auth[MAX_TOKEN_LEN + 32];
@@ -490,7 +478,7 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	if (!mc->cfg.noauth)
 		explicit_bzero(auth, sizeof(auth));
 	if (headers == NULL) {
-		set_err(msg, sizeof(msg), "masakari: out of memory");
+		errbuf_set(msg, sizeof(msg), "masakari: out of memory");
 		out.kind = ATTEMPT_TRANSPORT;
 		goto fail;
 	}
@@ -499,7 +487,7 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	curl_slist_free_all(headers);
 	if (cc != CURLE_OK) {
 		out.kind = ATTEMPT_TRANSPORT;
-		set_err(msg, sizeof(msg), "POST %s: %s%s%s", url,
+		errbuf_set(msg, sizeof(msg), "POST %s: %s%s%s", url,
 			mc->resp.too_large ? "response too large" : curl_easy_strerror(cc),
 			mc->errbuf[0] != '\0' ? ": " : "", mc->errbuf);
 		goto fail;
@@ -523,7 +511,7 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	}
 	char reason[256];
 	error_message(&mc->resp, reason, sizeof(reason));
-	set_err(msg, sizeof(msg), "HTTP %ld from POST %s: %s", out.http_status, url, reason);
+	errbuf_set(msg, sizeof(msg), "HTTP %ld from POST %s: %s", out.http_status, url, reason);
 	if (out.http_status == 401) {
 		/* The token is no good whatever the policy decides next: never
 		 * send it again. */
@@ -531,7 +519,7 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	}
 fail:
 	record_error(mc, msg);
-	set_err(err, errlen, "%s", msg);
+	errbuf_set(err, errlen, "%s", msg);
 	return out;
 }
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "errbuf.h"
 
 static bool is_blank(char c)
 {
@@ -106,7 +94,7 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 		unsigned char c = (unsigned char)line[k];
 
 		if ((c < 0x20 && c != '\t' && !(c == '\r' && k == n - 1)) || c == 0x7f) {
-			set_err(err, errlen, "%s:%zu: control character (byte 0x%02x) in the line",
+			errbuf_set(err, errlen, "%s:%zu: control character (byte 0x%02x) in the line",
 				file, lineno, c);
 			return -1;
 		}
@@ -130,23 +118,23 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 	while (i < n && is_blank(line[i]))
 		i++;
 	if (i < n && line[i] != '#') {
-		set_err(err, errlen, "%s:%zu: unexpected text after the URL (expected \"NAME URL\")",
+		errbuf_set(err, errlen, "%s:%zu: unexpected text after the URL (expected \"NAME URL\")",
 			file, lineno);
 		return -1;
 	}
 	if (url_start == url_end) {
-		set_err(err, errlen, "%s:%zu: no URL after the name (expected \"NAME URL\")", file,
+		errbuf_set(err, errlen, "%s:%zu: no URL after the name (expected \"NAME URL\")", file,
 			lineno);
 		return -1;
 	}
 	if (name_end - name_start >= MEMBERS_NAME_MAX) {
-		set_err(err, errlen, "%s:%zu: the name is longer than %d bytes", file, lineno,
+		errbuf_set(err, errlen, "%s:%zu: the name is longer than %d bytes", file, lineno,
 			MEMBERS_NAME_MAX - 1);
 		return -1;
 	}
 	for (size_t k = name_start; k < name_end; k++) {
 		if (!name_char(line[k])) {
-			set_err(err, errlen,
+			errbuf_set(err, errlen,
 				"%s:%zu: the name '%.*s' may hold only letters, digits, '.', '_' and "
 				"'-' (it is the certificate's common name)",
 				file, lineno, (int)(name_end - name_start), line + name_start);
@@ -154,26 +142,26 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 		}
 	}
 	if (url_end - url_start >= MEMBERS_URL_MAX) {
-		set_err(err, errlen, "%s:%zu: the URL is longer than %d bytes", file, lineno,
+		errbuf_set(err, errlen, "%s:%zu: the URL is longer than %d bytes", file, lineno,
 			MEMBERS_URL_MAX - 1);
 		return -1;
 	}
 	slen = scheme_len(line + url_start, url_end - url_start);
 	if (slen == 0) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"%s:%zu: the URL '%.*s' must be tls+tcp://HOST:PORT (or tcp:// for tests)",
 			file, lineno, (int)(url_end - url_start), line + url_start);
 		return -1;
 	}
 	if ((why = check_hostport(line + url_start + slen, url_end - url_start - slen))) {
-		set_err(err, errlen, "%s:%zu: '%.*s': %s", file, lineno, (int)(url_end - url_start),
+		errbuf_set(err, errlen, "%s:%zu: '%.*s': %s", file, lineno, (int)(url_end - url_start),
 			line + url_start, why);
 		return -1;
 	}
 	if (*scheme == 0) {
 		*scheme = slen;
 	} else if (slen != *scheme) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"%s:%zu: every member must use the same scheme (tls+tcp:// or tcp://)", file,
 			lineno);
 		return -1;
@@ -215,7 +203,7 @@ static int check_unique(const char *file, const struct members_entry *v, const s
 	int rc = 0;
 
 	if (!items) {
-		set_err(err, errlen, "%s: out of memory", file);
+		errbuf_set(err, errlen, "%s: out of memory", file);
 		return -1;
 	}
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -226,13 +214,13 @@ static int check_unique(const char *file, const struct members_entry *v, const s
 			const struct sort_item *a = &items[i - 1], *b = &items[i];
 
 			if (pass == 0 && strcmp(a->e->name, b->e->name) == 0) {
-				set_err(err, errlen, "%s:%zu: member '%s' is already listed on line %zu",
+				errbuf_set(err, errlen, "%s:%zu: member '%s' is already listed on line %zu",
 					file, b->lineno, b->e->name, a->lineno);
 				rc = -1;
 				break;
 			}
 			if (pass == 1 && strcmp(a->e->url, b->e->url) == 0) {
-				set_err(err, errlen,
+				errbuf_set(err, errlen,
 					"%s:%zu: URL %s is already member '%s''s (line %zu)", file,
 					b->lineno, b->e->url, a->e->name, a->lineno);
 				rc = -1;
@@ -253,7 +241,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 
 	memset(out, 0, sizeof(*out));
 	if (len > MEMBERS_FILE_MAX_BYTES) {
-		set_err(err, errlen, "%s: larger than %u bytes", name, MEMBERS_FILE_MAX_BYTES);
+		errbuf_set(err, errlen, "%s: larger than %u bytes", name, MEMBERS_FILE_MAX_BYTES);
 		return -1;
 	}
 	while (pos < len) {
@@ -263,11 +251,11 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 
 		lineno++;
 		if (memchr(data + pos, '\0', n)) {
-			set_err(err, errlen, "%s:%zu: NUL byte in the line", name, lineno);
+			errbuf_set(err, errlen, "%s:%zu: NUL byte in the line", name, lineno);
 			goto fail;
 		}
 		if (n > MEMBERS_FILE_MAX_LINE) {
-			set_err(err, errlen, "%s:%zu: line longer than %d bytes", name, lineno,
+			errbuf_set(err, errlen, "%s:%zu: line longer than %d bytes", name, lineno,
 				MEMBERS_FILE_MAX_LINE);
 			goto fail;
 		}
@@ -276,7 +264,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 			goto fail;
 		if (rc == 1) {
 			if (count == MEMBERS_FILE_MAX_MEMBERS) {
-				set_err(err, errlen, "%s:%zu: more than %d members", name, lineno,
+				errbuf_set(err, errlen, "%s:%zu: more than %d members", name, lineno,
 					MEMBERS_FILE_MAX_MEMBERS);
 				goto fail;
 			}
@@ -292,7 +280,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 					v = nv;
 				nl2 = nv ? realloc(lines, ncap * sizeof(*lines)) : NULL;
 				if (!nv || !nl2) {
-					set_err(err, errlen, "%s: out of memory", name);
+					errbuf_set(err, errlen, "%s: out of memory", name);
 					goto fail;
 				}
 				lines = nl2;
@@ -304,7 +292,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 		pos += n + (nl ? 1 : 0);
 	}
 	if (count == 0) {
-		set_err(err, errlen, "%s: no member (expected \"NAME URL\" lines)", name);
+		errbuf_set(err, errlen, "%s: no member (expected \"NAME URL\" lines)", name);
 		goto fail;
 	}
 	if (check_unique(name, v, lines, count, err, errlen) < 0)
@@ -329,22 +317,22 @@ int members_file_load(const char *path, struct members_list *out, char *err, siz
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		errbuf_set(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_size > (off_t)MEMBERS_FILE_MAX_BYTES) {
-		set_err(err, errlen, "%s: larger than %u bytes", path, MEMBERS_FILE_MAX_BYTES);
+		errbuf_set(err, errlen, "%s: larger than %u bytes", path, MEMBERS_FILE_MAX_BYTES);
 		close(fd);
 		return -1;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", path);
+		errbuf_set(err, errlen, "%s: out of memory", path);
 		close(fd);
 		return -1;
 	}
@@ -355,7 +343,7 @@ int members_file_load(const char *path, struct members_list *out, char *err, siz
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 			free(buf);
 			close(fd);
 			return -1;
@@ -364,7 +352,7 @@ int members_file_load(const char *path, struct members_list *out, char *err, siz
 			break;
 		len += (size_t)r;
 		if (len == (size_t)st.st_size + 1) {
-			set_err(err, errlen, "%s: changed while being read", path);
+			errbuf_set(err, errlen, "%s: changed while being read", path);
 			free(buf);
 			close(fd);
 			return -1;

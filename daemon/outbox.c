@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "rpc/utf8.h"
 
@@ -190,18 +190,6 @@ static bool text_ok(const uint8_t *p, size_t n)
 }
 
 /* ---------------------------------------------------------------- memory */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static struct outbox *outbox_alloc(void)
 {
@@ -745,19 +733,19 @@ static int open_dir_locked(const char *dir, char *err, size_t errlen)
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 && errno == ENOENT) {
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			set_err(err, errlen, "outbox: cannot create %s: %s", dir, strerror(errno));
+			errbuf_set(err, errlen, "outbox: cannot create %s: %s", dir, strerror(errno));
 			return -1;
 		}
 		int rc = fsync_parent_of(dir);
 		if (rc != 0) {
-			set_err(err, errlen, "outbox: fsync of the parent of %s: %s", dir,
+			errbuf_set(err, errlen, "outbox: fsync of the parent of %s: %s", dir,
 				strerror(-rc));
 			return -1;
 		}
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (dfd < 0) {
-		set_err(err, errlen, "outbox: cannot open directory %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "outbox: cannot open directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	/* The directory, not the log, is locked: compaction replaces the
@@ -765,10 +753,10 @@ static int open_dir_locked(const char *dir, char *err, size_t errlen)
 	if (flock(dfd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK)
-			set_err(err, errlen,
+			errbuf_set(err, errlen,
 				"outbox: %s is in use by another process (mimamorid running?)", dir);
 		else
-			set_err(err, errlen, "outbox: cannot lock %s: %s", dir, strerror(e));
+			errbuf_set(err, errlen, "outbox: cannot lock %s: %s", dir, strerror(e));
 		close(dfd);
 		return -1;
 	}
@@ -790,11 +778,11 @@ static int load(struct outbox *ob, const char *dir, struct outbox_open_report *r
 {
 	struct stat st;
 	if (fstat(ob->fd, &st) != 0) {
-		set_err(err, errlen, "outbox: stat %s/%s: %s", dir, LOG_NAME, strerror(errno));
+		errbuf_set(err, errlen, "outbox: stat %s/%s: %s", dir, LOG_NAME, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "outbox: %s/%s is not a regular file", dir, LOG_NAME);
+		errbuf_set(err, errlen, "outbox: %s/%s is not a regular file", dir, LOG_NAME);
 		return -1;
 	}
 	size_t len = (size_t)st.st_size;
@@ -802,14 +790,14 @@ static int load(struct outbox *ob, const char *dir, struct outbox_open_report *r
 	if (len > 0) {
 		void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, ob->fd, 0);
 		if (map == MAP_FAILED) {
-			set_err(err, errlen, "outbox: mmap %s/%s: %s", dir, LOG_NAME,
+			errbuf_set(err, errlen, "outbox: mmap %s/%s: %s", dir, LOG_NAME,
 				strerror(errno));
 			return -1;
 		}
 		int rc = replay(ob, map, len, rep, &valid);
 		munmap(map, len);
 		if (rc != 0) {
-			set_err(err, errlen, "outbox: cannot load %s/%s: %s", dir, LOG_NAME,
+			errbuf_set(err, errlen, "outbox: cannot load %s/%s: %s", dir, LOG_NAME,
 				rc == -EOVERFLOW ? "more live entries than OUTBOX_MAX_ENTRIES"
 				: rc == -EPROTONOSUPPORT ? "written by a newer, unknown format"
 							 : strerror(-rc));
@@ -820,7 +808,7 @@ static int load(struct outbox *ob, const char *dir, struct outbox_open_report *r
 		log_warn("outbox: torn record at the end of %s/%s (offset %zu of %zu), cut off",
 			 dir, LOG_NAME, valid, len);
 		if (ftruncate(ob->fd, (off_t)valid) != 0 || fdatasync(ob->fd) != 0) {
-			set_err(err, errlen, "outbox: cannot cut the torn tail of %s/%s: %s", dir,
+			errbuf_set(err, errlen, "outbox: cannot cut the torn tail of %s/%s: %s", dir,
 				LOG_NAME, strerror(errno));
 			return -1;
 		}
@@ -837,12 +825,12 @@ struct outbox *outbox_open(const char *dir, struct outbox_open_report *report, c
 		report = &local;
 	memset(report, 0, sizeof(*report));
 	if (dir == NULL || dir[0] == '\0') {
-		set_err(err, errlen, "outbox: no directory given");
+		errbuf_set(err, errlen, "outbox: no directory given");
 		return NULL;
 	}
 	struct outbox *ob = outbox_alloc();
 	if (ob == NULL) {
-		set_err(err, errlen, "outbox: out of memory");
+		errbuf_set(err, errlen, "outbox: out of memory");
 		return NULL;
 	}
 	ob->dirfd = open_dir_locked(dir, err, errlen);
@@ -856,7 +844,7 @@ struct outbox *outbox_open(const char *dir, struct outbox_open_report *report, c
 		ob->fd = openat(ob->dirfd, LOG_NAME,
 				O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ob->fd < 0) {
-		set_err(err, errlen, "outbox: cannot open %s/%s: %s", dir, LOG_NAME,
+		errbuf_set(err, errlen, "outbox: cannot open %s/%s: %s", dir, LOG_NAME,
 			strerror(errno));
 		goto fail;
 	}
@@ -868,7 +856,7 @@ struct outbox *outbox_open(const char *dir, struct outbox_open_report *report, c
 		if (rc == 0 && fdatasync(ob->fd) != 0)
 			rc = -errno;
 		if (rc != 0) {
-			set_err(err, errlen, "outbox: cannot initialise %s/%s: %s", dir, LOG_NAME,
+			errbuf_set(err, errlen, "outbox: cannot initialise %s/%s: %s", dir, LOG_NAME,
 				strerror(-rc));
 			goto fail;
 		}
@@ -878,7 +866,7 @@ struct outbox *outbox_open(const char *dir, struct outbox_open_report *report, c
 	 * between creating the file and syncing its directory entry, and
 	 * records appended to an unreachable inode would be lost. */
 	if (fsync(ob->dirfd) != 0) {
-		set_err(err, errlen, "outbox: fsync %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "outbox: fsync %s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (report->corrupt_records > 0) {

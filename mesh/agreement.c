@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "crm_mon.h"
+#include "daemon/errbuf.h"
 
 #define NS_PER_MS UINT64_C(1000000)
 #define NS_PER_S UINT64_C(1000000000)
@@ -277,18 +278,6 @@ void agreement_config_default(struct agreement_config *cfg)
 	cfg->idle_expiry_ns = 600 * NS_PER_S;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool valid_name(const char *s, size_t max)
 {
 	if (s == NULL || s[0] == '\0')
@@ -305,35 +294,35 @@ static bool valid_name(const char *s, size_t max)
 static int check_config(const struct agreement_config *c, char *err, size_t errlen)
 {
 	if (c->self == NULL || c->members == NULL) {
-		set_err(err, errlen, "self and members are required");
+		errbuf_set(err, errlen, "self and members are required");
 		return -1;
 	}
 	if (c->n_members < 1 || c->n_members > AGR_MAX_MEMBERS) {
-		set_err(err, errlen, "members: %zu, expected 1..%d", c->n_members,
+		errbuf_set(err, errlen, "members: %zu, expected 1..%d", c->n_members,
 			AGR_MAX_MEMBERS);
 		return -1;
 	}
 	if (c->observers < 1 || c->observers > AGR_MAX_OBSERVERS) {
-		set_err(err, errlen, "observers: %u, expected 1..%d", c->observers,
+		errbuf_set(err, errlen, "observers: %u, expected 1..%d", c->observers,
 			AGR_MAX_OBSERVERS);
 		return -1;
 	}
 	if (c->observer_quorum > c->observers) {
-		set_err(err, errlen, "observer_quorum %u > observers %u", c->observer_quorum,
+		errbuf_set(err, errlen, "observer_quorum %u > observers %u", c->observer_quorum,
 			c->observers);
 		return -1;
 	}
 	if (c->max_backups > AGR_MAX_BACKUPS) {
-		set_err(err, errlen, "max_backups: %u, expected 0..%d", c->max_backups,
+		errbuf_set(err, errlen, "max_backups: %u, expected 0..%d", c->max_backups,
 			AGR_MAX_BACKUPS);
 		return -1;
 	}
 	if (c->fence_policy != AGR_FENCE_REQUIRED && c->fence_policy != AGR_FENCE_NONE) {
-		set_err(err, errlen, "fence_policy: unknown value");
+		errbuf_set(err, errlen, "fence_policy: unknown value");
 		return -1;
 	}
 	if (c->unfenced_notify_after > 1000) {
-		set_err(err, errlen, "unfenced_notify_after: %u, expected 0..1000",
+		errbuf_set(err, errlen, "unfenced_notify_after: %u, expected 0..1000",
 			c->unfenced_notify_after);
 		return -1;
 	}
@@ -358,30 +347,30 @@ static int check_config(const struct agreement_config *c, char *err, size_t errl
 	};
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
 		if ((d[i].v == 0 && !d[i].zero_ok) || d[i].v > AGR_MAX_DURATION_NS) {
-			set_err(err, errlen, "%s: out of range (1 ns .. 1 h)", d[i].name);
+			errbuf_set(err, errlen, "%s: out of range (1 ns .. 1 h)", d[i].name);
 			return -1;
 		}
 	}
 	if (c->fence_retry_min_ns > c->fence_retry_max_ns) {
-		set_err(err, errlen, "fence_retry_min > fence_retry_max");
+		errbuf_set(err, errlen, "fence_retry_min > fence_retry_max");
 		return -1;
 	}
 	if (c->observation_ttl_ns < 2 * c->resend_interval_ns) {
-		set_err(err, errlen, "observation_ttl must be >= 2 * resend_interval");
+		errbuf_set(err, errlen, "observation_ttl must be >= 2 * resend_interval");
 		return -1;
 	}
 	/* At least two probes per window (one lost probe is not a death),
 	 * and the fast cadence no slower than the keep-alive one. */
 	if (2 * c->probe_interval_ns > c->unreachable_window_ns) {
-		set_err(err, errlen, "probe_interval must be <= unreachable_window / 2");
+		errbuf_set(err, errlen, "probe_interval must be <= unreachable_window / 2");
 		return -1;
 	}
 	if (c->probe_interval_ns > c->resend_interval_ns) {
-		set_err(err, errlen, "probe_interval must be <= resend_interval");
+		errbuf_set(err, errlen, "probe_interval must be <= resend_interval");
 		return -1;
 	}
 	if (!valid_name(c->self, AGR_NAME_MAX)) {
-		set_err(err, errlen, "self: empty, longer than %d bytes or with control characters",
+		errbuf_set(err, errlen, "self: empty, longer than %d bytes or with control characters",
 			AGR_NAME_MAX - 1);
 		return -1;
 	}
@@ -451,7 +440,7 @@ static uint32_t find_msg(struct agreement *a, const char *name)
 struct agreement *agreement_new(const struct agreement_config *cfg, char *err, size_t errlen)
 {
 	if (cfg == NULL) {
-		set_err(err, errlen, "no configuration");
+		errbuf_set(err, errlen, "no configuration");
 		return NULL;
 	}
 	if (check_config(cfg, err, errlen) < 0)
@@ -459,7 +448,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 	size_t total = 0;
 	for (size_t i = 0; i < cfg->n_members; i++) {
 		if (!valid_name(cfg->members[i], AGR_NAME_MAX)) {
-			set_err(err, errlen,
+			errbuf_set(err, errlen,
 				"member %zu: empty, longer than %d bytes or with control characters",
 				i + 1, AGR_NAME_MAX - 1);
 			return NULL;
@@ -469,7 +458,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 
 	struct agreement *a = calloc(1, sizeof(*a));
 	if (a == NULL) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	a->cfg = *cfg;
@@ -489,7 +478,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 	a->q = calloc(AGR_QUEUE_LEN, sizeof(*a->q));
 	if (a->m == NULL || a->ring == NULL || a->done == NULL ||
 	    (a->names == NULL && a->borrowed == NULL) || a->bitpool == NULL || a->q == NULL) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		agreement_free(a);
 		return NULL;
 	}
@@ -508,7 +497,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 	qsort_r(a->m, a->n, sizeof(*a->m), cmp_member_name, a);
 	for (uint32_t i = 0; i + 1 < a->n; i++) {
 		if (strcmp(MNAME(a, i), MNAME(a, i + 1)) == 0) {
-			set_err(err, errlen, "member %s listed twice", MNAME(a, i));
+			errbuf_set(err, errlen, "member %s listed twice", MNAME(a, i));
 			agreement_free(a);
 			return NULL;
 		}
@@ -524,7 +513,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		a->m[a->ring[i]].ring_pos = i;
 	a->self = find(a, cfg->self);
 	if (a->self == NONE) {
-		set_err(err, errlen, "self (%s) is not in members", cfg->self);
+		errbuf_set(err, errlen, "self (%s) is not in members", cfg->self);
 		agreement_free(a);
 		return NULL;
 	}
