@@ -407,6 +407,23 @@ static uint32_t broadcast(struct mesh_node *n, const struct mesh_wire_msg *m, lo
 	return count;
 }
 
+/* To the members the agreement chose (act->dest); returns how many. */
+static uint32_t send_to_dests(struct mesh_node *n, const struct agr_action *act,
+			      const struct mesh_wire_msg *m)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < act->n_dest; i++) {
+		long d = member_idx(n, act->dest[i]);
+
+		if (d >= 0) {
+			send_to(n, (uint32_t)d, m, GOSSIP_DEADLINE_MS);
+			count++;
+		}
+	}
+	return count;
+}
+
 static void send_swim(struct mesh_node *n, const struct mesh_send *s)
 {
 	static _Thread_local struct mesh_wire_msg m; /* mesh thread; ~9.5 KiB */
@@ -592,18 +609,11 @@ static void do_action(struct mesh_node *n, const struct agr_action *act)
 		send_to(n, (uint32_t)peer, &m, n->agr_probe_deadline_ms);
 		break;
 	case AGR_ACT_SEND_OBSERVATION: {
-		uint32_t to = 0;
+		uint32_t to;
 
 		m.kind = MESH_WIRE_OBSERVATION;
 		agreement_action_observation(n->agr, act, &m.observation);
-		for (uint32_t i = 0; i < act->n_dest; i++) {
-			long d = member_idx(n, act->dest[i]);
-
-			if (d >= 0) {
-				send_to(n, (uint32_t)d, &m, GOSSIP_DEADLINE_MS);
-				to++;
-			}
-		}
+		to = send_to_dests(n, act, &m);
 		if (subj >= 0 && n->extra[subj].observed_inc != act->incarnation + 1) {
 			n->extra[subj].observed_inc = act->incarnation + 1;
 			log_warn("mesh: OBSERVED %s unreachable: no answer to our probe "
@@ -620,12 +630,7 @@ static void do_action(struct mesh_node *n, const struct agr_action *act)
 		log_debug("mesh: telling peers: %s %s of %s by %s", act->incident == AGR_INCIDENT_HOST
 			  ? "HOST" : "PROCESS", agr_stage_name(act->stage), act->subject,
 			  m.completion.notifier);
-		for (uint32_t i = 0; i < act->n_dest; i++) {
-			long d = member_idx(n, act->dest[i]);
-
-			if (d >= 0)
-				send_to(n, (uint32_t)d, &m, GOSSIP_DEADLINE_MS);
-		}
+		send_to_dests(n, act, &m);
 		break;
 	case AGR_ACT_BROADCAST_PROCESS_REPORT:
 		m.kind = MESH_WIRE_PROCESS_REPORT;
