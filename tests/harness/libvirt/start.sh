@@ -13,7 +13,7 @@
 #            panic (panics ~0.3 s after start: CRASHED/PANICKED then
 #            STOPPED/CRASHED), panic-seabios (the same through SeaBIOS and a
 #            boot sector, ~5 s).  UUID [random].
-#   ACCEL [auto]  kvm | tcg | auto (kvm when /dev/kvm opens, else tcg)
+#   ACCEL [auto]  kvm | tcg | auto (kvm when /dev/kvm is a character device that opens, else tcg)
 #   FRESH [1]     wipe the previous state first
 #   START_TIMEOUT [30]  seconds to wait for libvirtd
 #   CAPS_CACHE [${TMPDIR:-/tmp}/mimamori-libvirt-cache-$(id -un)]  libvirt's qemu
@@ -49,7 +49,9 @@ case $BASE/ in /var/*|/run/*|/etc/*) die "BASE=$BASE must not be under /var, /ru
 export BASE
 
 case $ACCEL in
-  auto) if ( exec 3<>/dev/kvm ) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi ;;
+  # [ -c ] first: opening a missing /dev/kvm for writing would create a
+  # regular file there, and libvirt then refuses every KVM domain.
+  auto) if [ -c /dev/kvm ] && ( exec 3<>/dev/kvm ) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi ;;
   kvm|tcg) ;;
   *) die "ACCEL must be auto|kvm|tcg" ;;
 esac
