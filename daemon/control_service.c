@@ -460,7 +460,11 @@ static uint32_t on_outbox_retry(void *arg, struct rpc_call *call, const Protobuf
 	return done(cs, call, RPC_OK);
 }
 
-#define MAX_MEMBERS_PER_REPLY 512 /* ~100 bytes each: within one 64 KiB reply */
+#define MAX_MEMBERS_PER_REPLY 512
+/* Packed members per reply (names and URLs up to 64 + 128 bytes): like
+ * Events, a reply stops at a byte budget and says it was cut short. */
+#define MEMBERS_REPLY_BUDGET (48 * 1024)
+_Static_assert(MEMBERS_REPLY_BUDGET + 8 * 1024 < RPC_DEFAULT_MAX_MSG, "room for the envelope");
 
 static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
 			   ProtobufCMessage *reply)
@@ -468,25 +472,39 @@ static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMess
 	struct control_service *cs = arg;
 	Mimamori__MembersReply *r = (Mimamori__MembersReply *)reply;
 	static __thread struct mesh_node_member members[MAX_MEMBERS_PER_REPLY];
-	size_t n = 0;
+	int64_t left = rpc_call_remaining_ms(call);
+	uint32_t wait_ms;
+	size_t bytes = 0, total;
+	long n;
 
 	(void)req;
-	if (cs->ctx.mesh)
-		n = mesh_node_members(cs->ctx.mesh, members, MAX_MEMBERS_PER_REPLY);
-	if (n == 0) {
-		/* Without the mesh, the mesh is this node alone. */
-		memset(&members[0], 0, sizeof(members[0]));
-		snprintf(members[0].name, sizeof(members[0].name), "%s", cs->ctx.hostname);
-		snprintf(members[0].addr, sizeof(members[0].addr), "%s", cs->ctx.socket_url);
-		members[0].state = MESH_ALIVE;
-		members[0].self = true;
-		members[0].state_since_realtime_ns = cs->ctx.started_realtime_ns;
-		n = 1;
-	}
-	r->members = rpc_call_alloc(call, n * sizeof(*r->members));
+	/* The view is the mesh's or none: a list of this node alone would
+	 * read as "the others are gone". */
+	if (!cs->ctx.mesh)
+		return done(cs, call, rpc_call_error(call, RPC_FAILED_PRECONDITION,
+						     "the mesh is not enabled on this node ([mesh] "
+						     "enabled = false): there is no membership view"));
+	/* Leave a quarter of the deadline for the error to travel back. */
+	wait_ms = left <= 4 ? 1 : left - left / 4 > 5000 ? 5000 : (uint32_t)(left - left / 4);
+	n = mesh_node_members(cs->ctx.mesh, members, MAX_MEMBERS_PER_REPLY, wait_ms);
+	if (n == -ETIMEDOUT)
+		return done(cs, call, rpc_call_error(call, RPC_UNAVAILABLE,
+						     "the mesh thread did not hand over its view within "
+						     "%u ms (busy or stuck)", wait_ms));
+	if (n < 0)
+		return done(cs, call, rpc_call_error(call, RPC_INTERNAL, "mesh view: %s",
+						     strerror((int)-n)));
+	if (n == 0)
+		return done(cs, call, rpc_call_error(call, RPC_INTERNAL,
+						     "the mesh reported no members, not even this node"));
+	total = mesh_node_member_count(cs->ctx.mesh);
+	r->has_total = r->has_truncated = true;
+	r->total = (uint32_t)total;
+	r->truncated = total > (size_t)n;
+	r->members = rpc_call_alloc(call, (size_t)n * sizeof(*r->members));
 	if (!r->members)
 		return done(cs, call, RPC_RESOURCE_EXHAUSTED);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < (size_t)n; i++) {
 		const struct mesh_node_member *mm = &members[i];
 		Mimamori__Member *m = NEW(call, Mimamori__Member, mimamori__member__descriptor);
 
@@ -508,6 +526,11 @@ static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMess
 		if (mm->state_since_realtime_ns) {
 			m->has_state_since_unix_ms = true;
 			m->state_since_unix_ms = to_unix_ms(mm->state_since_realtime_ns);
+		}
+		bytes += protobuf_c_message_get_packed_size(&m->base) + 4;
+		if (bytes > MEMBERS_REPLY_BUDGET) {
+			r->truncated = true;
+			break;
 		}
 		r->members[r->n_members++] = m;
 	}

@@ -37,7 +37,6 @@ struct control_snapshot {
 /* Fixed for the daemon's lifetime. */
 struct control_context {
 	const char *hostname;
-	const char *socket_url; /* ipc://PATH, also this node's address for now */
 	pid_t pid;
 	int64_t started_realtime_ns;
 	const char *capabilities; /* cap_to_text form */

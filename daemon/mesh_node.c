@@ -1542,15 +1542,27 @@ size_t mesh_node_member_count(const struct mesh_node *n)
 	return n ? n->members.n : 0;
 }
 
-size_t mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max)
+long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max,
+		       uint32_t timeout_ms)
 {
 	size_t k = 0;
 	int64_t offset;
+	uint64_t until;
+	struct timespec abs;
+	int lrc;
 
 	if (!n)
-		return 0;
+		return -EINVAL;
 	offset = realtime_ns() - (int64_t)mono_ns();
-	pthread_mutex_lock(&n->core_lock);
+	/* Bounded: the caller is an RPC handler with a deadline, and a mesh
+	 * thread stuck while holding core_lock must give an error, not a
+	 * worker blocked for good. */
+	until = mono_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+	abs.tv_sec = (time_t)(until / NS_PER_S);
+	abs.tv_nsec = (long)(until % NS_PER_S);
+	lrc = pthread_mutex_clocklock(&n->core_lock, CLOCK_MONOTONIC, &abs);
+	if (lrc != 0)
+		return -lrc;
 	for (size_t i = 0; i < n->members.n && k < max; i++) {
 		struct mesh_node_member *o = &out[k++];
 		struct mesh_member_info info;
@@ -1577,5 +1589,5 @@ size_t mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size
 			snprintf(o->observers[o->n_observers++], MESH_NAME_MAX, "%s", obs[j]);
 	}
 	pthread_mutex_unlock(&n->core_lock);
-	return k;
+	return (long)k;
 }

@@ -99,9 +99,12 @@ void mesh_node_stop(struct mesh_node *n);
 int mesh_node_local_process_failed(struct mesh_node *n, const char *process, uint64_t ts_ns);
 
 /* Snapshot of every configured member (members file order, this node
- * included); returns how many were written (at most max). Thread-safe:
- * waits for the mesh thread's current step (microseconds). */
-size_t mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max);
+ * included); returns how many were written (at most max), or -ETIMEDOUT
+ * when the mesh thread kept its state for more than timeout_ms (a step
+ * normally takes microseconds: it is stuck), -EINVAL for a NULL n.
+ * Thread-safe: waits for the mesh thread's current step. */
+long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max,
+		       uint32_t timeout_ms);
 /* Configured members (the size mesh_node_members needs). */
 size_t mesh_node_member_count(const struct mesh_node *n);
 

@@ -512,7 +512,6 @@ static void *network_services_thread(void *arg)
 	char err[512];
 	struct control_context cc = {
 		.hostname = d->cfg.hostname,
-		.socket_url = d->control_url,
 		.pid = getpid(),
 		.started_realtime_ns = d->started_realtime_ns,
 		.capabilities = d->capabilities,

@@ -1267,6 +1267,9 @@ static int cmd_members(struct ctl *c)
 		printf("no members known\n");
 	else
 		ctl_table_print(t, stdout, false);
+	if (r->has_truncated && r->truncated)
+		printf("(%zu of %u members shown: the reply is cut at its size limit)\n",
+		       r->n_members, r->has_total ? r->total : 0);
 	ctl_table_free(t);
 	rpc_message_free(m);
 	return EXIT_OK;

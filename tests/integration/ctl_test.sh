@@ -123,10 +123,11 @@ ctl_run "$OUT" "$ERR" outbox retry 999999
 tap_is "$RC" 1 "outbox retry 999999: exit 1"
 tap_check "... NOT_FOUND" grep -q "^mimamorictl: .*999999.*NOT_FOUND" "$ERR" || show
 
-# ---- members: this node alone, marked
+# ---- members: the mesh is off here, so there is no view to list (an
+# error, never a made-up list of this node alone)
 ctl_run "$OUT" "$ERR" members
-tap_check "members lists this node, marked *, alive" \
-    grep -Eq "^\* +$NODE +ipc://$SOCK +alive " "$OUT" || show
+tap_check "members without the mesh: exit 1, FAILED_PRECONDITION, nothing listed" \
+    eval '[ "$RC" = 1 ] && grep -q "^mimamorictl: .*mesh is not enabled.*FAILED_PRECONDITION" "$ERR" && ! [ -s "$OUT" ]' || show
 
 # ---- events --follow sees the next failure
 FOLLOW_OUT=$STATE_DIR/follow.out
