@@ -1,12 +1,11 @@
 /* See masakari_client.h. One curl easy handle for both Keystone and
  * Masakari, reset (not recreated) between requests so its connection
- * cache keeps the TCP/TLS sessions alive. Parsing lives in keystone.c;
- * here is only HTTP and the token's life cycle. */
+ * cache keeps the TCP/TLS sessions alive. Parsing lives in keystone.c and
+ * masakari_reply.c; here is only HTTP and the token's life cycle. */
 #include "masakari_client.h"
 
 #include <assert.h>
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "errbuf.h"
 #include "keystone.h"
 #include "log.h"
+#include "masakari_reply.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define RENEW_MARGIN_NS (300 * NS_PER_S) /* renew 5 min before expiry... */
@@ -192,41 +192,6 @@ static struct curl_slist *header_list(const char *const *lines, size_t n)
 	return h;
 }
 
-/* "message" from an OpenStack error body ({"badRequest": {"message": ..}},
- * {"conflict": {...}}, keystone's {"error": {...}}), else the start of the
- * body with control characters blanked. */
-static void error_message(const struct response *r, char *out, size_t outlen)
-{
-	assert(outlen > 0);
-	out[0] = '\0';
-	if (r->len == 0) {
-		snprintf(out, outlen, "(empty body)");
-		return;
-	}
-	json_t *root = json_loadb(r->data, r->len, 0, NULL);
-	if (json_is_object(root)) {
-		const char *key;
-		json_t *val;
-		json_object_foreach(root, key, val) {
-			const char *m = json_string_value(json_object_get(val, "message"));
-			if (m != NULL) {
-				snprintf(out, outlen, "%s", m);
-				break;
-			}
-		}
-	}
-	json_decref(root);
-	if (out[0] != '\0')
-		return;
-	size_t n = r->len < outlen - 1 ? r->len : outlen - 1;
-	n = n < 200 ? n : 200;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)r->data[i];
-		out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-	}
-	out[n] = '\0';
-}
-
 /* Joins base and suffix with exactly one '/'. */
 static int join_url(char *out, size_t outlen, const char *base, const char *suffix)
 {
@@ -309,7 +274,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	curl_easy_getinfo(mc->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
 		char msg[256];
-		error_message(&mc->resp, msg, sizeof(msg));
+		masakari_reply_error_message(mc->resp.data, mc->resp.len, msg, sizeof(msg));
 		errbuf_set(err, errlen, "keystone: HTTP %ld from POST %s: %s", status, url, msg);
 		return -1;
 	}
@@ -497,20 +462,13 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	if (out.http_status >= 200 && out.http_status <= 299) {
 		/* Keep Masakari's id for the notification so logs on both sides
 		 * can be joined. */
-		json_t *root = json_loadb(mc->resp.data != NULL ? mc->resp.data : "", mc->resp.len,
-					  0, NULL);
-		const char *uuid = json_string_value(
-			json_object_get(json_object_get(root, "notification"), "notification_uuid"));
-		size_t ul = uuid != NULL ? strnlen(uuid, sizeof(mc->last_uuid) - 1) : 0;
-		if (ul > 0)
-			memcpy(mc->last_uuid, uuid, ul);
-		mc->last_uuid[ul] = '\0';
-		json_decref(root);
+		masakari_reply_notification_uuid(mc->resp.data, mc->resp.len, mc->last_uuid,
+						 sizeof(mc->last_uuid));
 		mc->last_error[0] = '\0';
 		return out;
 	}
 	char reason[256];
-	error_message(&mc->resp, reason, sizeof(reason));
+	masakari_reply_error_message(mc->resp.data, mc->resp.len, reason, sizeof(reason));
 	errbuf_set(msg, sizeof(msg), "HTTP %ld from POST %s: %s", out.http_status, url, reason);
 	if (out.http_status == 401) {
 		/* The token is no good whatever the policy decides next: never
