@@ -10,9 +10,14 @@
 # TAP       tap_plan N | tap_ok DESC | tap_not_ok DESC [DIAG...] | tap_check DESC CMD...
 #           tap_is GOT WANT DESC | tap_skip DESC [REASON] | tap_skip_all REASON
 #           tap_diag MSG... | tap_bail REASON | tap_done (exit status: 0 = all passed)
+#           A skip is a failure: tap_skip is a `not ok`, tap_skip_all fails the whole
+#           test, unless MIMAMORI_ALLOW_SKIP is set (a developer's partial run; CI
+#           sets none): then they skip, and tools/check fails on the skip of any
+#           test the allowance does not name.
 # polling   wait_for 'SHELL CONDITION' TIMEOUT_S [INTERVAL_S]   (0 = met, 1 = timed out)
 # cleanup   on_cleanup 'SHELL SNIPPET' | on_cleanup CMD ARG...  (run LIFO at exit)
-# guards    require_root | require_cmd CMD...   (skip the whole test when unmet)
+# guards    require_root | require_cmd CMD...   (fail the whole test when unmet, naming
+#           what is missing; tap_skip_all under MIMAMORI_ALLOW_SKIP)
 # JSON      json_get PATH [FILE] | json_len PATH [FILE] | json_eval PYEXPR [FILE]
 #           (document on stdin when FILE is omitted; PATH like notifications.0.status)
 # stacks    state_dir NAME (sets STATE_DIR) | masakari_start BASE [VAR=VALUE...] | libvirt_start BASE [VAR=VALUE...]
@@ -46,8 +51,16 @@ tap_check() { # DESC CMD...  -> ok when CMD exits 0; its output becomes the diag
 tap_is() { # GOT WANT DESC
     if [ "$1" = "$2" ]; then tap_ok "$3"; return 0; fi
     tap_not_ok "$3" "got:  '$1'" "want: '$2'"; return 1; }
-tap_skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"; }
-tap_skip_all() { echo "1..0 # SKIP $1"; exit 0; }        # before tap_plan / any result
+_skip_allowed() { [ -n "${MIMAMORI_ALLOW_SKIP:-}" ]; }
+tap_skip() { # DESC [REASON]
+    if _skip_allowed; then _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"
+    else tap_not_ok "$1" "not run: ${2:-no reason given} (a skip is a failure: MIMAMORI_ALLOW_SKIP, tools/check)"; fi; }
+tap_skip_all() { # REASON: before tap_plan / any result
+    if _skip_allowed; then echo "1..0 # SKIP $1"; exit 0; fi
+    [ -z "$_tap_planned" ] && [ "$_tap_n" = 0 ] || tap_bail "not run: $1"
+    echo "1..1"; echo "not ok 1 - not run: $1"
+    tap_diag "a skip is a failure (MIMAMORI_ALLOW_SKIP allows named skips in a developer's run: tools/check)"
+    exit 1; }
 tap_bail() { echo "Bail out! $1"; exit 1; }
 tap_done() {
     if [ -z "$_tap_planned" ]; then echo "1..$_tap_n"
@@ -89,7 +102,7 @@ trap 'exit 129' HUP
 
 # ------------------------------------------------------------------ guards
 require_root() { [ "$(id -u)" = 0 ] || tap_skip_all "needs root"; }
-require_cmd() { local c; for c; do command -v "$c" > /dev/null 2>&1 || tap_skip_all "needs $c (tools/deps)"; done; }
+require_cmd() { local c; for c; do command -v "$c" > /dev/null 2>&1 || tap_skip_all "needs $c, not found on PATH: tools/deps installs it"; done; }
 
 # ------------------------------------------------------------------ JSON
 # json_get: strings raw, numbers/bools/null/lists/objects as JSON; exit 1 when

@@ -10,7 +10,11 @@ MIMAMORID=$1
 MODE=$2
 HOST=compute-test
 # Ports apart from the harness defaults, so a developer's stack can keep running.
-PORTS=(MASAKARI_PORT="${T_MASAKARI_PORT:-16868}" KS_PORT="${T_KS_PORT:-15000}" NOVA_PORT="${T_NOVA_PORT:-18774}")
+# free ports picked by start.sh unless given (T_MASAKARI_PORT, T_KS_PORT, T_NOVA_PORT)
+PORTS=()
+[ -n "${T_MASAKARI_PORT:-}" ] && PORTS+=(MASAKARI_PORT="$T_MASAKARI_PORT")
+[ -n "${T_KS_PORT:-}" ] && PORTS+=(KS_PORT="$T_KS_PORT")
+[ -n "${T_NOVA_PORT:-}" ] && PORTS+=(NOVA_PORT="$T_NOVA_PORT")
 
 require_root
 require_cmd virsh curl

@@ -11,6 +11,9 @@
 #   BASE [$MASAKARI_BASE (set by env.sh), else ${TMPDIR:-/tmp}/mimamori-masakari-$(id -un)]
 #   RECOVERY_METHOD [auto]  auto|reserved_host|auto_priority|rh_priority (new segment)
 #   RESERVED [0] ON_MAINTENANCE [0]  flags for the hosts added
+#   HTTP_TIMEOUT [20] s per request, HTTP_ATTEMPTS [5] tries: a timeout, refused
+#     connection or 5xx is retried (creations are safe to repeat: a 409 from a
+#     retried POST means the earlier attempt landed, and the name is looked up)
 # A host already in another segment is an error (Masakari: one segment per host).
 set -euo pipefail
 BASE=${BASE:-${MASAKARI_BASE:-${TMPDIR:-/tmp}/mimamori-masakari-$(id -un)}}
@@ -20,13 +23,15 @@ BASE=${BASE:-${MASAKARI_BASE:-${TMPDIR:-/tmp}/mimamori-masakari-$(id -un)}}
 . "$BASE/env.sh"
 export RECOVERY_METHOD=${RECOVERY_METHOD:-auto} RESERVED=${RESERVED:-0} ON_MAINTENANCE=${ON_MAINTENANCE:-0}
 exec /usr/bin/python3 - "$@" <<'PYEOF'
-import datetime, json, os, sqlite3, sys, urllib.error, urllib.parse, urllib.request, uuid
+import datetime, json, os, sqlite3, sys, time, urllib.error, urllib.parse, urllib.request, uuid
 
 seg_name, hosts = sys.argv[1], sys.argv[2:]
 env = os.environ
 mode, url = env['MASAKARI_MODE'], env['MASAKARI_URL'].rstrip('/')
 reserved = env['RESERVED'] == '1'
 maint = env['ON_MAINTENANCE'] == '1'
+TIMEOUT = float(env.get('HTTP_TIMEOUT', '20'))
+ATTEMPTS = int(env.get('HTTP_ATTEMPTS', '5'))
 
 
 def die(msg):
@@ -34,14 +39,14 @@ def die(msg):
     sys.exit(1)
 
 
-def http(method, full_url, body=None, headers=None):
+def http_once(method, full_url, body=None, headers=None):
     req = urllib.request.Request(full_url, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
     req.add_header('Content-Type', 'application/json')
     for k, v in (headers or {}).items():
         req.add_header(k, v)
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
             data = r.read()
             return r.status, r.headers, (json.loads(data) if data else None)
     except urllib.error.HTTPError as e:
@@ -50,6 +55,24 @@ def http(method, full_url, body=None, headers=None):
             return e.code, e.headers, json.loads(data)
         except ValueError:
             return e.code, e.headers, data.decode(errors='replace')
+
+
+def http(method, full_url, body=None, headers=None):
+    # bounded: ATTEMPTS tries of TIMEOUT s; no answer, a refused connection
+    # or a 5xx is tried again, any other status is the caller's
+    last = None
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            code, h, data = http_once(method, full_url, body, headers)
+            if code < 500:
+                return code, h, data
+            last = 'HTTP %s %s' % (code, data)
+        except OSError as e:   # URLError, timeout, reset
+            last = repr(e)
+        sys.stderr.write('add-host.sh: %s %s attempt %d/%d: %s\n'
+                         % (method, full_url, attempt, ATTEMPTS, last))
+        time.sleep(min(0.25 * 2 ** attempt, 4))
+    die('%s %s: no answer after %d attempts of %gs (%s)' % (method, full_url, ATTEMPTS, TIMEOUT, last))
 
 
 hdr = {'OpenStack-API-Version': 'instance-ha 1.2'}
@@ -77,7 +100,12 @@ seg = next((s for s in segs if s['name'] == seg_name), None)
 if seg is None:
     seg = api('POST', '/segments', {'segment': {
         'name': seg_name, 'recovery_method': env['RECOVERY_METHOD'],
-        'service_type': 'COMPUTE'}})['segment']
+        'service_type': 'COMPUTE'}}, ok=(200, 201, 202, 409)) or {}
+    if 'segment' in seg:
+        seg = seg['segment']
+    else:   # 409: a retried POST whose first attempt landed (names are unique)
+        seg = next(s for s in api('GET', '/segments?limit=1000')['segments']
+                   if s['name'] == seg_name)
 seg_uuid = seg['uuid']
 
 # ---- hosts
@@ -91,9 +119,12 @@ for name in hosts:
             code, _, data = http('PUT', '%s/stub/hosts/%s' % (nova, urllib.parse.quote(name, safe='')))
             if code not in (200, 201):
                 die('nova stub refused host %s: HTTP %s %s' % (name, code, data))
-        api('POST', '/segments/%s/hosts' % seg_uuid, {'host': {
+        r = api('POST', '/segments/%s/hosts' % seg_uuid, {'host': {
             'name': name, 'type': 'COMPUTE', 'control_attributes': 'SSH',
-            'reserved': reserved, 'on_maintenance': maint}})
+            'reserved': reserved, 'on_maintenance': maint}}, ok=(200, 201, 202, 409))
+        if not (r and 'host' in r) and name not in {
+                h['name'] for h in api('GET', '/segments/%s/hosts?limit=1000' % seg_uuid)['hosts']}:
+            die('host %s: HTTP 409 (already in another segment?) %s' % (name, r))
     else:
         db = sqlite3.connect(os.path.join(env['MASAKARI_BASE'], 'data', 'masakari.sqlite'), timeout=30)
         with db:

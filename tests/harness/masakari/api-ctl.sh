@@ -31,6 +31,7 @@ start)
         curl -s -o /dev/null --max-time 2 "${MASAKARI_URL%/v1*}/" && { echo "masakari-api started" >&2; exit 0; }
         sleep 0.1
     done
-    echo "api-ctl.sh: masakari-api did not come back (log/masakari-api.log)" >&2; exit 1 ;;
+    echo "api-ctl.sh: step 'masakari-api restart' did not answer within 60s (log: $BASE/log/masakari-api.log)" >&2
+    tail -n 15 "$BASE/log/masakari-api.log" 2>/dev/null | sed 's/^/    | /' >&2; exit 1 ;;
 *)  echo "usage: api-ctl.sh stop|start" >&2; exit 2 ;;
 esac

@@ -6,7 +6,8 @@
 # QUERY is passed as is, e.g. 'type=VM', 'generated-since=2025-01-01T00:00:00',
 # 'source_host_uuid=UUID&status=new', 'sort_key=generated_time&sort_dir=asc'.
 # In keystone mode a token of the service user is fetched first.
-# Exit 1 (and the body on stderr) unless the API answers 200.
+# Exit 1 (and the body on stderr) unless the API answers 200.  A GET: a timeout
+# (HTTP_TIMEOUT [20] s), refused connection or 5xx is retried (HTTP_ATTEMPTS [5] tries).
 #   BASE [$MASAKARI_BASE (set by env.sh), else ${TMPDIR:-/tmp}/mimamori-masakari-$(id -un)]
 set -uo pipefail
 BASE=${BASE:-${MASAKARI_BASE:-${TMPDIR:-/tmp}/mimamori-masakari-$(id -un)}}
@@ -19,7 +20,8 @@ if [ "$MASAKARI_MODE" = keystone ]; then
     TOK=$("$HERE/get-token.sh") || exit 1
     H+=(-H "X-Auth-Token: $TOK")
 fi
-OUT=$(curl -s --max-time 30 -w '\n%{http_code}' "${H[@]}" "$MASAKARI_URL/notifications${1:+?$1}") || {
+OUT=$(curl -s --connect-timeout 5 --max-time "${HTTP_TIMEOUT:-20}" --retry $(( ${HTTP_ATTEMPTS:-5} - 1 )) \
+        --retry-connrefused --retry-delay 1 -w '\n%{http_code}' "${H[@]}" "$MASAKARI_URL/notifications${1:+?$1}") || {
     echo "list-notifications.sh: cannot reach $MASAKARI_URL" >&2; exit 1; }
 CODE=${OUT##*$'\n'}; BODY=${OUT%$'\n'*}
 [ "$CODE" = 200 ] || { echo "list-notifications.sh: HTTP $CODE: $BODY" >&2; exit 1; }

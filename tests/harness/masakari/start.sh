@@ -23,18 +23,26 @@
 #                     kill the same guest repeatedly use 0 or 1 (else HTTP 409)
 #   FRESH [1]         wipe data/ and log/ first
 #   ENGINE_WAIT [5] ENGINE_POLL [5]  recovery-flow waits / DB polling (s)
-#   KS_PORT [5000] MASAKARI_PORT [15868] NOVA_PORT [8774]
+#   KS_PORT MASAKARI_PORT NOVA_PORT RABBIT_PORT RABBIT_DIST_PORT EPMD_PORT
+#                 [a free port each, picked at start in 20000-31999 (below the
+#                 kernel's ephemeral range, so no outgoing connection takes it
+#                 meanwhile)]  an explicit value wins; env.sh exports them, so
+#                 two stacks run side by side on one machine
 #   LISTEN_HOST [127.0.0.1]  address masakari-api binds to and MASAKARI_URL
 #                 names (e.g. an address in a network namespace the stack runs
 #                 in: tests/harness/mesh/).  Keystone, Nova stub and RabbitMQ
 #                 stay on 127.0.0.1, so other namespaces reach noauth mode only.
-#   RABBIT_PORT [5672] RABBIT_DIST_PORT [25672] EPMD_PORT [4369]
 #   ADMIN_PASS [adminpass] SERVICE_PASS [masakaripass]
-#   START_TIMEOUT [120] seconds to wait for each service
+#   START_TIMEOUT [120] deadline (s) of each start-up step (a bootstrap command,
+#                 a service answering, the registration); on expiry one message
+#                 names the step and its log and shows the log's tail
+#   HTTP_TIMEOUT [20] HTTP_ATTEMPTS [5]  per request / tries of the Keystone
+#                 registration (ks-register.py)
 #   DB_CACHE [${TMPDIR:-/tmp}/mimamori-masakari-cache-$(id -un)]  freshly created
 #                 databases (+ Keystone keys) are kept here, keyed by package
-#                 versions, these scripts, ports and passwords, and copied on the
-#                 next start (-10 s keystone, -5 s noauth).  Empty: no cache.
+#                 versions, these scripts and passwords, and copied on the next
+#                 start (-10 s keystone, -5 s noauth); the catalog's endpoint
+#                 URLs are rewritten to this start's ports.  Empty: no cache.
 # Nothing is installed here: missing Debian packages are named, install them
 # with tools/deps.  Writes $BASE/env.sh (also printed): MASAKARI_URL, OS_* of the
 # service user (masakari / $SERVICE_PASS / project service, admin role),
@@ -51,16 +59,17 @@ FRESH=${FRESH:-1}
 DEDUP_WINDOW=${DEDUP_WINDOW:-180}
 ENGINE_WAIT=${ENGINE_WAIT:-5}
 ENGINE_POLL=${ENGINE_POLL:-5}
-KS_PORT=${KS_PORT:-5000}
-MASAKARI_PORT=${MASAKARI_PORT:-15868}
+KS_PORT=${KS_PORT:-}
+MASAKARI_PORT=${MASAKARI_PORT:-}
 LISTEN_HOST=${LISTEN_HOST:-127.0.0.1}
-NOVA_PORT=${NOVA_PORT:-8774}
-RABBIT_PORT=${RABBIT_PORT:-5672}
-RABBIT_DIST_PORT=${RABBIT_DIST_PORT:-25672}
-EPMD_PORT=${EPMD_PORT:-4369}
+NOVA_PORT=${NOVA_PORT:-}
+RABBIT_PORT=${RABBIT_PORT:-}
+RABBIT_DIST_PORT=${RABBIT_DIST_PORT:-}
+EPMD_PORT=${EPMD_PORT:-}
 ADMIN_PASS=${ADMIN_PASS:-adminpass}
 SERVICE_PASS=${SERVICE_PASS:-masakaripass}
 START_TIMEOUT=${START_TIMEOUT:-120}
+export HTTP_TIMEOUT=${HTTP_TIMEOUT:-20} HTTP_ATTEMPTS=${HTTP_ATTEMPTS:-5}
 DB_CACHE=${DB_CACHE-${TMPDIR:-/tmp}/mimamori-masakari-cache-$(id -un)}
 PY=/usr/bin/python3            # never a pyenv/venv python: the Debian modules live here
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -69,11 +78,38 @@ T0=$EPOCHREALTIME
 log() { printf '[masakari %6.2fs] %s\n' "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}')" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-wait_http() { # url timeout_s
-    local end=$(( ${EPOCHREALTIME%.*} + $2 ))
+pick_port() { # VAR: keep an explicit value, else a port nobody listens on (nor picked here)
+    local -n port=$1
+    [ -n "$port" ] && return 0
+    local p
+    for _ in $(seq 1 100); do
+        p=$(( 20000 + SRANDOM % 12000 ))
+        case " $PICKED " in *" $p "*) continue ;; esac
+        port_busy "$p" || { port=$p; PICKED="$PICKED $p"; return 0; }
+    done
+    die "no free port found for $1"; }
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
+fail_step() { # step log what: one message naming the step and its log, then the log's tail
+    log "ERROR: step '$1' $3 (log: $2)"
+    [ -s "$2" ] && tail -n 15 "$2" | sed 's/^/    | /' >&2
+    exit 1; }
+wait_step() { # pid step log: a background start-up step, bounded by START_TIMEOUT from STEP_T0
+    local end=$(( ${STEP_T0%.*} + START_TIMEOUT )) rc=0
+    while kill -0 "$1" 2>/dev/null; do
+        if (( ${EPOCHREALTIME%.*} >= end )); then
+            kill_tree "$1"; fail_step "$2" "$3" "did not finish within ${START_TIMEOUT}s"; fi
+        sleep 0.1
+    done
+    wait "$1" || rc=$?
+    [ "$rc" = 0 ] || fail_step "$2" "$3" "failed (rc=$rc)"; }
+wait_http() { # step url pidfile-name log: until the service answers (any HTTP status), within START_TIMEOUT
+    local end=$(( ${EPOCHREALTIME%.*} + START_TIMEOUT )) pid
+    pid=$(cat "$BASE/run/$3.pid")
     while (( ${EPOCHREALTIME%.*} < end )); do
-        curl -s -o /dev/null --max-time 2 "$1" && return 0; sleep 0.1; done
-    return 1; }
+        curl -s -o /dev/null --connect-timeout 2 --max-time 5 "$2" && return 0
+        alive "$pid" || fail_step "$1" "$4" "failed: $3 (pid $pid) exited"
+        sleep 0.1; done
+    fail_step "$1" "$4" "did not answer $2 within ${START_TIMEOUT}s"; }
 kill_tree() { # pid: the process and its descendants (bootstrap subshells)
     local k; for k in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$k"; done
     kill "$1" 2>/dev/null || true; }
@@ -100,6 +136,8 @@ done
 [ -z "$MISSING" ] || die "missing Debian package(s):$MISSING -- install them with tools/deps (as root)"
 
 mkdir -p "$BASE" && BASE=$(cd "$BASE" && pwd) || die "cannot create state dir BASE=$BASE"
+PICKED=""
+for v in MASAKARI_PORT KS_PORT NOVA_PORT RABBIT_PORT RABBIT_DIST_PORT EPMD_PORT; do pick_port $v; done
 
 # ------------------------------------------------------------------ previous run, clean slate
 if ls "$BASE"/run/*.pid > /dev/null 2>&1; then
@@ -237,14 +275,16 @@ EOF
 
 # ------------------------------------------------------------------ bootstrap (in parallel)
 # Creating the databases costs ~5 s (masakari) and ~10 s (keystone) of Python
-# imports; the result depends only on the package versions, these scripts, the
-# ports and the passwords, so it is kept in DB_CACHE and copied on later starts.
+# imports; the result depends only on the package versions, these scripts and
+# the passwords, so it is kept in DB_CACHE and copied on later starts.  The
+# ports (free ones, different at every start) only appear in Keystone's
+# catalog: rewritten after the copy (catalog_ports), not part of the key.
 CACHE_M="" CACHE_K=""
 if [ -n "$DB_CACHE" ]; then
     VERS=$(dpkg-query -W -f='${Package}=${Version} ' python3-masakari python3-keystone python3-taskflow 2>/dev/null || true)
     SUM=$(cat "$0" "$HERE/ks-register.py" | cksum)
     CACHE_M=$DB_CACHE/masakari-$(printf '%s' "$VERS|$SUM" | sha256sum | cut -c1-16)
-    CACHE_K=$DB_CACHE/keystone-$(printf '%s' "$VERS|$SUM|$KS_PORT|$MASAKARI_PORT|$NOVA_PORT|$ADMIN_PASS|$SERVICE_PASS" | sha256sum | cut -c1-16)
+    CACHE_K=$DB_CACHE/keystone-$(printf '%s' "$VERS|$SUM|$ADMIN_PASS|$SERVICE_PASS" | sha256sum | cut -c1-16)
     mkdir -p "$DB_CACHE" 2>/dev/null || { log "warning: cannot create DB_CACHE=$DB_CACHE, not caching"; DB_CACHE="" CACHE_M="" CACHE_K=""; }
 fi
 sqlite_copy() { # src dst: consistent copy, also of a live WAL database
@@ -261,6 +301,21 @@ cache_put() { # cache-dir file|dir...  (atomic publish; a concurrent writer may 
     # entries unused for 3 days (older package versions or scripts) go away
     find "$DB_CACHE" -mindepth 1 -maxdepth 1 -mtime +3 -exec rm -rf {} + 2>/dev/null || true
 }
+catalog_ports() { # keystone.sqlite: point every endpoint at this start's ports
+    $PY - "$1" "$KS_PORT" "$MASAKARI_PORT" "$NOVA_PORT" <<'EOF'
+import sqlite3, sys
+db, ks, masakari, nova = sys.argv[1:5]
+url = {'identity': 'http://127.0.0.1:%s/v3/' % ks,
+       'instance-ha': 'http://127.0.0.1:%s/v1/$(tenant_id)s' % masakari,
+       'compute': 'http://127.0.0.1:%s/v2.1' % nova}
+c = sqlite3.connect(db, timeout=30)
+with c:
+    for stype, u in url.items():
+        c.execute('UPDATE endpoint SET url=? WHERE service_id IN '
+                  '(SELECT id FROM service WHERE type=?)', (u, stype))
+c.close()
+EOF
+}
 # FRESH=0 with databases in place: keep them (db sync is idempotent), no cache
 [ -e "$BASE/data/masakari.sqlite" ] && CACHE_M=""
 [ -e "$BASE/data/keystone/keystone.sqlite" ] && CACHE_K=""
@@ -273,15 +328,21 @@ if [ "$ENGINE" = rabbit ]; then
     # already listening on EPMD_PORT is shared and left alone
     if ! port_busy "$EPMD_PORT"; then
         spawn epmd epmd -address 127.0.0.1 -port "$EPMD_PORT"
-        for _ in $(seq 1 50); do port_busy "$EPMD_PORT" && break; sleep 0.1; done
-        port_busy "$EPMD_PORT" || die "epmd did not listen on $EPMD_PORT (log/epmd.out)"
+        for _ in $(seq 1 100); do port_busy "$EPMD_PORT" && break; sleep 0.1; done
+        port_busy "$EPMD_PORT" || fail_step epmd "$BASE/log/epmd.out" "did not listen on $EPMD_PORT within 10s"
     fi
     ( . "$BASE/etc/rabbitmq-env.sh"; spawn rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server )
 fi
+# Each bootstrap step runs in the background with its own log; wait_step
+# bounds it by START_TIMEOUT and names it (and its log) when it fails or hangs.
+STEP_T0=$EPOCHREALTIME
+BOOT_NAMES=() BOOT_LOGS=()
+boot_bg() { BOOT_PIDS+=($!) BOOT_NAMES+=("$1") BOOT_LOGS+=("$BASE/log/$2"); } # step log (after cmd &)
 if [ $CACHED_M = 1 ]; then
     cp "$CACHE_M/masakari.sqlite" "$CACHE_M/taskflow.sqlite" "$BASE/data/"; touch "$CACHE_M"
 else
-    ( $PY "$HERE/masakari-compat.py" manage "${MC[@]}" db sync > "$BASE/log/db-sync.out" 2>&1
+    ( set -e
+      $PY "$HERE/masakari-compat.py" manage "${MC[@]}" db sync
       wal "$BASE/data/masakari.sqlite"
       $PY - "$BASE/data/taskflow.sqlite" <<'EOF'
 import contextlib, sys
@@ -290,11 +351,13 @@ b = backends.fetch({'connection': 'sqlite:///' + sys.argv[1]})
 with contextlib.closing(b.get_connection()) as c:
     c.upgrade()
 EOF
-      wal "$BASE/data/taskflow.sqlite" ) &
-    BOOT_PIDS+=($!)
+      wal "$BASE/data/taskflow.sqlite" ) > "$BASE/log/db-sync.out" 2>&1 &
+    boot_bg "masakari db sync" db-sync.out
 fi
 if [ "$MODE" = keystone ] && [ $CACHED_K = 1 ]; then
     cp -a "$CACHE_K/keystone.sqlite" "$CACHE_K/fernet-keys" "$CACHE_K/credential-keys" "$BASE/data/keystone/"; touch "$CACHE_K"
+    catalog_ports "$BASE/data/keystone/keystone.sqlite" > "$BASE/log/catalog-ports.out" 2>&1 ||
+        fail_step "keystone catalog ports" "$BASE/log/catalog-ports.out" failed
 elif [ "$MODE" = keystone ]; then
     ( keystone-manage "${KC[@]}" db_sync && wal "$BASE/data/keystone/keystone.sqlite" &&
       keystone-manage "${KC[@]}" bootstrap --bootstrap-password "$ADMIN_PASS" \
@@ -304,15 +367,15 @@ elif [ "$MODE" = keystone ]; then
         --bootstrap-admin-url "http://127.0.0.1:$KS_PORT/v3/" \
         --bootstrap-public-url "http://127.0.0.1:$KS_PORT/v3/" \
         --bootstrap-internal-url "http://127.0.0.1:$KS_PORT/v3/" ) > "$BASE/log/keystone-manage.out" 2>&1 &
-    BOOT_PIDS+=($!)
+    boot_bg "keystone db_sync + bootstrap" keystone-manage.out
     keystone-manage "${KC[@]}" fernet_setup --keystone-user root --keystone-group root > "$BASE/log/fernet-setup.out" 2>&1 &
-    BOOT_PIDS+=($!)
+    boot_bg "keystone fernet_setup" fernet-setup.out
     keystone-manage "${KC[@]}" credential_setup --keystone-user root --keystone-group root > "$BASE/log/credential-setup.out" 2>&1 &
-    BOOT_PIDS+=($!)
+    boot_bg "keystone credential_setup" credential-setup.out
 fi
 # the Nova stub needs no database: start it right away
 [ "$NOVA_STUB" = 1 ] && spawn nova-stub $PY "$HERE/nova-stub.py" --hosts "$NOVA_HOSTS" "$NOVA_PORT"
-for p in "${BOOT_PIDS[@]}"; do wait "$p" || die "bootstrap step failed (see $BASE/log/*.out)"; done
+for i in "${!BOOT_PIDS[@]}"; do wait_step "${BOOT_PIDS[i]}" "${BOOT_NAMES[i]}" "${BOOT_LOGS[i]}"; done
 BOOT_PIDS=()
 [ $CACHED_M = 0 ] && cache_put "$CACHE_M" "$BASE/data/masakari.sqlite" "$BASE/data/taskflow.sqlite"
 log "databases ready"
@@ -322,34 +385,42 @@ if [ "$MODE" = keystone ]; then
     spawn keystone uwsgi-core --plugin python3 --http-socket "127.0.0.1:$KS_PORT" \
         --wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 4 \
         --enable-threads --die-on-term --no-orphans --buffer-size 65535 \
-        --add-header 'Connection: close' --env "OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone"
+        --add-header 'Connection: close' --env "OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone" \
+        --py-tracebacker "$BASE/run/keystone-tb"
 fi
 # the API process and the engine import in parallel with Keystone's start-up;
 # the API only talks to Keystone when the first request arrives
 spawn masakari-api $PY "$HERE/masakari-compat.py" api "${MC[@]}" --log-file "$BASE/log/masakari-api.log"
 if [ "$ENGINE" = rabbit ]; then
     ( . "$BASE/etc/rabbitmq-env.sh"
-      /usr/lib/rabbitmq/bin/rabbitmqctl wait --timeout "$START_TIMEOUT" "$BASE/run/rabbitmq-beam.pid" > "$BASE/log/rabbitmqctl-wait.out" 2>&1 ) \
-        || die "rabbitmq did not start (see $BASE/log/rabbitmq, log/rabbitmq.out)"
+      timeout -k 5 "$START_TIMEOUT" /usr/lib/rabbitmq/bin/rabbitmqctl wait --timeout "$START_TIMEOUT" \
+        "$BASE/run/rabbitmq-beam.pid" > "$BASE/log/rabbitmqctl-wait.out" 2>&1 ) \
+        || fail_step rabbitmq "$BASE/log/rabbitmq.out" "did not start within ${START_TIMEOUT}s (also log/rabbitmq/, log/rabbitmqctl-wait.out)"
     log "rabbitmq ready on 127.0.0.1:$RABBIT_PORT"
 fi
 [ "$ENGINE" != none ] && spawn masakari-engine $PY "$HERE/masakari-compat.py" engine "${MC[@]}" --log-file "$BASE/log/masakari-engine.log"
 
 if [ "$MODE" = keystone ]; then
-    wait_http "http://127.0.0.1:$KS_PORT/v3" "$START_TIMEOUT" || die "keystone did not come up (log/keystone.out, log/keystone.log)"
+    wait_http "keystone start" "http://127.0.0.1:$KS_PORT/v3" keystone "$BASE/log/keystone.out"
     log "keystone ready on 127.0.0.1:$KS_PORT"
     if [ $CACHED_K = 0 ]; then
-        $PY "$HERE/ks-register.py" "http://127.0.0.1:$KS_PORT" "$ADMIN_PASS" "$SERVICE_PASS" \
+        # bounded twice: every request (HTTP_TIMEOUT x HTTP_ATTEMPTS), and the step
+        timeout -k 5 "$START_TIMEOUT" $PY "$HERE/ks-register.py" "http://127.0.0.1:$KS_PORT" "$ADMIN_PASS" "$SERVICE_PASS" \
             "http://127.0.0.1:$MASAKARI_PORT/v1/\$(tenant_id)s" "http://127.0.0.1:$NOVA_PORT/v2.1" \
-            > "$BASE/log/ks-register.out" 2>&1 || die "keystone registration failed (log/ks-register.out)"
+            > "$BASE/log/ks-register.out" 2>&1 || {
+            # what Keystone's threads were doing (uwsgi's python tracebacker), then the message
+            for tb in "$BASE"/run/keystone-tb*; do
+                [ -S "$tb" ] && { echo "== keystone threads ($tb)"; timeout 10 uwsgi-core --connect-and-read "$tb"; }
+            done >> "$BASE/log/ks-register.out" 2>&1
+            fail_step "keystone registration" "$BASE/log/ks-register.out" "failed (Keystone log: log/keystone.out, log/keystone.log)"; }
         cache_put "$CACHE_K" "$BASE/data/keystone/keystone.sqlite" \
             "$BASE/data/keystone/fernet-keys" "$BASE/data/keystone/credential-keys"
     fi
 fi
 if [ "$NOVA_STUB" = 1 ]; then
-    wait_http "http://127.0.0.1:$NOVA_PORT/" "$START_TIMEOUT" || die "nova-stub did not come up (log/nova-stub.out)"
+    wait_http "nova-stub start" "http://127.0.0.1:$NOVA_PORT/" nova-stub "$BASE/log/nova-stub.out"
 fi
-wait_http "http://$LISTEN_HOST:$MASAKARI_PORT/" "$START_TIMEOUT" || die "masakari-api did not come up (log/masakari-api.log, log/masakari-api.out)"
+wait_http "masakari-api start" "http://$LISTEN_HOST:$MASAKARI_PORT/" masakari-api "$BASE/log/masakari-api.log"
 log "masakari-api ready on $LISTEN_HOST:$MASAKARI_PORT"
 if [ "$ENGINE" != none ]; then
     end=$(( ${EPOCHREALTIME%.*} + START_TIMEOUT ))
@@ -358,7 +429,8 @@ if [ "$ENGINE" != none ]; then
         [ -d "/proc/$(cat "$BASE/run/masakari-engine.pid")" ] || break
         sleep 0.1
     done
-    grep -q 'Starting ha_engine' "$BASE/log/masakari-engine.log" 2>/dev/null || die "masakari-engine did not start (log/masakari-engine.log)"
+    grep -q 'Starting ha_engine' "$BASE/log/masakari-engine.log" 2>/dev/null ||
+        fail_step "masakari-engine start" "$BASE/log/masakari-engine.log" "did not log 'Starting ha_engine' within ${START_TIMEOUT}s, or exited (also log/masakari-engine.out)"
     [ "$ENGINE" = rabbit ] && sleep 1   # let the RPC consumer declare its queue
     log "masakari-engine started"
 fi
@@ -368,6 +440,7 @@ cat > "$BASE/env.sh.tmp" <<EOF
 export MASAKARI_BASE=$(printf %q "$BASE") MASAKARI_MODE=$MODE MASAKARI_ENGINE=$ENGINE
 export MASAKARI_URL=http://$LISTEN_HOST:$MASAKARI_PORT/v1
 export MASAKARI_PORT=$MASAKARI_PORT KS_PORT=$KS_PORT NOVA_PORT=$NOVA_PORT
+export RABBIT_PORT=$RABBIT_PORT RABBIT_DIST_PORT=$RABBIT_DIST_PORT EPMD_PORT=$EPMD_PORT
 export NOVA_URL=$([ "$NOVA_STUB" = 1 ] && echo "http://127.0.0.1:$NOVA_PORT/v2.1")
 # service user (what a monitor / mimamorid uses; admin role in project service)
 export OS_AUTH_URL=$([ "$MODE" = keystone ] && echo "http://127.0.0.1:$KS_PORT/v3")
