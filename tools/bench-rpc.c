@@ -251,9 +251,22 @@ static void bench_handshake(const char *url, const struct rpc_tls_files *tls)
 	rpc_server_close(s);
 }
 
+/* TMPDIR, else /tmp: where temporary files go */
+static const char *tmp_base(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	return tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
+}
+
 static int make_certs(char *dir, size_t dirlen)
 {
-	snprintf(dir, dirlen, "/tmp/bench-rpc.XXXXXX");
+	int n = snprintf(dir, dirlen, "%s/bench-rpc.XXXXXX", tmp_base());
+
+	if (n < 0 || (size_t)n >= dirlen) {
+		fprintf(stderr, "bench-rpc: TMPDIR %s is too long\n", tmp_base());
+		return -1;
+	}
 	if (mkdtemp(dir) == NULL) {
 		perror("bench-rpc: mkdtemp");
 		return -1;
@@ -335,16 +348,17 @@ int main(int argc, char **argv)
 		clients[n_clients++] = (unsigned)v;
 	}
 	bool want_tls = strstr(transports_arg, "tls") != NULL;
-	char tmpdir[64] = "";
+	char tmpdir[256] = "";
 	if (want_tls && certs == NULL) {
 		if (make_certs(tmpdir, sizeof(tmpdir)) != 0)
 			return 1;
 		certs = tmpdir;
 	}
-	char ca[512], node[512], ipc_url[128];
+	char ca[512], node[512], ipc_url[300];
 	snprintf(ca, sizeof(ca), "%s/ca.crt", certs != NULL ? certs : ".");
 	snprintf(node, sizeof(node), "%s/node1.pem", certs != NULL ? certs : ".");
-	snprintf(ipc_url, sizeof(ipc_url), "ipc:///tmp/bench-rpc.%d.sock", (int)getpid());
+	/* sun_path holds 108 bytes: a TMPDIR too long for it fails at listen */
+	snprintf(ipc_url, sizeof(ipc_url), "ipc://%s/bench-rpc.%d.sock", tmp_base(), (int)getpid());
 	struct rpc_tls_files tls = {.ca_file = ca, .cert_key_file = node,
 				    .server_name = "node1.mesh.test"};
 

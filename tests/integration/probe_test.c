@@ -5,7 +5,8 @@
  * the same for the pidfd fallback. Emits TAP; needs root.
  *
  *   probe_test [VICTIM_BINARY [TMP_BASE]]
- * (defaults: probe_victim and tmp/ next to this executable)
+ * (defaults: probe_victim next to this executable, $TMPDIR or /tmp; the
+ * victims run from there, so it must allow exec)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,22 +81,53 @@ __attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void skip(const char *what, const char *why)
-{
-	printf("ok %d - %s # SKIP %s\n", ++tap_count, what, why);
-	fflush(stdout);
-}
-
 /* ---- clean-up state: cleanup() uses only async-signal-safe calls, so the
  * handler for meson's timeout SIGTERM can run it too ---------------------- */
 
 static char tmp_dir[PATH_MAX];
 static char copies[MAX_COPIES][PATH_MAX];
 static int n_copies;
+/* The OOM case's cgroups: cgroup_parent (a child of the root, v2; of this
+ * process's memory cgroup, v1), cgroup_dir (the victim's, inside it). The
+ * memory controller is enabled only in cgroup_parent's subtree_control
+ * (cgroup_subtree, when cgroup_enabled): the root's is never written. */
+static char cgroup_parent[PATH_MAX];
 static char cgroup_dir[PATH_MAX];
+static char cgroup_subtree[PATH_MAX];
+static volatile sig_atomic_t cgroup_enabled;
 static volatile pid_t live_children[MAX_CHILDREN]; /* 0: reaped */
 static pid_t spawned[MAX_CHILDREN];                /* every child ever */
 static int n_spawned;
+
+static int write_file(const char *path, const char *text);
+
+/* Undoes what make_oom_cgroup did, innermost first; async-signal-safe.
+ * Returns 0, or -errno of the first step that failed. */
+static int cgroup_remove(void)
+{
+	int rc = 0;
+
+	if (cgroup_dir[0]) {
+		if (rmdir(cgroup_dir) && errno != ENOENT)
+			rc = -errno;
+		else
+			cgroup_dir[0] = '\0';
+	}
+	if (cgroup_enabled && rc == 0) {
+		/* rmdir would drop it too; done first so that a parent that cannot
+		 * be removed does not keep the controller enabled */
+		rc = write_file(cgroup_subtree, "-memory");
+		if (rc == 0)
+			cgroup_enabled = 0;
+	}
+	if (cgroup_parent[0] && rc == 0) {
+		if (rmdir(cgroup_parent) && errno != ENOENT)
+			rc = -errno;
+		else
+			cgroup_parent[0] = '\0';
+	}
+	return rc;
+}
 
 static void cleanup(void)
 {
@@ -112,8 +144,7 @@ static void cleanup(void)
 		unlink(copies[i]);
 	if (tmp_dir[0])
 		rmdir(tmp_dir);
-	if (cgroup_dir[0])
-		rmdir(cgroup_dir);
+	cgroup_remove();
 }
 
 static void on_fatal_signal(int sig)
@@ -629,20 +660,76 @@ static bool cgroup_file(char *out, size_t len, const char *file)
 	return n > 0 && (size_t)n < len;
 }
 
-/* A memory cgroup with a small limit, v1 or v2, under this process's own
- * memory cgroup where possible. Returns the cgroup.procs path or NULL. */
-static const char *make_oom_cgroup(char *procs, size_t len)
+/* true when the blank-separated list in file path names word */
+static bool file_lists(const char *path, const char *word)
+{
+	char buf[512], *tok, *save = NULL;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, word))
+			return true;
+	return false;
+}
+
+/* Why there is no memory cgroup to use, into why: the kernel's own
+ * account (/proc/cgroups) first. */
+static void memcg_missing(char *why, size_t len, bool v2)
+{
+	char line[256], name[64];
+	int hier, num, enabled;
+	bool known = false, on = false;
+	FILE *f = fopen("/proc/cgroups", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d %d %d", name, &hier, &num, &enabled) == 4 &&
+		    !strcmp(name, "memory"))
+			known = true, on = enabled != 0;
+	if (f)
+		fclose(f);
+	if (!known)
+		snprintf(why, len, "this kernel has no memory cgroup controller (CONFIG_MEMCG)");
+	else if (!on)
+		snprintf(why, len, "the memory cgroup controller is disabled (cgroup_disable=memory)");
+	else if (!v2)
+		snprintf(why, len, "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+	else if (!file_lists("/sys/fs/cgroup/cgroup.controllers", "memory"))
+		snprintf(why, len, "the memory controller is bound to a cgroup v1 hierarchy, not "
+				   "to the cgroup2 at /sys/fs/cgroup");
+	else
+		snprintf(why, len, "the root cgroup does not enable memory for its children "
+				   "(/sys/fs/cgroup/cgroup.subtree_control; this test never changes the root)");
+}
+
+/* A memory cgroup with a small limit for the victim: cgroup_dir inside a
+ * cgroup_parent of this run's own (unique name), the controller enabled in
+ * cgroup_parent's subtree only (v2). Returns the victim's cgroup.procs path,
+ * or NULL with the reason in why; cgroup_remove() undoes it. */
+static const char *make_oom_cgroup(char *procs, size_t len, char *why, size_t whylen)
 {
 	struct statfs fs;
 	char self[PATH_MAX] = "", line[PATH_MAX], path[PATH_MAX], limit[32];
 	bool v2;
 	FILE *f;
+	int rc;
 
-	if (statfs("/sys/fs/cgroup", &fs))
+	if (statfs("/sys/fs/cgroup", &fs)) {
+		snprintf(why, whylen, "statfs /sys/fs/cgroup: %s", strerror(errno));
 		return NULL;
+	}
 	v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
 	diag("cgroup %s (/sys/fs/cgroup is %s)", v2 ? "v2" : "v1 memory controller",
 	     v2 ? "cgroup2fs" : "not cgroup2fs");
+	if (!v2 && (statfs("/sys/fs/cgroup/memory", &fs) || fs.f_type != CGROUP_SUPER_MAGIC)) {
+		memcg_missing(why, whylen, v2);
+		return NULL;
+	}
 	f = v2 ? NULL : fopen("/proc/self/cgroup", "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		char *memory = strstr(line, ":memory:");
@@ -657,57 +744,92 @@ static const char *make_oom_cgroup(char *procs, size_t len)
 	if (!strcmp(self, "/"))
 		self[0] = '\0';
 	/* v2 forbids processes in inner nodes: there use a child of the root */
-	if (snprintf(cgroup_dir, sizeof(cgroup_dir), "%s%s/mimamori-probe-test-%d",
-		     v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", self,
-		     (int)getpid()) >= (int)sizeof(cgroup_dir) ||
-	    mkdir(cgroup_dir, 0755)) {
-		diag("cannot create %s: %s", cgroup_dir, strerror(errno));
+	if (snprintf(cgroup_parent, sizeof(cgroup_parent), "%s%s/mimamori-probe-%d-%llx",
+		     v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", self, (int)getpid(),
+		     (unsigned long long)(now_ns() & 0xffffffu)) >= (int)sizeof(cgroup_parent) ||
+	    snprintf(cgroup_subtree, sizeof(cgroup_subtree), "%s/cgroup.subtree_control",
+		     cgroup_parent) >= (int)sizeof(cgroup_subtree) ||
+	    snprintf(cgroup_dir, sizeof(cgroup_dir), "%s/victim", cgroup_parent) >=
+		    (int)sizeof(cgroup_dir)) {
+		snprintf(why, whylen, "cgroup path too long");
+		cgroup_parent[0] = cgroup_dir[0] = '\0';
+		return NULL;
+	}
+	if (mkdir(cgroup_parent, 0755)) {
+		snprintf(why, whylen, "cannot create %s: %s", cgroup_parent, strerror(errno));
+		cgroup_parent[0] = cgroup_dir[0] = '\0';
+		return NULL;
+	}
+	if (v2) {
+		if (snprintf(path, sizeof(path), "%s/cgroup.controllers", cgroup_parent) >=
+			    (int)sizeof(path) ||
+		    !file_lists(path, "memory")) {
+			memcg_missing(why, whylen, v2);
+			cgroup_dir[0] = '\0';
+			return NULL;
+		}
+		cgroup_enabled = 1; /* before the write: a half-done write is undone too */
+		rc = write_file(cgroup_subtree, "+memory");
+		if (rc) {
+			cgroup_enabled = 0;
+			snprintf(why, whylen, "cannot enable memory in %s: %s", cgroup_subtree,
+				 strerror(-rc));
+			cgroup_dir[0] = '\0';
+			return NULL;
+		}
+	}
+	if (mkdir(cgroup_dir, 0755)) {
+		snprintf(why, whylen, "cannot create %s: %s", cgroup_dir, strerror(errno));
 		cgroup_dir[0] = '\0';
 		return NULL;
 	}
-	if (v2 && write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
-		diag("cannot enable the memory controller for children of the root");
 	snprintf(limit, sizeof(limit), "%u", OOM_LIMIT_BYTES);
 	if (!cgroup_file(path, sizeof(path), v2 ? "memory.max" : "memory.limit_in_bytes") ||
-	    write_file(path, limit)) {
-		diag("cannot set the memory limit of %s", cgroup_dir);
+	    (rc = write_file(path, limit))) {
+		snprintf(why, whylen, "cannot set the memory limit of %s: %s", cgroup_dir,
+			 strerror(-rc));
 		return NULL;
 	}
 	/* swap would turn the OOM kill into slow paging */
 	if (cgroup_file(path, sizeof(path), v2 ? "memory.swap.max" : "memory.swappiness") &&
 	    access(path, F_OK) == 0 && write_file(path, "0"))
 		diag("cannot set %s (swap may delay the OOM kill)", path);
-	return cgroup_file(procs, len, "cgroup.procs") ? procs : NULL;
+	if (!cgroup_file(procs, len, "cgroup.procs")) {
+		snprintf(why, whylen, "cgroup path too long");
+		return NULL;
+	}
+	return procs;
 }
 
 static void case_oom(struct probe *p)
 {
 	const char *what = "memcg OOM kill";
-	char procs[PATH_MAX];
-	const char *cg = make_oom_cgroup(procs, sizeof(procs));
+	char procs[PATH_MAX], why[PATH_MAX + 256] = "", parent[PATH_MAX];
+	const char *cg = make_oom_cgroup(procs, sizeof(procs), why, sizeof(why));
 	const struct proc_exit_fact *e;
 	pid_t pid;
-	int status;
+	int status, rc;
 
-	if (!cg) {
-		skip(what, "no memory cgroup to limit");
-		return;
+	snprintf(parent, sizeof(parent), "%s", cgroup_parent);
+	if (check(cg != NULL, "%s: a memory cgroup of its own%s%s", what, cg ? "" : ": ", why)) {
+		pid = spawn(QEMU, "oom", NULL, cg);
+		e = expect_fact(p, what, pid, QEMU_COMM, &status);
+		if (e) {
+			check(e->oom_killed, "%s: oom_killed", what);
+			check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
+			      "%s: killed by signal 9", what);
+			check(e->has_fatal_signal && e->fatal_signal.sig == SIGKILL &&
+				      e->fatal_signal.si_code == SI_KERNEL,
+			      "%s: SIGKILL with si_code SI_KERNEL (sig %d code %d)", what,
+			      e->fatal_signal.sig, e->fatal_signal.si_code);
+		}
 	}
-	pid = spawn(QEMU, "oom", NULL, cg);
-	e = expect_fact(p, what, pid, QEMU_COMM, &status);
-	if (e) {
-		check(e->oom_killed, "%s: oom_killed", what);
-		check(WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL,
-		      "%s: killed by signal 9", what);
-		check(e->has_fatal_signal && e->fatal_signal.sig == SIGKILL &&
-			      e->fatal_signal.si_code == SI_KERNEL,
-		      "%s: SIGKILL with si_code SI_KERNEL (sig %d code %d)", what,
-		      e->fatal_signal.sig, e->fatal_signal.si_code);
-	}
-	if (rmdir(cgroup_dir))
-		diag("rmdir %s: %s", cgroup_dir, strerror(errno));
-	else
-		cgroup_dir[0] = '\0';
+	/* the victim is reaped; the kernel may take a moment to let go of its cgroup */
+	for (int i = 0; (rc = cgroup_remove()) == -EBUSY && i < 100; i++)
+		usleep(10000);
+	check(rc == 0 && !cgroup_parent[0] && !cgroup_dir[0] && !cgroup_enabled,
+	      "%s: its cgroups removed, nothing else changed (%s%s%s)", what,
+	      parent[0] ? parent : "none made", rc ? ": " : "", rc ? strerror(-rc) : "");
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -833,7 +955,8 @@ static int setup_dirs(const char *tmp_base)
 {
 	if (mkdir(tmp_base, 0755) && errno != EEXIST)
 		return -1;
-	if (snprintf(tmp_dir, sizeof(tmp_dir), "%s/probe-XXXXXX", tmp_base) >= (int)sizeof(tmp_dir))
+	if (snprintf(tmp_dir, sizeof(tmp_dir), "%s/mimamori-probe-XXXXXX", tmp_base) >=
+	    (int)sizeof(tmp_dir))
 		return -1;
 	if (!mkdtemp(tmp_dir)) {
 		tmp_dir[0] = '\0';
@@ -909,7 +1032,8 @@ static bool beside_exe(char *out, size_t len, const char *name)
 
 int main(int argc, char **argv)
 {
-	char victim[PATH_MAX], tmp_base[PATH_MAX];
+	const char *tmp_base = getenv("TMPDIR");
+	char victim[PATH_MAX];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
@@ -922,12 +1046,13 @@ int main(int argc, char **argv)
 		printf("1..1\nnot ok 1 - not run: needs root (CAP_BPF, CAP_PERFMON, cgroups)\n");
 		return 1;
 	}
-	if ((argc <= 1 && !beside_exe(victim, sizeof(victim), "probe_victim")) ||
-	    (argc <= 2 && !beside_exe(tmp_base, sizeof(tmp_base), "tmp"))) {
+	if (argc <= 1 && !beside_exe(victim, sizeof(victim), "probe_victim")) {
 		printf("Bail out! cannot locate this executable's directory\n");
 		return 1;
 	}
 	victim_bin = argc > 1 ? argv[1] : victim;
+	if (!tmp_base || !tmp_base[0])
+		tmp_base = "/tmp";
 	if (setup_dirs(argc > 2 ? argv[2] : tmp_base)) {
 		printf("Bail out! cannot create a temporary directory under %s: %s\n",
 		       argc > 2 ? argv[2] : tmp_base, strerror(errno));

@@ -158,7 +158,8 @@ const struct rpc_handler testsvc_handlers[2] = {
 
 /* ---- scratch directory and certificates ---- */
 
-static char dir[64];
+/* under TMPDIR [/tmp]; its ipc sockets must fit in sun_path (108 bytes) */
+static char dir[80];
 static char certs[128];
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -178,9 +179,22 @@ static void remove_dir(void)
 const char *test_dir(void)
 {
 	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "/tmp/rpc-test.XXXXXX");
-		if (mkdtemp(dir) == NULL)
-			fail_msg("mkdtemp: %s", strerror(errno));
+		const char *tmp = getenv("TMPDIR");
+		int n;
+
+		if (tmp == NULL || tmp[0] == '\0')
+			tmp = "/tmp";
+		n = snprintf(dir, sizeof(dir), "%s/rpc-test.XXXXXX", tmp);
+		if (n < 0 || (size_t)n >= sizeof(dir)) {
+			dir[0] = '\0';
+			fail_msg("TMPDIR=%s is too long for the test's ipc socket paths", tmp);
+		}
+		if (mkdtemp(dir) == NULL) {
+			int e = errno;
+
+			dir[0] = '\0';
+			fail_msg("mkdtemp under %s: %s", tmp, strerror(e));
+		}
 		atexit(remove_dir);
 	}
 	return dir;
