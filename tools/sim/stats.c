@@ -332,7 +332,7 @@ void stats_print_run(FILE *out, const struct run_result *r, const char *scenario
 		"posts=%llu dup_posts=%llu false_deaths=%llu false_dead=%llu false_dead_stalled=%llu "
 		"verdicts=%llu false_verdicts=%llu false_fences=%llu false_posts=%llu "
 		"no_majority_verdicts=%llu no_majority_posts=%llu posts_per_failure=%u..%u "
-		"msgs_node_s=%.1f bytes_node_s=%.0f notify_max=%.3f",
+		"msgs_node_s=%.1f bytes_node_s=%.0f notify_max=%.3f core_errors=%llu tick_spins=%llu",
 		scenario, r->n, (unsigned long long)r->seed, r->warmup_s,
 		(unsigned long long)r->false_deaths_warmup, r->failures,
 		r->detected_all, r->notified, (unsigned long long)r->posts,
@@ -344,7 +344,7 @@ void stats_print_run(FILE *out, const struct run_result *r, const char *scenario
 		(unsigned long long)r->posts_no_majority, r->posts_min, r->posts_max,
 		per_node_s(r->window.msgs_mesh + r->window.msgs_agr, r->n, r->window_s),
 		per_node_s(r->window.bytes_mesh + r->window.bytes_agr, r->n, r->window_s),
-		notify_max(r));
+		notify_max(r), (unsigned long long)r->core_errors, (unsigned long long)r->tick_spins);
 	if (violation(r)) {
 		fprintf(out, " VIOLATION:");
 		if (r->false_verdicts)
