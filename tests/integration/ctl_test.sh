@@ -127,7 +127,7 @@ tap_check "... NOT_FOUND" grep -q "^mimamorictl: .*999999.*NOT_FOUND" "$ERR" || 
 # error, never a made-up list of this node alone)
 ctl_run "$OUT" "$ERR" members
 tap_check "members without the mesh: exit 1, FAILED_PRECONDITION, nothing listed" \
-    eval '[ "$RC" = 1 ] && grep -q "^mimamorictl: .*mesh is not enabled.*FAILED_PRECONDITION" "$ERR" && ! [ -s "$OUT" ]' || show
+    eval '[ "$RC" = 1 ] && grep -q "^mimamorictl: .*FAILED_PRECONDITION.*mesh is not enabled" "$ERR" && ! [ -s "$OUT" ]' || show
 
 # ---- events --follow sees the next failure
 FOLLOW_OUT=$STATE_DIR/follow.out
