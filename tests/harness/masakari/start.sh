@@ -382,11 +382,9 @@ log "databases ready"
 
 # ------------------------------------------------------------------ services
 if [ "$MODE" = keystone ]; then
-    spawn keystone uwsgi-core --plugin python3 --http-socket "127.0.0.1:$KS_PORT" \
-        --wsgi-file /usr/bin/keystone-wsgi-public --master --processes 1 --threads 4 \
-        --enable-threads --die-on-term --no-orphans --buffer-size 65535 \
-        --add-header 'Connection: close' --env "OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone" \
-        --py-tracebacker "$BASE/run/keystone-tb"
+    # uwsgi, 4 native threads, keystone-wsgi.py: Debian's entry point deadlocked
+    # on logging locks made for eventlet (see there)
+    spawn keystone "$HERE/keystone-uwsgi.sh" "$KS_PORT" "$BASE/etc/keystone" "$BASE/run"
 fi
 # the API process and the engine import in parallel with Keystone's start-up;
 # the API only talks to Keystone when the first request arrives

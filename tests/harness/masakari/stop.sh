@@ -31,7 +31,7 @@ add() { # name cmdline-pattern [pidfile]
 add masakari-api 'masakari-compat.py api'
 add masakari-engine 'masakari-compat.py engine'
 add nova-stub nova-stub.py
-add keystone uwsgi-core
+add keystone uwsgi       # keystone-uwsgi.sh, which execs uwsgi-core
 # the Erlang VM: SIGTERM is a clean RabbitMQ shutdown (faster than rabbitmqctl stop);
 # its helpers (erl_child_setup, inet_gethost) exit with it
 add rabbitmq-beam beam "$RUN/rabbitmq-beam.pid"
