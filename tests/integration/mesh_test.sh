@@ -70,7 +70,7 @@ ctl() { "$H/node-ctl.sh" "$1" ctl "${@:2}"; }
 tap_is "$(ip netns list | grep -cE '^mimt-(hub|api|n[0-9]+)( |$)')" 7 \
     "7 network namespaces: the bridge hub, Masakari, 5 hosts"
 SEG=$(cat "$BASE/segment.uuid")
-HOSTMAP=$("$H/api.sh" exec curl -s "$MESH_MASAKARI_URL/segments/$SEG/hosts" | json_eval "{h['uuid']: h['name'] for h in d['hosts']}")
+HOSTMAP=$("$H/api.sh" exec curl -s --max-time 20 --retry 4 --retry-connrefused "$MESH_MASAKARI_URL/segments/$SEG/hosts" | json_eval "{h['uuid']: h['name'] for h in d['hosts']}")
 tap_is "$(json_eval "sorted(d.values())" <<< "$HOSTMAP")" \
     "$("$PY" -c 'import json, sys; print(json.dumps(sorted(sys.argv[1:])))' "${NAMES[@]}")" \
     "Masakari (in its namespace) has the 5 hosts in one segment"

@@ -62,17 +62,17 @@ on_cleanup 'tap_diag "--- mimamorid log (tail)"; tail -n 30 "$STATE_DIR/mimamori
 "$MIMAMORID" --config "$CONF" >> "$STATE_DIR/mimamorid.log" 2>&1 &
 DAEMON_PID=$!
 # started here, not inside tap_check: that runs in a subshell
-if wait_for "curl -sf -o /dev/null '$METRICS_URL'" 20; then tap_ok "GET /metrics answers while Masakari and libvirt are unreachable"
+if wait_for "curl -sf --max-time 5 -o /dev/null '$METRICS_URL'" 20; then tap_ok "GET /metrics answers while Masakari and libvirt are unreachable"
 else tap_bail "mimamorid's /metrics did not come up"; fi
 
 # ---- the page itself
-scrape() { curl -sf "$METRICS_URL"; }
+scrape() { curl -sf --max-time 10 --retry 2 "$METRICS_URL"; }
 sample() { # SERIES -> its value on a fresh scrape ("" when absent)
     scrape | awk -v s="$1" 'index($0, s " ") == 1 { print $2; exit }'
 }
 PAGE=$STATE_DIR/page.txt
 HEADERS=$STATE_DIR/headers.txt
-curl -sf -D "$HEADERS" -o "$PAGE" "$METRICS_URL" || tap_bail "cannot fetch $METRICS_URL"
+curl -sf --max-time 10 --retry 2 -D "$HEADERS" -o "$PAGE" "$METRICS_URL" || tap_bail "cannot fetch $METRICS_URL"
 tap_is "$(tr -d '\r' < "$HEADERS" | awk -F': ' 'tolower($1) == "content-type" { print $2 }')" \
     "text/plain; version=0.0.4; charset=utf-8" "Content-Type is the text exposition format 0.0.4"
 tap_check "promtool check metrics accepts the page" promtool check metrics < "$PAGE"
@@ -81,8 +81,8 @@ tap_is "$(awk '/^mimamori_build_info\{/' "$PAGE")" "mimamori_build_info{version=
 tap_is "$(sample 'mimamori_probe_mode{mode="ebpf"}') $(sample mimamori_probe_degraded)" "1 0" \
     "probe mode ebpf, not degraded"
 tap_is "$(sample mimamori_libvirt_connected)" 0 "libvirt_connected is 0 with no libvirtd (refreshed per scrape)"
-tap_is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/")" 404 "other paths: 404"
-tap_is "$(curl -s -o /dev/null -w '%{http_code} %header{allow}' -X POST -d x "$METRICS_URL")" \
+tap_is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/")" 404 "other paths: 404"
+tap_is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %header{allow}' -X POST -d x "$METRICS_URL")" \
     "405 GET, HEAD" "other methods: 405 with Allow"
 
 # ---- a real Prometheus, scraping every second, with the alert rules
@@ -109,10 +109,10 @@ on_cleanup 'tap_diag "--- prometheus log (tail)"; tail -n 15 "$STATE_DIR/prometh
 prometheus --config.file="$STATE_DIR/prometheus.yml" --storage.tsdb.path="$STATE_DIR/prometheus" \
     --web.listen-address="127.0.0.1:$PROM_PORT" > "$STATE_DIR/prometheus.log" 2>&1 &
 PROM_PID=$!
-wait_for "curl -sf -o /dev/null '$PROM_URL/-/ready'" 30 || tap_bail "Prometheus did not become ready"
+wait_for "curl -sf --max-time 5 -o /dev/null '$PROM_URL/-/ready'" 30 || tap_bail "Prometheus did not become ready"
 
 query() { # PROMQL -> the first result's value, or "" when there is none
-    curl -sf --get --data-urlencode "query=$1" "$PROM_URL/api/v1/query" |
+    curl -sf --max-time 10 --retry 2 --get --data-urlencode "query=$1" "$PROM_URL/api/v1/query" |
         json_eval 'd["data"]["result"][0]["value"][1] if d["data"]["result"] else ""'
 }
 tap_check "Prometheus scrapes mimamorid (up == 1)" \
@@ -120,7 +120,7 @@ tap_check "Prometheus scrapes mimamorid (up == 1)" \
 # The rules' metric names are the daemon's: with libvirt absent, the
 # disconnected alert is pending (it fires after 2 minutes).
 alert_state() { # ALERTNAME -> pending/firing, inactive; "" when Prometheus did not answer
-    curl -sf "$PROM_URL/api/v1/alerts" |
+    curl -sf --max-time 10 --retry 2 "$PROM_URL/api/v1/alerts" |
         json_eval "next((a['state'] for a in d['data']['alerts'] if a['labels']['alertname'] == '$1'), 'inactive')"
 }
 tap_check "the alert rules load and see the daemon: MimamoriLibvirtDisconnected is pending" \

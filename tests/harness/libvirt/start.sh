@@ -139,16 +139,16 @@ URI="qemu:///system?socket=$BASE/run-libvirt/libvirt-sock"
 end=$(( ${EPOCHREALTIME%.*} + START_TIMEOUT )); ok=0
 while (( ${EPOCHREALTIME%.*} < end )); do
   if [ -S "$BASE/run-libvirt/libvirt-sock" ] && [ -s "$BASE/libvirtd.pid" ] &&
-     virsh -q -c "$URI" version > /dev/null 2>&1; then ok=1; break; fi
+     timeout 10 virsh -q -c "$URI" version > /dev/null 2>&1; then ok=1; break; fi
   [ -d "/proc/$(cat "$BASE/reaper.pid")" ] || break     # reaper gone: ns-setup failed
   sleep 0.05
 done
-[ $ok = 1 ] || { tail -5 "$BASE/logs/reaper.log" >&2; die "libvirtd did not come up (logs: $BASE/logs/)"; }
+[ $ok = 1 ] || { tail -5 "$BASE/logs/reaper.log" >&2; die "step 'libvirtd start': no answer within ${START_TIMEOUT}s, or the reaper exited (logs: $BASE/logs/reaper.log, $BASE/logs/)"; }
 # the mount namespace, to check at stop that nothing keeps it (and its mounts) alive
 readlink "/proc/$(cat "$BASE/libvirtd.pid")/ns/mnt" > "$BASE/mntns"
 log "libvirtd up (reaper $(cat "$BASE/reaper.pid"), virtlogd $(cat "$BASE/virtlogd.pid"), libvirtd $(cat "$BASE/libvirtd.pid"), accel $ACCEL)"
 for name in $NAMES; do
-  virsh -q -c "$URI" define "$BASE/xml/$name.xml" > /dev/null || die "cannot define $name ($BASE/xml/$name.xml)"
+  timeout 30 virsh -q -c "$URI" define "$BASE/xml/$name.xml" > /dev/null || die "step 'define $name' failed or took over 30s ($BASE/xml/$name.xml; logs: $BASE/logs/)"
 done
 
 # ---- keep the capabilities libvirtd probed for the next start

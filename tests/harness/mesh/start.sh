@@ -144,7 +144,8 @@ if [ "$MASAKARI" = 1 ]; then
         mesh_die "Masakari did not start (logs in $BASE/masakari/log)"
     # shellcheck disable=SC2046
     mesh_nsx "$API_NS" env BASE="$BASE/masakari" "$MESH_REPO/tests/harness/masakari/add-host.sh" \
-        "$SEGMENT" $(mesh_names) > "$BASE/segment.uuid" 2> /dev/null || mesh_die "cannot register the hosts"
+        "$SEGMENT" $(mesh_names) > "$BASE/segment.uuid" 2> "$BASE/add-host.log" ||
+        mesh_die "step 'register the hosts' failed (log: $BASE/add-host.log: $(tail -n 3 "$BASE/add-host.log" | tr '\n' ' '))"
     $PY - "$BASE/masakari/data/masakari.sqlite" <<'PYEOF'
 import sqlite3, sys
 with sqlite3.connect(sys.argv[1], timeout=30) as c:

@@ -174,7 +174,7 @@ ts "daemons spawned"
 c1=$(cluster_names | sed -n 1p)
 ok=0
 for i in $(seq 600); do
-  [ -s "$BASE/nodes/$c1/anchor.pid" ] && "$HERE/pcmk-exec" "$c1" crm_mon -1 --output-as=xml 2>/dev/null \
+  [ -s "$BASE/nodes/$c1/anchor.pid" ] && timeout 5 "$HERE/pcmk-exec" "$c1" crm_mon -1 --output-as=xml 2>/dev/null \
      | grep -q "<node name=\"$c1\"[^>]* online=\"true\"" && { ok=1; break; }
   sleep 0.1
 done
@@ -183,13 +183,13 @@ ts "$c1 online in crm_mon (DC elected)"
 X() { "$HERE/pcmk-exec" "$c1" "$@"; }
 nr=$(remote_names | wc -l) ok=0
 for i in $(seq 600); do
-  x=$(X crm_mon -1 --output-as=xml 2>/dev/null || true)
+  x=$(timeout 5 "$HERE/pcmk-exec" "$c1" crm_mon -1 --output-as=xml 2>/dev/null || true)
   n=$(grep -c '<node [^>]*online="true"[^>]*type="remote"' <<<"$x" || true)
   s=$(grep -c '<resource id="[^"]*" resource_agent="ocf:pacemaker:remote" role="Started"' <<<"$x" || true)
   [ "$n" -ge "$nr" ] && [ "$s" -ge "$nr" ] && { ok=1; break; }
   sleep 0.1
 done
-[ $ok = 1 ] || { echo "remote nodes not all online after 60 s" >&2; X crm_mon -1 -r >&2; exit 1; }
+[ $ok = 1 ] || { echo "remote nodes not all online after 60 s (logs: $BASE/nodes/*/boot.log, $BASE/nodes/*/var/log)" >&2; timeout 10 "$HERE/pcmk-exec" "$c1" crm_mon -1 -r >&2; exit 1; }
 ts "all $nr remote nodes online, connections Started"
-X crm_mon -1 -r >&2
+timeout 10 "$HERE/pcmk-exec" "$c1" crm_mon -1 -r >&2
 STARTED=1
