@@ -1,10 +1,11 @@
 /* The server's connection limit: a connection over max_connections is
  * closed as soon as it is made, and the admitted ones are still served.
  *
- * Its own program because nng 1.5.2 leaks (sometimes, ~1 in 15 runs) the
- * few hundred bytes of a connection refused in its ADD_PRE callback on
- * the listening side; meson runs it with LeakSanitizer off so that nng's
- * leak does not fail it. Everything else is leak-checked elsewhere. */
+ * Its own program because nng 1.5.2 leaks (~1 in 100-200 runs) the objects
+ * of a connection refused in its ADD_PRE callback on the listening side, a
+ * cycle that holds the listener: meson runs it with lsan-connlimit.supp,
+ * which suppresses what nng_listener_create/start allocated (and so that
+ * cycle), and the raw sender's (see lsan.supp). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,16 @@ static void test_max_connections(void **state)
 	struct rpc_server_opts so = {.max_connections = 1};
 	struct rpc_server *s = test_server("tcp://127.0.0.1:0", &t, &so, dial, sizeof(dial));
 	struct rpc_client *first = test_connect(dial);
+	Mimamori__Test__EchoRequest req = MIMAMORI__TEST__ECHO_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	struct rpc_status st;
+
+	/* A call served: the server has counted this connection. (The client
+	 * can see itself connected before the server's ADD_PRE callback has
+	 * run: a raw sender counted first took the only place, and the wait
+	 * below failed, 1-5 in 200 loaded runs.) */
+	assert_int_equal(rpc_call(first, SVC, "Echo", &req.base, &reply, 5000, &st), RPC_OK);
+	rpc_message_free(reply);
 
 	/* A second connection is closed by the server as soon as it is made
 	 * (a raw sender: see raw_sender). */
@@ -39,12 +50,9 @@ static void test_max_connections(void **state)
 	assert_true(stats.connections_refused >= 1);
 
 	/* The admitted client is still served. */
-	Mimamori__Test__EchoRequest req = MIMAMORI__TEST__ECHO_REQUEST__INIT;
-	ProtobufCMessage *reply;
-	struct rpc_status st;
 	assert_int_equal(rpc_call(first, SVC, "Echo", &req.base, &reply, 5000, &st), RPC_OK);
 	rpc_message_free(reply);
-	assert_int_equal(testsvc_echo_calls(&t), 1);
+	assert_int_equal(testsvc_echo_calls(&t), 2);
 	nng_close(raw);
 	rpc_client_close(first);
 	rpc_server_close(s);
