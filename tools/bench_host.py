@@ -21,7 +21,7 @@ its own. Then:
   4. the simulator's table for N = 100, 1,000, 10,000 members if
      build/tools/sim/mimamori-sim exists (SIM_TABLE: its --table argument;
      "" skips it; N = 10,000 needs ~12 GiB and ~10 min).
-Env: BENCH_STATE [/tmp/mimamori-bench-host], MESH_N, IDLE_S, BUILD [build], SIM_TABLE.
+Env: BENCH_STATE [a new $TMPDIR/mimamori-bench-host.XXXXXX], MESH_N, IDLE_S, BUILD [build], SIM_TABLE.
 """
 import datetime
 import json
@@ -32,12 +32,14 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MESH = os.path.join(ROOT, "tests", "harness", "mesh")
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-STATE = os.environ.get("BENCH_STATE", "/tmp/mimamori-bench-host")
+# tempfile honours TMPDIR; a directory of its own, so that two runs never share state
+STATE = os.environ.get("BENCH_STATE") or tempfile.mkdtemp(prefix="mimamori-bench-host.")
 MESH_N = int(os.environ.get("MESH_N", "5"))
 IDLE_S = float(os.environ.get("IDLE_S", "30"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -139,6 +141,8 @@ def main():
     try:
         sh(f"{MESH}/start.sh", env={"N": str(MESH_N), "NS_PREFIX": "mimbench", "SUBNET": "10.77.11",
                                      "METRICS": "1", "STALE": "clean", "MIMAMORID": mimamorid,
+                                     # this process owns the namespaces (the shell between exits)
+                                     "RUN_OWNER": str(os.getpid()),
                                      "MIMAMORICTL": ctl, "WAIT_ALIVE": "60"})
         env = source_env(f"{STATE}/env.sh")
         names = env["MESH_NAMES"].split()

@@ -22,6 +22,7 @@
 #           (document on stdin when FILE is omitted; PATH like notifications.0.status)
 # stacks    state_dir NAME (sets STATE_DIR) | masakari_start BASE [VAR=VALUE...] | libvirt_start BASE [VAR=VALUE...]
 #           now_iso
+# runs      run_id [PID] | run_id_alive ID | free_port   (run-id.sh)
 [ -n "${_MIMAMORI_LIB_SH:-}" ] && return 0
 _MIMAMORI_LIB_SH=1
 
@@ -31,6 +32,8 @@ REPO_ROOT=$(cd "$HARNESS_DIR/../.." && pwd)
 MASAKARI_HARNESS=$HARNESS_DIR/masakari
 LIBVIRT_HARNESS=$HARNESS_DIR/libvirt
 PY=/usr/bin/python3        # never a pyenv/venv shim
+# shellcheck source=run-id.sh
+. "$HARNESS_DIR/run-id.sh"   # run_id [PID], run_id_alive ID, free_port
 WAIT_INTERVAL=${WAIT_INTERVAL:-0.05}
 
 # ------------------------------------------------------------------ TAP

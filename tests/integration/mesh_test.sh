@@ -67,7 +67,7 @@ stored_total() { stored | json_len .; }
 ctl() { "$H/node-ctl.sh" "$1" ctl "${@:2}"; }
 
 # ================================================================ 1. all alive
-tap_is "$(ip netns list | grep -cE '^mimt-(hub|api|n[0-9]+)( |$)')" 7 \
+tap_is "$(ip netns list | grep -cE "^$MESH_NS_PREFIX-(hub|api|n[0-9]+)( |\$)")" 7 \
     "7 network namespaces: the bridge hub, Masakari, 5 hosts"
 SEG=$(cat "$BASE/segment.uuid")
 HOSTMAP=$("$H/api.sh" exec curl -s --max-time 20 --retry 4 --retry-connrefused "$MESH_MASAKARI_URL/segments/$SEG/hosts" | json_eval "{h['uuid']: h['name'] for h in d['hosts']}")

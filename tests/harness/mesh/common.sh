@@ -5,6 +5,8 @@ MESH_HARNESS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MESH_REPO=$(cd "$MESH_HARNESS/../../.." && pwd)
 BASE=${BASE:-${MESH_BASE:-${TMPDIR:-/tmp}/mimamori-mesh-$(id -un)}}
 PY=/usr/bin/python3
+# shellcheck source=../run-id.sh
+. "$MESH_HARNESS/../run-id.sh"     # run_id, run_id_alive, free_port
 
 mesh_log() { printf '[mesh %s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 mesh_die() { mesh_log "ERROR: $*"; exit 1; }

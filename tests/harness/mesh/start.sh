@@ -6,6 +6,10 @@
 #   netns PREFIX-hub   bridge br0 (the LAN, SUBNET.0/24), one veth per host
 #   netns PREFIX-api   masakari-api (noauth, ENGINE=none) on SUBNET.254:MASAKARI_PORT
 #   netns PREFIX-nI    mimamorid of member NAME_PREFIX I (I = 1..N) on SUBNET.I
+# PREFIX is NS_PREFIX-RUNID, RUNID the run id of RUN_OWNER (run-id.sh: its pid
+# and start time), so that two runs never share a name and a later run can
+# tell whether the run that made a namespace is gone.  Interfaces, addresses
+# and ports live inside the run's namespaces only: runs cannot collide there.
 #
 # Each daemon: [mesh] on tls+tcp://SUBNET.I:MESH_PORT with this run's CA and a
 # certificate whose CN is its host name, the members file of all N, [fencing]
@@ -21,6 +25,8 @@
 #   BASE [${TMPDIR:-/tmp}/mimamori-mesh-$(id -un)]  state; pass the same BASE
 #                 to stop.sh, node-ctl.sh, fault.sh, api.sh, query.py
 #   N [5]  NAME_PREFIX [mesh-n]  NS_PREFIX [mimesh]  SUBNET [10.77.9]
+#   RUN_OWNER [$PPID, the caller]  the process whose life is the run's: its
+#                 namespaces count as stale once it is gone (quickstart --keep: 1)
 #   MIMAMORID [build/daemon/mimamorid]  MIMAMORICTL [build/tools/mimamorictl]
 #   MESH [1]        0: [mesh] enabled = false (plumbing without the mesh)
 #   MESH_PORT [7947]  MASAKARI_PORT [15868]  SEGMENT [mesh-segment]
@@ -43,9 +49,11 @@
 #   DAEMONS [1]     0: write everything, start no daemon (node-ctl.sh start)
 #   WAIT_ALIVE [30] seconds to wait until every daemon sees all N alive
 #                   (MESH=1); 0: do not wait
-#   STALE [refuse]  clean: namespaces PREFIX-* left by an earlier run with
-#                   another BASE are emptied (their processes killed) and
-#                   deleted; refuse: stop with an error
+#   STALE [refuse]  clean: namespaces NS_PREFIX-RUNID-* whose RUN_OWNER is
+#                   gone (provably: that pid with that start time no longer
+#                   runs) are emptied (their processes killed) and deleted;
+#                   refuse: stop with an error naming them.  A live run's
+#                   namespaces are never touched.
 #   VERBOSE [0]     1: mimamorid -v (debug log in BASE/nodes/NAME/daemon.log)
 # Writes BASE/env.sh (MESH_*, MASAKARI_URL ...) and prints it.  A failed start
 # stops what was started.  Needs root, iproute2 (ip, nsenter from util-linux),
@@ -72,14 +80,17 @@ MASAKARI=${MASAKARI:-1}
 DAEMONS=${DAEMONS:-1}
 WAIT_ALIVE=${WAIT_ALIVE:-30}
 STALE=${STALE:-refuse}
-HUB=$NS_PREFIX-hub API_NS=$NS_PREFIX-api API_IP=$SUBNET.254
+RUN_OWNER=${RUN_OWNER:-$PPID}
+RUN_ID=$(run_id "$RUN_OWNER") || mesh_die "RUN_OWNER=$RUN_OWNER: no such process"
+NSP=$NS_PREFIX-$RUN_ID
+HUB=$NSP-hub API_NS=$NSP-api API_IP=$SUBNET.254
 
 [ "$(id -u)" = 0 ] || mesh_die "must run as root"
 for c in ip nsenter openssl curl; do command -v "$c" > /dev/null || mesh_die "missing $c (tools/deps)"; done
 [ -x "$MIMAMORID" ] || mesh_die "no mimamorid at $MIMAMORID (MIMAMORID=...)"
 [ -x "$MIMAMORICTL" ] || mesh_die "no mimamorictl at $MIMAMORICTL (MIMAMORICTL=...)"
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 200 ] || mesh_die "N must be 1..200"
-[ ${#NS_PREFIX} -le 24 ] || mesh_die "NS_PREFIX too long"
+[[ $NS_PREFIX =~ ^[a-z][a-z0-9]{0,15}$ ]] || mesh_die "NS_PREFIX: 1-16 of [a-z0-9], a letter first"
 
 # ------------------------------------------------------------------ earlier runs
 mkdir -p "$BASE" && BASE=$(cd "$BASE" && pwd)
@@ -87,10 +98,16 @@ if [ -f "$BASE/nodes.list" ]; then
     mesh_log "previous run found in $BASE, stopping it"
     BASE=$BASE "$MESH_HARNESS/stop.sh" >&2 || true
 fi
-stale=$(ip netns list | awk '{print $1}' | grep -E "^$NS_PREFIX-(hub|api|n[0-9]+)$" || true)
+mine=$(ip netns list | awk '{print $1}' | grep -E "^$NSP-(hub|api|n[0-9]+)$" || true)
+[ -z "$mine" ] || mesh_die "namespaces of this owner's run exist (pid $RUN_OWNER, still running): $(echo $mine) (stop.sh with its BASE)"
+stale=""
+for ns in $(ip netns list | awk '{print $1}' | grep -E "^$NS_PREFIX-[0-9a-f]+x[0-9a-f]+-(hub|api|n[0-9]+)$" || true); do
+    id=${ns#"$NS_PREFIX-"}; id=${id%-*}
+    run_id_alive "$id" || stale="$stale $ns"
+done
 if [ -n "$stale" ]; then
-    [ "$STALE" = clean ] || mesh_die "namespaces of an earlier run exist: $(echo $stale) (stop.sh with its BASE, or STALE=clean)"
-    mesh_log "removing stale namespaces: $(echo $stale)"
+    [ "$STALE" = clean ] || mesh_die "namespaces of an earlier run whose owner is gone exist:$stale (stop.sh with its BASE, or STALE=clean)"
+    mesh_log "removing namespaces of runs whose owner is gone:$stale"
     NAMESPACES="$stale" "$MESH_HARNESS/stop.sh" --namespaces-only >&2 || true
 fi
 rm -rf "$BASE/nodes" "$BASE/certs" "$BASE/masakari" "$BASE/fence.log" "$BASE/env.sh" "$BASE"/fence.{rc,delay}
@@ -111,7 +128,7 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------ network
 : > "$BASE/nodes.list"
 for i in $(seq 1 "$N"); do
-    echo "$NAME_PREFIX$i $SUBNET.$i $NS_PREFIX-n$i v$i" >> "$BASE/nodes.list"
+    echo "$NAME_PREFIX$i $SUBNET.$i $NSP-n$i v$i" >> "$BASE/nodes.list"
 done
 ip netns add "$HUB"
 ip -n "$HUB" link set lo up
@@ -200,7 +217,7 @@ cat > "$BASE/env.sh" <<EOF
 # written by tests/harness/mesh/start.sh; . this file
 export MESH_BASE=$(printf %q "$BASE") MESH_N=$N MESH_ENABLED=$MESH
 export MESH_NAMES="$(echo $(mesh_names))"
-export MESH_NS_PREFIX=$NS_PREFIX MESH_HUB_NS=$HUB MESH_API_NS=$API_NS MESH_API_IP=$API_IP MESH_SUBNET=$SUBNET
+export MESH_NS_PREFIX=$NSP MESH_RUN_ID=$RUN_ID MESH_HUB_NS=$HUB MESH_API_NS=$API_NS MESH_API_IP=$API_IP MESH_SUBNET=$SUBNET
 export MESH_PORT=$MESH_PORT MESH_METRICS=$METRICS MESH_SEGMENT=$SEGMENT MESH_VERBOSE=${VERBOSE:-0} MESH_ISOLATE=${ISOLATE:-1}
 export MESH_MIMAMORID=$(printf %q "$MIMAMORID") MESH_MIMAMORICTL=$(printf %q "$MIMAMORICTL")
 export MESH_MASAKARI_BASE=$(printf %q "$BASE/masakari") MESH_MASAKARI_URL=$MASAKARI_URL

@@ -1,10 +1,11 @@
 #!/bin/bash
 # Build a throw-away Pacemaker test cluster on ONE Debian 12 machine, no systemd
 # (adapted from the team's recipe; this copy is what the project runs):
-#   c1[,c2]      full corosync(knet)+pacemaker nodes, each in netns pcmkp-cN
-#   rn1..rnN     pacemaker-remoted "compute nodes", each in netns pcmkp-rnN
+#   c1[,c2]      full corosync(knet)+pacemaker nodes, each in netns pcmkp-RUNID-cN
+#   rn1..rnN     pacemaker-remoted "compute nodes", each in netns pcmkp-RUNID-rnN
 #                (or named REMOTE_NAMES, in existing netns: REMOTE_NETNS)
-#   pcmkp-sw     netns holding bridge br0 = the LAN (SUBNET.0/24), or SW_NS;
+#   pcmkp-RUNID-sw  netns holding bridge br0 = the LAN (SUBNET.0/24), or SW_NS;
+#                RUNID: lib/env.sh (the caller's pid and start time, RUN_OWNER)
 #                nothing in the root netns is touched except /run/netns entries.
 # Every host also gets a private mount+UTS namespace whose /etc/corosync,
 # /etc/pacemaker, /var/lib/{pacemaker,corosync}, /var/log/{pacemaker,corosync}
@@ -22,8 +23,10 @@
 # `apt-get download` of the installed pacemaker's version.
 set -euo pipefail
 if [ -n "${BASE:-}" ]; then mkdir -p "$BASE" && BASE=$(cd "$BASE" && pwd); fi   # absolute
+_PCMK_STARTING=1 PCMK_NETNS_PREFIX=    # a new run: a new netns prefix
 . "$(dirname "$(readlink -f "$0")")/lib/env.sh"     # sets HERE and BASE (state)
 mkdir -p "$BASE"
+echo "$PCMK_NETNS_PREFIX" > "$BASE/netns-prefix"
 [ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
 t0=$(date +%s.%N)
 STARTED=0
@@ -61,7 +64,7 @@ for h in $(cluster_names) $(remote_names); do
 done
 for h in $(cluster_names) $(remote_names); do
   attached "$h" && continue
-  if ip netns list | grep -q "^$NS_PREFIX-$h\b"; then echo "stale $NS_PREFIX-$h netns exists; run stop-cluster.sh first" >&2; exit 1; fi
+  if ip netns list | grep -q "^$PCMK_NETNS_PREFIX-$h\b"; then echo "$PCMK_NETNS_PREFIX-$h netns exists (this owner's run); run stop-cluster.sh first" >&2; exit 1; fi
 done
 
 # ---- 3. network: bridge netns + one netns per host --------------------------
@@ -74,7 +77,7 @@ if [ -z "$SW_NS" ]; then
 fi
 for h in $(cluster_names) $(remote_names); do
   attached "$h" && continue
-  ns=$NS_PREFIX-$h
+  ns=$PCMK_NETNS_PREFIX-$h
   ip netns add "$ns"
   ip -n "$sw" link add "$h" type veth peer name eth0 netns "$ns"
   ip -n "$sw" link set "$h" master "$BRIDGE" up

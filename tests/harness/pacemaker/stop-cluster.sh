@@ -22,8 +22,8 @@ if [ -d "$BASE/nodes" ]; then
   for r in "$BASE"/nodes/*/; do stop_pid "$r/anchor.pid" 20; done
 fi
 ours=""
-for h in $(cluster_names) $(remote_names); do attached "$h" || ours="$ours $NS_PREFIX-$h"; done
-[ -z "$SW_NS" ] && ours="$ours $NS_PREFIX-sw"
+for h in $(cluster_names) $(remote_names); do attached "$h" || ours="$ours $PCMK_NETNS_PREFIX-$h"; done
+[ -z "$SW_NS" ] && ours="$ours $PCMK_NETNS_PREFIX-sw"
 for ns in $ours; do
   for p in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$p" 2>/dev/null; done   # leftovers
 done

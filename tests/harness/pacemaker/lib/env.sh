@@ -3,7 +3,7 @@
 # HERE = this harness folder; BASE = state dir (written).  See ../README.md.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE=${BASE:-${TMPDIR:-/tmp}/pcmk-cluster-$(id -un)}   # nodes/
-NS_PREFIX=${NS_PREFIX:-pcmkp}          # the netns this harness creates are named pcmkp-*
+NS_PREFIX=${NS_PREFIX:-pcmkp}          # the netns this harness creates are named pcmkp-RUNID-*
 SUBNET=${SUBNET:-10.213.0}              # /24 that exists only inside our netns
 CLUSTER_NODES=${CLUSTER_NODES:-1}       # 1 or 2 full cluster nodes (c1, c2)
 CLUSTER_IP_OFFSET=${CLUSTER_IP_OFFSET:-0}   # cN gets SUBNET.(OFFSET + N)
@@ -28,7 +28,15 @@ STONITH=${STONITH:-none}                # none | dummy (stonith:fence_dummy)
 # a cache shared by runs, keyed by the installed pacemaker version
 REMOTE_CACHE=${REMOTE_CACHE:-${TMPDIR:-/tmp}/mimamori-pacemaker-remote-$(dpkg-query -W -f='${Version}' pacemaker 2>/dev/null | tr -c 'A-Za-z0-9.+\n-' _)}
 REMOTED=${REMOTED:-$REMOTE_CACHE/usr/sbin/pacemaker-remoted}
-export BASE NS_PREFIX SUBNET CLUSTER_NODES REMOTES REMOTED   # host-boot.sh runs in other namespaces
+# The run's netns prefix NS_PREFIX-RUNID (../run-id.sh: pid and start time of
+# RUN_OWNER [the caller]), so that two runs never share a netns name; chosen by
+# start-cluster.sh and kept in BASE/netns-prefix for the other scripts.
+. "$HERE/../run-id.sh"
+if [ -z "${PCMK_NETNS_PREFIX:-}" ]; then
+  if [ "${_PCMK_STARTING:-0}" != 1 ] && [ -s "$BASE/netns-prefix" ]; then PCMK_NETNS_PREFIX=$(cat "$BASE/netns-prefix")
+  else PCMK_NETNS_PREFIX=$NS_PREFIX-$(run_id "${RUN_OWNER:-$PPID}"); fi
+fi
+export BASE NS_PREFIX PCMK_NETNS_PREFIX SUBNET CLUSTER_NODES REMOTES REMOTED   # host-boot.sh runs in other namespaces
 
 cluster_names() { local i; for i in $(seq 1 "$CLUSTER_NODES"); do echo "c$i"; done; }
 remote_names()  {
@@ -36,9 +44,9 @@ remote_names()  {
   else local i; for i in $(seq 1 "$REMOTES"); do echo "rn$i"; done; fi; }
 map_get() { # "K=V K=V" KEY -> V
   local kv; for kv in $1; do [ "${kv%%=*}" = "$2" ] && { echo "${kv#*=}"; return 0; }; done; return 1; }
-sw_ns() { echo "${SW_NS:-$NS_PREFIX-sw}"; }
+sw_ns() { echo "${SW_NS:-$PCMK_NETNS_PREFIX-sw}"; }
 attached() { map_get "$REMOTE_NETNS" "$1" > /dev/null; }   # NAME: lives in a netns not ours
-host_ns() { map_get "$REMOTE_NETNS" "$1" || echo "$NS_PREFIX-$1"; }
+host_ns() { map_get "$REMOTE_NETNS" "$1" || echo "$PCMK_NETNS_PREFIX-$1"; }
 node_ip() {  # c1 -> .OFFSET+1; a remote: its attached netns' address, else .11, .12 ... in list order
   local ns i=0 n
   case $1 in c[0-9]*) echo "$SUBNET.$((CLUSTER_IP_OFFSET + ${1#c}))"; return 0;; esac
