@@ -10,19 +10,40 @@ N times with SIGKILL and measures from the kill:
   - kill -> notification stored by Masakari, for both monitors.
 Masakari 14 truncates created_at to whole seconds, so "stored" is taken from
 an SQLite trigger on Masakari's notifications table (millisecond clock).
+Env: BENCH_STATE [a new $TMPDIR/mimamori-bench-instance.XXXXXX]. Masakari,
+Keystone, the Nova stand-in and mimamorid's metrics listen on ports found
+free at start; mimamorid's control socket is in the state directory.
 """
 import json
 import os
+import random
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HARNESS = os.path.join(ROOT, "tests", "harness")
-STATE = os.environ.get("BENCH_STATE", "/tmp/mimamori-bench-instance")
+# tempfile honours TMPDIR; a directory of its own, so that two runs never share state
+STATE = os.environ.get("BENCH_STATE") or tempfile.mkdtemp(prefix="mimamori-bench-instance.")
 MIM_HOST, MM_HOST = "compute-mimamori", "compute-monitors"
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 free now, at random in 20000-31999 (below the
+    ephemeral range): tests/harness/run-id.sh's free_port."""
+    for _ in range(200):
+        p = random.randrange(20000, 32000)
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return p
+    raise RuntimeError("no free port in 20000-31999")
 
 
 def sh(cmd, env=None, check=True, capture=True):
@@ -79,7 +100,8 @@ def main():
     try:
         print(f"starting Masakari (Keystone), libvirtd, mimamorid and masakari-instancemonitor in {STATE}",
               file=sys.stderr)
-        sh(f"BASE={STATE}/masakari MODE=keystone ENGINE=none DEDUP_WINDOW=0 {HARNESS}/masakari/start.sh")
+        sh(f"BASE={STATE}/masakari MODE=keystone ENGINE=none DEDUP_WINDOW=0 MASAKARI_PORT={free_port()} "
+           f"KS_PORT={free_port()} NOVA_PORT={free_port()} {HARNESS}/masakari/start.sh")
         menv = source_env(f"{STATE}/masakari/env.sh")
         sh(f"BASE={STATE}/masakari {HARNESS}/masakari/add-host.sh bench-segment {MIM_HOST} {MM_HOST}")
         db = f"{STATE}/masakari/data/masakari.sqlite"
@@ -99,7 +121,9 @@ def main():
             f.write(f"[node]\nhostname = {MIM_HOST}\nstate_dir = {STATE}/mimamorid\n"
                     f"[masakari]\nauth_url = {menv['OS_AUTH_URL']}\nusername = {menv['OS_USERNAME']}\n"
                     f"password = {menv['OS_PASSWORD']}\nproject_name = {menv['OS_PROJECT_NAME']}\n"
-                    f"[instance]\nlibvirt_uri = {uri}\n")
+                    f"[instance]\nlibvirt_uri = {uri}\n"
+                    f"[control]\nsocket = {STATE}/control.sock\n"
+                    f"[metrics]\nlisten = 127.0.0.1:{free_port()}\n")
         with open(f"{STATE}/masakarimonitors.conf", "w") as f:
             f.write(f"[DEFAULT]\nhostname = {MM_HOST}\n[libvirt]\nconnection_uri = {uri}\n"
                     f"[api]\nauth_url = {menv['OS_AUTH_URL']}\nusername = {menv['OS_USERNAME']}\n"

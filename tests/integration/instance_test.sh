@@ -51,6 +51,8 @@ write_conf() { # PROBE_MODE
     fi
     printf '[instance]\nlibvirt_uri = %s\n' "$LIBVIRT_DEFAULT_URI"
     printf '[process]\nwatched = nova-compute\n[probe]\nmode = %s\n' "$1"
+    # this run's own socket and port, not /run/mimamori's and 9877
+    printf '[control]\nsocket = %s/control.sock\n[metrics]\nlisten = 127.0.0.1:%s\n' "$STATE_DIR" "$(free_port)"
 } > "$CONF"
 }
 write_conf auto

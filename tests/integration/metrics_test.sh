@@ -13,10 +13,10 @@ set -u
 
 MIMAMORID=$1
 VERSION=$2
-# Ports apart from the defaults (9877, 9090), so a developer's daemon or
-# Prometheus can keep running.
-METRICS_PORT=${T_METRICS_PORT:-19877}
-PROM_PORT=${T_PROM_PORT:-19090}
+# Ports found free at start (never the defaults 9877, 9090), so that a
+# developer's daemon or Prometheus, or another run of this test, keeps running.
+METRICS_PORT=${T_METRICS_PORT:-$(free_port)}
+PROM_PORT=${T_PROM_PORT:-$(free_port)}
 METRICS_URL=http://127.0.0.1:$METRICS_PORT/metrics
 PROM_URL=http://127.0.0.1:$PROM_PORT
 
@@ -44,6 +44,7 @@ mkdir -p "$DSTATE"
     # ebpf, not auto: the pidfd fallback would miss the short-lived victim
     printf '[probe]\nmode = ebpf\n[process]\nwatched = nova-compute\n'
     printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$METRICS_PORT"
+    printf '[control]\nsocket = %s/control.sock\n' "$STATE_DIR"   # not /run/mimamori's
 } > "$CONF"
 
 tap_check "mimamorid accepts [metrics] listen" "$MIMAMORID" --config "$CONF" --check-config ||

@@ -49,9 +49,12 @@ case $BASE/ in /var/*|/run/*|/etc/*) die "BASE=$BASE must not be under /var, /ru
 export BASE
 
 case $ACCEL in
-  # [ -c ] first: opening a missing /dev/kvm for writing would create a
-  # regular file there, and libvirt then refuses every KVM domain.
-  auto) if [ -c /dev/kvm ] && ( exec 3<>/dev/kvm ) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi ;;
+  # Never with the shell's <>: it opens with O_CREAT, and on a machine
+  # without KVM made a regular file /dev/kvm that every later run took for
+  # KVM (libvirt then refuses every KVM domain).  [ -c ] first, then an
+  # open(O_RDWR) that cannot create anything (the device may vanish between).
+  auto) if [ -c /dev/kvm ] && /usr/bin/python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null
+        then ACCEL=kvm; else ACCEL=tcg; fi ;;
   kvm|tcg) ;;
   *) die "ACCEL must be auto|kvm|tcg" ;;
 esac
