@@ -193,13 +193,16 @@ static void test_member_bound(void **state)
 
 static void test_load(void **state)
 {
-	char path[] = "/tmp/test_members_XXXXXX";
-	int fd = mkstemp(path);
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[256];
+	int fd;
 	const char *text = "x tls+tcp://h:1\ny tls+tcp://h:2\n";
 	struct members_list l;
 	char err[512] = "";
 
 	(void)state;
+	assert_true(snprintf(path, sizeof(path), "%s/test_members_XXXXXX", tmp) < (int)sizeof(path));
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
@@ -211,7 +214,7 @@ static void test_load(void **state)
 	assert_int_equal(members_file_load(path, &l, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "No such file"));
-	assert_int_equal(members_file_load("/tmp", &l, err, sizeof(err)), -1);
+	assert_int_equal(members_file_load(tmp, &l, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
 }
 
