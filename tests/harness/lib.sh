@@ -8,7 +8,8 @@
 # (the stack helpers below take care of that for start.sh/stop.sh).
 #
 # TAP       tap_plan N | tap_ok DESC | tap_not_ok DESC [DIAG...] | tap_check DESC CMD...
-#           tap_is GOT WANT DESC | tap_skip DESC [REASON] | tap_skip_all REASON
+#           tap_is GOT WANT DESC | tap_same GOT WANT DESC (tap_is, and WANT must not be
+#           empty: for two queries' outputs) | tap_skip DESC [REASON] | tap_skip_all REASON
 #           tap_diag MSG... | tap_bail REASON | tap_done (exit status: 0 = all passed)
 #           A skip is a failure: tap_skip is a `not ok`, tap_skip_all fails the whole
 #           test, unless MIMAMORI_ALLOW_SKIP is set (a developer's partial run; CI
@@ -54,6 +55,10 @@ tap_check() { # DESC CMD...  -> ok when CMD exits 0; its output becomes the diag
 tap_is() { # GOT WANT DESC
     if [ "$1" = "$2" ]; then tap_ok "$3"; return 0; fi
     tap_not_ok "$3" "got:  '$1'" "want: '$2'"; return 1; }
+tap_same() { # GOT WANT DESC: tap_is where WANT is itself a query's output, so an
+    # empty one ("", [], {}, null: the query failed or found nothing) fails
+    case $2 in ''|'[]'|'{}'|null) tap_not_ok "$3" "want is empty ('$2'): nothing to compare (got: '$1')"; return 1 ;; esac
+    tap_is "$@"; }
 _skip_allowed() { [ -n "${MIMAMORI_ALLOW_SKIP:-}" ]; }
 tap_skip() { # DESC [REASON]
     if _skip_allowed; then _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
-"""incident.py VICTIM T0 [TIMEOUT [SETTLE]] - what the mesh of start.sh (same
+"""incident.py VICTIM T0 [TIMEOUT] - what the mesh of start.sh (same
 BASE) did about the failure of host VICTIM, which lost its power at unix time
 T0 (what `node-ctl.sh VICTIM poweroff` prints), told for an operator, and
 checked.
 
 Waits up to TIMEOUT [30] s for Masakari to store a notification for VICTIM,
-then until every other member has recorded the incident as done (its own
-`[notified]`, or `[completed] ... notified by X`), then SETTLE [2] s more (room
-for a duplicate from a backup).  Then prints, from the daemons' own outputs
+then until a backup notifier's duplicate would have been stored too (`query.py
+takeover-wait` after the first: the agreement's takeover step with the
+configured fence timeout), showing meanwhile when every other member recorded
+the incident as done (its own `[notified]`, or `[completed] ... notified by X`).  Then prints, from the daemons' own outputs
 (each one's events.jsonl mesh notes, `mimamorictl members`, BASE/fence.log,
 Masakari's stored rows as `api.sh stored` gives them), with times relative to
 T0: who saw VICTIM unreachable and when, the agreement (who declared it, the
@@ -47,11 +48,6 @@ def stored_rows(since):
     return [x for x in rows if x.get("unix", 0) >= since]
 
 
-def incident_done(name, victim, since):
-    rx = re.compile(rf"^\[(notified|completed)\] .*\b{re.escape(victim)}\b")
-    return any(rx.search(e["detail"]) for e in query.mesh_events(name, since))
-
-
 def rel(t, t0):
     return f"{t - t0:+8.3f} s" if t is not None else "       ? s"
 
@@ -62,18 +58,21 @@ def main():
         return 2
     victim, t0 = sys.argv[1], float(sys.argv[2])
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
-    settle = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
     others = [n for n in NAMES if n != victim]
     deadline = t0 + timeout
 
-    # ---- wait: stored, then done everywhere, then settle
+    # ---- wait: stored, then as long as a backup's duplicate could take
     while time.time() < deadline and not any(r["host"] == victim for r in stored_rows(t0)):
         time.sleep(0.05)
-    if any(r["host"] == victim for r in stored_rows(t0)):
-        done_by = min(deadline, time.time() + 10)
-        while time.time() < done_by and not all(incident_done(n, victim, t0) for n in others):
-            time.sleep(0.1)
-        time.sleep(settle)
+    first = [r["unix"] for r in stored_rows(t0) if r["host"] == victim]
+    if first:
+        window = query.takeover_wait()
+        print(f"stored at {rel(min(first), t0).strip()}; watching {window:.1f} s more for a duplicate "
+              f"(a backup notifier's takeover: the agreement's step with the {victim} fence timeout)",
+              flush=True)
+        until = min(first) + window
+        while time.time() < until:
+            time.sleep(min(0.5, max(0.0, until - time.time())))
     waited = time.time() - t0
 
     rows = stored_rows(t0)

@@ -3,7 +3,8 @@
 #   start [--no-wait]  start its mimamorid (in its network namespace, own
 #                      session, and with ISOLATE=1 its own PID namespace; pid
 #                      in BASE/nodes/NAME/daemon.pid, output appended to
-#                      daemon.log) and wait until its control socket answers
+#                      daemon.log, "UNIX_TIME STATUS" appended to daemon.exit
+#                      when it exits) and wait until its control socket answers
 #   wait-ready [S]     wait up to S [30] s until its control socket answers
 #   stop               SIGCONT + SIGTERM, SIGKILL after GRACE [10] s
 #   kill               SIGKILL (no wait)
@@ -17,7 +18,7 @@
 #   exec CMD...        CMD inside NAME's network namespace
 set -uo pipefail
 . "$(dirname "$(readlink -f "$0")")/common.sh"
-[ $# -ge 2 ] || { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 mesh_load
 NAME=$1 ACTION=$2; shift 2
 NS=$(mesh_ns "$NAME") || mesh_die "no member $NAME in $BASE/nodes.list"
@@ -33,6 +34,10 @@ wait_ready() { # S
         sleep 0.1
     done
     mesh_log "$NAME: control socket does not answer after ${1:-30}s"; return 1; }
+# Appends "UNIX_TIME STATUS" to daemon.exit when the daemon started last
+# exits (STATUS: its exit code, 128+N when killed by signal N): the tests
+# read how each daemon ended.
+exited() { echo "$EPOCHREALTIME $?" >> "$D/daemon.exit"; }
 start() {
     local p v=()
     p=$(mesh_daemon_pid "$NAME") && mesh_die "$NAME: mimamorid already running (pid $p)"
@@ -41,20 +46,31 @@ start() {
     if [ "${MESH_ISOLATE:-1}" = 1 ]; then
         # own PID namespace (+ its /proc): the daemon sees only its own
         # processes, not the pacemaker-remoted of other tests on the machine
-        setsid nsenter --net="/run/netns/$NS" -- unshare --pid --fork --mount-proc --kill-child -- \
-            "$MESH_MIMAMORID" "${v[@]}" --config "$D/mimamori.conf" >> "$D/daemon.log" 2>&1 < /dev/null &
+        # (unshare --fork exits with the daemon's status, or dies of its signal)
+        ( setsid nsenter --net="/run/netns/$NS" -- unshare --pid --fork --mount-proc --kill-child -- \
+            "$MESH_MIMAMORID" "${v[@]}" --config "$D/mimamori.conf" >> "$D/daemon.log" 2>&1 < /dev/null
+          exited ) > /dev/null 2>&1 < /dev/null &
+        local w=$! t c="" u
+        for ((t = 0; t < 100; t++)); do
+            u=$(pgrep -P "$w" 2>/dev/null | head -1)
+            c=$([ -n "$u" ] && pgrep -P "$u" 2>/dev/null | head -1)
+            [ -n "$c" ] && mesh_ours "$c" "$D/mimamori.conf" && break
+            c=""; sleep 0.02
+        done
+        [ -n "$c" ] || { kill -KILL ${u:-} "$w" 2>/dev/null; mesh_die "$NAME: mimamorid did not start under unshare, or exited at once (see $D/daemon.log)"; }
+        echo "$c" > "$D/daemon.pid"
+    else
+        ( setsid nsenter --net="/run/netns/$NS" -- "$MESH_MIMAMORID" "${v[@]}" --config "$D/mimamori.conf" \
+            >> "$D/daemon.log" 2>&1 < /dev/null
+          exited ) > /dev/null 2>&1 < /dev/null &
         local w=$! t c=""
         for ((t = 0; t < 100; t++)); do
             c=$(pgrep -P "$w" 2>/dev/null | head -1)
             [ -n "$c" ] && mesh_ours "$c" "$D/mimamori.conf" && break
             c=""; sleep 0.02
         done
-        [ -n "$c" ] || { kill -KILL "$w" 2>/dev/null; mesh_die "$NAME: mimamorid did not start under unshare, or exited at once (see $D/daemon.log)"; }
+        [ -n "$c" ] || mesh_die "$NAME: mimamorid did not start, or exited at once (see $D/daemon.log)"
         echo "$c" > "$D/daemon.pid"
-    else
-        setsid nsenter --net="/run/netns/$NS" -- "$MESH_MIMAMORID" "${v[@]}" --config "$D/mimamori.conf" \
-            >> "$D/daemon.log" 2>&1 < /dev/null &
-        echo $! > "$D/daemon.pid"
     fi
     [ "${1:-}" = --no-wait ] || wait_ready 30; }
 link() { ip -n "$MESH_HUB_NS" link set "$(mesh_veth "$NAME")" "$1"; }

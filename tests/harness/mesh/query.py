@@ -13,6 +13,9 @@
   fences                        JSON list of {start, end, actor, target, rc}
   mesh-events NAME [SINCE]      JSON list of the mesh notes in NAME's events.jsonl
                                 ({time (unix s), detail}), after unix time SINCE
+  takeover-wait                 seconds after a stored notification within which
+                                a backup notifier's duplicate would be stored
+                                (from the nodes' [fencing] and [masakari] timeouts)
 Reads BASE/env.sh; talks to the daemons through mimamorictl --json.
 """
 import datetime
@@ -54,43 +57,49 @@ def ctl(name, *args, timeout_ms=1500):
         return None
 
 
-NOTE_STATES = ((re.compile(r"^(\S+) joined$"), "ALIVE"),
-               (re.compile(r"^(\S+) alive again \("), "ALIVE"),
-               (re.compile(r"^(\S+) suspected by "), "SUSPECT"),
-               (re.compile(r"^(\S+) dead \(declared by "), "DEAD"),
-               (re.compile(r"^(\S+) left$"), "LEFT"))
-
-
-def view_from_events(name):
-    """The membership view rebuilt from NAME's mesh notes since its last start
-    (for a daemon whose Members RPC does not report the mesh)."""
-    v = {name: "ALIVE"}
-    for e in mesh_events(name):
-        d = e["detail"]
-        if d.startswith("started: "):
-            v = {name: "ALIVE"}
-            continue
-        for rx, st in NOTE_STATES:
-            m = rx.match(d)
-            if m and m.group(1) in NAMES:
-                v[m.group(1)] = st
-                break
-    return v
-
-
 def view(name):
-    """{member: state} as NAME's daemon sees it; None when it does not answer.
-    From `mimamorictl members`; from its event log when that lists only itself."""
+    """{member: state} as NAME's daemon sees it (`mimamorictl members`); None
+    when it does not answer, or answers with an error (its mesh is off)."""
     d = ctl(name, "members")
     if d is None:
         return None
-    members = d.get("members", [])
-    if len(members) <= 1 < len(NAMES) and ENV.get("MESH_ENABLED") == "1":
-        return view_from_events(name)
     out = {}
-    for m in members:
+    for m in d.get("members", []):
         out[m.get("name")] = m.get("state", "MEMBER_STATE_UNKNOWN").replace("MEMBER_STATE_", "")
     return out
+
+
+# The agreement's timing (mesh/agreement.c, agreement_config_default; the
+# daemon sets only the fence timeout, from [fencing] timeout): a backup
+# notifier takes over a notifier it no longer hears from takeover_step =
+# claim_settle + fence_timeout + notify_timeout after the last progress it
+# heard, and the notifier re-sends its progress every resend_interval.
+AGR_CLAIM_SETTLE_S = 0.1
+AGR_NOTIFY_TIMEOUT_S = 30.0
+AGR_RESEND_INTERVAL_S = 1.0
+
+
+def conf_value(name, section, key):
+    """KEY of [SECTION] in NAME's mimamori.conf (what start.sh wrote), or None."""
+    import configparser
+    c = configparser.ConfigParser(interpolation=None)
+    c.read(os.path.join(BASE, "nodes", name, "mimamori.conf"))
+    return c.get(section, key, fallback=None)
+
+
+def takeover_wait():
+    """Seconds after a notification was stored within which a backup's
+    duplicate would be stored: the takeover step with the configured
+    [fencing] timeout, a resend interval, and the backup's own POST
+    ([masakari] timeout). Judging "exactly one notification" earlier proves
+    nothing about the backups."""
+    def each(section, key):
+        vals = [conf_value(n, section, key) for n in NAMES]
+        if None in vals:
+            sys.exit(f"query.py: [{section}] {key} missing from a node's mimamori.conf")
+        return max(float(v) for v in vals)
+    fence, post = each("fencing", "timeout"), each("masakari", "timeout")
+    return AGR_CLAIM_SETTLE_S + fence + AGR_NOTIFY_TIMEOUT_S + AGR_RESEND_INTERVAL_S + post
 
 
 def views_text(names):
@@ -205,6 +214,8 @@ def main():
         print(json.dumps({n: posted(n) for n in (args or NAMES)}))
     elif a == "fences":
         print(json.dumps(fences()))
+    elif a == "takeover-wait":
+        print(f"{takeover_wait():.1f}")
     elif a == "mesh-events":
         print(json.dumps(mesh_events(args[0], float(args[1]) if len(args) > 1 else 0.0)))
     else:
