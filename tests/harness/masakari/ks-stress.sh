@@ -76,7 +76,7 @@ for ((r = 1; r <= N; r++)); do
     wait "$SP" 2>/dev/null
     left=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
     if [ $left = 1 ]; then
-        { for tb in "$R"/run/keystone-tb*; do echo "== python stacks ($tb)"; timeout 10 uwsgi-core --connect-and-read "$tb" 2>&1; done
+        { for tb in "$R"/run/keystone-tb*; do echo "== python stacks ($tb)"; timeout -k 1 5 uwsgi-core --connect-and-read "$tb" 2>&1; done
           for p in $KP $(pgrep -P "$KP"); do
               echo "== kernel wait channels of pid $p"
               for t in /proc/"$p"/task/*; do echo "${t##*/} $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null) $(cut -d' ' -f3 "$t/stat")"; done
