@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # tests/harness/run-id.sh - per-run names and free ports, so that two runs on
 # one machine neither collide nor clean up each other.  Sourced by lib.sh,
-# mesh/common.sh and pacemaker/lib/env.sh (one copy of each helper).
+# mesh/common.sh, pacemaker/lib/env.sh and masakari/start.sh (one copy of
+# each helper).
 #
 #   run_id [PID]        the run id of process PID [$$]: "<pid>x<start>" in hex,
 #                       <start> its start time (clock ticks since boot), so a
@@ -11,7 +12,7 @@
 #   free_port           a TCP port of 127.0.0.1 that is free now (bound, then
 #                       released), picked at random in 20000-31999: below the
 #                       kernel's ephemeral range, so no outgoing connection
-#                       takes it meanwhile (as tests/harness/masakari does).
+#                       takes it meanwhile.
 #                       Pick it just before starting what binds it.
 [ -n "${_MIMAMORI_RUN_ID_SH:-}" ] && return 0
 _MIMAMORI_RUN_ID_SH=1

@@ -77,15 +77,16 @@ T0=$EPOCHREALTIME
 
 log() { printf '[masakari %6.2fs] %s\n' "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}')" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../run-id.sh"   # free_port
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() { # VAR: keep an explicit value, else a port nobody listens on (nor picked here)
+pick_port() { # VAR: keep an explicit value, else a free port (run-id.sh) not picked here already
     local -n port=$1
     [ -n "$port" ] && return 0
     local p
-    for _ in $(seq 1 100); do
-        p=$(( 20000 + SRANDOM % 12000 ))
+    for _ in $(seq 1 20); do
+        p=$(free_port) || break
         case " $PICKED " in *" $p "*) continue ;; esac
-        port_busy "$p" || { port=$p; PICKED="$PICKED $p"; return 0; }
+        port=$p; PICKED="$PICKED $p"; return 0
     done
     die "no free port found for $1"; }
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
