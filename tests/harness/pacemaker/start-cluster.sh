@@ -176,7 +176,11 @@ for h in $(remote_names); do boot remote "$h"; done
 ts "daemons spawned"
 c1=$(cluster_names | sed -n 1p)
 ok=0
-for i in $(seq 600); do
+# Wall-clock deadlines (each crm_mon may itself take up to 5 s on a loaded machine).
+deadline() { echo $(( ${EPOCHREALTIME/./} + $1 * 1000000 )); }
+before() { (( ${EPOCHREALTIME/./} < $1 )); }
+end=$(deadline 60)
+while before "$end"; do
   [ -s "$BASE/nodes/$c1/anchor.pid" ] && timeout 5 "$HERE/pcmk-exec" "$c1" crm_mon -1 --output-as=xml 2>/dev/null \
      | grep -q "<node name=\"$c1\"[^>]* online=\"true\"" && { ok=1; break; }
   sleep 0.1
@@ -184,8 +188,8 @@ done
 [ $ok = 1 ] || { echo "$c1 not online after 60 s (logs: $BASE/nodes/$c1/var/log)" >&2; exit 1; }
 ts "$c1 online in crm_mon (DC elected)"
 X() { "$HERE/pcmk-exec" "$c1" "$@"; }
-nr=$(remote_names | wc -l) ok=0
-for i in $(seq 600); do
+nr=$(remote_names | wc -l) ok=0 end=$(deadline 60)
+while before "$end"; do
   x=$(timeout 5 "$HERE/pcmk-exec" "$c1" crm_mon -1 --output-as=xml 2>/dev/null || true)
   n=$(grep -c '<node [^>]*online="true"[^>]*type="remote"' <<<"$x" || true)
   s=$(grep -c '<resource id="[^"]*" resource_agent="ocf:pacemaker:remote" role="Started"' <<<"$x" || true)
