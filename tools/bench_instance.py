@@ -16,8 +16,6 @@ free at start; mimamorid's control socket is in the state directory.
 """
 import json
 import os
-import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,17 +31,10 @@ MIM_HOST, MM_HOST = "compute-mimamori", "compute-monitors"
 
 
 def free_port():
-    """A TCP port of 127.0.0.1 free now, at random in 20000-31999 (below the
-    ephemeral range): tests/harness/run-id.sh's free_port."""
-    for _ in range(200):
-        p = random.randrange(20000, 32000)
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-        return p
-    raise RuntimeError("no free port in 20000-31999")
+    """A TCP port of 127.0.0.1 free now: tests/harness/run-id.sh's free_port (one copy)."""
+    return int(subprocess.run(
+        ["bash", "-c", '. "$1" && free_port', "-", os.path.join(ROOT, "tests/harness/run-id.sh")],
+        check=True, capture_output=True, text=True, timeout=30).stdout)
 
 
 def sh(cmd, env=None, check=True, capture=True):
