@@ -5,7 +5,7 @@
  * tgids), carrying what killed it. Fatal signals and OOM selection are
  * remembered per tgid in maps and folded into the exit record, so user space
  * receives nothing but exits. All policy (which names, which variant) is set
- * by daemon/probe.c before load.
+ * by daemon/loop/probe.c before load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

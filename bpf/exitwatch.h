@@ -1,6 +1,6 @@
 /* The record bpf/exitwatch.bpf.c hands to user space when a watched thread
  * group dies, and the sizes of the tables the loader fills in before load.
- * Included by the BPF side (vmlinux.h types) and by daemon/probe.c
+ * Included by the BPF side (vmlinux.h types) and by daemon/loop/probe.c
  * (linux/types.h), so only fixed-size __u32-style fields, laid out without
  * implicit padding. */
 #ifndef MIMAMORI_EXITWATCH_H

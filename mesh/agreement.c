@@ -20,7 +20,7 @@
  * Every decision is re-evaluated from state (evaluate()) after each input,
  * so nothing depends on the order in which a view change and a message
  * arrive. Functions call downwards only: no recursion. */
-#include "agreement.h"
+#include "mesh/agreement.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crm_mon.h"
-#include "daemon/errbuf.h"
+#include "core/crm_mon.h"
+#include "base/errbuf.h"
 
 #define NS_PER_MS UINT64_C(1000000)
 #define NS_PER_S UINT64_C(1000000000)

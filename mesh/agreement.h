@@ -228,7 +228,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct crm_mon_view; /* daemon/crm_mon.h */
+struct crm_mon_view; /* core/crm_mon.h */
 
 /* ---- limits ------------------------------------------------------------ */
 
@@ -282,7 +282,7 @@ enum agr_stage {
 				       was fenced) */
 };
 
-/* Same order as enum log_level (daemon/log.h). */
+/* Same order as enum log_level (os/log.h). */
 enum agr_log_level { AGR_LOG_ERROR = 0, AGR_LOG_WARN, AGR_LOG_INFO, AGR_LOG_DEBUG };
 
 /* ---- messages between peers (the shell encodes them) ---------------------- */

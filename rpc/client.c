@@ -14,7 +14,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "rpc/clock.h"
+#include "os/clock.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
 #include "rpc/pipe_set.h"

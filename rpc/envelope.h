@@ -15,7 +15,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "rpc.pb-c.h"
+#include "proto/rpc.pb-c.h"
 #include "rpc/status.h"
 
 /* Largest packed request or reply message an envelope of max_msg bytes may

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc/utf8.h"
+#include "base/text.h"
 
 /* The allocator handed to protobuf-c: malloc with a running total, so the
  * result is freed with the default allocator (free). */

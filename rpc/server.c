@@ -15,11 +15,11 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/transport/ipc/ipc.h>
 
-#include "rpc/clock.h"
+#include "os/clock.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
 #include "rpc/pipe_set.h"
-#include "rpc/utf8.h"
+#include "base/text.h"
 
 #define ARENA_ALIGN 16
 

@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <stdio.h>
 
-#include "rpc/utf8.h"
+#include "base/text.h"
 
 static const char *const names[RPC_CODE_MAX + 1] = {
 	[RPC_OK] = "OK",

@@ -19,9 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "control.pb-c.h"
+#include "proto/control.pb-c.h"
 #include "rpc/client.h"
-#include "rpc/clock.h"
+#include "os/clock.h"
 #include "rpc/message.h"
 #include "rpc/server.h"
 

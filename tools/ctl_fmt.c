@@ -1,5 +1,5 @@
 /* See ctl_fmt.h. */
-#include "ctl_fmt.h"
+#include "tools/ctl_fmt.h"
 
 #include <langinfo.h>
 #include <locale.h>

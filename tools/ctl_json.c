@@ -1,5 +1,5 @@
 /* See ctl_json.h. */
-#include "ctl_json.h"
+#include "tools/ctl_json.h"
 
 #include <stdbool.h>
 #include <stdint.h>

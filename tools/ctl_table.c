@@ -1,11 +1,11 @@
 /* See ctl_table.h. */
-#include "ctl_table.h"
+#include "tools/ctl_table.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_fmt.h"
+#include "tools/ctl_fmt.h"
 
 struct ctl_table {
 	size_t ncols;

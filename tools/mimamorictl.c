@@ -26,10 +26,10 @@
 #include <jansson.h>
 #include <nng/nng.h>
 
-#include "control.pb-c.h"
-#include "ctl_fmt.h"
-#include "ctl_json.h"
-#include "ctl_table.h"
+#include "proto/control.pb-c.h"
+#include "tools/ctl_fmt.h"
+#include "tools/ctl_json.h"
+#include "tools/ctl_table.h"
 #include "rpc/client.h"
 #include "rpc/message.h"
 #include "rpc/status.h"

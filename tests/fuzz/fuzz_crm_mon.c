@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crm_mon.h"
+#include "core/crm_mon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: Masakari's (and Keystone's) answer to a POST, as any
  * body a server, a proxy's error page or a man in the middle could send:
  * the error message and the notification_uuid the client keeps
- * (daemon/masakari_reply.c). The body is passed with its exact length and
+ * (core/masakari_reply.c). The body is passed with its exact length and
  * no terminator (ASan catches a read past it), into buffers of the sizes
  * the client uses and of the smallest sizes allowed. Whatever comes in:
  * terminated text within the buffer, printable (no control bytes),
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "masakari_reply.h"
-#include "rpc/utf8.h"
+#include "core/masakari_reply.h"
+#include "base/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/members_file.h"
+#include "daemon/mesh/members_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

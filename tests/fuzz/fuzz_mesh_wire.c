@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/mesh_wire.h"
+#include "mesh/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.pb-c.h"
+#include "proto/control.pb-c.h"
 #include "rpc/bounds.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
-#include "rpc/utf8.h"
+#include "base/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -210,7 +210,7 @@ kill -KILL "$(qemu_pid vm1)"
 tap_check "libvirtd paused: the kernel's verdict on vm1 is notified" \
     wait_for "[ \$(count_vm $VM1) = $((BEFORE + 1)) ]" 5
 # libvirt's word seconds late, on a connection that survives: half of the
-# daemon's libvirt keepalive window (daemon/libvirt_watch.c: 2 s x 3)
+# daemon's libvirt keepalive window (daemon/loop/libvirt_watch.c: 2 s x 3)
 sleep 3
 kill -CONT "$LIBVIRTD"
 tap_check "libvirtd resumed: its late STOPPED/FAILED for vm1 reaches mimamorid" \

@@ -1,5 +1,5 @@
 /* Integration test of the exit watch in the running kernel: loads the real
- * eBPF probe (daemon/probe.c + bpf/exitwatch.bpf.c), makes copies of the
+ * eBPF probe (daemon/loop/probe.c + bpf/exitwatch.bpf.c), makes copies of the
  * victim helper named like watched processes, kills them in the ways that
  * matter to mimamori and checks the one fact each death produces. Then
  * the same for the pidfd fallback. Emits TAP; needs root.
@@ -34,9 +34,9 @@
 #include <linux/magic.h>
 #include <bpf/btf.h>
 
-#include "log.h"
-#include "pidfd_watch.h"
-#include "probe.h"
+#include "os/log.h"
+#include "daemon/loop/pidfd_watch.h"
+#include "daemon/loop/probe.h"
 
 #define DEADLINE_MS 5000 /* generous (facts take well under 20 ms), never a sleep */
 #define MAX_CHILDREN 128

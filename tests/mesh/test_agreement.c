@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "mesh/agreement.h"
-#include "crm_mon.h"
+#include "core/crm_mon.h"
 
 #define MS UINT64_C(1000000)
 #define S (1000 * MS)

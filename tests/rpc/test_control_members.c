@@ -23,14 +23,14 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "control.pb-c.h"
-#include "control_service.h"
-#include "delivery_policy.h"
-#include "event_log.h"
-#include "mesh_node.h"
-#include "notifier.h"
-#include "outbox.h"
+#include "daemon/common/config.h"
+#include "proto/control.pb-c.h"
+#include "daemon/serve/control_service.h"
+#include "core/delivery_policy.h"
+#include "daemon/common/event_log.h"
+#include "daemon/mesh/mesh_node.h"
+#include "daemon/notifier/notifier.h"
+#include "daemon/notifier/outbox.h"
 #include "rpc/client.h"
 #include "rpc/message.h"
 

@@ -40,10 +40,10 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "rpc/client.h"
-#include "rpc/clock.h"
+#include "os/clock.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
-#include "testsvc.h"
+#include "tests/rpc/testsvc.h"
 
 #define SVC (&mimamori__test__test_svc__descriptor)
 

@@ -17,7 +17,7 @@
 #include "rpc/client.h"
 #include "rpc/message.h"
 #include "rpc/server.h"
-#include "testsvc.h"
+#include "tests/rpc/testsvc.h"
 
 #define SVC (&mimamori__test__test_svc__descriptor)
 

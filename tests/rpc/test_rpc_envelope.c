@@ -10,12 +10,12 @@
 
 #include <cmocka.h>
 
-#include "control.pb-c.h"
+#include "proto/control.pb-c.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
 #include "rpc/status.h"
-#include "rpc/utf8.h"
-#include "testsvc.pb-c.h"
+#include "base/text.h"
+#include "tests/rpc/testsvc.pb-c.h"
 
 static void test_status_names(void **state)
 {

@@ -20,10 +20,10 @@
 #include <nng/nng.h>
 
 #include "rpc/client.h"
-#include "rpc/clock.h"
+#include "os/clock.h"
 #include "rpc/message.h"
 #include "rpc/server.h"
-#include "testsvc.h"
+#include "tests/rpc/testsvc.h"
 
 #define SVC (&mimamori__test__test_svc__descriptor)
 #define DEADLINE_MS 5000

@@ -20,7 +20,7 @@
 #include "rpc/message.h"
 #include "rpc/server.h"
 #include "rpc/tls.h"
-#include "testsvc.h"
+#include "tests/rpc/testsvc.h"
 
 #define SVC (&mimamori__test__test_svc__descriptor)
 

@@ -1,5 +1,5 @@
 /* See testsvc.h. */
-#include "testsvc.h"
+#include "tests/rpc/testsvc.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -11,10 +11,10 @@
 
 #include <nng/nng.h>
 
-#include "rpc.pb-c.h"
+#include "proto/rpc.pb-c.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
-#include "testsvc.pb-c.h"
+#include "tests/rpc/testsvc.pb-c.h"
 
 /* What the handlers did, for tests to wait on and assert. */
 struct testsvc {

@@ -132,7 +132,7 @@ else
 fi
 
 # ---- mimamorid.8 documents every long option ----
-daemon_src=$src/daemon/mimamorid.c
+daemon_src=$src/daemon/loop/mimamorid.c
 {
 	# the usage() text
 	awk '/^static void usage\(/, /^}/' "$daemon_src" | grep -oE -- '--[a-z][a-z-]*'

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "daemon/common/config.h"
 
 static char fixture_buf[CONFIG_PATH_LEN];
 

@@ -1,4 +1,4 @@
-/* Unit tests of the correlation core (daemon/correlate.c). Most cases are
+/* Unit tests of the correlation core (core/correlate.c). Most cases are
  * scenarios: a sequence of facts, the exact verdict each one must produce
  * and how many notifications the whole sequence may send (exactly-once is
  * a property of the sequence, not of one fact). The rest cover the table
@@ -15,7 +15,7 @@
 
 #include <libvirt/libvirt.h>
 
-#include "correlate.h"
+#include "core/correlate.h"
 
 #define U1 "6f1c2a9e-1d3b-4c5e-9f70-0a1b2c3d4e5f"
 #define N1 "instance-00000001"

@@ -1,4 +1,4 @@
-/* crm_mon XML (daemon/crm_mon.h): every captured fixture in both flavours
+/* crm_mon XML (core/crm_mon.h): every captured fixture in both flavours
  * (crm_mon -X and --output-as=xml), the traps (exit 102 with a document,
  * an empty document with exit 0, no quorum, no DC, a dead remote online
  * while reconnecting), and garbage: truncations at every length, a DTD,
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crm_mon.h"
+#include "core/crm_mon.h"
 
 static char *read_file(const char *name, size_t *len)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "delivery_policy.h"
+#include "core/delivery_policy.h"
 
 #define MS INT64_C(1000000)
 #define S INT64_C(1000000000)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keystone.h"
+#include "core/keystone.h"
 
 #define S INT64_C(1000000000)
 #define PROJ "3743d2d497c044779f0b2b9e71e952c4"

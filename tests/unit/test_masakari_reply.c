@@ -1,5 +1,5 @@
 /* Masakari's and Keystone's answers as the client reports them
- * (daemon/masakari_reply.c): the message of each error body Masakari
+ * (core/masakari_reply.c): the message of each error body Masakari
  * 14.0.2 and Keystone 22 really send (recorded from the harness's stack,
  * verbatim), a proxy's HTML page, empty and binary bodies, and the
  * notification_uuid of a 202. */
@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "masakari_reply.h"
+#include "core/masakari_reply.h"
 
 static const char *error_of(const char *body, size_t len)
 {

@@ -1,4 +1,4 @@
-/* The mesh's members file (daemon/members_file.c): "NAME URL" lines with
+/* The mesh's members file (daemon/mesh/members_file.c): "NAME URL" lines with
  * comments and blank lines, CRLF; every error names the file and line
  * (bad names, schemes, ports, duplicates, junk after the URL, control
  * characters, NUL, long lines); the bounds (members, line, file size);
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "members_file.h"
+#include "daemon/mesh/members_file.h"
 
 static int parse(const char *text, struct members_list *l, char *err, size_t errlen)
 {

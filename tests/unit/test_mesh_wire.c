@@ -1,4 +1,4 @@
-/* The mesh's wire format (daemon/mesh_wire.c): every message kind round
+/* The mesh's wire format (mesh/wire.c): every message kind round
  * trips through protobuf bytes field for field; what a peer could send
  * wrong (names that do not fit or hold control characters, unknown types,
  * states, kinds and stages, a sender that is not the envelope's, too many
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mesh_wire.h"
+#include "mesh/wire.h"
 
 static uint8_t buf[MESH_WIRE_MAX_MSG];
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "metrics.h"
+#include "daemon/common/metrics.h"
 
 #define MS UINT64_C(1000000)
 #define S UINT64_C(1000000000)

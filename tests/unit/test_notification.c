@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notification.h"
+#include "core/notification.h"
 
 /* 2026-11-26T20:55:45.123456789Z */
 #define T_FAILURE INT64_C(1795726545123456789)

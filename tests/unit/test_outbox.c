@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "outbox.h"
+#include "os/log.h"
+#include "daemon/notifier/outbox.h"
 
 #define S INT64_C(1000000000)
 #define T0 (INT64_C(1795726545) * S)

@@ -1,5 +1,5 @@
 /* mimamori-sim: binary heap of events, see evq.h. */
-#include "evq.h"
+#include "tools/sim/evq.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim.h"
+#include "tools/sim/sim.h"
 
 #define MAX_TABLE 32
 

@@ -1,5 +1,5 @@
 /* mimamori-sim: network model, see net.h. */
-#include "net.h"
+#include "tools/sim/net.h"
 
 #include <errno.h>
 #include <stdlib.h>

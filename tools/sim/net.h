@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rng.h"
+#include "tools/sim/rng.h"
 
 struct net_config {
 	uint64_t latency_ns; /* base one-way latency */

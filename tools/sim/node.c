@@ -1,5 +1,5 @@
 /* mimamori-sim: a simulated daemon, see node.h. */
-#include "node.h"
+#include "tools/sim/node.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim.h"
-#include "wire.h"
+#include "tools/sim/sim.h"
+#include "tools/sim/wire.h"
 
 #define NAME_PREFIX "compute-"
 

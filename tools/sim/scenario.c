@@ -1,10 +1,10 @@
 /* mimamori-sim: scenarios, see scenario.h. */
-#include "scenario.h"
+#include "tools/sim/scenario.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
+#include "tools/sim/sim.h"
 
 enum op {
 	OP_CRASH = 1,

@@ -1,10 +1,10 @@
 /* mimamori-sim: simulated fence agent and Masakari, see services.h. */
-#include "services.h"
+#include "tools/sim/services.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim.h"
+#include "tools/sim/sim.h"
 
 struct svc_req {
 	uint32_t subject;

@@ -1,12 +1,12 @@
 /* mimamori-sim: the engine, see sim.h. */
-#include "sim.h"
+#include "tools/sim/sim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "tools/sim/wire.h"
 
 #define WARM_WINDOW (100 * NS_MS)
 #define WARM_MIN (1 * NS_S)

@@ -17,15 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "evq.h"
+#include "tools/sim/evq.h"
 #include "mesh/agreement.h"
 #include "mesh/membership.h"
-#include "net.h"
-#include "node.h"
-#include "rng.h"
-#include "scenario.h"
-#include "services.h"
-#include "stats.h"
+#include "tools/sim/net.h"
+#include "tools/sim/node.h"
+#include "tools/sim/rng.h"
+#include "tools/sim/scenario.h"
+#include "tools/sim/services.h"
+#include "tools/sim/stats.h"
 
 #define NS_MS UINT64_C(1000000)
 #define NS_S UINT64_C(1000000000)

@@ -1,11 +1,11 @@
 /* mimamori-sim: statistics and the report, see stats.h. */
-#include "stats.h"
+#include "tools/sim/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
+#include "tools/sim/sim.h"
 
 #define STALL_MEMORY (5 * NS_S)
 

@@ -1,5 +1,5 @@
 /* mimamori-sim: wire payloads and size estimates, see wire.h. */
-#include "wire.h"
+#include "tools/sim/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

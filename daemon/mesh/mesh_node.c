@@ -1,0 +1,1593 @@
+/* See mesh_node.h.
+ *
+ * Threads: the mesh thread owns the cores, the peers cache, the fence and
+ * crm_mon runners and the epoll loop; core_lock is held by it while it
+ * works (never while it sleeps) and by mesh_node_members(). The RPC
+ * server's workers decode, authenticate and queue (rx ring, qlock); the
+ * notifier's delivery callback and mesh_node_local_process_failed() queue
+ * small control items (ctl ring, qlock); both wake the loop through an
+ * eventfd. Lock order: core_lock, then the notifier's lock (submit); qlock
+ * is a leaf. */
+#include "daemon/mesh/mesh_node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/x509_crt.h>
+
+#include "core/crm_mon.h"
+#include "daemon/mesh/fence_runner.h"
+#include "os/log.h"
+#include "daemon/mesh/members_file.h"
+#include "daemon/mesh/mesh_peers.h"
+#include "mesh/wire.h"
+#include "core/notification.h"
+#include "rpc/server.h"
+#include "rpc/transport.h"
+#include "os/threads.h"
+
+#define NS_PER_MS UINT64_C(1000000)
+#define NS_PER_S UINT64_C(1000000000)
+
+#define RX_QUEUE_LEN 128      /* decoded messages waiting for the loop (~9.5 KiB each) */
+#define CTL_QUEUE_LEN 256
+#define MAX_PENDING_NOTIFY 256 /* notifications waiting for Masakari's answer */
+#define OUT_BATCH 16
+#define ACT_BATCH 64
+#define DEFERRED_MAX 64
+#define LEAVE_WAIT_NS (1000 * NS_PER_MS)
+#define GOSSIP_DEADLINE_MS 1000u  /* gossip, join, sync and agreement messages */
+#define CRM_MON_TIMEOUT_NS (10 * NS_PER_S)
+#define SERVER_WORKERS 4
+
+enum ctl_kind { CTL_PROCESS_FAILED = 1, CTL_DELIVERY, CTL_STOP };
+
+struct ctl_item {
+	enum ctl_kind kind;
+	char process[AGR_PROCESS_MAX];
+	uint64_t ts_ns;
+	uint64_t outbox_id;
+	bool delivered;
+	long http_status;
+};
+
+struct pending_notify {
+	bool used;
+	uint64_t outbox_id;
+	enum agr_incident_kind kind;
+	uint32_t subject; /* member index */
+	uint64_t incarnation;
+};
+
+enum deferred_kind { DEF_FENCE_RESULT = 1, DEF_NOTIFY_RESULT };
+
+struct deferred {
+	enum deferred_kind kind;
+	uint32_t subject;
+	uint64_t incarnation;
+	enum agr_fence_result fence;
+	enum agr_incident_kind incident;
+	int http_status;
+};
+
+/* What the shell keeps per configured member, beside the cores. */
+struct member_extra {
+	uint32_t state;           /* last membership event */
+	uint64_t incarnation;
+	uint64_t suspect_since_ns; /* first suspicion at this incarnation: failure time */
+	uint64_t observed_inc;    /* last incarnation we logged an observation for, + 1 */
+	/* The last progress heard about this member's incidents (logged once). */
+	uint32_t heard_kind, heard_stage;
+	uint64_t heard_inc;
+	char heard_notifier[MESH_NAME_MAX];
+};
+
+struct mesh_node {
+	/* configuration, fixed after start */
+	char self[MESH_NAME_MAX];
+	char self_addr[MESH_ADDR_MAX];
+	char listen[256];
+	char ca_file[CONFIG_PATH_LEN], cert_file[CONFIG_PATH_LEN];
+	char crm_mon_path[CONFIG_PATH_LEN];
+	uint64_t crm_interval_ns;
+	bool tls;
+	struct members_list members;
+	uint32_t *by_name; /* member indexes sorted by name (bsearch) */
+	uint32_t self_idx;
+	uint64_t probe_deadline_ms;
+	/* The agreement's probes and their acks: a late one still counts
+	 * until the unreachable window closes (the receiver drops requests
+	 * past their deadline). */
+	uint32_t agr_probe_deadline_ms;
+
+	struct notifier *notifier;
+	struct event_log *events;
+	struct metrics *metrics;
+
+	/* mesh thread */
+	pthread_mutex_t core_lock;
+	struct membership *ms;
+	struct agreement *agr;
+	struct member_extra *extra;
+	struct rpc_server *server;
+	struct mesh_peers *peers;
+	struct fence_runner *fence;
+	struct proc_runner *crm;
+	bool crm_disabled, crm_running;
+	uint64_t crm_next_ns;
+	int crm_last_status; /* -1 before the first view */
+	struct crm_mon_view *view;
+	int epfd, timerfd, evfd;
+	pthread_t thread;
+	bool thread_started;
+	bool leaving;
+	uint64_t leave_deadline;
+	struct mesh_out *outbuf;
+	struct agr_action *actbuf;
+	struct pending_notify pending[MAX_PENDING_NOTIFY];
+	struct deferred deferred[DEFERRED_MAX];
+	size_t n_deferred;
+	struct mesh_counters last_mc;
+	struct agr_counters last_ac;
+
+	/* start-up handshake */
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	int start_state; /* 0 pending, 1 running, -1 failed */
+	char start_err[512];
+
+	/* queues (qlock) */
+	pthread_mutex_t qlock;
+	struct mesh_wire_msg *rx;
+	size_t rx_head, rx_len;
+	struct ctl_item ctl[CTL_QUEUE_LEN];
+	size_t ctl_head, ctl_len;
+	bool stop_requested;
+
+	_Atomic uint64_t rejected, dropped_rx, invalid;
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static int64_t mono_to_realtime(uint64_t mono)
+{
+	return (int64_t)mono + (realtime_ns() - (int64_t)mono_ns());
+}
+
+static void note(struct mesh_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct mesh_node *n, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n->events)
+		event_log_note(n->events, "mesh", buf);
+}
+
+static const struct members_list *g_sort_members; /* start-up only, single thread */
+
+static int cmp_idx_name(const void *a, const void *b)
+{
+	const struct members_list *l = g_sort_members;
+
+	return strcmp(l->v[*(const uint32_t *)a].name, l->v[*(const uint32_t *)b].name);
+}
+
+struct name_key {
+	const struct members_list *l;
+	const char *name;
+};
+
+static int cmp_key(const void *k, const void *e)
+{
+	const struct name_key *key = k;
+
+	return strcmp(key->name, key->l->v[*(const uint32_t *)e].name);
+}
+
+/* Member index of name, or -1. Thread-safe (the list is fixed). */
+static long member_idx(const struct mesh_node *n, const char *name)
+{
+	struct name_key key = { &n->members, name };
+	const uint32_t *p;
+
+	if (!name || !name[0])
+		return -1;
+	p = bsearch(&key, n->by_name, n->members.n, sizeof(uint32_t), cmp_key);
+	return p ? (long)*p : -1;
+}
+
+static void wake(struct mesh_node *n)
+{
+	uint64_t one = 1;
+
+	if (write(n->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("mesh: eventfd: %s", strerror(errno));
+}
+
+static bool ctl_push(struct mesh_node *n, const struct ctl_item *it)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&n->qlock);
+	if (n->ctl_len < CTL_QUEUE_LEN) {
+		n->ctl[(n->ctl_head + n->ctl_len) % CTL_QUEUE_LEN] = *it;
+		n->ctl_len++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&n->qlock);
+	if (ok)
+		wake(n);
+	return ok;
+}
+
+/* ---- the RPC handler (server worker threads) ------------------------------- */
+
+static bool power_of_two(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static uint32_t reject(struct mesh_node *n, struct rpc_call *call, const char *why)
+{
+	uint64_t count = atomic_fetch_add(&n->rejected, 1) + 1;
+	const struct rpc_peer *peer = rpc_call_peer(call);
+
+	metrics_mesh_add(n->metrics, METRICS_MESH_PEERS_REJECTED, 1);
+	if (power_of_two(count))
+		log_warn("mesh: refused a message from %s: %s (%" PRIu64 " refused so far)",
+			 peer->addr[0] ? peer->addr : "?", why, count);
+	return rpc_call_error(call, RPC_PERMISSION_DENIED, "%s", why);
+}
+
+static uint32_t on_deliver(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
+			   ProtobufCMessage *reply)
+{
+	struct mesh_node *n = ctx;
+	const Mimamori__MeshEnvelope *env = (const Mimamori__MeshEnvelope *)req;
+	struct mesh_wire_msg m;
+	const char *why = NULL;
+	char text[256];
+	size_t size;
+	bool queued = false;
+
+	(void)reply;
+	if (n->tls) {
+		const struct rpc_peer *peer = rpc_call_peer(call);
+
+		if (!peer->name[0])
+			return reject(n, call, "no verified certificate name");
+		if (!env->from || strcmp(peer->name, env->from) != 0) {
+			snprintf(text, sizeof(text), "sender '%.64s' is not the certificate's name "
+				 "'%.64s'", env->from ? env->from : "", peer->name);
+			return reject(n, call, text);
+		}
+	}
+	if (!env->from || member_idx(n, env->from) < 0) {
+		snprintf(text, sizeof(text), "'%.64s' is not a member", env->from ? env->from : "");
+		return reject(n, call, text);
+	}
+	if (strcmp(env->from, n->self) == 0)
+		return reject(n, call, "the sender claims this node's own name");
+	if (mesh_wire_from_pb(env, &m, &why) < 0) {
+		uint64_t c = atomic_fetch_add(&n->invalid, 1) + 1;
+
+		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
+		if (power_of_two(c))
+			log_warn("mesh: invalid message from %s: %s (%" PRIu64 " so far)", env->from,
+				 why, c);
+		return rpc_call_error(call, RPC_INVALID_ARGUMENT, "%s", why);
+	}
+	size = sizeof(m);
+	if (m.kind == MESH_WIRE_SWIM) {
+		/* The mesh is the members file: gossip about others is dropped,
+		 * and a helper is never asked to ping a stranger. */
+		uint32_t k = 0;
+
+		if (m.swim.type == MESH_MSG_PING_REQ && member_idx(n, m.swim.target) < 0)
+			return rpc_call_error(call, RPC_INVALID_ARGUMENT, "target is not a member");
+		for (uint32_t i = 0; i < m.swim.n_updates; i++)
+			if (member_idx(n, m.swim.updates[i].name) >= 0)
+				m.swim.updates[k++] = m.swim.updates[i];
+		m.swim.n_updates = k;
+		size = offsetof(struct mesh_wire_msg, swim) + offsetof(struct mesh_msg, updates) +
+		       (size_t)k * sizeof(struct mesh_update);
+	}
+	pthread_mutex_lock(&n->qlock);
+	if (n->rx_len < RX_QUEUE_LEN) {
+		memcpy(&n->rx[(n->rx_head + n->rx_len) % RX_QUEUE_LEN], &m, size);
+		n->rx_len++;
+		queued = true;
+	}
+	pthread_mutex_unlock(&n->qlock);
+	if (!queued) {
+		uint64_t c = atomic_fetch_add(&n->dropped_rx, 1) + 1;
+
+		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
+		if (power_of_two(c))
+			log_warn("mesh: receive queue full, message from %s dropped (%" PRIu64
+				 " so far)", m.from, c);
+		return rpc_call_error(call, RPC_RESOURCE_EXHAUSTED, "receive queue full");
+	}
+	metrics_mesh_add(n->metrics, METRICS_MESH_RECEIVED, 1);
+	wake(n);
+	return RPC_OK;
+}
+
+/* ---- notifier callback (notifier thread, its lock held) -------------------- */
+
+static void on_delivery(void *ctx, uint64_t outbox_id, bool delivered, long http_status)
+{
+	struct mesh_node *n = ctx;
+	struct ctl_item it = { .kind = CTL_DELIVERY, .outbox_id = outbox_id,
+			       .delivered = delivered, .http_status = http_status };
+
+	if (!ctl_push(n, &it))
+		log_error("mesh: control queue full: delivery of notification %" PRIu64
+			  " not passed on (the agreement's notify timeout will cover it)",
+			  outbox_id);
+}
+
+/* ---- sending ----------------------------------------------------------------- */
+
+static void send_to(struct mesh_node *n, uint32_t idx, const struct mesh_wire_msg *m,
+		    uint32_t deadline_ms)
+{
+	struct mesh_wire_pb pb;
+	struct rpc_status st;
+	const Mimamori__MeshEnvelope *env;
+	uint32_t code;
+
+	if (idx == n->self_idx)
+		return;
+	env = mesh_wire_to_pb(m, &pb);
+	code = mesh_peers_send(n->peers, n->members.v[idx].url, n->members.v[idx].name,
+			       &mimamori__mesh__descriptor, "Deliver", &env->base, deadline_ms, &st);
+	if (code == RPC_OK) {
+		metrics_mesh_add(n->metrics, METRICS_MESH_SENT, 1);
+	} else {
+		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
+		log_debug("mesh: %s to %s not sent: %s %s", mesh_wire_kind_name(m->kind),
+			  n->members.v[idx].name, rpc_status_name(code), st.message);
+	}
+}
+
+/* Members the local view does not hold dead or left (never heard of
+ * counts as reachable: it may be starting). */
+static bool reachable(const struct mesh_node *n, uint32_t idx)
+{
+	uint32_t s = n->extra[idx].state;
+
+	return s != MESH_DEAD && s != MESH_LEFT;
+}
+
+static uint32_t broadcast(struct mesh_node *n, const struct mesh_wire_msg *m, long skip)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < n->members.n; i++) {
+		if (i == n->self_idx || (long)i == skip || !reachable(n, i))
+			continue;
+		send_to(n, i, m, GOSSIP_DEADLINE_MS);
+		count++;
+	}
+	return count;
+}
+
+/* To the members the agreement chose (act->dest); returns how many. */
+static uint32_t send_to_dests(struct mesh_node *n, const struct agr_action *act,
+			      const struct mesh_wire_msg *m)
+{
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < act->n_dest; i++) {
+		long d = member_idx(n, act->dest[i]);
+
+		if (d >= 0) {
+			send_to(n, (uint32_t)d, m, GOSSIP_DEADLINE_MS);
+			count++;
+		}
+	}
+	return count;
+}
+
+static void send_swim(struct mesh_node *n, const struct mesh_send *s)
+{
+	static _Thread_local struct mesh_wire_msg m; /* mesh thread; ~9.5 KiB */
+	long idx;
+	uint32_t deadline;
+
+	/* The members file's URL for a name, whatever address was gossiped. */
+	idx = s->to_name[0] ? member_idx(n, s->to_name) : members_find_url(&n->members, s->to_addr);
+	if (idx < 0) {
+		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
+		log_debug("mesh: not sending %s to unknown %s%s", mesh_msg_type_name(s->msg.type),
+			  s->to_name, s->to_addr);
+		return;
+	}
+	m.kind = MESH_WIRE_SWIM;
+	snprintf(m.from, sizeof(m.from), "%s", n->self);
+	memcpy(&m.swim, &s->msg,
+	       offsetof(struct mesh_msg, updates) + s->msg.n_updates * sizeof(struct mesh_update));
+	switch (s->msg.type) {
+	case MESH_MSG_PING:
+	case MESH_MSG_ACK:
+	case MESH_MSG_PING_REQ:
+	case MESH_MSG_NACK:
+		deadline = (uint32_t)n->probe_deadline_ms;
+		break;
+	default:
+		deadline = GOSSIP_DEADLINE_MS;
+	}
+	send_to(n, (uint32_t)idx, &m, deadline);
+}
+
+/* ---- agreement ------------------------------------------------------------- */
+
+static void defer(struct mesh_node *n, const struct deferred *d)
+{
+	if (n->n_deferred < DEFERRED_MAX)
+		n->deferred[n->n_deferred++] = *d;
+	else
+		log_error("mesh: deferred input queue full: a fence or notify result was lost "
+			  "(the agreement's timeouts will retry)");
+}
+
+static enum log_level agr_level(enum agr_log_level l)
+{
+	switch (l) {
+	case AGR_LOG_ERROR: return LOG_LEVEL_ERROR;
+	case AGR_LOG_WARN: return LOG_LEVEL_WARN;
+	case AGR_LOG_INFO: return LOG_LEVEL_INFO;
+	default: return LOG_LEVEL_DEBUG;
+	}
+}
+
+static char *host_body(const char *host, enum agr_host_status status, int64_t failure_rt)
+{
+	char when[32];
+	json_t *root;
+	char *body;
+
+	notification_format_time(failure_rt, when);
+	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s, s:s}}}", "notification", "type",
+			 "COMPUTE_HOST", "hostname", host, "generated_time", when, "payload",
+			 "event", "STOPPED", "cluster_status", "OFFLINE", "host_status",
+			 status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN");
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return body;
+}
+
+static char *process_body(const char *host, const char *process, int64_t failure_rt)
+{
+	char when[32];
+	json_t *root;
+	char *body;
+
+	notification_format_time(failure_rt, when);
+	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s}}}", "notification", "type", "PROCESS",
+			 "hostname", host, "generated_time", when, "payload", "event", "STOPPED",
+			 "process_name", process);
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return body;
+}
+
+static void do_notify(struct mesh_node *n, const struct agr_action *act, uint32_t subj)
+{
+	bool host = act->kind == AGR_ACT_NOTIFY_HOST;
+	const struct member_extra *x = &n->extra[subj];
+	/* The failure's time: a host's, when it was first suspected at the
+	 * incarnation it died with; a process's, when it died by its host's
+	 * clock; else when we decided. */
+	uint64_t failed_mono = host && x->suspect_since_ns && x->incarnation == act->incarnation
+				       ? x->suspect_since_ns
+				       : act->decided_at ? act->decided_at : mono_ns();
+	int64_t failure_rt = !host && act->failed_at_unix_ns > 0 ? act->failed_at_unix_ns
+								  : mono_to_realtime(failed_mono);
+	char *body = host ? host_body(act->subject, act->host_status, failure_rt)
+			  : process_body(act->subject, act->process, failure_rt);
+	uint64_t id = 0;
+	int rc = body ? notifier_submit(n->notifier, body, failure_rt, &id) : -ENOMEM;
+	struct pending_notify *slot = NULL;
+
+	if (rc < 0) {
+		log_error("mesh: cannot queue the %s notification for %s: %s; body: %s",
+			  host ? "COMPUTE_HOST" : "PROCESS", act->subject, strerror(-rc),
+			  body ? body : "(none)");
+		note(n, "notification for %s NOT queued: %s", act->subject, strerror(-rc));
+		defer(n, &(struct deferred){ .kind = DEF_NOTIFY_RESULT, .subject = subj,
+					     .incarnation = act->incarnation,
+					     .incident = act->incident, .http_status = 0 });
+		free(body);
+		return;
+	}
+	if (host)
+		log_info("mesh: COMPUTE_HOST notification for %s queued: outbox id %" PRIu64
+			 " (host_status %s, incarnation %" PRIu64 ")",
+			 act->subject, id, act->host_status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN",
+			 act->incarnation);
+	else
+		log_info("mesh: PROCESS notification for %s (%s) queued: outbox id %" PRIu64,
+			 act->subject, act->process, id);
+	note(n, "%s notification for %s queued as outbox %" PRIu64,
+	     host ? "COMPUTE_HOST" : "PROCESS", act->subject, id);
+	free(body);
+	for (size_t i = 0; i < MAX_PENDING_NOTIFY && !slot; i++)
+		if (!n->pending[i].used)
+			slot = &n->pending[i];
+	if (!slot) {
+		log_warn("mesh: too many notifications in flight; the agreement will not hear "
+			 "of outbox %" PRIu64 "'s delivery", id);
+		return;
+	}
+	*slot = (struct pending_notify){ .used = true, .outbox_id = id, .kind = act->incident,
+					 .subject = subj, .incarnation = act->incarnation };
+}
+
+static void do_fence(struct mesh_node *n, const struct agr_action *act, uint32_t subj)
+{
+	char what[700];
+	int rc;
+
+	fence_runner_describe(n->fence, act->subject, what, sizeof(what));
+	rc = fence_runner_start(n->fence, act->subject, act->incarnation, act->attempt, mono_ns());
+	if (rc == -EALREADY) {
+		log_info("mesh: fence of %s already running; its result will count", act->subject);
+		return;
+	}
+	if (rc < 0) {
+		log_error("mesh: FENCE %s (attempt %u): cannot run `%s`: %s", act->subject,
+			  act->attempt, what, strerror(-rc));
+		note(n, "fence of %s could not start: %s", act->subject, strerror(-rc));
+		metrics_mesh_add(n->metrics, METRICS_MESH_FENCES_FAILED, 1);
+		defer(n, &(struct deferred){ .kind = DEF_FENCE_RESULT, .subject = subj,
+					     .incarnation = act->incarnation,
+					     .fence = AGR_FENCE_FAILED });
+		return;
+	}
+	log_warn("mesh: FENCING %s (incarnation %" PRIu64 ", attempt %u): running `%s`",
+		 act->subject, act->incarnation, act->attempt, what);
+	note(n, "fencing %s: %s", act->subject, what);
+}
+
+static void do_action(struct mesh_node *n, const struct agr_action *act)
+{
+	struct mesh_wire_msg m;
+	long subj = act->subject ? member_idx(n, act->subject) : -1;
+	long peer = act->peer ? member_idx(n, act->peer) : -1;
+
+	memset(&m, 0, offsetof(struct mesh_wire_msg, swim));
+	snprintf(m.from, sizeof(m.from), "%s", n->self);
+	switch (act->kind) {
+	case AGR_ACT_SEND_PROBE:
+		if (subj < 0)
+			return;
+		m.kind = MESH_WIRE_PROBE;
+		m.nonce = act->nonce;
+		send_to(n, (uint32_t)subj, &m, n->agr_probe_deadline_ms);
+		break;
+	case AGR_ACT_SEND_PROBE_ACK:
+		if (peer < 0)
+			return;
+		m.kind = MESH_WIRE_PROBE_ACK;
+		m.nonce = act->nonce;
+		send_to(n, (uint32_t)peer, &m, n->agr_probe_deadline_ms);
+		break;
+	case AGR_ACT_SEND_OBSERVATION: {
+		uint32_t to;
+
+		m.kind = MESH_WIRE_OBSERVATION;
+		agreement_action_observation(n->agr, act, &m.observation);
+		to = send_to_dests(n, act, &m);
+		if (subj >= 0 && n->extra[subj].observed_inc != act->incarnation + 1) {
+			n->extra[subj].observed_inc = act->incarnation + 1;
+			log_warn("mesh: OBSERVED %s unreachable: no answer to our probe "
+				 "(incarnation %" PRIu64 "); observation sent to %u members",
+				 act->subject, act->incarnation, to);
+			note(n, "observed %s unreachable (incarnation %" PRIu64 ")", act->subject,
+			     act->incarnation);
+		}
+		break;
+	}
+	case AGR_ACT_SEND_COMPLETION:
+		m.kind = MESH_WIRE_COMPLETION;
+		agreement_action_completion(n->agr, act, &m.completion);
+		log_debug("mesh: telling peers: %s %s of %s by %s", act->incident == AGR_INCIDENT_HOST
+			  ? "HOST" : "PROCESS", agr_stage_name(act->stage), act->subject,
+			  m.completion.notifier);
+		send_to_dests(n, act, &m);
+		break;
+	case AGR_ACT_BROADCAST_PROCESS_REPORT:
+		m.kind = MESH_WIRE_PROCESS_REPORT;
+		agreement_action_process_report(n->agr, act, &m.report);
+		broadcast(n, &m, -1);
+		break;
+	case AGR_ACT_FENCE:
+		if (subj >= 0)
+			do_fence(n, act, (uint32_t)subj);
+		break;
+	case AGR_ACT_NOTIFY_HOST:
+	case AGR_ACT_NOTIFY_PROCESS:
+		if (subj >= 0)
+			do_notify(n, act, (uint32_t)subj);
+		break;
+	case AGR_ACT_LOG:
+		log_msg(agr_level(act->level), "mesh agreement [%s] %s", act->event, act->text);
+		if (act->level <= AGR_LOG_INFO)
+			note(n, "[%s] %s", act->event, act->text);
+		break;
+	}
+}
+
+static void drain_agreement(struct mesh_node *n)
+{
+	size_t k;
+
+	while ((k = agreement_poll_actions(n->agr, n->actbuf, ACT_BATCH)) > 0)
+		for (size_t i = 0; i < k; i++)
+			do_action(n, &n->actbuf[i]);
+}
+
+/* Calls an agreement input until it is not refused for undrained actions. */
+#define AGR_CALL(n, call)                                       \
+	do {                                                    \
+		int agr_rc_ = (call);                           \
+		drain_agreement(n);                             \
+		if (agr_rc_ == -EBUSY) {                        \
+			agr_rc_ = (call);                       \
+			drain_agreement(n);                     \
+		}                                               \
+	} while (0)
+
+static void run_deferred(struct mesh_node *n)
+{
+	while (n->n_deferred > 0) {
+		struct deferred d = n->deferred[0];
+
+		memmove(&n->deferred[0], &n->deferred[1], (n->n_deferred - 1) * sizeof(d));
+		n->n_deferred--;
+		if (d.kind == DEF_FENCE_RESULT)
+			AGR_CALL(n, agreement_on_fence_result(n->agr, n->members.v[d.subject].name,
+							      d.incarnation, d.fence, mono_ns()));
+		else
+			AGR_CALL(n, agreement_on_notify_result(n->agr, d.incident,
+							       n->members.v[d.subject].name,
+							       d.incarnation, d.http_status,
+							       mono_ns()));
+	}
+}
+
+/* ---- membership --------------------------------------------------------------- */
+
+static void update_member_gauges(struct mesh_node *n)
+{
+	struct mesh_summary s;
+
+	membership_summary(n->ms, &s);
+	metrics_mesh_set_members(n->metrics, METRICS_MESH_ALIVE, s.alive);
+	metrics_mesh_set_members(n->metrics, METRICS_MESH_SUSPECT, s.suspect);
+	metrics_mesh_set_members(n->metrics, METRICS_MESH_DEAD, s.dead);
+	metrics_mesh_set_members(n->metrics, METRICS_MESH_LEFT, s.left);
+}
+
+static void on_event(struct mesh_node *n, const struct mesh_event *e)
+{
+	long idx = member_idx(n, e->name);
+	const char *name = e->name;
+	unsigned long long inc = (unsigned long long)e->incarnation;
+
+	if (idx < 0)
+		return; /* filtered on receipt: cannot happen */
+	if (idx == n->self_idx) {
+		if (e->new_state == MESH_ALIVE && e->old_state != MESH_STATE_NONE)
+			log_info("mesh: refuted a suspicion of this node (now incarnation %llu)",
+				 inc);
+		return;
+	}
+	struct member_extra *x = &n->extra[idx];
+
+	switch (e->new_state) {
+	case MESH_ALIVE:
+		if (e->old_state == MESH_STATE_NONE) {
+			log_info("mesh: %s joined (%s, incarnation %llu)", name, e->addr, inc);
+			note(n, "%s joined", name);
+		} else {
+			log_info("mesh: %s is alive again (was %s; incarnation %llu)", name,
+				 mesh_state_name(e->old_state), inc);
+			note(n, "%s alive again (incarnation %llu)", name, inc);
+		}
+		x->suspect_since_ns = 0;
+		break;
+	case MESH_SUSPECT:
+		log_warn("mesh: %s suspected by %s (incarnation %llu)", name, e->by, inc);
+		note(n, "%s suspected by %s", name, e->by);
+		if (!x->suspect_since_ns || x->incarnation != e->incarnation)
+			x->suspect_since_ns = e->at_ns;
+		break;
+	case MESH_DEAD:
+		log_warn("mesh: %s declared DEAD by %s (incarnation %llu): probing it and seeking "
+			 "agreement", name, e->by[0] ? e->by : "?", inc);
+		note(n, "%s dead (declared by %s, incarnation %llu)", name, e->by, inc);
+		if (!x->suspect_since_ns || x->incarnation != e->incarnation)
+			x->suspect_since_ns = e->at_ns;
+		break;
+	case MESH_LEFT:
+		log_info("mesh: %s left the mesh (planned shutdown; incarnation %llu)", name, inc);
+		note(n, "%s left", name);
+		x->suspect_since_ns = 0;
+		break;
+	}
+	x->state = e->new_state;
+	x->incarnation = e->incarnation;
+	AGR_CALL(n, agreement_on_member_state(n->agr, name, (enum agr_member_state)e->new_state,
+					      e->incarnation, e->at_ns));
+	update_member_gauges(n);
+}
+
+static void drain_membership(struct mesh_node *n)
+{
+	size_t k;
+
+	while ((k = membership_poll_output(n->ms, n->outbuf, OUT_BATCH)) > 0) {
+		for (size_t i = 0; i < k; i++) {
+			if (n->outbuf[i].kind == MESH_OUT_SEND)
+				send_swim(n, &n->outbuf[i].send);
+			else if (n->outbuf[i].kind == MESH_OUT_EVENT)
+				on_event(n, &n->outbuf[i].event);
+		}
+	}
+}
+
+/* Copies the cores' counters into the metrics (as deltas). */
+static void sync_counters(struct mesh_node *n)
+{
+	struct mesh_counters mc;
+	struct agr_counters ac;
+
+	membership_counters(n->ms, &mc);
+	metrics_mesh_add(n->metrics, METRICS_MESH_SUSPICIONS,
+			 mc.suspicions_raised - n->last_mc.suspicions_raised);
+	metrics_mesh_add(n->metrics, METRICS_MESH_REFUTATIONS,
+			 mc.refutations - n->last_mc.refutations);
+	n->last_mc = mc;
+	agreement_counters(n->agr, &ac);
+	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
+	n->last_ac = ac;
+}
+
+static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64_t now)
+{
+	switch (m->kind) {
+	case MESH_WIRE_SWIM: {
+		uint64_t acks = n->last_mc.acks_received;
+		struct mesh_counters mc;
+		int rc = membership_handle_message(n->ms, &m->swim, now);
+
+		if (rc < 0)
+			log_debug("mesh: %s from %s not taken: %s", mesh_msg_type_name(m->swim.type),
+				  m->from, strerror(-rc));
+		drain_membership(n);
+		membership_counters(n->ms, &mc);
+		if (m->swim.type == MESH_MSG_ACK && mc.acks_received > acks) {
+			struct mesh_member_info info;
+
+			if (membership_member_get(n->ms, m->from, &info) == 0 && info.last_rtt_ns)
+				metrics_mesh_observe_rtt_ns(n->metrics, info.last_rtt_ns);
+		}
+		n->last_mc.acks_received = mc.acks_received;
+		break;
+	}
+	case MESH_WIRE_PROBE:
+		AGR_CALL(n, agreement_on_probe(n->agr, m->from, m->nonce, now));
+		break;
+	case MESH_WIRE_PROBE_ACK:
+		AGR_CALL(n, agreement_on_probe_ack(n->agr, m->from, m->nonce, now));
+		break;
+	case MESH_WIRE_OBSERVATION:
+		AGR_CALL(n, agreement_on_observation(n->agr, &m->observation, now));
+		break;
+	case MESH_WIRE_COMPLETION: {
+		const struct agr_completion *c = &m->completion;
+		long subj = member_idx(n, c->subject);
+
+		if (subj >= 0) {
+			struct member_extra *x = &n->extra[subj];
+
+			if (x->heard_kind != c->kind || x->heard_stage != c->stage ||
+			    x->heard_inc != c->incarnation || strcmp(x->heard_notifier, c->notifier)) {
+				x->heard_kind = c->kind;
+				x->heard_stage = c->stage;
+				x->heard_inc = c->incarnation;
+				snprintf(x->heard_notifier, sizeof(x->heard_notifier), "%s", c->notifier);
+				log_info("mesh: %s tells: %s incident of %s (incarnation %" PRIu64 "): %s "
+					 "by %s%s", m->from, c->kind == AGR_INCIDENT_HOST ? "HOST" : "PROCESS",
+					 c->subject, c->incarnation, agr_stage_name(c->stage), c->notifier,
+					 c->stage == AGR_STAGE_NOTIFIED ? " (Masakari answered)" : "");
+			}
+		}
+		AGR_CALL(n, agreement_on_completion(n->agr, c, now));
+		break;
+	}
+	case MESH_WIRE_PROCESS_REPORT:
+		AGR_CALL(n, agreement_on_process_report(n->agr, &m->report, now));
+		break;
+	}
+}
+
+/* ---- control items ----------------------------------------------------------- */
+
+static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t now)
+{
+	switch (c->kind) {
+	case CTL_PROCESS_FAILED:
+		log_warn("mesh: local %s died: reporting it to the peers (they notify Masakari "
+			 "if this host stays reachable)", c->process);
+		note(n, "local %s died: reported to peers", c->process);
+		AGR_CALL(n, agreement_local_process_failed(
+				    n->agr, c->process,
+				    mono_to_realtime(c->ts_ns ? c->ts_ns : mono_ns()),
+				    membership_incarnation(n->ms), now));
+		break;
+	case CTL_DELIVERY:
+		for (size_t i = 0; i < MAX_PENDING_NOTIFY; i++) {
+			struct pending_notify *p = &n->pending[i];
+			int http = c->delivered ? (int)c->http_status : (int)(c->http_status ? c->http_status : -1);
+
+			if (!p->used || p->outbox_id != c->outbox_id)
+				continue;
+			p->used = false;
+			if (c->delivered)
+				log_info("mesh: notification %" PRIu64 " for %s delivered (HTTP %ld)",
+					 c->outbox_id, n->members.v[p->subject].name, c->http_status);
+			else
+				log_error("mesh: notification %" PRIu64 " for %s given up (HTTP %ld): "
+					  "see mimamorictl outbox", c->outbox_id,
+					  n->members.v[p->subject].name, c->http_status);
+			AGR_CALL(n, agreement_on_notify_result(n->agr, p->kind,
+							       n->members.v[p->subject].name,
+							       p->incarnation, http, now));
+			break;
+		}
+		break;
+	case CTL_STOP:
+		break;
+	}
+}
+
+/* ---- fence and crm_mon results ------------------------------------------------- */
+
+static void handle_fence_results(struct mesh_node *n, uint64_t now)
+{
+	struct fence_result res[4];
+	size_t k;
+
+	while ((k = fence_runner_poll(n->fence, now, res, 4)) > 0) {
+		for (size_t i = 0; i < k; i++) {
+			const struct fence_result *r = &res[i];
+			enum agr_fence_result ar = r->outcome == FENCE_OUTCOME_OK ? AGR_FENCE_OK
+						   : r->outcome == FENCE_OUTCOME_TIMEOUT ? AGR_FENCE_TIMEOUT
+										 : AGR_FENCE_FAILED;
+
+			if (ar == AGR_FENCE_OK) {
+				log_warn("mesh: FENCED %s (attempt %u): %s", r->host, r->attempt,
+					 r->detail);
+				metrics_mesh_add(n->metrics, METRICS_MESH_FENCES_OK, 1);
+			} else {
+				log_error("mesh: fence of %s FAILED (attempt %u): %s", r->host,
+					  r->attempt, r->detail);
+				metrics_mesh_add(n->metrics, METRICS_MESH_FENCES_FAILED, 1);
+			}
+			note(n, "fence of %s %s: %s", r->host, ar == AGR_FENCE_OK ? "ok" : "failed",
+			     r->detail);
+			AGR_CALL(n, agreement_on_fence_result(n->agr, r->host, r->incarnation, ar, now));
+		}
+	}
+}
+
+static void start_crm_mon(struct mesh_node *n, uint64_t now)
+{
+	const char *argv[] = { n->crm_mon_path, "-X", NULL };
+	int rc;
+
+	n->crm_next_ns = now + n->crm_interval_ns;
+	if (n->crm_running)
+		return; /* the previous run is still going (its timeout bounds it) */
+	rc = proc_runner_spawn(n->crm, argv, 0, CRM_MON_TIMEOUT_NS, CRM_MON_MAX_DOC, false, now);
+	if (rc == -ENOENT || rc == -EACCES) {
+		log_warn("mesh: cannot run %s (%s): no Pacemaker view (crm_mon) from now on; the "
+			 "mesh decides without it", n->crm_mon_path, strerror(-rc));
+		n->crm_disabled = true;
+		return;
+	}
+	if (rc < 0) {
+		log_warn("mesh: cannot run %s: %s", n->crm_mon_path, strerror(-rc));
+		return;
+	}
+	n->crm_running = true;
+}
+
+static void handle_crm_results(struct mesh_node *n, uint64_t now)
+{
+	struct proc_result res;
+
+	while (proc_runner_poll(n->crm, now, &res, 1) == 1) {
+		char err[256] = "";
+		int exit_code = res.exited ? res.exit_code : 255;
+
+		n->crm_running = false;
+		if (res.exited && res.exit_code == 127) {
+			log_warn("mesh: %s exited 127 (not found?): no Pacemaker view from now on",
+				 n->crm_mon_path);
+			n->crm_disabled = true;
+		}
+		if (crm_mon_parse(res.output ? res.output : "", res.output_len, exit_code, n->view,
+				  err, sizeof(err)) < 0 &&
+		    n->crm_last_status != -2) {
+			log_warn("mesh: crm_mon output not understood: %s", err);
+		}
+		if (res.timed_out)
+			log_warn("mesh: %s -X timed out after %.0f s", n->crm_mon_path,
+				 (double)CRM_MON_TIMEOUT_NS / 1e9);
+		if ((int)n->view->status != n->crm_last_status) {
+			log_info("mesh: Pacemaker view: %s%s%s (crm_mon exit %d)",
+				 crm_mon_status_name(n->view->status), n->view->reason[0] ? ": " : "",
+				 n->view->reason, exit_code);
+			n->crm_last_status = (int)n->view->status;
+		}
+		AGR_CALL(n, agreement_on_pacemaker_view(n->agr, n->view, now));
+		proc_result_release(&res);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t next_deadline(struct mesh_node *n)
+{
+	uint64_t d = min_u64(membership_next_deadline(n->ms), agreement_next_deadline(n->agr));
+
+	d = min_u64(d, fence_runner_next_deadline(n->fence));
+	if (n->crm) {
+		d = min_u64(d, proc_runner_next_deadline(n->crm));
+		if (!n->crm_disabled)
+			d = min_u64(d, n->crm_next_ns);
+	}
+	if (n->leaving)
+		d = min_u64(d, n->leave_deadline);
+	return d;
+}
+
+static void arm_timer(struct mesh_node *n, uint64_t deadline)
+{
+	struct itimerspec its = { 0 };
+
+	if (deadline != UINT64_MAX) {
+		if (deadline == 0)
+			deadline = 1;
+		its.it_value.tv_sec = (time_t)(deadline / NS_PER_S);
+		its.it_value.tv_nsec = (long)(deadline % NS_PER_S);
+	}
+	if (timerfd_settime(n->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("mesh: timerfd: %s", strerror(errno));
+}
+
+/* Everything due at now, with core_lock held. */
+static void step(struct mesh_node *n)
+{
+	uint64_t now = mono_ns();
+	uint64_t drained;
+
+	if (read(n->evfd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+		log_warn("mesh: eventfd: %s", strerror(errno));
+	if (read(n->timerfd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+		log_warn("mesh: timerfd: %s", strerror(errno));
+	/* Received messages: at most a queue's worth per step, so a flood
+	 * cannot starve the timers; what is left wakes the loop again. */
+	for (size_t k = 0;; k++) {
+		static _Thread_local struct mesh_wire_msg m;
+		bool got = false, more = false;
+
+		pthread_mutex_lock(&n->qlock);
+		if (n->rx_len > 0 && k < RX_QUEUE_LEN) {
+			m = n->rx[n->rx_head];
+			n->rx_head = (n->rx_head + 1) % RX_QUEUE_LEN;
+			n->rx_len--;
+			got = true;
+		} else {
+			more = n->rx_len > 0;
+		}
+		pthread_mutex_unlock(&n->qlock);
+		if (more)
+			wake(n);
+		if (!got)
+			break;
+		handle_rx(n, &m, now);
+	}
+	for (;;) {
+		struct ctl_item c;
+		bool got = false;
+
+		pthread_mutex_lock(&n->qlock);
+		if (n->ctl_len > 0) {
+			c = n->ctl[n->ctl_head];
+			n->ctl_head = (n->ctl_head + 1) % CTL_QUEUE_LEN;
+			n->ctl_len--;
+			got = true;
+		}
+		pthread_mutex_unlock(&n->qlock);
+		if (!got)
+			break;
+		handle_ctl(n, &c, now);
+	}
+	handle_fence_results(n, now);
+	if (n->crm) {
+		handle_crm_results(n, now);
+		if (!n->crm_disabled && !n->leaving && now >= n->crm_next_ns)
+			start_crm_mon(n, now);
+	}
+	/* Timers. A tick with no room for its work leaves its deadline <= now:
+	 * a few rounds, then the loop comes back at once. */
+	for (int i = 0; i < 8 && membership_next_deadline(n->ms) <= now; i++) {
+		membership_tick(n->ms, now);
+		drain_membership(n);
+	}
+	for (int i = 0; i < 8 && agreement_next_deadline(n->agr) <= now; i++)
+		AGR_CALL(n, agreement_tick(n->agr, now));
+	run_deferred(n);
+	sync_counters(n);
+}
+
+static void *mesh_thread(void *arg);
+
+static int start_network(struct mesh_node *n, char *err, size_t errlen)
+{
+	static const struct rpc_handler handlers[] = { { "Deliver", on_deliver } };
+	struct rpc_tls_files tls = { .ca_file = n->ca_file, .cert_key_file = n->cert_file };
+	size_t conns = n->members.n + 16;
+	struct rpc_server_opts so = {
+		.max_msg = MESH_WIRE_MAX_MSG,
+		.workers = SERVER_WORKERS,
+		.max_connections = (uint32_t)(conns > RPC_MAX_CONNECTIONS ? RPC_MAX_CONNECTIONS
+			: conns < RPC_DEFAULT_MAX_CONNECTIONS ? RPC_DEFAULT_MAX_CONNECTIONS : conns),
+		.max_handler_ms = 1000,
+		.send_timeout_ms = 1000,
+		.tls = n->tls ? &tls : NULL,
+	};
+	struct mesh_peers_opts po = {
+		.max_clients = MESH_PEERS_DEFAULT_MAX,
+		.max_msg = MESH_WIRE_MAX_MSG,
+		.reconnect_min_ms = 100,
+		.reconnect_max_ms = 2000,
+		.ca_file = n->tls ? n->ca_file : NULL,
+		.cert_key_file = n->tls ? n->cert_file : NULL,
+	};
+	char why[400];
+	int rc;
+
+	rc = rpc_server_new(&n->server, n->listen, &mimamori__mesh__descriptor, handlers, 1, n, &so,
+			    why, sizeof(why));
+	if (rc != 0) {
+		snprintf(err, errlen, "[mesh] %.300s", why);
+		return -1;
+	}
+	n->peers = mesh_peers_new(&po, why, sizeof(why));
+	if (!n->peers) {
+		snprintf(err, errlen, "%s", why);
+		rpc_server_close(n->server);
+		n->server = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void join(struct mesh_node *n, uint64_t now)
+{
+	const char *seeds[MESH_MAX_SEEDS];
+	size_t n_seeds = 0, others = n->members.n - 1;
+	uint32_t start = 0;
+
+	if (others > 0) {
+		if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+			start = (uint32_t)now;
+		start %= (uint32_t)n->members.n;
+	}
+	/* Up to MESH_MAX_SEEDS other members, from a random place on. */
+	for (size_t k = 0; k < n->members.n && n_seeds < MESH_MAX_SEEDS; k++) {
+		size_t i = (start + k) % n->members.n;
+
+		if (i != n->self_idx)
+			seeds[n_seeds++] = n->members.v[i].url;
+	}
+	if (membership_join(n->ms, seeds, n_seeds, now) < 0)
+		log_error("mesh: join failed (bad seed address?)");
+	else
+		log_info("mesh: joining via %zu of %zu other members", n_seeds, others);
+}
+
+static void *mesh_thread(void *arg)
+{
+	struct mesh_node *n = arg;
+	char err[512];
+	int rc = start_network(n, err, sizeof(err));
+
+	pthread_mutex_lock(&n->start_lock);
+	n->start_state = rc == 0 ? 1 : -1;
+	if (rc < 0)
+		snprintf(n->start_err, sizeof(n->start_err), "%s", err);
+	pthread_cond_broadcast(&n->start_cond);
+	pthread_mutex_unlock(&n->start_lock);
+	if (rc < 0)
+		return NULL;
+
+	pthread_mutex_lock(&n->core_lock);
+	join(n, mono_ns());
+	drain_membership(n);
+	pthread_mutex_unlock(&n->core_lock);
+
+	for (;;) {
+		struct epoll_event evs[8];
+		int k;
+		bool stop;
+
+		pthread_mutex_lock(&n->core_lock);
+		arm_timer(n, next_deadline(n));
+		pthread_mutex_unlock(&n->core_lock);
+		k = epoll_wait(n->epfd, evs, 8, -1);
+		if (k < 0 && errno != EINTR) {
+			log_error("mesh: epoll_wait: %s", strerror(errno));
+			break;
+		}
+		pthread_mutex_lock(&n->qlock);
+		stop = n->stop_requested;
+		pthread_mutex_unlock(&n->qlock);
+		pthread_mutex_lock(&n->core_lock);
+		if (stop && !n->leaving) {
+			uint64_t now = mono_ns();
+
+			n->leaving = true;
+			n->leave_deadline = now + LEAVE_WAIT_NS;
+			log_info("mesh: leaving the mesh");
+			membership_leave(n->ms, now);
+			drain_membership(n);
+		}
+		step(n);
+		if (n->leaving && (membership_leave_done(n->ms) || mono_ns() >= n->leave_deadline)) {
+			log_info("mesh: left (%s)", membership_leave_done(n->ms)
+							    ? "every member was told"
+							    : "gave up waiting after 1 s");
+			pthread_mutex_unlock(&n->core_lock);
+			break;
+		}
+		pthread_mutex_unlock(&n->core_lock);
+	}
+	/* No handler runs once this returns: the queues may go. */
+	rpc_server_stop(n->server);
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------------ */
+
+static void free_node(struct mesh_node *n)
+{
+	if (!n)
+		return;
+	rpc_server_close(n->server);
+	mesh_peers_free(n->peers);
+	fence_runner_free(n->fence);
+	proc_runner_free(n->crm);
+	membership_destroy(n->ms);
+	agreement_free(n->agr);
+	if (n->epfd >= 0)
+		close(n->epfd);
+	if (n->timerfd >= 0)
+		close(n->timerfd);
+	if (n->evfd >= 0)
+		close(n->evfd);
+	members_list_free(&n->members);
+	free(n->by_name);
+	free(n->extra);
+	free(n->view);
+	free(n->rx);
+	free(n->outbuf);
+	free(n->actbuf);
+	pthread_mutex_destroy(&n->core_lock);
+	pthread_mutex_destroy(&n->qlock);
+	pthread_mutex_destroy(&n->start_lock);
+	pthread_cond_destroy(&n->start_cond);
+	free(n);
+}
+
+/* Peers check that our certificate's common name is the name we claim: a
+ * node whose certificate names another host would have every message
+ * refused, be declared dead and be fenced. So refuse to start instead. */
+static int check_own_certificate(const char *file, const char *self, char *err, size_t errlen)
+{
+	mbedtls_x509_crt crt;
+	const mbedtls_x509_name *cn = NULL;
+	int rv;
+
+	mbedtls_x509_crt_init(&crt);
+	rv = mbedtls_x509_crt_parse_file(&crt, file);
+	if (rv < 0 || crt.raw.p == NULL) {
+		snprintf(err, errlen, "[mesh] cert_file %s: no certificate could be read (mbed TLS "
+			 "error -0x%04x)", file, (unsigned)-rv);
+		mbedtls_x509_crt_free(&crt);
+		return -1;
+	}
+	/* The first certificate of the file is the node's own. */
+	for (const mbedtls_x509_name *nm = &crt.subject; nm; nm = nm->next)
+		if (nm->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &nm->oid) == 0)
+			cn = cn ? NULL : nm;
+	if (!cn || cn->val.len != strlen(self) || memcmp(cn->val.p, self, cn->val.len) != 0) {
+		snprintf(err, errlen,
+			 "[mesh] cert_file %s: the certificate's common name is '%.*s', not this "
+			 "host's member name '%s': peers would refuse every message from it",
+			 file, cn ? (int)(cn->val.len > 64 ? 64 : cn->val.len) : 0,
+			 cn ? (const char *)cn->val.p : "", self);
+		mbedtls_x509_crt_free(&crt);
+		return -1;
+	}
+	mbedtls_x509_crt_free(&crt);
+	return 0;
+}
+
+/* Whether an executable called name is in one of PATH's directories. */
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char dir[CONFIG_PATH_LEN], full[CONFIG_PATH_LEN + 64];
+
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (len > 0 && len < sizeof(dir)) {
+			memcpy(dir, path, len);
+			dir[len] = '\0';
+			snprintf(full, sizeof(full), "%s/%s", dir, name);
+			if (access(full, X_OK) == 0)
+				return true;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int make_cores(struct mesh_node *n, const struct mimamori_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct membership_config mc;
+	struct agreement_config ac;
+	const char **names;
+	char why[256];
+
+	membership_config_default(&mc);
+	mc.max_members = (uint32_t)(n->members.n < 2 ? 2 : n->members.n);
+	if (getrandom(&mc.seed, sizeof(mc.seed), 0) != sizeof(mc.seed))
+		mc.seed = (uint64_t)realtime_ns() ^ (uint64_t)getpid();
+	if (membership_config_check(&mc, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "mesh: membership configuration: %s", why);
+		return -1;
+	}
+	n->probe_deadline_ms = mc.probe_timeout_ns / NS_PER_MS;
+	if (n->probe_deadline_ms < 1)
+		n->probe_deadline_ms = 1;
+	n->ms = membership_create(&mc, n->self, n->self_addr);
+	if (!n->ms) {
+		snprintf(err, errlen, "mesh: cannot create the membership: %s", strerror(errno));
+		return -1;
+	}
+
+	names = calloc(n->members.n, sizeof(*names));
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n->members.n; i++)
+		names[i] = n->members.v[i].name;
+	agreement_config_default(&ac);
+	ac.self = n->self;
+	ac.members = names;
+	ac.n_members = n->members.n;
+	ac.fence_policy = strcmp(cfg->fencing_method, "none") == 0 ? AGR_FENCE_NONE
+								   : AGR_FENCE_REQUIRED;
+	ac.fence_timeout_ns = fence_runner_timeout_ns(n->fence);
+	/* The stall a healthy host survives without being fenced, traded
+	 * against detection time ([mesh] unreachable_window_ms). probe_interval,
+	 * resend_interval, claim_settle: the core's defaults (agreement.h). */
+	ac.unreachable_window_ns = (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS;
+	n->agr_probe_deadline_ms = (uint32_t)cfg->mesh_unreachable_window_ms;
+	n->agr = agreement_new(&ac, why, sizeof(why));
+	free(names);
+	if (!n->agr) {
+		snprintf(err, errlen, "mesh: agreement: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct notifier *notifier,
+				  struct event_log *events, struct metrics *metrics, char *err,
+				  size_t errlen)
+{
+	struct mesh_node *n = calloc(1, sizeof(*n));
+	long self;
+	int rc;
+
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->epfd = n->timerfd = n->evfd = -1;
+	n->crm_last_status = -1;
+	pthread_mutex_init(&n->core_lock, NULL);
+	pthread_mutex_init(&n->qlock, NULL);
+	pthread_mutex_init(&n->start_lock, NULL);
+	pthread_cond_init(&n->start_cond, NULL);
+	n->notifier = notifier;
+	n->events = events;
+	n->metrics = metrics;
+
+	/* Members: this host must be one of them. */
+	if (members_file_load(cfg->mesh_members_file, &n->members, err, errlen) < 0)
+		goto fail;
+	self = members_find(&n->members, cfg->hostname);
+	if (self < 0) {
+		snprintf(err, errlen, "%s: this host ('%s', [node] hostname) is not a member",
+			 cfg->mesh_members_file, cfg->hostname);
+		goto fail;
+	}
+	n->self_idx = (uint32_t)self;
+	snprintf(n->self, sizeof(n->self), "%.*s", MESH_NAME_MAX - 1, cfg->hostname);
+	n->by_name = calloc(n->members.n, sizeof(uint32_t));
+	n->extra = calloc(n->members.n, sizeof(*n->extra));
+	n->rx = calloc(RX_QUEUE_LEN, sizeof(*n->rx));
+	n->outbuf = calloc(OUT_BATCH, sizeof(*n->outbuf));
+	n->actbuf = calloc(ACT_BATCH, sizeof(*n->actbuf));
+	n->view = calloc(1, sizeof(*n->view));
+	if (!n->by_name || !n->extra || !n->rx || !n->outbuf || !n->actbuf || !n->view) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < n->members.n; i++)
+		n->by_name[i] = i;
+	g_sort_members = &n->members;
+	qsort(n->by_name, n->members.n, sizeof(uint32_t), cmp_idx_name);
+	g_sort_members = NULL;
+
+	/* Addresses and transport. */
+	snprintf(n->listen, sizeof(n->listen), "%s", cfg->mesh_listen);
+	n->tls = rpc_transport_of(n->listen) == RPC_TRANSPORT_TLS;
+	if (!n->tls && rpc_transport_of(n->listen) != RPC_TRANSPORT_TCP) {
+		snprintf(err, errlen, "[mesh] listen %s: must be tls+tcp:// (or tcp:// for tests)",
+			 n->listen);
+		goto fail;
+	}
+	if ((rpc_transport_of(n->members.v[self].url) == RPC_TRANSPORT_TLS) != n->tls) {
+		snprintf(err, errlen, "%s: members use %s but [mesh] listen is %s",
+			 cfg->mesh_members_file, n->members.v[self].url, n->listen);
+		goto fail;
+	}
+	snprintf(n->self_addr, sizeof(n->self_addr), "%s", n->members.v[self].url);
+	if (cfg->mesh_advertise[0] && strcmp(cfg->mesh_advertise, n->self_addr) != 0)
+		log_warn("mesh: [mesh] advertise %s differs from this host's URL in %s (%s): peers "
+			 "dial the members file's URL", cfg->mesh_advertise, cfg->mesh_members_file,
+			 n->self_addr);
+	snprintf(n->ca_file, sizeof(n->ca_file), "%s", cfg->mesh_ca_file);
+	snprintf(n->cert_file, sizeof(n->cert_file), "%s", cfg->mesh_cert_file);
+	if (n->tls && (access(n->ca_file, R_OK) < 0 || access(n->cert_file, R_OK) < 0)) {
+		snprintf(err, errlen, "[mesh] ca_file %s / cert_file %s: %s", n->ca_file,
+			 n->cert_file, strerror(errno));
+		goto fail;
+	}
+	if (n->tls && check_own_certificate(n->cert_file, n->self, err, errlen) < 0)
+		goto fail;
+
+	/* Fencing and Pacemaker. */
+	n->fence = fence_runner_new(cfg->fencing_method, cfg->fencing_command,
+				    cfg->fencing_timeout_s, err, errlen);
+	if (!n->fence)
+		goto fail;
+	if (cfg->crm_mon_interval_s > 0) {
+		snprintf(n->crm_mon_path, sizeof(n->crm_mon_path), "%s", cfg->crm_mon_path);
+		n->crm_interval_ns = (uint64_t)cfg->crm_mon_interval_s * NS_PER_S;
+		n->crm = proc_runner_new(1);
+		if (!n->crm) {
+			snprintf(err, errlen, "mesh: crm_mon runner: %s", strerror(errno));
+			goto fail;
+		}
+		if (access(n->crm_mon_path, X_OK) < 0) {
+			log_warn("mesh: %s: %s: no Pacemaker view (crm_mon); the mesh decides "
+				 "without it", n->crm_mon_path, strerror(errno));
+			n->crm_disabled = true;
+		}
+		crm_mon_init();
+	}
+	if (make_cores(n, cfg, err, errlen) < 0)
+		goto fail;
+
+	/* The loop's fds. */
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	n->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->epfd < 0 || n->timerfd < 0 || n->evfd < 0 || epoll_add(n->epfd, n->timerfd) < 0 ||
+	    epoll_add(n->epfd, n->evfd) < 0 || epoll_add(n->epfd, fence_runner_fd(n->fence)) < 0 ||
+	    (n->crm && epoll_add(n->epfd, proc_runner_fd(n->crm)) < 0)) {
+		snprintf(err, errlen, "mesh: event loop: %s", strerror(errno));
+		goto fail;
+	}
+	n->crm_next_ns = mono_ns() + NS_PER_S; /* first view a second after start */
+
+	rc = thread_start_normal_priority(&n->thread, mesh_thread, n);
+	if (rc != 0) {
+		snprintf(err, errlen, "mesh: cannot start the mesh thread: %s", strerror(rc));
+		goto fail;
+	}
+	n->thread_started = true;
+	pthread_mutex_lock(&n->start_lock);
+	while (n->start_state == 0)
+		pthread_cond_wait(&n->start_cond, &n->start_lock);
+	pthread_mutex_unlock(&n->start_lock);
+	if (n->start_state < 0) {
+		pthread_join(n->thread, NULL);
+		snprintf(err, errlen, "%s", n->start_err);
+		goto fail;
+	}
+	notifier_set_delivery_callback(notifier, on_delivery, n);
+	metrics_mesh_enable(metrics);
+	if (fence_runner_method(n->fence) == FENCE_METHOD_NONE)
+		log_warn("mesh: [fencing] method = none: failed hosts are NOT fenced; their "
+			 "COMPUTE_HOST notifications say host_status UNKNOWN");
+	else if (fence_runner_method(n->fence) == FENCE_METHOD_PACEMAKER && !on_path("stonith_admin"))
+		log_error("mesh: [fencing] method = pacemaker but stonith_admin is not on PATH "
+			  "(%s): every fence will fail and failed hosts will not be notified",
+			  getenv("PATH") ? getenv("PATH") : "unset");
+	else if (fence_runner_method(n->fence) == FENCE_METHOD_COMMAND &&
+		 access(cfg->fencing_command, X_OK) < 0)
+		log_error("mesh: [fencing] command %s: %s: every fence will fail and failed hosts "
+			  "will not be notified", cfg->fencing_command, strerror(errno));
+	if (!n->tls)
+		log_warn("mesh: INSECURE: [mesh] listen is %s: peers are NOT authenticated (no TLS "
+			 "certificate names); any process that reaches this port can speak for any "
+			 "member. Use tls+tcp:// outside tests.", n->listen);
+	log_info("mesh: %s listening on %s, %zu members (%s), fencing: %s, crm_mon: %s",
+		 n->self, n->listen, n->members.n, n->tls ? "mutual TLS" : "plain TCP",
+		 cfg->fencing_method,
+		 !n->crm ? "off" : n->crm_disabled ? "unavailable" : n->crm_mon_path);
+	note(n, "started: %zu members, fencing %s", n->members.n, cfg->fencing_method);
+	return n;
+fail:
+	free_node(n);
+	return NULL;
+}
+
+void mesh_node_stop(struct mesh_node *n)
+{
+	if (!n)
+		return;
+	/* No delivery callback runs once this returns. */
+	notifier_set_delivery_callback(n->notifier, NULL, NULL);
+	pthread_mutex_lock(&n->qlock);
+	n->stop_requested = true;
+	pthread_mutex_unlock(&n->qlock);
+	wake(n);
+	if (n->thread_started)
+		pthread_join(n->thread, NULL);
+	free_node(n);
+}
+
+int mesh_node_local_process_failed(struct mesh_node *n, const char *process, uint64_t ts_ns)
+{
+	struct ctl_item it = { .kind = CTL_PROCESS_FAILED, .ts_ns = ts_ns };
+
+	if (!n)
+		return 0;
+	if (!process || !process[0] || strlen(process) >= sizeof(it.process))
+		return -EINVAL;
+	snprintf(it.process, sizeof(it.process), "%s", process);
+	return ctl_push(n, &it) ? 0 : -EAGAIN;
+}
+
+size_t mesh_node_member_count(const struct mesh_node *n)
+{
+	return n ? n->members.n : 0;
+}
+
+long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max,
+		       uint32_t timeout_ms)
+{
+	size_t k = 0;
+	int64_t offset;
+	uint64_t until;
+	struct timespec abs;
+	int lrc;
+
+	if (!n)
+		return -EINVAL;
+	offset = realtime_ns() - (int64_t)mono_ns();
+	/* Bounded: the caller is an RPC handler with a deadline, and a mesh
+	 * thread stuck while holding core_lock must give an error, not a
+	 * worker blocked for good. */
+	until = mono_ns() + (uint64_t)timeout_ms * NS_PER_MS;
+	abs.tv_sec = (time_t)(until / NS_PER_S);
+	abs.tv_nsec = (long)(until % NS_PER_S);
+	lrc = pthread_mutex_clocklock(&n->core_lock, CLOCK_MONOTONIC, &abs);
+	if (lrc != 0)
+		return -lrc;
+	for (size_t i = 0; i < n->members.n && k < max; i++) {
+		struct mesh_node_member *o = &out[k++];
+		struct mesh_member_info info;
+		const char *obs[MESH_NODE_MAX_OBSERVERS];
+		int nobs;
+
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", n->members.v[i].name);
+		snprintf(o->addr, sizeof(o->addr), "%s", n->members.v[i].url);
+		o->self = i == n->self_idx;
+		if (membership_member_get(n->ms, o->name, &info) == 0) {
+			o->state = info.state;
+			o->incarnation = info.incarnation;
+			o->last_rtt_us = (uint32_t)(info.last_rtt_ns / 1000 > UINT32_MAX
+							    ? UINT32_MAX : info.last_rtt_ns / 1000);
+			if (o->last_rtt_us == 0 && info.last_rtt_ns)
+				o->last_rtt_us = 1;
+			o->state_since_realtime_ns = info.state_since_ns
+							     ? (int64_t)info.state_since_ns + offset
+							     : 0;
+		}
+		nobs = agreement_observers(n->agr, o->name, obs, MESH_NODE_MAX_OBSERVERS);
+		for (int j = 0; j < nobs; j++)
+			snprintf(o->observers[o->n_observers++], MESH_NAME_MAX, "%s", obs[j]);
+	}
+	pthread_mutex_unlock(&n->core_lock);
+	return (long)k;
+}
