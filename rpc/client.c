@@ -130,7 +130,7 @@ static uint32_t prepare(struct rpc_client *c, const ProtobufCServiceDescriptor *
 	p->m = m;
 	p->call_id = head.call_id;
 	p->deadline_ms = deadline_ms;
-	p->deadline_ns = rpc_now_ns() + (uint64_t)deadline_ms * 1000000u;
+	p->deadline_ns = mono_ns() + (uint64_t)deadline_ms * 1000000u;
 	return RPC_OK;
 }
 
@@ -271,7 +271,7 @@ static void call_end(struct rpc_client *c, nng_ctx ctx)
 
 static nng_duration remaining_ms(const struct prepared *p)
 {
-	uint64_t now = rpc_now_ns();
+	uint64_t now = mono_ns();
 	if (now >= p->deadline_ns)
 		return 0;
 	return (nng_duration)((p->deadline_ns - now + 999999u) / 1000000u);

@@ -135,7 +135,7 @@ uint64_t rpc_call_id(const struct rpc_call *call)
 
 int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 {
-	uint64_t now = rpc_now_ns();
+	uint64_t now = mono_ns();
 	if (now >= call->deadline_ns)
 		return -(int64_t)((now - call->deadline_ns) / 1000000u);
 	return (int64_t)((call->deadline_ns - now) / 1000000u);
@@ -236,7 +236,7 @@ static uint32_t dispatch(struct worker *w, const uint8_t *data, size_t len, uint
 	if (code > RPC_CODE_MAX)
 		return rpc_status_set(st, RPC_INTERNAL, "handler returned code %u", code);
 
-	uint64_t t1 = rpc_now_ns();
+	uint64_t t1 = mono_ns();
 	if (t1 > call->deadline_ns)
 		return rpc_status_set(st, RPC_DEADLINE_EXCEEDED,
 				      "handler took %llu ms of a %llu ms budget",
@@ -264,7 +264,7 @@ static uint32_t dispatch(struct worker *w, const uint8_t *data, size_t len, uint
 static nng_msg *serve(struct worker *w, nng_msg *req_msg)
 {
 	struct rpc_server *s = w->s;
-	uint64_t t0 = rpc_now_ns();
+	uint64_t t0 = mono_ns();
 	w->arena_used = 0;
 	w->call = (struct rpc_call){.w = w, .method = "", .pipe = nng_msg_get_pipe(req_msg)};
 	w->call.deadline_ns = t0 + (uint64_t)s->max_handler_ms * 1000000u;

@@ -357,10 +357,10 @@ static void test_slow_handler_client_deadline(void **state)
 	sreq.ms = 10000;
 	ProtobufCMessage *reply;
 	struct rpc_status st;
-	uint64_t t0 = rpc_now_ns();
+	uint64_t t0 = mono_ns();
 	assert_int_equal(rpc_call(c, SVC, "Sleep", &sreq.base, &reply, 200, &st),
 			 RPC_DEADLINE_EXCEEDED);
-	uint64_t ms = (rpc_now_ns() - t0) / 1000000u;
+	uint64_t ms = (mono_ns() - t0) / 1000000u;
 	assert_true(ms >= 190);
 	assert_true(ms < 2000); /* ~200; generous for a loaded machine */
 	assert_string_equal(st.message, "no reply within 200 ms");
