@@ -3,7 +3,7 @@
 
 #include <assert.h>
 
-size_t rpc_utf8_char_len(const uint8_t *s, size_t avail)
+size_t utf8_char_len(const uint8_t *s, size_t avail)
 {
 	assert(s != NULL);
 	if (avail == 0)
@@ -32,12 +32,12 @@ size_t rpc_utf8_char_len(const uint8_t *s, size_t avail)
 	}
 }
 
-bool rpc_utf8_valid(const uint8_t *s, size_t len)
+bool utf8_valid(const uint8_t *s, size_t len)
 {
 	assert(s != NULL || len == 0);
 	size_t i = 0;
 	while (i < len) {
-		size_t n = rpc_utf8_char_len(s + i, len - i);
+		size_t n = utf8_char_len(s + i, len - i);
 		if (n == 0)
 			return false;
 		i += n;
@@ -45,7 +45,7 @@ bool rpc_utf8_valid(const uint8_t *s, size_t len)
 	return true;
 }
 
-size_t rpc_text_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
+size_t text_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	assert(dst != NULL && dstsz > 0);
 	const uint8_t *s = (const uint8_t *)(src != NULL ? src : "");
@@ -54,7 +54,7 @@ size_t rpc_text_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen
 	while (src != NULL && left < srclen && s[left] != '\0')
 		left++;
 	while (left > 0) {
-		size_t n = rpc_utf8_char_len(s, left);
+		size_t n = utf8_char_len(s, left);
 		bool ok = n > 0 && s[0] >= 0x20 && s[0] != 0x7F;
 		if (n == 0)
 			n = 1;

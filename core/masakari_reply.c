@@ -19,7 +19,7 @@ static size_t printable(char *out, size_t outlen, const char *src, size_t n)
 
 	assert(outlen > 0);
 	while (n > 0) {
-		size_t c = rpc_utf8_char_len(s, n);
+		size_t c = utf8_char_len(s, n);
 		size_t step = c > 0 ? c : 1;
 
 		if (o + step > outlen - 1)

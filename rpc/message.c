@@ -143,7 +143,7 @@ uint32_t rpc_message_validate(const ProtobufCMessage *root, struct rpc_status *s
 		assert(values != NULL);
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
 			const char *s = ((const char *const *)values)[j];
-			if (s != NULL && !rpc_utf8_valid((const uint8_t *)s, strlen(s)))
+			if (s != NULL && !utf8_valid((const uint8_t *)s, strlen(s)))
 				return rpc_status_set(st, RPC_INVALID_ARGUMENT,
 						      "%s.%s: not UTF-8", d->short_name, f->name);
 		} else if (f->type == PROTOBUF_C_TYPE_ENUM) {

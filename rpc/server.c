@@ -95,7 +95,7 @@ char *rpc_call_strndup(struct rpc_call *call, const char *s, size_t maxlen)
 	size_t n = strnlen(s, maxlen);
 	char *d = rpc_call_alloc(call, n + 1);
 	if (d != NULL)
-		rpc_text_sanitize(d, n + 1, s, n);
+		text_sanitize(d, n + 1, s, n);
 	return d;
 }
 

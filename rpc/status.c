@@ -41,7 +41,7 @@ uint32_t rpc_status_vset(struct rpc_status *st, uint32_t code, const char *fmt, 
 	char raw[RPC_MAX_ERRMSG];
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	st->code = code;
-	rpc_text_sanitize(st->message, sizeof(st->message), raw, sizeof(raw));
+	text_sanitize(st->message, sizeof(st->message), raw, sizeof(raw));
 	return code;
 }
 

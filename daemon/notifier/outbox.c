@@ -180,7 +180,7 @@ static int64_t get_i64(const uint8_t *p)
  * and the record magic's bytes out of stored text. */
 static size_t sanitize_text(char dst[OUTBOX_REASON_LEN], const char *src)
 {
-	return rpc_text_sanitize(dst, OUTBOX_REASON_LEN, src, src != NULL ? strlen(src) : 0);
+	return text_sanitize(dst, OUTBOX_REASON_LEN, src, src != NULL ? strlen(src) : 0);
 }
 
 /* Text fields read back from a record: bounded and NUL-free. */

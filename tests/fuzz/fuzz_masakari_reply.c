@@ -28,7 +28,7 @@ static size_t check_text(const char *out, size_t outlen, const char *guard_end)
 	if (nul == NULL)
 		abort(); /* not terminated within its buffer */
 	size_t n = (size_t)(nul - out);
-	if (!rpc_utf8_valid((const uint8_t *)out, n))
+	if (!utf8_valid((const uint8_t *)out, n))
 		abort(); /* malformed UTF-8 would break the status JSON and the RPC */
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)

@@ -29,7 +29,7 @@ static void check_status(uint32_t code, const struct rpc_status *st)
 	 * printable reason. */
 	assert(code == RPC_INVALID_ARGUMENT || code == RPC_RESOURCE_EXHAUSTED);
 	assert(st->code == code);
-	assert(rpc_utf8_valid((const uint8_t *)st->message, strlen(st->message)));
+	assert(utf8_valid((const uint8_t *)st->message, strlen(st->message)));
 }
 
 static void check_body(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len)

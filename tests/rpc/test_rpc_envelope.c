@@ -41,26 +41,26 @@ static void test_status_names(void **state)
 static void test_utf8(void **state)
 {
 	(void)state;
-	assert_true(rpc_utf8_valid((const uint8_t *)"plain", 5));
-	assert_true(rpc_utf8_valid((const uint8_t *)"\xe8\xa6\x8b\xe5\xae\x88\xe3\x82\x8a", 9));
-	assert_true(rpc_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80", 4));
-	assert_false(rpc_utf8_valid((const uint8_t *)"\xff", 1));
-	assert_false(rpc_utf8_valid((const uint8_t *)"\xc0\xaf", 2));         /* overlong '/' */
-	assert_false(rpc_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));     /* surrogate */
-	assert_false(rpc_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_false(rpc_utf8_valid((const uint8_t *)"\xe8\xa6", 2));         /* cut short */
+	assert_true(utf8_valid((const uint8_t *)"plain", 5));
+	assert_true(utf8_valid((const uint8_t *)"\xe8\xa6\x8b\xe5\xae\x88\xe3\x82\x8a", 9));
+	assert_true(utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80", 4));
+	assert_false(utf8_valid((const uint8_t *)"\xff", 1));
+	assert_false(utf8_valid((const uint8_t *)"\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(utf8_valid((const uint8_t *)"\xe8\xa6", 2));         /* cut short */
 
 	char out[8];
 	/* Cut at a character boundary, never in the middle of one. */
-	assert_int_equal(rpc_text_sanitize(out, sizeof(out), "ab\xe8\xa6\x8b\xe5\xae\x88", 8), 5);
+	assert_int_equal(text_sanitize(out, sizeof(out), "ab\xe8\xa6\x8b\xe5\xae\x88", 8), 5);
 	assert_string_equal(out, "ab\xe8\xa6\x8b");
-	assert_int_equal(rpc_text_sanitize(out, sizeof(out), "a\nb\x7f", 4), 4);
+	assert_int_equal(text_sanitize(out, sizeof(out), "a\nb\x7f", 4), 4);
 	assert_string_equal(out, "a?b?");
 	/* srclen bounds a source without NUL. */
 	const char fixed[3] = {'x', 'y', 'z'};
-	assert_int_equal(rpc_text_sanitize(out, sizeof(out), fixed, 2), 2);
+	assert_int_equal(text_sanitize(out, sizeof(out), fixed, 2), 2);
 	assert_string_equal(out, "xy");
-	assert_int_equal(rpc_text_sanitize(out, sizeof(out), NULL, 5), 0);
+	assert_int_equal(text_sanitize(out, sizeof(out), NULL, 5), 0);
 	assert_string_equal(out, "");
 }
 
