@@ -30,6 +30,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "core/crm_mon.h"
+#include "daemon/common/proc_runner.h"
 #include "daemon/mesh/fence_runner.h"
 #include "os/log.h"
 #include "daemon/mesh/members_file.h"
