@@ -45,6 +45,51 @@ const char *crm_mon_status_name(enum crm_mon_status s)
 	return "?";
 }
 
+_Static_assert(PCMK_VIEW_MAX_NODES >= CRM_MON_MAX_NODES, "every node fits the mesh's view");
+_Static_assert(PCMK_VIEW_MAX_FENCED >= CRM_MON_MAX_FENCE, "every fence fits the mesh's view");
+_Static_assert(PCMK_VIEW_REASON_LEN == CRM_MON_REASON_LEN, "the reason is kept whole");
+_Static_assert(PCMK_VIEW_DC_LEN == CRM_MON_NAME_LEN, "the DC's name is kept whole");
+_Static_assert((int)PACEMAKER_NO_INFO == (int)CRM_MON_NO_INFO &&
+		       (int)PACEMAKER_NO_QUORUM == (int)CRM_MON_NO_QUORUM &&
+		       (int)PACEMAKER_OK == (int)CRM_MON_OK,
+	       "the same three grades");
+
+/* Copies src into dst[len] when it fits; false (dst "") when it does not. */
+static bool copy_name(char *dst, size_t len, const char *src)
+{
+	size_t l = strnlen(src, len);
+	if (l == len) {
+		dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, src, l + 1);
+	return true;
+}
+
+void crm_mon_pacemaker_view(const struct crm_mon_view *v, struct pacemaker_view *out)
+{
+	assert(v != NULL && out != NULL);
+	assert(v->n_nodes <= CRM_MON_MAX_NODES && v->n_fence <= CRM_MON_MAX_FENCE);
+	out->status = (enum pacemaker_status)v->status;
+	snprintf(out->reason, sizeof(out->reason), "%s", v->reason);
+	snprintf(out->dc, sizeof(out->dc), "%s", v->dc_name);
+	out->n_nodes = v->n_nodes;
+	for (size_t k = 0; k < v->n_nodes; k++) {
+		const struct crm_mon_node *nd = &v->nodes[k];
+		struct pacemaker_node *pn = &out->nodes[k];
+		copy_name(pn->name, sizeof(pn->name), nd->name);
+		pn->online = nd->online;
+		pn->unclean = nd->unclean;
+		pn->reconnecting = nd->reconnecting;
+		pn->shutdown = nd->shutdown;
+	}
+	out->n_fenced = 0;
+	for (size_t k = 0; k < v->n_fence; k++)
+		if (v->fence[k].status == CRM_MON_FENCE_SUCCESS &&
+		    copy_name(out->fenced[out->n_fenced], PCMK_VIEW_NAME_LEN, v->fence[k].target))
+			out->n_fenced++;
+}
+
 const char *crm_mon_node_type_name(enum crm_mon_node_type t)
 {
 	switch (t) {

@@ -54,6 +54,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mesh/pacemaker_view.h"
+
 #define CRM_MON_MAX_DOC (16u << 20)   /* bytes of XML accepted */
 #define CRM_MON_MAX_NODES 1024        /* more: nodes_truncated */
 #define CRM_MON_MAX_FENCE 128         /* more: fence_truncated */
@@ -160,6 +162,13 @@ int crm_mon_parse(const char *xml, size_t len, int exit_code, struct crm_mon_vie
 
 /* The node called name in an OK view, or NULL. */
 const struct crm_mon_node *crm_mon_find_node(const struct crm_mon_view *v, const char *name);
+
+/* What the mesh's agreement reads of v (mesh/pacemaker_view.h): status,
+ * reason, the DC, each node's name and state, and the targets of
+ * successful fences. A name that does not fit the mesh's bound (no member
+ * has it) becomes "" in nodes[] and is left out of fenced[]. out is
+ * ~78 KiB. */
+void crm_mon_pacemaker_view(const struct crm_mon_view *v, struct pacemaker_view *out);
 
 const char *crm_mon_status_name(enum crm_mon_status s);
 const char *crm_mon_node_type_name(enum crm_mon_node_type t);

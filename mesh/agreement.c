@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crm_mon.h"
 #include "base/errbuf.h"
+#include "mesh/pacemaker_view.h"
 
 #define NS_PER_MS UINT64_C(1000000)
 #define NS_PER_S UINT64_C(1000000000)
@@ -47,6 +47,7 @@
 #define QUEUE_RESERVE (PER_INCIDENT_ACTIONS * AGR_MAX_INCIDENTS + 16)
 _Static_assert(QUEUE_RESERVE < AGR_QUEUE_LEN, "queue too small for its reserve");
 _Static_assert(AGR_MEMBER_LEFT == 4, "member states mirror enum mesh_state");
+_Static_assert(PCMK_VIEW_NAME_LEN == AGR_NAME_MAX, "a Pacemaker node name fits a member's");
 
 enum {
 	PCMK_PRESENT = 1u << 0,
@@ -148,9 +149,9 @@ struct agreement {
 	uint64_t now, nonce;
 	uint32_t route_gen;
 	bool want_scan;
-	enum crm_mon_status pcmk_status;
+	enum pacemaker_status pcmk_status;
 	bool pcmk_seen;
-	char pcmk_reason[CRM_MON_REASON_LEN];
+	char pcmk_reason[PCMK_VIEW_REASON_LEN];
 	uint64_t logs_dropped_told;
 	struct agr_counters ctr;
 };
@@ -527,7 +528,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		a->inc[i].obs_prev = a->inc[i].obs_cur + a->words;
 		a->inc[i].obs_ever = a->inc[i].obs_prev + a->words;
 	}
-	a->pcmk_status = CRM_MON_NO_INFO;
+	a->pcmk_status = PACEMAKER_NO_INFO;
 	return a;
 }
 
@@ -755,7 +756,7 @@ static uint32_t rank_of_self(const struct agreement *a, const struct incident *i
 
 static void describe_pacemaker(const struct agreement *a, uint32_t i, char *buf, size_t len)
 {
-	if (a->pcmk_status != CRM_MON_OK) {
+	if (a->pcmk_status != PACEMAKER_OK) {
 		snprintf(buf, len, "no information (%s)",
 			 a->pcmk_seen ? a->pcmk_reason : "no view yet");
 		return;
@@ -1361,7 +1362,7 @@ static void declare(struct agreement *a, struct incident *in, const struct evide
 	a->ctr.declared++;
 	uint32_t best = NONE;
 	uint32_t rank = rank_of_self(a, in, &best);
-	char pcmk[CRM_MON_REASON_LEN + 32], rk[24], obs[200];
+	char pcmk[PCMK_VIEW_REASON_LEN + 32], rk[24], obs[200];
 	describe_pacemaker(a, in->subject, pcmk, sizeof(pcmk));
 	if (rank == NONE)
 		snprintf(rk, sizeof(rk), "not a candidate");
@@ -1900,7 +1901,7 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	in->failed_at_unix_ns = r->failed_at_unix_ns;
 	in->deadline = a->now + a->cfg.process_grace_ns;
 	in->evidence_at = a->now;
-	char pcmk[CRM_MON_REASON_LEN + 32];
+	char pcmk[PCMK_VIEW_REASON_LEN + 32];
 	describe_pacemaker(a, idx, pcmk, sizeof(pcmk));
 	rec(a, AGR_LOG_WARN, idx, "process_report",
 	    "%s reports %s dead; waiting %llu ms: if it stays reachable this is a process "
@@ -1910,46 +1911,51 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 	return 0;
 }
 
-int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *v, uint64_t now)
+int agreement_on_pacemaker_view(struct agreement *a, const struct pacemaker_view *v,
+				uint64_t now)
 {
 	int rc = enter(a, now);
 	if (rc < 0)
 		return rc;
-	if (v == NULL || v->n_nodes > CRM_MON_MAX_NODES || v->n_fence > CRM_MON_MAX_FENCE)
+	if (v == NULL || v->n_nodes > PCMK_VIEW_MAX_NODES || v->n_fenced > PCMK_VIEW_MAX_FENCED ||
+	    (v->status != PACEMAKER_NO_INFO && v->status != PACEMAKER_NO_QUORUM &&
+	     v->status != PACEMAKER_OK))
 		return -EINVAL;
+	/* The strings are read up to their arrays' end, terminated or not. */
+	const int reason_max = (int)sizeof(v->reason), dc_max = (int)sizeof(v->dc);
 	bool changed = !a->pcmk_seen || a->pcmk_status != v->status;
 	a->pcmk_seen = true;
 	a->pcmk_status = v->status;
-	snprintf(a->pcmk_reason, sizeof(a->pcmk_reason), "%s",
-		 v->status == CRM_MON_OK ? "" : v->reason);
+	snprintf(a->pcmk_reason, sizeof(a->pcmk_reason), "%.*s",
+		 v->status == PACEMAKER_OK ? 0 : reason_max, v->reason);
 	for (uint32_t i = 0; i < a->n; i++)
 		a->m[i].pcmk = 0;
-	if (v->status != CRM_MON_OK) {
+	if (v->status != PACEMAKER_OK) {
 		if (changed)
 			rec(a, AGR_LOG_INFO, NONE, "pacemaker",
-			    "pacemaker view: %s (%s): no information, ignored",
-			    crm_mon_status_name(v->status), v->reason);
+			    "pacemaker view: %s (%.*s): no information, ignored",
+			    pacemaker_status_name(v->status), reason_max, v->reason);
 		for (uint32_t i = 0; i < a->n; i++)
 			a->m[i].pcmk_warned = 0;
 		return 0;
 	}
 	if (changed)
 		rec(a, AGR_LOG_INFO, NONE, "pacemaker",
-		    "pacemaker view usable (DC %s with quorum, %zu nodes): corroboration only",
-		    v->dc_name, v->n_nodes);
+		    "pacemaker view usable (DC %.*s with quorum, %zu nodes): corroboration only",
+		    dc_max, v->dc, v->n_nodes);
 	for (size_t k = 0; k < v->n_nodes; k++) {
-		uint32_t i = find_msg(a, v->nodes[k].name);
+		const struct pacemaker_node *nd = &v->nodes[k];
+		uint32_t i = find_msg(a, nd->name);
 		if (i == NONE)
 			continue;
-		const struct crm_mon_node *nd = &v->nodes[k];
 		a->m[i].pcmk = PCMK_PRESENT | (nd->online ? PCMK_ONLINE : 0) |
 			       (nd->unclean ? PCMK_UNCLEAN : 0) |
 			       (nd->reconnecting ? PCMK_RECONNECTING : 0) |
 			       (nd->shutdown ? PCMK_SHUTDOWN : 0);
 	}
-	for (size_t k = 0; k < v->n_fence; k++) {
-		uint32_t i = find_msg(a, v->fence[k].target);
-		if (i != NONE && v->fence[k].status == CRM_MON_FENCE_SUCCESS)
+	for (size_t k = 0; k < v->n_fenced; k++) {
+		uint32_t i = find_msg(a, v->fenced[k]);
+		if (i != NONE)
 			a->m[i].pcmk |= PCMK_FENCED;
 	}
 	for (uint32_t i = 0; i < a->n; i++) {

@@ -80,8 +80,9 @@
  *
  * Pacemaker's view (crm_mon) never causes, speeds up or vetoes a verdict
  * ------------------------------------------------------------------------
- * agreement_on_pacemaker_view() takes the parsed crm_mon output. Only a
- * CRM_MON_OK view (DC with quorum) is read; NO_INFO (crm_mon exit 102,
+ * agreement_on_pacemaker_view() takes Pacemaker's view (mesh/
+ * pacemaker_view.h; the daemon converts crm_mon's output). Only a
+ * PACEMAKER_OK view (DC with quorum) is read; NO_INFO (crm_mon exit 102,
  * empty document, no DC) and NO_QUORUM (no-quorum-policy stops every
  * remote, so all show offline) are "no information", recorded once. An OK
  * view is corroboration only: the decision record says what Pacemaker
@@ -203,7 +204,7 @@
  *   membership event       -> agreement_on_member_state()
  *   peer message           -> agreement_on_probe / _probe_ack /
  *                             _observation / _completion / _process_report
- *   crm_mon parsed         -> agreement_on_pacemaker_view()
+ *   Pacemaker's view       -> agreement_on_pacemaker_view()
  *   fence done             -> agreement_on_fence_result()
  *   Masakari answered      -> agreement_on_notify_result() (202/409 or the
  *                             outbox's final failure)
@@ -228,7 +229,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct crm_mon_view; /* core/crm_mon.h */
+#include "mesh/pacemaker_view.h"
 
 /* ---- limits ------------------------------------------------------------ */
 
@@ -427,8 +428,10 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 int agreement_local_process_failed(struct agreement *a, const char *process,
 				   int64_t failed_at_unix_ns, uint64_t self_incarnation,
 				   uint64_t now);
-/* The latest crm_mon view (any status; see above). */
-int agreement_on_pacemaker_view(struct agreement *a, const struct crm_mon_view *v, uint64_t now);
+/* The latest Pacemaker view (any status; see above). -EINVAL: a count
+ * above its bound or an unknown status. */
+int agreement_on_pacemaker_view(struct agreement *a, const struct pacemaker_view *v,
+				uint64_t now);
 /* Result of FENCE(subject, incarnation). */
 int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
 			      enum agr_fence_result result, uint64_t now);

@@ -970,7 +970,12 @@ static void handle_crm_results(struct mesh_node *n, uint64_t now)
 				 n->view->reason, exit_code);
 			n->crm_last_status = (int)n->view->status;
 		}
-		AGR_CALL(n, agreement_on_pacemaker_view(n->agr, n->view, now));
+		{
+			struct pacemaker_view pv; /* ~78 KiB: the thread's default stack */
+
+			crm_mon_pacemaker_view(n->view, &pv);
+			AGR_CALL(n, agreement_on_pacemaker_view(n->agr, &pv, now));
+		}
 		proc_result_release(&res);
 	}
 }

@@ -1184,14 +1184,19 @@ static char *read_fixture(const char *name, size_t *len)
 	return buf;
 }
 
-static struct crm_mon_view *view_of(const char *fixture, int exit_code)
+/* The fixture through the daemon's parser and conversion. */
+static struct pacemaker_view *view_of(const char *fixture, int exit_code)
 {
 	size_t len;
 	char *xml = read_fixture(fixture, &len);
-	struct crm_mon_view *v = malloc(sizeof(*v));
+	struct crm_mon_view *cv = malloc(sizeof(*cv));
+	struct pacemaker_view *v = malloc(sizeof(*v));
+	assert_non_null(cv);
 	assert_non_null(v);
 	char err[256];
-	assert_int_equal(crm_mon_parse(xml, len, exit_code, v, err, sizeof(err)), 0);
+	assert_int_equal(crm_mon_parse(xml, len, exit_code, cv, err, sizeof(err)), 0);
+	crm_mon_pacemaker_view(cv, v);
+	free(cv);
 	free(xml);
 	return v;
 }
@@ -1227,8 +1232,8 @@ static void test_crm_mon_no_quorum_ignored(void **state)
 		{ "X-startup-no-dc.xml", 0 },
 	};
 	for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
-		struct crm_mon_view *v = view_of(views[k].file, views[k].exit_code);
-		assert_int_not_equal(v->status, CRM_MON_OK);
+		struct pacemaker_view *v = view_of(views[k].file, views[k].exit_code);
+		assert_int_not_equal(v->status, PACEMAKER_OK);
 		assert_int_equal(agreement_on_pacemaker_view(a, v, now), 0);
 		free(v);
 		now += 1 * S;
@@ -1269,7 +1274,7 @@ static void test_pacemaker_corroboration_only(void **state)
 	}
 	sim_start(s);
 	/* rn1's remoted was killed: Pacemaker says offline; the mesh reaches it. */
-	struct crm_mon_view *v = view_of("xml-remote-killed-offline.xml", 0);
+	struct pacemaker_view *v = view_of("xml-remote-killed-offline.xml", 0);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->now), 0);
 		drain(s, i);

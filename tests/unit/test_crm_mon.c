@@ -488,6 +488,60 @@ static void test_truncations_never_crash(void **state)
 	free(v);
 }
 
+/* The conversion to the mesh's view: what the agreement reads, nothing
+ * lost that it could match, nothing kept that no member could have. */
+static void test_pacemaker_view(void **state)
+{
+	(void)state;
+	struct pacemaker_view *pv = malloc(sizeof(*pv));
+	assert_non_null(pv);
+
+	/* rn1 fenced (success in the history), offline */
+	struct crm_mon_view *v = parse_fixture("xml-stonith-remote-fenced-offline.xml", 0, 0);
+	crm_mon_pacemaker_view(v, pv);
+	assert_int_equal(pv->status, PACEMAKER_OK);
+	assert_string_equal(pv->reason, "");
+	assert_string_equal(pv->dc, "c2");
+	assert_int_equal(pv->n_nodes, v->n_nodes);
+	for (size_t k = 0; k < v->n_nodes; k++) {
+		assert_string_equal(pv->nodes[k].name, v->nodes[k].name);
+		assert_int_equal(pv->nodes[k].online, v->nodes[k].online);
+		assert_int_equal(pv->nodes[k].unclean, v->nodes[k].unclean);
+		assert_int_equal(pv->nodes[k].reconnecting, v->nodes[k].reconnecting);
+		assert_int_equal(pv->nodes[k].shutdown, v->nodes[k].shutdown);
+	}
+	assert_int_equal(pv->n_fenced, 1);
+	assert_string_equal(pv->fenced[0], "rn1");
+	free(v);
+
+	/* a pending fence is no fence; a node with a name no member can have
+	 * keeps its place but no name */
+	v = parse_fixture("xml-stonith-remote-killed-unclean.xml", 0, 0);
+	assert_int_equal(v->fence[0].status, CRM_MON_FENCE_PENDING);
+	assert_true(v->n_nodes >= 2);
+	memset(v->nodes[1].name, 'x', PCMK_VIEW_NAME_LEN);
+	v->nodes[1].name[PCMK_VIEW_NAME_LEN] = '\0';
+	v->fence[0].status = CRM_MON_FENCE_SUCCESS;
+	memcpy(v->fence[0].target, v->nodes[1].name, PCMK_VIEW_NAME_LEN + 1);
+	crm_mon_pacemaker_view(v, pv);
+	assert_int_equal(pv->n_nodes, v->n_nodes);
+	assert_string_equal(pv->nodes[0].name, v->nodes[0].name);
+	assert_string_equal(pv->nodes[1].name, "");
+	assert_int_equal(pv->n_fenced, 0);
+	free(v);
+
+	/* no quorum: the grade and its reason, no nodes */
+	v = parse_fixture("X-no-quorum-remotes-stopped.xml", 0, 0);
+	crm_mon_pacemaker_view(v, pv);
+	assert_int_equal(pv->status, PACEMAKER_NO_QUORUM);
+	assert_string_equal(pv->reason, v->reason);
+	assert_true(pv->reason[0] != '\0');
+	assert_int_equal(pv->n_nodes, 0);
+	assert_string_equal(pacemaker_status_name(pv->status), crm_mon_status_name(v->status));
+	free(v);
+	free(pv);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -507,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_lenient_where_harmless),
 		cmocka_unit_test(test_node_limit),
 		cmocka_unit_test(test_truncations_never_crash),
+		cmocka_unit_test(test_pacemaker_view),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
