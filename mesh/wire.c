@@ -1,10 +1,16 @@
 /* See mesh_wire.h. */
 #include "mesh/wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+
+#include "base/text.h"
+
+/* A string field of a core struct: terminated within its array. */
+#define TERMINATED(arr) (memchr((arr), '\0', sizeof(arr)) != NULL)
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -17,6 +23,7 @@ static char *str(const char *s)
 
 static void update_to_pb(const struct mesh_update *u, Mimamori__MeshUpdate *pb)
 {
+	assert(TERMINATED(u->name) && TERMINATED(u->addr) && TERMINATED(u->by));
 	*pb = (Mimamori__MeshUpdate)MIMAMORI__MESH_UPDATE__INIT;
 	pb->name = str(u->name);
 	pb->addr = str(u->addr);
@@ -32,13 +39,22 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 {
 	Mimamori__MeshEnvelope *env = &pb->env;
 
+	/* The contract (m is this node's): a known kind and strings that end
+	 * within their arrays, since protobuf-c reads each to its NUL. What
+	 * the values mean is the decoder's to judge (the unit test encodes
+	 * out-of-range values on purpose to see them rejected). */
+	assert(m && pb);
+	assert(m->kind >= MESH_WIRE_SWIM && m->kind <= MESH_WIRE_KIND_MAX);
+	assert(TERMINATED(m->from));
 	*env = (Mimamori__MeshEnvelope)MIMAMORI__MESH_ENVELOPE__INIT;
 	env->from = str(m->from);
 	switch (m->kind) {
 	case MESH_WIRE_SWIM: {
 		const struct mesh_msg *s = &m->swim;
-		uint32_t n = s->n_updates < MESH_MAX_UPDATES ? s->n_updates : MESH_MAX_UPDATES;
+		uint32_t n = s->n_updates;
 
+		assert(n <= MESH_MAX_UPDATES);
+		assert(TERMINATED(s->target) && TERMINATED(s->target_addr));
 		pb->swim = (Mimamori__SwimMessage)MIMAMORI__SWIM_MESSAGE__INIT;
 		pb->swim.has_type = true;
 		pb->swim.type = s->type;
@@ -76,6 +92,7 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 		}
 		break;
 	case MESH_WIRE_OBSERVATION:
+		assert(TERMINATED(m->observation.observer) && TERMINATED(m->observation.subject));
 		pb->observation =
 			(Mimamori__AgreementObservation)MIMAMORI__AGREEMENT_OBSERVATION__INIT;
 		pb->observation.observer = str(m->observation.observer);
@@ -88,6 +105,7 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 	case MESH_WIRE_COMPLETION: {
 		const struct agr_completion *c = &m->completion;
 
+		assert(TERMINATED(c->from) && TERMINATED(c->notifier) && TERMINATED(c->subject));
 		pb->completion = (Mimamori__AgreementCompletion)MIMAMORI__AGREEMENT_COMPLETION__INIT;
 		pb->completion.from = str(c->from);
 		pb->completion.notifier = str(c->notifier);
@@ -107,6 +125,7 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 		break;
 	}
 	case MESH_WIRE_PROCESS_REPORT:
+		assert(TERMINATED(m->report.reporter) && TERMINATED(m->report.process));
 		pb->report =
 			(Mimamori__AgreementProcessReport)MIMAMORI__AGREEMENT_PROCESS_REPORT__INIT;
 		pb->report.reporter = str(m->report.reporter);
@@ -121,6 +140,7 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 		env->process_report = &pb->report;
 		break;
 	default:
+		assert(!"unknown kind"); /* excluded above */
 		break;
 	}
 	return env;
@@ -130,11 +150,14 @@ int mesh_wire_pack(const struct mesh_wire_msg *m, uint8_t *buf, size_t cap)
 {
 	static _Thread_local struct mesh_wire_pb pb;
 	const Mimamori__MeshEnvelope *env = mesh_wire_to_pb(m, &pb);
-	size_t len = protobuf_c_message_get_packed_size(&env->base);
+	size_t len = protobuf_c_message_get_packed_size(&env->base), packed;
 
+	assert(buf || cap == 0);
 	if (len > cap || len > (size_t)INT32_MAX)
 		return -ENOSPC;
-	return (int)protobuf_c_message_pack(&env->base, buf);
+	packed = protobuf_c_message_pack(&env->base, buf);
+	assert(packed == len); /* what was sized is what was written */
+	return (int)packed;
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -148,14 +171,8 @@ static bool copy_str(char *dst, size_t cap, const char *s, bool nonempty)
 	if (!s)
 		s = "";
 	n = strnlen(s, cap);
-	if (n >= cap || (nonempty && n == 0))
+	if (n >= cap || (nonempty && n == 0) || text_has_control_n(s, n))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
 	memcpy(dst, s, n);
 	dst[n] = '\0';
 	return true;
@@ -320,13 +337,55 @@ static const char *decode(const Mimamori__MeshEnvelope *env, struct mesh_wire_ms
 	}
 }
 
+/* What decode() guarantees of an accepted message, whatever the peer
+ * sent: a known kind, the sender's name, and every string of the body
+ * terminated within its array, the counts within theirs. */
+static void assert_decoded(const struct mesh_wire_msg *m)
+{
+	assert(m->kind >= MESH_WIRE_SWIM && m->kind <= MESH_WIRE_KIND_MAX);
+	assert(TERMINATED(m->from) && m->from[0] != '\0');
+	switch (m->kind) {
+	case MESH_WIRE_SWIM:
+		assert(m->swim.n_updates <= MESH_MAX_UPDATES);
+		assert(TERMINATED(m->swim.target) && TERMINATED(m->swim.target_addr));
+		assert(strcmp(m->swim.sender.name, m->from) == 0);
+		for (uint32_t i = 0; i < m->swim.n_updates; i++)
+			assert(TERMINATED(m->swim.updates[i].name) &&
+			       TERMINATED(m->swim.updates[i].addr) &&
+			       TERMINATED(m->swim.updates[i].by));
+		break;
+	case MESH_WIRE_PROBE:
+	case MESH_WIRE_PROBE_ACK:
+		assert(m->nonce != 0);
+		break;
+	case MESH_WIRE_OBSERVATION:
+		assert(TERMINATED(m->observation.subject));
+		assert(strcmp(m->observation.observer, m->from) == 0);
+		break;
+	case MESH_WIRE_COMPLETION:
+		assert(TERMINATED(m->completion.notifier) && TERMINATED(m->completion.subject));
+		assert(strcmp(m->completion.from, m->from) == 0);
+		assert(m->completion.stage <= MESH_WIRE_MAX_STAGE);
+		break;
+	case MESH_WIRE_PROCESS_REPORT:
+		assert(TERMINATED(m->report.process));
+		assert(strcmp(m->report.reporter, m->from) == 0);
+		break;
+	}
+}
+
 int mesh_wire_from_pb(const Mimamori__MeshEnvelope *env, struct mesh_wire_msg *out,
 		      const char **why)
 {
-	const char *bad = decode(env, out);
+	const char *bad;
 
+	assert(out);
+	bad = decode(env, out);
 	if (why)
 		*why = bad;
+	assert(bad == NULL || bad[0] != '\0'); /* a rejection says why */
+	if (!bad)
+		assert_decoded(out);
 	return bad ? -EINVAL : 0;
 }
 

@@ -76,9 +76,10 @@ struct mesh_wire_pb {
 
 /* Fills pb from m and returns &pb->env, ready for rpc_call_async or
  * protobuf_c_message_pack. The tree points into m's strings: keep m alive
- * and unchanged until it is packed. m is trusted (built by this node): it
- * is not validated, but n_updates is capped at MESH_MAX_UPDATES and an
- * unknown kind gives an envelope without body. */
+ * and unchanged until it is packed. m is trusted (built by this node):
+ * its values are not validated, but its kind must be a known one, its
+ * strings terminated within their arrays and a SWIM message's n_updates
+ * at most MESH_MAX_UPDATES (asserted: a bug here, not a peer's input). */
 const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 					       struct mesh_wire_pb *pb);
 
