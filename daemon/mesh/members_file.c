@@ -1,6 +1,7 @@
 /* See members_file.h. */
 #include "daemon/mesh/members_file.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/errbuf.h"
+#include "base/text.h"
 
 static bool is_blank(char c)
 {
@@ -93,7 +95,8 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 	for (size_t k = 0; k < n; k++) {
 		unsigned char c = (unsigned char)line[k];
 
-		if ((c < 0x20 && c != '\t' && !(c == '\r' && k == n - 1)) || c == 0x7f) {
+		/* Blanks may be tabs; a CRLF file's CR ends the line. */
+		if (text_is_control(c) && c != '\t' && !(c == '\r' && k == n - 1)) {
 			errbuf_set(err, errlen, "%s:%zu: control character (byte 0x%02x) in the line",
 				file, lineno, c);
 			return -1;
@@ -166,6 +169,8 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 			lineno);
 		return -1;
 	}
+	assert(name_end > name_start && name_end - name_start < sizeof(e->name));
+	assert(url_end - url_start < sizeof(e->url));
 	memcpy(e->name, line + name_start, name_end - name_start);
 	e->name[name_end - name_start] = '\0';
 	memcpy(e->url, line + url_start, url_end - url_start);
@@ -232,6 +237,24 @@ static int check_unique(const char *file, const struct members_entry *v, const s
 	return rc;
 }
 
+/* What a parsed list guarantees to the mesh (names index its tables and
+ * are TLS peer names, URLs are dialled): 1..MAX members, every name and
+ * URL terminated within its array, names non-empty of [A-Za-z0-9._-],
+ * URLs non-empty. Uniqueness is check_unique()'s (O(n log n); the fuzzer
+ * checks it again). */
+static void assert_list(const struct members_list *l)
+{
+	assert(l->n >= 1 && l->n <= MEMBERS_FILE_MAX_MEMBERS && l->v);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct members_entry *e = &l->v[i];
+
+		assert(memchr(e->name, '\0', sizeof(e->name)) && e->name[0] != '\0');
+		assert(memchr(e->url, '\0', sizeof(e->url)) && e->url[0] != '\0');
+		for (const char *c = e->name; *c; c++)
+			assert(name_char(*c));
+	}
+}
+
 int members_file_parse(const char *name, const char *data, size_t len, struct members_list *out,
 		       char *err, size_t errlen)
 {
@@ -239,6 +262,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 	struct members_entry *v = NULL, e;
 	size_t *lines = NULL;
 
+	assert(name && out && (data || len == 0));
 	memset(out, 0, sizeof(*out));
 	if (len > MEMBERS_FILE_MAX_BYTES) {
 		errbuf_set(err, errlen, "%s: larger than %u bytes", name, MEMBERS_FILE_MAX_BYTES);
@@ -300,6 +324,7 @@ int members_file_parse(const char *name, const char *data, size_t len, struct me
 	free(lines);
 	out->n = count;
 	out->v = v;
+	assert_list(out);
 	return 0;
 fail:
 	free(lines);
@@ -309,12 +334,14 @@ fail:
 
 int members_file_load(const char *path, struct members_list *out, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 	struct stat st;
 	char *buf;
 	size_t len = 0;
 	int rc;
 
+	assert(path && out);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	memset(out, 0, sizeof(*out));
 	if (fd < 0) {
 		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
@@ -375,10 +402,12 @@ void members_list_free(struct members_list *l)
 
 long members_find(const struct members_list *l, const char *name)
 {
+	assert(l && name && (l->v || l->n == 0));
 	return find_in(l->v, l->n, name, false);
 }
 
 long members_find_url(const struct members_list *l, const char *url)
 {
+	assert(l && url && (l->v || l->n == 0));
 	return find_in(l->v, l->n, url, true);
 }
