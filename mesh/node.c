@@ -1,0 +1,642 @@
+/* See node.h. */
+#include "mesh/node.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+
+/* ---- names ------------------------------------------------------------ */
+
+struct mnode_names {
+	uint32_t n;
+	uint32_t mask;      /* slots - 1 (a power of two >= 2n) */
+	const char **v;     /* borrowed strings, configuration order */
+	uint32_t *slots;    /* index + 1; 0 = empty (open addressing) */
+};
+
+struct mnode_names *mnode_names_new(const char *const *names, uint32_t n)
+{
+	struct mnode_names *t;
+	uint32_t cap = 2;
+
+	if (names == NULL || n == 0 || n > AGR_MAX_MEMBERS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (cap < 2 * n)
+		cap *= 2;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->n = n;
+	t->mask = cap - 1;
+	t->v = calloc(n, sizeof(*t->v));
+	t->slots = calloc(cap, sizeof(*t->slots));
+	if (t->v == NULL || t->slots == NULL) {
+		mnode_names_free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s;
+
+		if (names[i] == NULL || mnode_names_find(t, names[i]) != MNODE_NONE) {
+			mnode_names_free(t);
+			errno = EINVAL;
+			return NULL;
+		}
+		t->v[i] = names[i];
+		for (s = (uint32_t)fnv1a64(names[i]) & t->mask; t->slots[s] != 0; s = (s + 1) & t->mask)
+			;
+		t->slots[s] = i + 1;
+	}
+	return t;
+}
+
+void mnode_names_free(struct mnode_names *t)
+{
+	if (t == NULL)
+		return;
+	free(t->v);
+	free(t->slots);
+	free(t);
+}
+
+uint32_t mnode_names_find(const struct mnode_names *t, const char *name)
+{
+	if (name == NULL)
+		return MNODE_NONE;
+	for (uint32_t s = (uint32_t)fnv1a64(name) & t->mask; t->slots[s] != 0; s = (s + 1) & t->mask)
+		if (strcmp(t->v[t->slots[s] - 1], name) == 0)
+			return t->slots[s] - 1;
+	return MNODE_NONE;
+}
+
+uint32_t mnode_names_count(const struct mnode_names *t)
+{
+	return t->n;
+}
+
+const char *mnode_names_get(const struct mnode_names *t, uint32_t idx)
+{
+	return idx < t->n ? t->v[idx] : NULL;
+}
+
+/* ---- the node --------------------------------------------------------- */
+
+/* An agreement input, kept when the core refused it for undrained
+ * actions (-EBUSY) and fed again once they are drained. */
+enum pend_kind {
+	PEND_MEMBER_STATE = 1,
+	PEND_PROBE,
+	PEND_PROBE_ACK,
+	PEND_OBSERVATION,
+	PEND_COMPLETION,
+	PEND_PROCESS_REPORT,
+	PEND_LOCAL_PROCESS,
+	PEND_FENCE_RESULT,
+	PEND_NOTIFY_RESULT,
+	PEND_VIEW,
+	PEND_TICK,
+};
+
+struct pending {
+	enum pend_kind kind;
+	uint64_t now;
+	uint32_t member;      /* MEMBER_STATE, PROBE(_ACK), FENCE/NOTIFY_RESULT: its index */
+	uint32_t state;       /* MEMBER_STATE */
+	uint64_t incarnation; /* MEMBER_STATE, FENCE/NOTIFY_RESULT, LOCAL_PROCESS (ours) */
+	uint64_t nonce;
+	int result;           /* FENCE: enum agr_fence_result; NOTIFY: HTTP status */
+	enum agr_incident_kind incident;
+	const struct pacemaker_view *view;
+	union {
+		struct agr_observation observation;
+		struct agr_completion completion;
+		struct agr_process_report report; /* also LOCAL_PROCESS's name and time */
+	};
+};
+
+/* Incarnation and suspicion of one member (its state is kept apart, one
+ * byte each: the simulator holds N nodes of N members). */
+struct member_time {
+	uint64_t incarnation;
+	uint64_t suspect_since_ns;
+};
+
+struct mnode {
+	struct membership *ms;
+	struct agreement *agr;
+	const struct mnode_names *names;
+	struct mnode_names *own_names; /* when not shared */
+	uint32_t self;
+	uint8_t *state;            /* enum mesh_state per member */
+	struct member_time *time;
+	uint64_t now;              /* the latest now of any input */
+	/* The cores' deadlines, asked again only after a call into that core. */
+	uint64_t ms_deadline, agr_deadline;
+	bool ms_dirty, agr_dirty;
+	/* mnode_tick() ran: the agreement's timers are due once membership's
+	 * outputs are drained (its news first, as the shells always did). */
+	bool tick_due;
+	uint64_t tick_now;
+	struct pending pending[MNODE_PENDING_MAX];
+	uint32_t pend_head, pend_len;
+	struct mesh_out mout; /* scratch: one membership output */
+};
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen)
+{
+	struct mnode *n = calloc(1, sizeof(*n));
+	const struct agreement_config *ac = &cfg->agreement;
+	char why[256] = "";
+
+	if (n == NULL) {
+		fail(err, errlen, "%s", "out of memory");
+		return NULL;
+	}
+	n->names = cfg->names;
+	if (n->names == NULL) {
+		if (ac->n_members > AGR_MAX_MEMBERS)
+			goto bad_members;
+		n->own_names = mnode_names_new(ac->members, (uint32_t)ac->n_members);
+		if (n->own_names == NULL)
+			goto bad_members;
+		n->names = n->own_names;
+	}
+	if (ac->self == NULL || mnode_names_count(n->names) != ac->n_members) {
+		fail(err, errlen, "%s", "the names table is not the agreement's member list");
+		goto out;
+	}
+	n->self = mnode_names_find(n->names, ac->self);
+	if (n->self == MNODE_NONE) {
+		fail(err, errlen, "this node ('%.64s') is not a member", ac->self);
+		goto out;
+	}
+	n->state = calloc(ac->n_members, sizeof(*n->state));
+	n->time = calloc(ac->n_members, sizeof(*n->time));
+	if (n->state == NULL || n->time == NULL) {
+		fail(err, errlen, "%s", "out of memory");
+		goto out;
+	}
+	n->ms = membership_create(&cfg->membership, ac->self, cfg->self_addr);
+	if (n->ms == NULL) {
+		fail(err, errlen, "membership: %s", strerror(errno));
+		goto out;
+	}
+	n->agr = agreement_new(ac, why, sizeof(why));
+	if (n->agr == NULL) {
+		fail(err, errlen, "agreement: %s", why);
+		goto out;
+	}
+	n->state[n->self] = MESH_ALIVE;
+	n->ms_dirty = n->agr_dirty = true;
+	return n;
+bad_members:
+	fail(err, errlen, "members: %s", errno == ENOMEM ? "out of memory"
+			  : "empty, too many, or a name missing or repeated");
+out:
+	mnode_free(n);
+	return NULL;
+}
+
+void mnode_free(struct mnode *n)
+{
+	if (n == NULL)
+		return;
+	membership_destroy(n->ms);
+	agreement_free(n->agr);
+	mnode_names_free(n->own_names);
+	free(n->state);
+	free(n->time);
+	free(n);
+}
+
+static void advance(struct mnode *n, uint64_t now)
+{
+	if (now > n->now)
+		n->now = now;
+}
+
+/* ---- agreement inputs, and the -EBUSY retry ---------------------------- */
+
+static int agr_call(struct mnode *n, const struct pending *p)
+{
+	const char *member = mnode_names_get(n->names, p->member);
+
+	n->agr_dirty = true;
+	switch (p->kind) {
+	case PEND_MEMBER_STATE:
+		return agreement_on_member_state(n->agr, member, (enum agr_member_state)p->state,
+						 p->incarnation, p->now);
+	case PEND_PROBE:
+		return agreement_on_probe(n->agr, member, p->nonce, p->now);
+	case PEND_PROBE_ACK:
+		return agreement_on_probe_ack(n->agr, member, p->nonce, p->now);
+	case PEND_OBSERVATION:
+		return agreement_on_observation(n->agr, &p->observation, p->now);
+	case PEND_COMPLETION:
+		return agreement_on_completion(n->agr, &p->completion, p->now);
+	case PEND_PROCESS_REPORT:
+		return agreement_on_process_report(n->agr, &p->report, p->now);
+	case PEND_LOCAL_PROCESS:
+		return agreement_local_process_failed(n->agr, p->report.process,
+						      p->report.failed_at_unix_ns, p->incarnation,
+						      p->now);
+	case PEND_FENCE_RESULT:
+		return agreement_on_fence_result(n->agr, member, p->incarnation,
+						 (enum agr_fence_result)p->result, p->now);
+	case PEND_NOTIFY_RESULT:
+		return agreement_on_notify_result(n->agr, p->incident, member, p->incarnation,
+						  p->result, p->now);
+	case PEND_VIEW:
+		return agreement_on_pacemaker_view(n->agr, p->view, p->now);
+	case PEND_TICK:
+		return agreement_tick(n->agr, p->now);
+	}
+	return -EINVAL;
+}
+
+/* Feeds p now, or after the actions are drained (and after the inputs
+ * already waiting, in order). */
+static int agr_feed(struct mnode *n, const struct pending *p)
+{
+	advance(n, p->now);
+	if (n->pend_len == 0) {
+		int rc = agr_call(n, p);
+
+		if (rc != -EBUSY)
+			return rc;
+	}
+	if (n->pend_len == MNODE_PENDING_MAX)
+		return -EBUSY;
+	n->pending[(n->pend_head + n->pend_len) % MNODE_PENDING_MAX] = *p;
+	n->pend_len++;
+	return 0;
+}
+
+/* An input about a member by name: its index, or -ENOENT. */
+static int member_of(const struct mnode *n, const char *name, uint32_t *idx)
+{
+	*idx = mnode_names_find(n->names, name);
+	return *idx == MNODE_NONE ? -ENOENT : 0;
+}
+
+/* ---- inputs ----------------------------------------------------------- */
+
+int mnode_join(struct mnode *n, const char *const *seed_addrs, size_t k, uint64_t now)
+{
+	advance(n, now);
+	n->ms_dirty = true;
+	return membership_join(n->ms, seed_addrs, k, now);
+}
+
+void mnode_leave(struct mnode *n, uint64_t now)
+{
+	advance(n, now);
+	n->ms_dirty = true;
+	membership_leave(n->ms, now);
+}
+
+bool mnode_leave_done(const struct mnode *n)
+{
+	return membership_leave_done(n->ms);
+}
+
+void mnode_drop_broadcasts(struct mnode *n)
+{
+	n->ms_dirty = true;
+	membership_drop_broadcasts(n->ms);
+}
+
+int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now)
+{
+	struct pending p = { .now = now };
+
+	switch (m->kind) {
+	case MESH_WIRE_SWIM:
+		advance(n, now);
+		n->ms_dirty = true;
+		return membership_handle_message(n->ms, &m->swim, now);
+	case MESH_WIRE_PROBE:
+	case MESH_WIRE_PROBE_ACK:
+		if (member_of(n, m->from, &p.member) < 0)
+			return -ENOENT;
+		p.kind = m->kind == MESH_WIRE_PROBE ? PEND_PROBE : PEND_PROBE_ACK;
+		p.nonce = m->nonce;
+		break;
+	case MESH_WIRE_OBSERVATION:
+		p.kind = PEND_OBSERVATION;
+		p.observation = m->observation;
+		break;
+	case MESH_WIRE_COMPLETION:
+		p.kind = PEND_COMPLETION;
+		p.completion = m->completion;
+		break;
+	case MESH_WIRE_PROCESS_REPORT:
+		p.kind = PEND_PROCESS_REPORT;
+		p.report = m->report;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return agr_feed(n, &p);
+}
+
+int mnode_tick(struct mnode *n, uint64_t now)
+{
+	advance(n, now);
+	if (membership_next_deadline(n->ms) <= now) {
+		n->ms_dirty = true;
+		membership_tick(n->ms, now);
+	}
+	n->tick_due = true;
+	n->tick_now = now;
+	return 0;
+}
+
+int mnode_on_fence_result(struct mnode *n, const char *subject, uint64_t incarnation,
+			  enum agr_fence_result result, uint64_t now)
+{
+	struct pending p = { .kind = PEND_FENCE_RESULT, .now = now, .incarnation = incarnation,
+			     .result = (int)result };
+
+	if (member_of(n, subject, &p.member) < 0)
+		return -ENOENT;
+	return agr_feed(n, &p);
+}
+
+int mnode_on_notify_result(struct mnode *n, enum agr_incident_kind kind, const char *subject,
+			   uint64_t incarnation, int http_status, uint64_t now)
+{
+	struct pending p = { .kind = PEND_NOTIFY_RESULT, .now = now, .incarnation = incarnation,
+			     .result = http_status, .incident = kind };
+
+	if (member_of(n, subject, &p.member) < 0)
+		return -ENOENT;
+	return agr_feed(n, &p);
+}
+
+int mnode_on_pacemaker_view(struct mnode *n, const struct pacemaker_view *v, uint64_t now)
+{
+	struct pending p = { .kind = PEND_VIEW, .now = now, .view = v };
+
+	if (v == NULL)
+		return -EINVAL;
+	return agr_feed(n, &p);
+}
+
+int mnode_local_process_failed(struct mnode *n, const char *process, int64_t failed_at_unix_ns,
+			       uint64_t now)
+{
+	struct pending p = { .kind = PEND_LOCAL_PROCESS, .now = now,
+			     .incarnation = membership_incarnation(n->ms) };
+
+	if (process == NULL || strlen(process) >= sizeof(p.report.process))
+		return -EINVAL;
+	snprintf(p.report.process, sizeof(p.report.process), "%s", process);
+	p.report.failed_at_unix_ns = failed_at_unix_ns;
+	return agr_feed(n, &p);
+}
+
+/* ---- outputs ---------------------------------------------------------- */
+
+/* Our view of a member from membership's news, then the agreement's. */
+static void on_event(struct mnode *n, const struct mesh_event *e, uint32_t idx)
+{
+	struct member_time *t = &n->time[idx];
+	struct pending p = { .kind = PEND_MEMBER_STATE, .now = e->at_ns, .member = idx,
+			     .state = e->new_state, .incarnation = e->incarnation };
+
+	switch (e->new_state) {
+	case MESH_SUSPECT:
+	case MESH_DEAD:
+		/* The failure's time: the first suspicion at this incarnation
+		 * (DEAD without a suspicion seen here: now). */
+		if (t->suspect_since_ns == 0 || t->incarnation != e->incarnation)
+			t->suspect_since_ns = e->at_ns;
+		break;
+	default: /* ALIVE, LEFT: no failure pending */
+		t->suspect_since_ns = 0;
+		break;
+	}
+	n->state[idx] = (uint8_t)e->new_state;
+	t->incarnation = e->incarnation;
+	(void)agr_feed(n, &p); /* the actions are drained: taken at once */
+}
+
+static void membership_out(struct mnode *n, const struct mesh_out *mo, struct mnode_out *o)
+{
+	o->subject = MNODE_NONE;
+	if (mo->kind == MESH_OUT_EVENT) {
+		const struct mesh_event *e = &mo->event;
+		uint32_t idx = mnode_names_find(n->names, e->name);
+
+		o->kind = MNODE_OUT_MEMBER;
+		o->event = *e;
+		o->subject = idx;
+		o->self = idx == n->self;
+		if (idx != MNODE_NONE && idx != n->self)
+			on_event(n, e, idx);
+		return;
+	}
+	const struct mesh_send *s = &mo->send;
+
+	o->kind = MNODE_OUT_SEND;
+	o->n_to = 1;
+	o->to[0] = s->to_name[0] ? mnode_names_find(n->names, s->to_name) : MNODE_NONE;
+	memcpy(o->to_addr, s->to_addr, sizeof(o->to_addr));
+	o->act.kind = 0;
+	o->msg.kind = MESH_WIRE_SWIM;
+	snprintf(o->msg.from, sizeof(o->msg.from), "%s", mnode_names_get(n->names, n->self));
+	/* The used part only: a message is ~9.5 KiB with every update. */
+	memcpy(&o->msg.swim, &s->msg,
+	       offsetof(struct mesh_msg, updates) + s->msg.n_updates * sizeof(struct mesh_update));
+}
+
+static void set_dests(struct mnode *n, struct mnode_out *o, const struct agr_action *act)
+{
+	o->n_to = act->n_dest;
+	for (uint32_t i = 0; i < act->n_dest; i++)
+		o->to[i] = mnode_names_find(n->names, act->dest[i]);
+}
+
+static void notify_time(const struct mnode *n, struct mnode_out *o)
+{
+	const struct agr_action *act = &o->act;
+	bool host = act->kind == AGR_ACT_NOTIFY_HOST;
+	const struct member_time *t = o->subject != MNODE_NONE ? &n->time[o->subject] : NULL;
+
+	o->failed_at_unix_ns = !host && act->failed_at_unix_ns > 0 ? act->failed_at_unix_ns : 0;
+	if (host && t != NULL && t->suspect_since_ns != 0 && t->incarnation == act->incarnation)
+		o->failed_at_mono_ns = t->suspect_since_ns;
+	else
+		o->failed_at_mono_ns = act->decided_at != 0 ? act->decided_at : n->now;
+}
+
+/* o->act holds an action just polled: the rest of o from it. */
+static void action_out(struct mnode *n, struct mnode_out *o)
+{
+	const struct agr_action *act = &o->act;
+
+	o->subject = act->subject != NULL ? mnode_names_find(n->names, act->subject) : MNODE_NONE;
+	o->msg.kind = 0;
+	snprintf(o->msg.from, sizeof(o->msg.from), "%s", mnode_names_get(n->names, n->self));
+	o->to_addr[0] = '\0';
+	o->n_to = 0;
+	switch (act->kind) {
+	case AGR_ACT_SEND_PROBE:
+	case AGR_ACT_SEND_PROBE_ACK:
+		o->kind = MNODE_OUT_SEND;
+		o->msg.kind = act->kind == AGR_ACT_SEND_PROBE ? MESH_WIRE_PROBE : MESH_WIRE_PROBE_ACK;
+		o->msg.nonce = act->nonce;
+		o->n_to = 1;
+		o->to[0] = act->kind == AGR_ACT_SEND_PROBE
+				   ? o->subject
+				   : mnode_names_find(n->names, act->peer);
+		break;
+	case AGR_ACT_SEND_OBSERVATION:
+		o->kind = MNODE_OUT_SEND;
+		o->msg.kind = MESH_WIRE_OBSERVATION;
+		agreement_action_observation(n->agr, act, &o->msg.observation);
+		set_dests(n, o, act);
+		break;
+	case AGR_ACT_SEND_COMPLETION:
+		o->kind = MNODE_OUT_SEND;
+		o->msg.kind = MESH_WIRE_COMPLETION;
+		agreement_action_completion(n->agr, act, &o->msg.completion);
+		set_dests(n, o, act);
+		break;
+	case AGR_ACT_BROADCAST_PROCESS_REPORT:
+		o->kind = MNODE_OUT_BROADCAST;
+		o->msg.kind = MESH_WIRE_PROCESS_REPORT;
+		agreement_action_process_report(n->agr, act, &o->msg.report);
+		break;
+	case AGR_ACT_FENCE:
+		o->kind = MNODE_OUT_FENCE;
+		break;
+	case AGR_ACT_NOTIFY_HOST:
+	case AGR_ACT_NOTIFY_PROCESS:
+		o->kind = MNODE_OUT_NOTIFY;
+		notify_time(n, o);
+		break;
+	case AGR_ACT_LOG:
+		o->kind = MNODE_OUT_LOG;
+		break;
+	}
+}
+
+size_t mnode_poll(struct mnode *n, struct mnode_out *out, size_t max)
+{
+	size_t k = 0;
+
+	while (k < max) {
+		/* The agreement's actions first: its inputs are refused while
+		 * they pile up. */
+		if (agreement_poll_actions(n->agr, &out[k].act, 1) == 1) {
+			n->agr_dirty = true;
+			action_out(n, &out[k++]);
+			continue;
+		}
+		/* Drained: the inputs it refused, in order. */
+		if (n->pend_len > 0) {
+			struct pending p = n->pending[n->pend_head];
+
+			n->pend_head = (n->pend_head + 1) % MNODE_PENDING_MAX;
+			n->pend_len--;
+			(void)agr_call(n, &p); /* cannot be refused: nothing is queued */
+			continue;
+		}
+		if (membership_poll_output(n->ms, &n->mout, 1) == 1) {
+			n->ms_dirty = true;
+			membership_out(n, &n->mout, &out[k++]);
+			continue;
+		}
+		/* The agreement's timers after membership's news of this tick. */
+		if (n->tick_due) {
+			struct pending p = { .kind = PEND_TICK, .now = n->tick_now };
+
+			n->tick_due = false;
+			(void)mnode_next_deadline(n); /* refreshes agr_deadline */
+			if (n->agr_deadline <= n->tick_now)
+				(void)agr_feed(n, &p);
+			continue;
+		}
+		break;
+	}
+	return k;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t mnode_next_deadline(struct mnode *n)
+{
+	if (n->ms_dirty) {
+		n->ms_deadline = membership_next_deadline(n->ms);
+		n->ms_dirty = false;
+	}
+	if (n->agr_dirty) {
+		n->agr_deadline = agreement_next_deadline(n->agr);
+		n->agr_dirty = false;
+	}
+	return min_u64(n->ms_deadline, n->agr_deadline);
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+bool mnode_reachable(const struct mnode *n, uint32_t idx)
+{
+	if (idx >= mnode_names_count(n->names) || idx == n->self)
+		return false;
+	return n->state[idx] != MESH_DEAD && n->state[idx] != MESH_LEFT;
+}
+
+int mnode_member(const struct mnode *n, uint32_t idx, struct mnode_member *out)
+{
+	if (idx >= mnode_names_count(n->names))
+		return -EINVAL;
+	out->state = n->state[idx];
+	out->incarnation = n->time[idx].incarnation;
+	out->suspect_since_ns = n->time[idx].suspect_since_ns;
+	return 0;
+}
+
+uint32_t mnode_self(const struct mnode *n)
+{
+	return n->self;
+}
+
+const struct mnode_names *mnode_names(const struct mnode *n)
+{
+	return n->names;
+}
+
+const struct membership *mnode_membership(const struct mnode *n)
+{
+	return n->ms;
+}
+
+const struct agreement *mnode_agreement(const struct mnode *n)
+{
+	return n->agr;
+}

@@ -1,0 +1,191 @@
+/* One mesh node: the composition of the two pure cores, membership (SWIM +
+ * Lifeguard, mesh/membership.h) and agreement (mesh/agreement.h), that
+ * mimamorid's mesh thread (daemon/mesh/mesh_thread.c) and the simulator
+ * (tools/sim/node.c) both drive, so the simulator checks the production
+ * glue. Pure like the cores: no socket, clock, thread or allocation after
+ * mnode_new(); `now` (monotonic ns) is an argument; same inputs, same
+ * outputs.
+ *
+ * What it adds to the cores (the glue, written once):
+ *  - membership events -> this node's view of each configured member
+ *    (state, incarnation, since when it is suspected at that incarnation)
+ *    -> agreement_on_member_state();
+ *  - peer messages (struct mesh_wire_msg, mesh/wire.h) dispatched to the
+ *    core they are for;
+ *  - an agreement input refused with -EBUSY (actions not drained) is kept
+ *    and fed again once the actions are drained: the caller never retries;
+ *  - agreement actions turned into messages with their destinations
+ *    (member indexes), a broadcast to the members mnode_reachable() says
+ *    (not DEAD nor LEFT here; never heard of counts: it may be starting),
+ *    FENCE, and NOTIFY with the failure's time by one rule (below);
+ *  - one deadline: the earlier of the cores'.
+ *
+ * The failure's time (a NOTIFY's generated_time): for a host, when this
+ * node first suspected it at the incarnation it died with (SUSPECT, or DEAD
+ * when the suspicion was never seen here); for a process, when it died by
+ * its host's clock (the report's failed_at_unix_ns); otherwise when this
+ * node decided. Given as failed_at_unix_ns when known, else as a monotonic
+ * instant (failed_at_mono_ns) that the shell turns into wall-clock time.
+ *
+ * Members are identified by their index in the configured list
+ * (agreement.members order): the members file's order in the daemon, the
+ * node id in the simulator.
+ *
+ * Use
+ * ---
+ *   n = mnode_new(&cfg, err, sizeof(err));
+ *   mnode_join(n, seeds, k, now);
+ *   a peer's message          -> mnode_on_message(n, &msg, now)
+ *   at mnode_next_deadline()  -> mnode_tick(n, now)
+ *   fence finished            -> mnode_on_fence_result()
+ *   Masakari answered         -> mnode_on_notify_result()
+ *   Pacemaker's view          -> mnode_on_pacemaker_view()
+ *   our process died          -> mnode_local_process_failed()
+ *   after EVERY call          -> mnode_poll() until it returns 0.
+ * Inputs return 0 (taken, or kept for after the drain), -EINVAL
+ * (malformed), -ENOENT (unknown member or incident: ignored), -ENOBUFS (a
+ * SWIM message dropped: outputs not drained), -EBUSY (inputs kept for after
+ * the drain are MNODE_PENDING_MAX already: drain first).
+ *
+ * Not thread-safe: one owner. */
+#ifndef MIMAMORI_MESH_NODE_H
+#define MIMAMORI_MESH_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh/agreement.h"
+#include "mesh/membership.h"
+#include "mesh/wire.h"
+
+#define MNODE_NONE UINT32_MAX /* "no member" index */
+#define MNODE_PENDING_MAX 16  /* agreement inputs kept across a drain */
+
+/* The member names in configuration order with a name -> index table:
+ * immutable, so one may serve many nodes (the simulator's N nodes). The
+ * strings are borrowed: they must outlive the table. NULL with errno
+ * EINVAL (n == 0, above AGR_MAX_MEMBERS, a NULL or duplicate name) or
+ * ENOMEM. */
+struct mnode_names;
+struct mnode_names *mnode_names_new(const char *const *names, uint32_t n);
+void mnode_names_free(struct mnode_names *t);
+/* Index of name, or MNODE_NONE. */
+uint32_t mnode_names_find(const struct mnode_names *t, const char *name);
+uint32_t mnode_names_count(const struct mnode_names *t);
+const char *mnode_names_get(const struct mnode_names *t, uint32_t idx);
+
+struct mnode_config {
+	/* The cores' configurations. agreement.members is the configured
+	 * member list (self included) and defines the indexes; membership
+	 * gets agreement.self as its name. */
+	struct membership_config membership;
+	struct agreement_config agreement;
+	const char *self_addr;
+	/* NULL: built from agreement.members (and borrowing its strings, which
+	 * must then outlive the node). Otherwise a shared table with the same
+	 * names in the same order. */
+	const struct mnode_names *names;
+};
+
+/* This node's view of one member. */
+struct mnode_member {
+	uint32_t state;            /* enum mesh_state of the last event; NONE: never heard of */
+	uint64_t incarnation;      /* of the last event */
+	uint64_t suspect_since_ns; /* first SUSPECT (or DEAD) at `incarnation`; 0: none */
+};
+
+enum mnode_out_kind {
+	MNODE_OUT_SEND = 1,  /* msg to each of to[0..n_to) */
+	MNODE_OUT_BROADCAST, /* msg to every member mnode_reachable() holds, self excepted */
+	MNODE_OUT_FENCE,     /* act: FENCE subject (incarnation, attempt) */
+	MNODE_OUT_NOTIFY,    /* act: NOTIFY_HOST / NOTIFY_PROCESS subject; failed_at_* */
+	MNODE_OUT_MEMBER,    /* event: membership's news about a member (logs, metrics) */
+	MNODE_OUT_LOG,       /* act: an agreement decision record */
+};
+
+struct mnode_out {
+	enum mnode_out_kind kind;
+	/* SEND: destinations. A SWIM message names one; MNODE_NONE when its
+	 * name is not a configured member or unknown (a JOIN to a seed
+	 * address): to_addr is then where membership sends it. */
+	uint32_t n_to;
+	uint32_t to[AGR_MAX_DEST];
+	char to_addr[MESH_ADDR_MAX];
+	/* SEND, BROADCAST: the message, from = this node. */
+	struct mesh_wire_msg msg;
+	/* SEND and BROADCAST of an agreement message, FENCE, NOTIFY, LOG: the
+	 * agreement's action (names point into the core's table). */
+	struct agr_action act;
+	/* FENCE, NOTIFY, LOG, MEMBER: the member it is about; MNODE_NONE for
+	 * none or an unknown name. */
+	uint32_t subject;
+	/* NOTIFY: the failure's time (see above): failed_at_unix_ns when
+	 * known (> 0), else failed_at_mono_ns. */
+	int64_t failed_at_unix_ns;
+	uint64_t failed_at_mono_ns;
+	/* MEMBER: the event (about this node itself: self is true; the
+	 * agreement never hears of it). */
+	struct mesh_event event;
+	bool self;
+};
+
+struct mnode;
+
+/* NULL with a reason in err: a core's configuration, an unknown self, a
+ * names table that is not agreement.members, or out of memory. The only
+ * allocation. */
+struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen);
+void mnode_free(struct mnode *n);
+
+/* ---- inputs ----------------------------------------------------------- */
+
+/* membership_join (seed addresses) / membership_leave. */
+int mnode_join(struct mnode *n, const char *const *seed_addrs, size_t k, uint64_t now);
+void mnode_leave(struct mnode *n, uint64_t now);
+bool mnode_leave_done(const struct mnode *n);
+/* A peer's message, decoded and authenticated (m->from is the sender). */
+int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now);
+/* Runs the timers due at now: membership's at once, the agreement's after
+ * membership's outputs are drained (within mnode_poll). */
+int mnode_tick(struct mnode *n, uint64_t now);
+int mnode_on_fence_result(struct mnode *n, const char *subject, uint64_t incarnation,
+			  enum agr_fence_result result, uint64_t now);
+/* Masakari's final answer (202/409, or the outbox gave up: any other). */
+int mnode_on_notify_result(struct mnode *n, enum agr_incident_kind kind, const char *subject,
+			   uint64_t incarnation, int http_status, uint64_t now);
+/* Pacemaker's latest view (mesh/pacemaker_view.h). If it has to wait
+ * for a drain, v is read then: keep it unchanged until mnode_poll()
+ * returned 0. */
+int mnode_on_pacemaker_view(struct mnode *n, const struct pacemaker_view *v, uint64_t now);
+/* This host's `process` died (failed_at_unix_ns: when, by our clock; 0
+ * unknown): reported to the peers with our current incarnation. */
+int mnode_local_process_failed(struct mnode *n, const char *process, int64_t failed_at_unix_ns,
+			       uint64_t now);
+/* The simulator's pre-converged start (membership_drop_broadcasts). */
+void mnode_drop_broadcasts(struct mnode *n);
+
+/* ---- outputs ---------------------------------------------------------- */
+
+/* Moves up to max outputs into out, in the order they happened; returns
+ * how many. Feeds membership's news and kept inputs to the agreement as
+ * its actions drain. */
+size_t mnode_poll(struct mnode *n, struct mnode_out *out, size_t max);
+/* When mnode_tick() must run next: the earlier of the cores' deadlines;
+ * UINT64_MAX if none. May be <= the last now (work is due). */
+uint64_t mnode_next_deadline(struct mnode *n);
+
+/* ---- queries ---------------------------------------------------------- */
+
+/* Whether a broadcast goes to member idx: not self, not DEAD or LEFT in
+ * our view (never heard of counts as reachable: it may be starting). */
+bool mnode_reachable(const struct mnode *n, uint32_t idx);
+/* Our view of member idx: 0, or -EINVAL for a bad index. */
+int mnode_member(const struct mnode *n, uint32_t idx, struct mnode_member *out);
+uint32_t mnode_self(const struct mnode *n);
+const struct mnode_names *mnode_names(const struct mnode *n);
+/* The cores, for their queries (counters, member info, observers). */
+const struct membership *mnode_membership(const struct mnode *n);
+const struct agreement *mnode_agreement(const struct mnode *n);
+
+#endif
