@@ -10,15 +10,15 @@
 #include <string.h>
 #include <time.h>
 
-#define NS_PER_S INT64_C(1000000000)
+#include "base/units.h"
 
 void notification_format_time(int64_t realtime_ns, char out[32])
 {
 	/* Floor division so times before 1970 still format correctly. */
-	int64_t sec = realtime_ns / NS_PER_S;
-	int64_t rem = realtime_ns % NS_PER_S;
+	int64_t sec = realtime_ns / (int64_t)NS_PER_S;
+	int64_t rem = realtime_ns % (int64_t)NS_PER_S;
 	if (rem < 0) {
-		rem += NS_PER_S;
+		rem += (int64_t)NS_PER_S;
 		sec -= 1;
 	}
 	time_t t = (time_t)sec;
@@ -87,6 +87,43 @@ char *notification_body_from_verdict(const struct verdict *v, const char *hostna
 	if (root == NULL)
 		return NULL;
 	char *body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	return body;
+}
+
+char *notification_body_compute_host(const char *hostname, bool fenced,
+				     int64_t failure_realtime_ns)
+{
+	char when[32];
+	json_t *root;
+	char *body;
+
+	if (hostname == NULL || hostname[0] == '\0')
+		return NULL;
+	notification_format_time(failure_realtime_ns, when);
+	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s, s:s}}}", "notification", "type",
+			 "COMPUTE_HOST", "hostname", hostname, "generated_time", when, "payload",
+			 "event", "STOPPED", "cluster_status", "OFFLINE", "host_status",
+			 fenced ? "NORMAL" : "UNKNOWN");
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return body;
+}
+
+char *notification_body_process(const char *hostname, const char *process,
+				int64_t failure_realtime_ns)
+{
+	char when[32];
+	json_t *root;
+	char *body;
+
+	if (hostname == NULL || hostname[0] == '\0' || process == NULL || process[0] == '\0')
+		return NULL;
+	notification_format_time(failure_realtime_ns, when);
+	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s}}}", "notification", "type", "PROCESS",
+			 "hostname", hostname, "generated_time", when, "payload", "event", "STOPPED",
+			 "process_name", process);
+	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return body;
 }

@@ -88,6 +88,41 @@ static void test_process_exact(void **state)
 	free(body);
 }
 
+/* The mesh's bodies (daemon/mesh): the exact bytes Masakari has always
+ * been sent, fenced or not. */
+static void test_compute_host_exact(void **state)
+{
+	(void)state;
+	char *body = notification_body_compute_host("compute-7", true, T_FAILURE);
+	assert_non_null(body);
+	assert_string_equal(body,
+			    "{\"notification\":{\"type\":\"COMPUTE_HOST\",\"hostname\":\"compute-7\","
+			    "\"generated_time\":\"2026-11-26T20:55:45.123456\",\"payload\":{"
+			    "\"event\":\"STOPPED\",\"cluster_status\":\"OFFLINE\","
+			    "\"host_status\":\"NORMAL\"}}}");
+	free(body);
+	body = notification_body_compute_host("compute-7", false, T_FAILURE);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "\"host_status\":\"UNKNOWN\"}}}"));
+	free(body);
+	assert_null(notification_body_compute_host(NULL, true, 0));
+	assert_null(notification_body_compute_host("", true, 0));
+}
+
+static void test_mesh_process_exact(void **state)
+{
+	(void)state;
+	char *body = notification_body_process("compute-7", "pacemaker-remoted", T_FAILURE);
+	assert_non_null(body);
+	assert_string_equal(body,
+			    "{\"notification\":{\"type\":\"PROCESS\",\"hostname\":\"compute-7\","
+			    "\"generated_time\":\"2026-11-26T20:55:45.123456\",\"payload\":{"
+			    "\"event\":\"STOPPED\",\"process_name\":\"pacemaker-remoted\"}}}");
+	free(body);
+	assert_null(notification_body_process("compute-7", "", 0));
+	assert_null(notification_body_process("", "x", 0));
+}
+
 static void test_escaping_and_bad_utf8(void **state)
 {
 	(void)state;
@@ -162,6 +197,8 @@ int main(void)
 		cmocka_unit_test(test_vm_exact),
 		cmocka_unit_test(test_vm_io_error),
 		cmocka_unit_test(test_process_exact),
+		cmocka_unit_test(test_compute_host_exact),
+		cmocka_unit_test(test_mesh_process_exact),
 		cmocka_unit_test(test_escaping_and_bad_utf8),
 		cmocka_unit_test(test_unterminated_field),
 		cmocka_unit_test(test_no_hostname),
