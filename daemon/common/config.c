@@ -18,10 +18,13 @@
 #include "daemon/common/config.h"
 
 #include "base/errbuf.h"
+#include "base/text.h"
 #include "daemon/common/metrics.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,8 +201,11 @@ struct parse_ctx {
 	char mm_default_domain[sizeof(((struct masakari_client_config *)0)->user_domain_name)];
 };
 
+static void assert_config_invariants(const struct mimamori_config *cfg);
+
 void config_defaults(struct mimamori_config *cfg)
 {
+	assert(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 	/* gethostname() may leave the buffer unterminated on truncation; on
 	 * failure the empty name is caught by config_validate(). */
@@ -236,6 +242,7 @@ void config_defaults(struct mimamori_config *cfg)
 	cfg->mesh_unreachable_window_ms = 1200;
 	snprintf(cfg->crm_mon_path, sizeof(cfg->crm_mon_path), "%s", "/usr/sbin/crm_mon");
 	cfg->crm_mon_interval_s = 2;
+	assert_config_invariants(cfg); /* the defaults obey the key table */
 }
 
 /* ---- messages ---- */
@@ -246,8 +253,11 @@ static void printable(char *out, size_t outlen, const char *in)
 {
 	size_t n = 0;
 
-	for (; *in && n + 1 < outlen; in++)
-		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	for (; *in && n + 1 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		out[n++] = text_is_control(c) || c > 0x7f ? '?' : (char)c;
+	}
 	out[n] = '\0';
 }
 
@@ -335,10 +345,7 @@ static bool is_url(const char *v)
 		return false;
 	if (v[scheme] == '\0' || v[scheme] == '/')
 		return false; /* no host */
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return false;
-	return true;
+	return strchr(v, ' ') == NULL && !text_has_control(v);
 }
 
 /* "1.0", "1.2": what the OpenStack-API-Version header carries. */
@@ -388,10 +395,8 @@ static int apply_processes(struct parse_ctx *ctx, const char *section, const cha
 					 "process name '%.*s' is longer than %d characters "
 					 "(the kernel's comm limit)",
 					 (int)(len > 64 ? 64 : len), start, PROCESS_NAME_MAX);
-		for (const char *c = start; c < end; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return key_error(ctx, section, key,
-						 "control character in a process name");
+		if (text_has_control_n(start, len))
+			return key_error(ctx, section, key, "control character in a process name");
 		if (n == CORRELATE_MAX_PROCESS_NAMES)
 			return key_error(ctx, section, key, "more than %d process names",
 					 CORRELATE_MAX_PROCESS_NAMES);
@@ -458,7 +463,8 @@ static int apply_value(struct parse_ctx *ctx, const struct key_spec *spec, const
 		if (rc == -2)
 			return key_error(ctx, section, key, "%.64s is out of range (%ld to %ld %s)",
 					 v, spec->min, spec->max, unit);
-		*(long *)field = x * spec->scale; /* bounded by max, cannot overflow */
+		assert(spec->scale >= 1 && spec->max <= LONG_MAX / spec->scale); /* the table's */
+		*(long *)field = x * spec->scale;
 		return 0;
 	}
 	case K_ENUM:
@@ -830,6 +836,8 @@ static int parse(struct mimamori_config *cfg, enum config_format format, const c
 	struct parse_ctx *ctx = calloc(1, sizeof(*ctx)); /* a few KB: keep it off the stack */
 	int rc, ret = -1;
 
+	/* The contract: cfg holds config_defaults() or an earlier load. */
+	assert_config_invariants(cfg);
 	if (!ctx) {
 		errbuf_set(err, errlen, "%s: out of memory", name);
 		return -1;
@@ -869,6 +877,7 @@ static int parse(struct mimamori_config *cfg, enum config_format format, const c
 	if (format == FORMAT_MASAKARI_MONITORS)
 		mm_finish(ctx);
 	ctx->cfg.masakari.noauth = ctx->cfg.masakari.auth_url[0] == '\0';
+	assert_config_invariants(&ctx->cfg);
 	*cfg = ctx->cfg;
 	ret = 0;
 out:
@@ -936,6 +945,62 @@ static bool one_of(const char *v, const char *const *choices)
 		if (strcmp(v, *choices) == 0)
 			return true;
 	return false;
+}
+
+/* What every loaded configuration holds, by the key table: strings end
+ * within their buffers, URLs and paths are empty or well-formed, enums
+ * are one of their choices, numbers are within their keys' bounds (later
+ * code multiplies them into nanoseconds and sizes its buffers by them),
+ * process names fit the kernel's comm, noauth follows auth_url. The
+ * loader checks each value as it reads it; this holds it to that. */
+static void assert_config_invariants(const struct mimamori_config *cfg)
+{
+	assert(cfg);
+	for (size_t i = 0; i < N_MIMAMORI_KEYS; i++) {
+		const struct key_spec *spec = &mimamori_keys[i];
+		const char *field = (const char *)cfg + spec->offset;
+
+		switch (spec->kind) {
+		case K_STRING:
+		case K_SECRET:
+			assert(memchr(field, '\0', spec->size));
+			break;
+		case K_URL:
+			assert(memchr(field, '\0', spec->size));
+			assert(field[0] == '\0' || is_url(field));
+			break;
+		case K_PATH:
+			assert(memchr(field, '\0', spec->size));
+			assert(field[0] == '\0' || field[0] == '/');
+			break;
+		case K_ENUM:
+			assert(memchr(field, '\0', spec->size) && one_of(field, spec->choices));
+			break;
+		case K_VERSION:
+			assert(memchr(field, '\0', spec->size) && is_microversion(field));
+			break;
+		case K_SECONDS:
+		case K_MILLISECONDS: {
+			long x = *(const long *)(const void *)field;
+
+			assert(x >= spec->min * spec->scale && x <= spec->max * spec->scale);
+			break;
+		}
+		case K_BOOL:
+			break;
+		case K_PROCESSES:
+			assert(cfg->n_process_names <= CORRELATE_MAX_PROCESS_NAMES);
+			for (size_t k = 0; k < cfg->n_process_names; k++) {
+				size_t n = strnlen(cfg->process_names[k],
+						   sizeof(cfg->process_names[k]));
+
+				assert(n >= 1 && n <= PROCESS_NAME_MAX);
+				assert(!text_has_control(cfg->process_names[k]));
+			}
+			break;
+		}
+	}
+	assert(cfg->masakari.noauth == (cfg->masakari.auth_url[0] == '\0'));
 }
 
 int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)

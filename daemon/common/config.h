@@ -73,8 +73,9 @@ void config_defaults(struct mimamori_config *cfg);
 /* Parses an ini file into cfg (on top of defaults). Returns 0, or -1 with
  * "FILE:LINE: [section] key: what is wrong" in err. Unknown sections or
  * keys are errors (a typo must not silently disable something). Keys the
- * file does not set keep cfg's values (config_defaults() or an earlier
- * load); on error cfg is left unchanged. */
+ * file does not set keep cfg's values, which must come from
+ * config_defaults() or an earlier load (asserted: every value within its
+ * key's bounds); on error cfg is left unchanged. */
 int config_load(struct mimamori_config *cfg, const char *path, char *err, size_t errlen);
 /* config_load() on len bytes in memory (NULs are rejected, not a
  * terminator); name stands for the file in messages. For tests and
