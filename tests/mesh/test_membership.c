@@ -1,9 +1,10 @@
 /* Tests of the membership core (mesh/membership.c): the pure helpers,
  * message validation, single-instance rules (refutation, table bounds,
- * undrained outputs), and scenarios on a small simulated network: N
- * instances, virtual time, per-message latency, seeded loss, partitions,
- * crashes and slow nodes. The simulator is deterministic: a failure
- * replays from its seed. Detection times are printed for the report. */
+ * undrained outputs), and scenarios on a small simulated network
+ * (tests/support/vnet.h): N instances, virtual time, per-message latency,
+ * seeded loss, partitions, crashes and slow nodes. The simulation is
+ * deterministic: a failure replays from its seed. Detection times are
+ * printed for the report. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,23 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "mesh/membership.h"
+#include "tests/support/vnet.h"
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 #define NEVER UINT64_MAX
 
-/* ---- the simulated network ---------------------------------------------- */
-
-enum item_kind { ITEM_MSG, ITEM_TIMER };
-
-struct item {
-	uint64_t at;
-	uint64_t order; /* ties broken by insertion order: deterministic */
-	uint32_t kind;
-	uint32_t from, to;
-	struct mesh_msg *msg; /* ITEM_MSG: header + n_updates updates */
-};
+/* ---- N membership cores on the virtual network ---------------------------- */
 
 struct logged_event {
 	uint64_t at;
@@ -48,87 +41,21 @@ typedef void (*deliver_fn)(struct sim *s, uint32_t from, uint32_t to, const stru
 
 struct sim {
 	uint32_t n;
+	struct vnet *net; /* the clock (net->now), messages, timers, partitions */
 	struct membership **m;
 	struct membership_config cfg;
 	char (*names)[MESH_NAME_MAX];
 	char (*addrs)[MESH_ADDR_MAX];
-	bool *down;
-	uint32_t *group;      /* partition: messages cross only within a group */
-	uint64_t *out_delay;  /* added to every message a node sends */
-	uint64_t *armed;      /* deadline of the node's live timer item */
-	uint64_t *frozen_until; /* a stalled node: its inputs and timers wait */
-	uint64_t now;
-	uint64_t rng;
-	uint32_t loss_ppm;
-	uint64_t latency, jitter;
-	drop_fn drop;
-	deliver_fn on_deliver;
+	drop_fn drop;         /* a test's extra loss, judged on arrival */
+	deliver_fn on_deliver; /* a test's look at each delivered message */
 	void *ctx;
-
-	struct item *heap;
-	size_t heap_len, heap_cap;
-	uint64_t order;
 
 	struct logged_event *log;
 	size_t log_len, log_cap;
-	uint64_t sent, lost, delivered;
 	struct mesh_out outbuf[8];
 };
 
 static struct mesh_msg scratch;
-
-static uint64_t sim_rand(struct sim *s)
-{
-	/* splitmix64: the network's own randomness, apart from the nodes' */
-	uint64_t z = (s->rng += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static bool item_before(const struct item *a, const struct item *b)
-{
-	return a->at != b->at ? a->at < b->at : a->order < b->order;
-}
-
-static void heap_push(struct sim *s, struct item it)
-{
-	size_t i;
-
-	if (s->heap_len == s->heap_cap) {
-		s->heap_cap = s->heap_cap ? 2 * s->heap_cap : 1024;
-		s->heap = realloc(s->heap, s->heap_cap * sizeof(*s->heap));
-		assert_non_null(s->heap);
-	}
-	it.order = s->order++;
-	i = s->heap_len++;
-	while (i > 0 && item_before(&it, &s->heap[(i - 1) / 2])) {
-		s->heap[i] = s->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	s->heap[i] = it;
-}
-
-static struct item heap_pop(struct sim *s)
-{
-	struct item top = s->heap[0], last = s->heap[--s->heap_len];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= s->heap_len)
-			break;
-		if (c + 1 < s->heap_len && item_before(&s->heap[c + 1], &s->heap[c]))
-			c++;
-		if (!item_before(&s->heap[c], &last))
-			break;
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (s->heap_len > 0)
-		s->heap[i] = last;
-	return top;
-}
 
 static uint32_t node_of_name(const char *name)
 {
@@ -146,6 +73,11 @@ static uint32_t node_of_addr(const struct sim *s, const char *addr)
 	if (sscanf(addr, "sim://10.0.%*u.%*u:7947/%u", &v) != 1 || v >= s->n)
 		return UINT32_MAX;
 	return v;
+}
+
+static bool is_down(const struct sim *s, uint32_t i)
+{
+	return !vnet_is_up(s->net, i);
 }
 
 static void log_event(struct sim *s, uint32_t node, const struct mesh_event *ev)
@@ -170,36 +102,24 @@ static void log_event(struct sim *s, uint32_t node, const struct mesh_event *ev)
 	assert_true(ev->new_state != ev->old_state);
 }
 
+/* A SEND output onto the network: the header and n_updates updates. */
 static void route(struct sim *s, uint32_t from, const struct mesh_send *snd)
 {
 	uint32_t to = node_of_addr(s, snd->to_addr);
-	size_t size;
-	struct item it = { .kind = ITEM_MSG, .from = from, .to = to };
 
 	assert_int_equal(mesh_msg_validate(&snd->msg, NULL), 0);
 	assert_true(to < s->n);
 	assert_int_not_equal(to, from);
 	if (snd->to_name[0] != '\0')
 		assert_string_equal(snd->to_name, s->names[to]);
-	s->sent++;
-	if (s->loss_ppm > 0 && sim_rand(s) % 1000000 < s->loss_ppm) {
-		s->lost++;
-		return;
-	}
-	it.at = s->now + s->latency + s->out_delay[from] +
-		(s->jitter ? sim_rand(s) % s->jitter : 0);
-	size = offsetof(struct mesh_msg, updates) + snd->msg.n_updates * sizeof(struct mesh_update);
-	it.msg = malloc(size);
-	assert_non_null(it.msg);
-	memcpy(it.msg, &snd->msg, size);
-	heap_push(s, it);
+	vnet_send(s->net, from, to, &snd->msg,
+		  offsetof(struct mesh_msg, updates) + snd->msg.n_updates * sizeof(struct mesh_update));
 }
 
 /* After any call into node i: drain its outputs, re-arm its timer. */
 static void settle(struct sim *s, uint32_t i)
 {
 	size_t n;
-	uint64_t d;
 
 	while ((n = membership_poll_output(s->m[i], s->outbuf, 8)) > 0) {
 		for (size_t k = 0; k < n; k++) {
@@ -209,14 +129,39 @@ static void settle(struct sim *s, uint32_t i)
 				route(s, i, &s->outbuf[k].send);
 		}
 	}
-	d = membership_next_deadline(s->m[i]);
-	if (d < s->now)
-		d = s->now;
-	if (d != s->armed[i] && d != NEVER) {
-		struct item it = { .at = d, .kind = ITEM_TIMER, .to = i };
-		s->armed[i] = d;
-		heap_push(s, it);
-	}
+	vnet_arm(s->net, i, membership_next_deadline(s->m[i]));
+}
+
+static void on_tick(struct vnet *net, uint32_t node, void *ctx)
+{
+	struct sim *s = ctx;
+
+	membership_tick(s->m[node], net->now);
+	settle(s, node);
+}
+
+static bool on_drop(const struct vnet *net, uint32_t from, uint32_t to, const void *payload,
+		    size_t len, void *ctx)
+{
+	struct sim *s = ctx;
+
+	(void)net;
+	(void)len;
+	return s->drop != NULL && s->drop(s, from, to, payload);
+}
+
+static void on_deliver(struct vnet *net, uint32_t from, uint32_t to, const void *payload,
+		       size_t len, void *ctx)
+{
+	struct sim *s = ctx;
+
+	/* the core gets a whole struct, as from the wire decoder */
+	assert_true(len <= sizeof(scratch));
+	memcpy(&scratch, payload, len);
+	if (s->on_deliver)
+		s->on_deliver(s, from, to, &scratch);
+	assert_int_equal(membership_handle_message(s->m[to], &scratch, net->now), 0);
+	settle(s, to);
 }
 
 static void node_name(char *name, char *addr, uint32_t i)
@@ -228,101 +173,47 @@ static void node_name(char *name, char *addr, uint32_t i)
 static struct sim *sim_new(uint32_t n, const struct membership_config *cfg, uint64_t seed)
 {
 	struct sim *s = calloc(1, sizeof(*s));
+	struct vnet_config nc = { .n = n, .latency_ns = 1 * MS, .jitter_ns = 1 * MS, .seed = seed };
 
 	assert_non_null(s);
 	s->n = n;
 	s->cfg = *cfg;
+	s->net = vnet_new(&nc, &(struct vnet_hooks){ .ctx = s, .deliver = on_deliver,
+						     .tick = on_tick, .drop = on_drop });
 	s->m = calloc(n, sizeof(*s->m));
 	s->names = calloc(n, sizeof(*s->names));
 	s->addrs = calloc(n, sizeof(*s->addrs));
-	s->down = calloc(n, sizeof(*s->down));
-	s->group = calloc(n, sizeof(*s->group));
-	s->out_delay = calloc(n, sizeof(*s->out_delay));
-	s->armed = calloc(n, sizeof(*s->armed));
-	s->frozen_until = calloc(n, sizeof(*s->frozen_until));
-	assert_true(s->m && s->names && s->addrs && s->down && s->group && s->out_delay && s->armed &&
-		    s->frozen_until);
-	s->rng = seed ^ UINT64_C(0x5eed5eed5eed5eed);
-	s->latency = 1 * MS;
-	s->jitter = 1 * MS;
+	assert_true(s->m && s->names && s->addrs);
 	for (uint32_t i = 0; i < n; i++) {
 		struct membership_config c = *cfg;
 		c.seed = seed * 1000003u + i;
 		node_name(s->names[i], s->addrs[i], i);
 		s->m[i] = membership_create(&c, s->names[i], s->addrs[i]);
 		assert_non_null(s->m[i]);
-		s->armed[i] = NEVER;
 	}
 	return s;
 }
 
 static void sim_free(struct sim *s)
 {
-	while (s->heap_len > 0)
-		free(heap_pop(s).msg);
+	vnet_free(s->net);
 	for (uint32_t i = 0; i < s->n; i++)
 		membership_destroy(s->m[i]);
-	free(s->heap);
 	free(s->log);
 	free(s->m);
 	free(s->names);
 	free(s->addrs);
-	free(s->down);
-	free(s->group);
-	free(s->out_delay);
-	free(s->armed);
-	free(s->frozen_until);
 	free(s);
-}
-
-static void sim_step(struct sim *s, struct item it)
-{
-	assert_true(it.at >= s->now);
-	s->now = it.at;
-	if (it.at < s->frozen_until[it.to] && !s->down[it.to]) {
-		if (it.kind == ITEM_TIMER && it.at != s->armed[it.to])
-			return; /* stale */
-		it.at = s->frozen_until[it.to]; /* the stalled process sees it later */
-		if (it.kind == ITEM_TIMER)
-			s->armed[it.to] = it.at;
-		heap_push(s, it);
-		return;
-	}
-	if (it.kind == ITEM_TIMER) {
-		if (s->down[it.to] || it.at != s->armed[it.to])
-			return; /* stale */
-		s->armed[it.to] = NEVER;
-		membership_tick(s->m[it.to], s->now);
-		settle(s, it.to);
-		return;
-	}
-	if (s->down[it.to] || s->group[it.from] != s->group[it.to] ||
-	    (s->drop && s->drop(s, it.from, it.to, it.msg))) {
-		s->lost++;
-		free(it.msg);
-		return;
-	}
-	memcpy(&scratch, it.msg,
-	       offsetof(struct mesh_msg, updates) + it.msg->n_updates * sizeof(struct mesh_update));
-	free(it.msg);
-	if (s->on_deliver)
-		s->on_deliver(s, it.from, it.to, &scratch);
-	s->delivered++;
-	assert_int_equal(membership_handle_message(s->m[it.to], &scratch, s->now), 0);
-	settle(s, it.to);
 }
 
 static void sim_run_until(struct sim *s, uint64_t t)
 {
-	while (s->heap_len > 0 && s->heap[0].at <= t)
-		sim_step(s, heap_pop(s));
-	if (s->now < t)
-		s->now = t;
+	assert_int_equal(vnet_run_until(s->net, t), 0);
 }
 
 static void sim_crash(struct sim *s, uint32_t i)
 {
-	s->down[i] = true;
+	vnet_set_up(s->net, i, false);
 }
 
 /* The daemon starts again: a fresh instance (incarnation 0, new seed)
@@ -332,14 +223,13 @@ static void sim_restart(struct sim *s, uint32_t i, uint32_t via, uint64_t seed)
 	struct membership_config c = s->cfg;
 	const char *seed_addr = s->addrs[via];
 
-	assert_true(s->down[i] && i != via);
+	assert_true(is_down(s, i) && i != via);
 	membership_destroy(s->m[i]);
 	c.seed = seed;
 	s->m[i] = membership_create(&c, s->names[i], s->addrs[i]);
 	assert_non_null(s->m[i]);
-	s->down[i] = false;
-	s->armed[i] = NEVER;
-	assert_int_equal(membership_join(s->m[i], &seed_addr, 1, s->now), 0);
+	vnet_set_up(s->net, i, true);
+	assert_int_equal(membership_join(s->m[i], &seed_addr, 1, s->net->now), 0);
 	settle(s, i);
 }
 
@@ -348,11 +238,11 @@ static void sim_join_all(struct sim *s, uint64_t stagger)
 {
 	const char *seed = s->addrs[0];
 
-	assert_int_equal(membership_join(s->m[0], NULL, 0, s->now), 0);
+	assert_int_equal(membership_join(s->m[0], NULL, 0, s->net->now), 0);
 	settle(s, 0);
 	for (uint32_t i = 1; i < s->n; i++) {
-		sim_run_until(s, s->now + stagger);
-		assert_int_equal(membership_join(s->m[i], &seed, 1, s->now), 0);
+		sim_run_until(s, s->net->now + stagger);
+		assert_int_equal(membership_join(s->m[i], &seed, 1, s->net->now), 0);
 		settle(s, i);
 	}
 }
@@ -364,10 +254,10 @@ static bool all_see_all_alive(const struct sim *s)
 	uint32_t up = 0;
 
 	for (uint32_t i = 0; i < s->n; i++)
-		up += !s->down[i];
+		up += !is_down(s, i);
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct mesh_summary sum;
-		if (s->down[i])
+		if (is_down(s, i))
 			continue;
 		membership_summary(s->m[i], &sum);
 		if (sum.alive != up - 1 || sum.suspect != 0)
@@ -381,10 +271,10 @@ static bool all_see_all_alive(const struct sim *s)
 static uint64_t sim_run_until_cond(struct sim *s, uint64_t limit, uint64_t slice,
 				   bool (*cond)(const struct sim *))
 {
-	while (s->now <= limit) {
+	while (s->net->now <= limit) {
 		if (cond(s))
-			return s->now;
-		sim_run_until(s, s->now + slice);
+			return s->net->now;
+		sim_run_until(s, s->net->now + slice);
 	}
 	return NEVER;
 }
@@ -1060,7 +950,7 @@ static void test_join_five(void **state)
 		assert_int_equal(c.messages_invalid, 0);
 	}
 	/* and it stays that way */
-	sim_run_until(s, s->now + 10 * SEC);
+	sim_run_until(s, s->net->now + 10 * SEC);
 	assert_true(all_see_all_alive(s));
 	assert_int_equal(s->log_len, 5 * 4);
 	/* RTTs were measured */
@@ -1083,7 +973,7 @@ struct detection {
 static void crash_and_measure(struct sim *s, uint32_t victim, uint64_t limit,
 			      struct detection *d)
 {
-	uint64_t t0 = s->now;
+	uint64_t t0 = s->net->now;
 	size_t scanned = s->log_len;
 	uint8_t *seen = calloc(s->n, 1); /* bit 1 suspect, bit 2 dead */
 	uint32_t dead_views = 0;
@@ -1092,8 +982,8 @@ static void crash_and_measure(struct sim *s, uint32_t victim, uint64_t limit,
 	memset(d, 0, sizeof(*d));
 	d->first_suspect = d->first_dead = d->all_dead = NEVER;
 	sim_crash(s, victim);
-	while (s->now < t0 + limit && dead_views < s->n - 1) {
-		sim_run_until(s, s->now + 1 * MS);
+	while (s->net->now < t0 + limit && dead_views < s->n - 1) {
+		sim_run_until(s, s->net->now + 1 * MS);
 		for (; scanned < s->log_len; scanned++) {
 			const struct logged_event *e = &s->log[scanned];
 			if (e->member != victim) {
@@ -1119,7 +1009,7 @@ static void crash_and_measure(struct sim *s, uint32_t victim, uint64_t limit,
 		}
 	}
 	if (dead_views == s->n - 1)
-		d->all_dead = s->now - t0;
+		d->all_dead = s->net->now - t0;
 	free(seen);
 }
 
@@ -1143,7 +1033,7 @@ static void run_detection(uint32_t n, uint64_t seed, struct detection *d)
 	uint32_t victim = n / 2 + 1;
 
 	s = joined_sim(n, &cfg, seed, 60 * SEC, &conv);
-	sim_run_until(s, s->now + 2 * SEC);
+	sim_run_until(s, s->net->now + 2 * SEC);
 	assert_true(all_see_all_alive(s));
 	crash_and_measure(s, victim, bound, d);
 	print_message("N=%u: converged at %.2f s; crash detection: first suspect %.0f ms, "
@@ -1172,7 +1062,7 @@ static void run_detection(uint32_t n, uint64_t seed, struct detection *d)
 	assert_true(nacks > 0);
 	assert_int_equal(max_lhm, 0);
 	/* nobody else is ever marked dead, before or after */
-	sim_run_until(s, s->now + 5 * SEC);
+	sim_run_until(s, s->net->now + 5 * SEC);
 	assert_int_equal(count_events(s, 0, UINT32_MAX, MESH_DEAD), n - 1);
 	assert_int_equal(count_events(s, 0, victim, MESH_DEAD), n - 1);
 	sim_free(s);
@@ -1238,7 +1128,7 @@ static void watch_buddy(struct sim *s, uint32_t from, uint32_t to, const struct 
 	if (msg->updates[0].state == MESH_SUSPECT &&
 	    !strcmp(msg->updates[0].name, s->names[b->victim]) &&
 	    !strcmp(msg->updates[0].by, s->names[from])) {
-		b->buddy_at = s->now;
+		b->buddy_at = s->net->now;
 		b->buddy_from = from;
 	}
 }
@@ -1259,9 +1149,9 @@ static void test_refute_buddy(void **state)
 	s->on_deliver = watch_buddy;
 	mark = s->log_len;
 	b.dropping = true;
-	sim_run_until(s, s->now + 10 * SEC);
+	sim_run_until(s, s->net->now + 10 * SEC);
 	b.dropping = false;
-	sim_run_until(s, s->now + 5 * SEC);
+	sim_run_until(s, s->net->now + 5 * SEC);
 
 	for (size_t k = mark; k < s->log_len; k++) {
 		const struct logged_event *e = &s->log[k];
@@ -1275,7 +1165,7 @@ static void test_refute_buddy(void **state)
 	membership_counters(s->m[b.victim], &c);
 	print_message("suspected at +%.0f ms, buddy message from node %u at +%.1f ms, "
 		      "first refutation seen +%.1f ms later; %lu refutations, incarnation %lu\n",
-		      (double)(first_suspect - (s->now - 15 * SEC)) / MS, b.buddy_from,
+		      (double)(first_suspect - (s->net->now - 15 * SEC)) / MS, b.buddy_from,
 		      (double)(b.buddy_at - first_suspect) / MS,
 		      (double)(refuted - first_suspect) / MS, (unsigned long)c.refutations,
 		      (unsigned long)membership_incarnation(s->m[b.victim]));
@@ -1300,15 +1190,15 @@ static void test_graceful_leave(void **state)
 	(void)state;
 	s = joined_sim(5, &cfg, 4, 2 * SEC, NULL);
 	mark = s->log_len;
-	t0 = s->now;
-	membership_leave(s->m[leaver], s->now);
+	t0 = s->net->now;
+	membership_leave(s->m[leaver], s->net->now);
 	settle(s, leaver);
-	while (!membership_leave_done(s->m[leaver]) && s->now < t0 + 5 * SEC)
-		sim_run_until(s, s->now + 1 * MS);
+	while (!membership_leave_done(s->m[leaver]) && s->net->now < t0 + 5 * SEC)
+		sim_run_until(s, s->net->now + 1 * MS);
 	assert_true(membership_leave_done(s->m[leaver]));
-	print_message("leave disseminated in %.1f ms\n", (double)(s->now - t0) / MS);
+	print_message("leave disseminated in %.1f ms\n", (double)(s->net->now - t0) / MS);
 	sim_crash(s, leaver); /* the daemon exits */
-	sim_run_until(s, s->now + 20 * SEC);
+	sim_run_until(s, s->net->now + 20 * SEC);
 	assert_int_equal(count_events(s, mark, leaver, MESH_LEFT), 4);
 	assert_int_equal(count_events(s, mark, leaver, MESH_SUSPECT), 0);
 	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_DEAD), 0);
@@ -1338,10 +1228,10 @@ static void test_confirmations_shrink_timeout(void **state)
 
 	(void)state;
 	s = joined_sim(6, &cfg, 5, 2 * SEC, NULL);
-	t0 = s->now;
+	t0 = s->net->now;
 	sim_crash(s, victim);
-	while (s->now < t0 + 10 * SEC) {
-		sim_run_until(s, s->now + 1 * MS);
+	while (s->net->now < t0 + 10 * SEC) {
+		sim_run_until(s, s->net->now + 1 * MS);
 		assert_int_equal(membership_member_get(s->m[observer], s->names[victim], &info), 0);
 		if (info.state == MESH_DEAD)
 			break;
@@ -1392,10 +1282,10 @@ static void run_slow(uint32_t lhm_max, struct slow_result *r)
 	memset(r, 0, sizeof(*r));
 	s = joined_sim(n, &cfg, 9, 2 * SEC, NULL);
 	mark = s->log_len;
-	s->out_delay[slow] = 250 * MS;
-	t0 = s->now;
-	while (s->now < t0 + 30 * SEC) {
-		sim_run_until(s, s->now + 10 * MS);
+	vnet_set_out_delay(s->net, slow, 250 * MS);
+	t0 = s->net->now;
+	while (s->net->now < t0 + 30 * SEC) {
+		sim_run_until(s, s->net->now + 10 * MS);
 		if (membership_lhm(s->m[slow]) > r->max_lhm)
 			r->max_lhm = membership_lhm(s->m[slow]);
 	}
@@ -1406,8 +1296,8 @@ static void run_slow(uint32_t lhm_max, struct slow_result *r)
 		r->false_suspect_events += s->log[k].new_state == MESH_SUSPECT &&
 					   s->log[k].by == slow && s->log[k].member != slow;
 	/* the node recovers: everyone alive again, every accusation refuted */
-	s->out_delay[slow] = 0;
-	sim_run_until(s, s->now + 3 * SEC);
+	vnet_set_out_delay(s->net, slow, 0);
+	sim_run_until(s, s->net->now + 3 * SEC);
 	assert_true(all_see_all_alive(s));
 	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_DEAD), 0);
 	for (uint32_t i = 0; i < n; i++) {
@@ -1453,8 +1343,8 @@ static void test_loss_no_false_dead(void **state)
 	(void)state;
 	s = joined_sim(20, &cfg, 13, 5 * SEC, NULL);
 	mark = s->log_len;
-	s->loss_ppm = 50000; /* 5% of messages, each way */
-	sim_run_until(s, s->now + 60 * SEC);
+	vnet_set_loss_ppm(s->net, 50000); /* 5% of messages, each way */
+	sim_run_until(s, s->net->now + 60 * SEC);
 	suspects = count_events(s, mark, UINT32_MAX, MESH_SUSPECT);
 	for (uint32_t i = 0; i < 20; i++) {
 		membership_counters(s->m[i], &c);
@@ -1464,13 +1354,13 @@ static void test_loss_no_false_dead(void **state)
 	}
 	print_message("20 nodes, 5%% loss, 60 s: %lu of %lu messages lost, %u suspect events, "
 		      "%u refutations, 0 dead expected: %u\n",
-		      (unsigned long)s->lost, (unsigned long)s->sent, suspects, refutations,
+		      (unsigned long)s->net->counters.lost, (unsigned long)s->net->counters.sent, suspects, refutations,
 		      count_events(s, mark, UINT32_MAX, MESH_DEAD));
 	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_DEAD), 0);
 	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_LEFT), 0);
-	sim_run_until(s, s->now + 2 * SEC);
-	s->loss_ppm = 0;
-	sim_run_until(s, s->now + 2 * SEC);
+	sim_run_until(s, s->net->now + 2 * SEC);
+	vnet_set_loss_ppm(s->net, 0);
+	sim_run_until(s, s->net->now + 2 * SEC);
 	assert_true(all_see_all_alive(s));
 	sim_free(s);
 }
@@ -1490,8 +1380,8 @@ static void test_stall_not_dead(void **state)
 	s = joined_sim(20, &cfg, 19, 5 * SEC, NULL);
 	mark = s->log_len;
 	for (uint32_t k = 0; k < 10; k++) {
-		s->frozen_until[1 + 2 * k] = s->now + 400 * MS;
-		sim_run_until(s, s->now + 3 * SEC);
+		vnet_stall(s->net, 1 + 2 * k, s->net->now + 400 * MS);
+		sim_run_until(s, s->net->now + 3 * SEC);
 	}
 	suspects = count_events(s, mark, UINT32_MAX, MESH_SUSPECT);
 	print_message("10 stalls of 400 ms among 20 nodes: %u suspect views, %u dead\n", suspects,
@@ -1510,7 +1400,7 @@ static bool sides_see_each_other_dead(const struct sim *s)
 			if (i == j)
 				continue;
 			membership_member_get(s->m[i], s->names[j], &info);
-			if (s->group[i] == s->group[j] ? info.state != MESH_ALIVE
+			if (vnet_group(s->net, i) == vnet_group(s->net, j) ? info.state != MESH_ALIVE
 						       : info.state != MESH_DEAD)
 				return false;
 		}
@@ -1527,8 +1417,9 @@ static void test_partition(void **state)
 	(void)state;
 	cfg.sync_interval_ns = 2 * SEC; /* so the heal below is quick */
 	s = joined_sim(5, &cfg, 17, 2 * SEC, NULL);
-	t0 = s->now;
-	s->group[0] = s->group[1] = 1; /* {0,1} | {2,3,4} */
+	t0 = s->net->now;
+	vnet_set_group(s->net, 0, 1); /* {0,1} | {2,3,4} */
+	vnet_set_group(s->net, 1, 1);
 	t_split = sim_run_until_cond(s, t0 + 20 * SEC, 10 * MS, sides_see_each_other_dead);
 	assert_true(t_split != NEVER);
 	print_message("partition 2|3: both sides hold the other dead after %.2f s\n",
@@ -1537,8 +1428,8 @@ static void test_partition(void **state)
 	 * majority but gets there within suspicion_max plus probing */
 	assert_true(t_split - t0 <= cfg.suspicion_max_ns + 2 * SEC);
 	/* heal: anti-entropy syncs to dead members bring everyone back */
-	s->group[0] = s->group[1] = 0;
-	t0 = s->now;
+	vnet_heal(s->net);
+	t0 = s->net->now;
 	t_heal = sim_run_until_cond(s, t0 + 60 * SEC, 10 * MS, all_see_all_alive);
 	assert_true(t_heal != NEVER);
 	print_message("healed: all alive again after %.2f s\n", (double)(t_heal - t0) / SEC);
@@ -1560,8 +1451,8 @@ static void run_chaos(uint64_t seed)
 
 	cfg.sync_interval_ns = 5 * SEC;
 	s = joined_sim(n, &cfg, seed, 5 * SEC, NULL);
-	end = s->now + 60 * SEC;
-	while (s->now < end) {
+	end = s->net->now + 60 * SEC;
+	while (s->net->now < end) {
 		uint64_t r = (rnd = rnd * 6364136223846793005u + 1442695040888963407u) >> 33;
 		uint32_t i = 1 + (uint32_t)(r % (n - 1)); /* node 0 stays as the seed */
 		switch ((r >> 8) % 8) {
@@ -1569,43 +1460,45 @@ static void run_chaos(uint64_t seed)
 			sim_crash(s, i);
 			break;
 		case 1:
-			if (!s->down[i]) {
-				membership_leave(s->m[i], s->now);
+			if (!is_down(s, i)) {
+				membership_leave(s->m[i], s->net->now);
 				settle(s, i);
-				sim_run_until(s, s->now + 200 * MS);
+				sim_run_until(s, s->net->now + 200 * MS);
 				sim_crash(s, i);
 			}
 			break;
 		case 2:
-			if (s->down[i])
+			if (is_down(s, i))
 				sim_restart(s, i, 0, r);
 			break;
 		case 3:
 			for (uint32_t k = 0; k < n; k++)
-				s->group[k] = (uint32_t)((r >> (12 + k)) & 1);
+				vnet_set_group(s->net, k, (uint32_t)((r >> (12 + k)) & 1));
 			break;
 		case 4:
-			memset(s->group, 0, n * sizeof(*s->group));
+			vnet_heal(s->net);
 			break;
 		case 5:
-			s->out_delay[i] = s->out_delay[i] ? 0 : (r >> 20) % (400 * MS);
+			vnet_set_out_delay(s->net, i,
+					   vnet_out_delay(s->net, i) ? 0 : (r >> 20) % (400 * MS));
 			break;
 		case 6:
-			s->frozen_until[i] = s->now + (r >> 20) % (2 * SEC);
+			vnet_stall(s->net, i, s->net->now + (r >> 20) % (2 * SEC));
 			break;
 		default:
-			s->loss_ppm = s->loss_ppm ? 0 : 100000;
+			vnet_set_loss_ppm(s->net, vnet_loss_ppm(s->net) ? 0 : 100000);
 			break;
 		}
-		sim_run_until(s, s->now + (r >> 16) % (3 * SEC));
+		sim_run_until(s, s->net->now + (r >> 16) % (3 * SEC));
 	}
-	memset(s->group, 0, n * sizeof(*s->group));
-	memset(s->out_delay, 0, n * sizeof(*s->out_delay));
-	s->loss_ppm = 0;
+	vnet_heal(s->net);
+	for (uint32_t i = 0; i < n; i++)
+		vnet_set_out_delay(s->net, i, 0);
+	vnet_set_loss_ppm(s->net, 0);
 	for (uint32_t i = 1; i < n; i++)
-		if (s->down[i])
+		if (is_down(s, i))
 			sim_restart(s, i, 0, seed * 31 + i);
-	t = sim_run_until_cond(s, s->now + 60 * SEC, 10 * MS, all_see_all_alive);
+	t = sim_run_until_cond(s, s->net->now + 60 * SEC, 10 * MS, all_see_all_alive);
 	if (t == NEVER) {
 		for (uint32_t i = 0; i < n; i++) {
 			struct mesh_summary sum;
@@ -1636,10 +1529,10 @@ static void record_run(uint64_t seed, struct logged_event **log, size_t *len)
 	struct membership_config cfg = test_cfg(16);
 	struct sim *s = joined_sim(6, &cfg, seed, 2 * SEC, NULL);
 
-	s->loss_ppm = 50000;
-	sim_run_until(s, s->now + 5 * SEC);
+	vnet_set_loss_ppm(s->net, 50000);
+	sim_run_until(s, s->net->now + 5 * SEC);
 	sim_crash(s, 3);
-	sim_run_until(s, s->now + 8 * SEC);
+	sim_run_until(s, s->net->now + 8 * SEC);
 	*len = s->log_len;
 	*log = malloc(s->log_len * sizeof(**log));
 	assert_non_null(*log);
