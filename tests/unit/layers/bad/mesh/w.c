@@ -1,0 +1,2 @@
+#include "proto/y.pb-c.h"
+#include "bpf/exitwatch.skel.h"

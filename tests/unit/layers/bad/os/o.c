@@ -1,0 +1,1 @@
+#include "core/crm_mon.h"

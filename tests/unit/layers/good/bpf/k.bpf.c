@@ -1,0 +1,2 @@
+#include "vmlinux.h"
+#include "k.h"

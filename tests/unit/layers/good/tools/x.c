@@ -1,0 +1,2 @@
+#include "tools/x.h"
+#include "daemon/loop/l.c"
