@@ -1,8 +1,8 @@
 /* The agreement core (mesh/agreement.h) in a small deterministic
  * simulator: N cores, each with its own membership view (driven by the
  * test, playing SWIM), exchanging their messages with 5 ms latency over a
- * network the test can partition, cut link by link, or make lossy by
- * message type. A fake shell answers FENCE (ok / failed / never) and
+ * virtual network (tests/support/vnet.h) the test can partition, cut link
+ * by link, or make lossy by message type. A fake shell answers FENCE (ok / failed / never) and
  * NOTIFY (a fake Masakari: 202, then 409 for a duplicate). Every action of
  * every node is recorded, so the tests count FENCE and NOTIFY across the
  * whole segment. Fixtures: $FIXTURES/crm_mon/ for the Pacemaker cases. */
@@ -20,6 +20,7 @@
 
 #include "mesh/agreement.h"
 #include "core/crm_mon.h"
+#include "tests/support/vnet.h"
 
 #define MS UINT64_C(1000000)
 #define S (1000 * MS)
@@ -32,11 +33,10 @@
 
 enum mtype { M_PROBE, M_ACK, M_OBS, M_COMP, M_PROC, M_FENCE_RESULT, M_NOTIFY_RESULT };
 
+/* What travels on the network (or comes back from the fake shell). */
 struct msg {
-	bool used;
 	enum mtype type;
 	int from, to;
-	uint64_t at, seq;
 	uint64_t nonce;
 	struct agr_observation obs;
 	struct agr_completion comp;
@@ -73,18 +73,14 @@ typedef bool (*drop_fn)(const struct sim *s, const struct msg *m);
 
 struct sim {
 	int n;
+	struct vnet *net; /* the clock (net->now), messages, partitions, cuts */
 	const char *names[MAXN];
 	struct agreement *node[MAXN];
 	struct agreement_config cfg;
-	bool up[MAXN];
-	bool link_down[MAXN][MAXN]; /* from -> to */
-	uint64_t self_inc[MAXN];
 	enum fence_mode fence[MAXN];
 	uint64_t fence_delay, notify_delay;
 	drop_fn drop;
 	int drop_node; /* for the drop filters */
-	uint64_t now, seq;
-	struct msg q[MAXQ];
 	struct record rec[MAXREC];
 	int n_rec;
 	/* fake Masakari: accepted (subject, kind) */
@@ -127,9 +123,45 @@ static int idx_of(const struct sim *s, const char *name)
 
 static void sim_free(struct sim *s)
 {
+	vnet_free(s->net);
 	for (int i = 0; i < s->n; i++)
 		agreement_free(s->node[i]);
 	free(s);
+}
+
+static void on_deliver(struct vnet *net, uint32_t from, uint32_t to, const void *payload,
+		       size_t len, void *ctx);
+
+/* Polled timers: each core's own next deadline, ticked in node order
+ * after the messages due at the same instant. */
+static uint64_t on_deadline(const struct vnet *net, uint32_t node, void *ctx)
+{
+	const struct sim *s = ctx;
+
+	(void)net;
+	return agreement_next_deadline(s->node[node]);
+}
+
+static void drain(struct sim *s, int i);
+
+static void on_tick(struct vnet *net, uint32_t node, void *ctx)
+{
+	struct sim *s = ctx;
+
+	assert_int_equal(agreement_tick(s->node[node], net->now), 0);
+	drain(s, (int)node);
+}
+
+/* A crashed host's messages still in flight die with it; then the test's
+ * own filter. */
+static bool on_drop(const struct vnet *net, uint32_t from, uint32_t to, const void *payload,
+		    size_t len, void *ctx)
+{
+	const struct sim *s = ctx;
+
+	(void)to;
+	assert_int_equal(len, sizeof(struct msg));
+	return !vnet_is_up(net, from) || (s->drop != NULL && s->drop(s, payload));
 }
 
 /* n nodes, all alive in everyone's view. cfg: NULL for fast_config. */
@@ -142,7 +174,10 @@ static struct sim *sim_new(int n, const struct agreement_config *cfg)
 	s->fence_delay = 500 * MS;
 	s->notify_delay = 50 * MS;
 	s->drop_node = -1;
-	s->now = 1 * S;
+	s->net = vnet_new(&(struct vnet_config){ .n = (uint32_t)n, .start_ns = 1 * S,
+						 .latency_ns = LATENCY, .max_steps = 5000000 },
+			  &(struct vnet_hooks){ .ctx = s, .deliver = on_deliver, .tick = on_tick,
+						.deadline = on_deadline, .drop = on_drop });
 	for (int i = 0; i < n; i++)
 		s->names[i] = host_names[i];
 	if (cfg != NULL)
@@ -157,24 +192,25 @@ static struct sim *sim_new(int n, const struct agreement_config *cfg)
 		s->node[i] = agreement_new(&s->cfg, err, sizeof(err));
 		if (s->node[i] == NULL)
 			fail_msg("agreement_new: %s", err);
-		s->up[i] = true;
 	}
 	s->verbose = getenv("AGR_VERBOSE") != NULL;
 	return s;
 }
 
-static void enqueue(struct sim *s, const struct msg *m, uint64_t delay)
+/* A storm of messages fails the test (MAXQ in flight at most). */
+static void send_msg(struct sim *s, const struct msg *m)
 {
-	for (int k = 0; k < MAXQ; k++) {
-		if (!s->q[k].used) {
-			s->q[k] = *m;
-			s->q[k].used = true;
-			s->q[k].at = s->now + delay;
-			s->q[k].seq = ++s->seq;
-			return;
-		}
-	}
-	fail_msg("simulator queue full");
+	if (s->net->queue_len >= MAXQ)
+		fail_msg("simulator queue full");
+	vnet_send(s->net, (uint32_t)m->from, (uint32_t)m->to, m, sizeof(*m));
+}
+
+/* The fake shell's answer to m->to, delay from now. */
+static void post_result(struct sim *s, const struct msg *m, uint64_t delay)
+{
+	if (s->net->queue_len >= MAXQ)
+		fail_msg("simulator queue full");
+	vnet_post(s->net, (uint32_t)m->to, delay, m, sizeof(*m));
 }
 
 static void record(struct sim *s, int node, const struct agr_action *a)
@@ -182,7 +218,7 @@ static void record(struct sim *s, int node, const struct agr_action *a)
 	assert_true(s->n_rec < MAXREC);
 	struct record *r = &s->rec[s->n_rec++];
 	memset(r, 0, sizeof(*r));
-	r->t = s->now;
+	r->t = s->net->now;
 	r->node = node;
 	r->kind = a->kind;
 	if (a->subject != NULL)
@@ -198,7 +234,7 @@ static void record(struct sim *s, int node, const struct agr_action *a)
 	if (s->verbose && (a->kind == AGR_ACT_LOG || a->kind == AGR_ACT_FENCE ||
 			   a->kind == AGR_ACT_NOTIFY_HOST || a->kind == AGR_ACT_NOTIFY_PROCESS ||
 			   a->kind == AGR_ACT_SEND_COMPLETION))
-		fprintf(stderr, "%8.3f %s %s %s %s %s\n", (double)s->now / (double)S,
+		fprintf(stderr, "%8.3f %s %s %s %s %s\n", (double)s->net->now / (double)S,
 			s->names[node], agr_action_kind_name(a->kind), a->event,
 			a->kind == AGR_ACT_SEND_COMPLETION ? agr_stage_name(a->stage) : "",
 			a->text);
@@ -220,7 +256,7 @@ static void masakari(struct sim *s, int node, const struct agr_action *a)
 	m.inc = a->incarnation;
 	m.kind = a->incident;
 	m.value = http;
-	enqueue(s, &m, s->notify_delay);
+	post_result(s, &m, s->notify_delay);
 }
 
 static void drain(struct sim *s, int i)
@@ -237,13 +273,13 @@ static void drain(struct sim *s, int i)
 				m.type = M_PROBE;
 				m.to = idx_of(s, a->subject);
 				m.nonce = a->nonce;
-				enqueue(s, &m, LATENCY);
+				send_msg(s, &m);
 				break;
 			case AGR_ACT_SEND_PROBE_ACK:
 				m.type = M_ACK;
 				m.to = idx_of(s, a->peer);
 				m.nonce = a->nonce;
-				enqueue(s, &m, LATENCY);
+				send_msg(s, &m);
 				break;
 			case AGR_ACT_SEND_OBSERVATION:
 			case AGR_ACT_SEND_COMPLETION:
@@ -258,7 +294,7 @@ static void drain(struct sim *s, int i)
 				for (uint32_t d = 0; d < a->n_dest; d++) {
 					m.to = idx_of(s, a->dest[d]);
 					assert_true(m.to != i);
-					enqueue(s, &m, LATENCY);
+					send_msg(s, &m);
 				}
 				break;
 			case AGR_ACT_BROADCAST_PROCESS_REPORT:
@@ -268,7 +304,7 @@ static void drain(struct sim *s, int i)
 					if (to == i)
 						continue;
 					m.to = to;
-					enqueue(s, &m, LATENCY);
+					send_msg(s, &m);
 				}
 				break;
 			case AGR_ACT_FENCE:
@@ -279,7 +315,7 @@ static void drain(struct sim *s, int i)
 				snprintf(m.subject, sizeof(m.subject), "%s", a->subject);
 				m.inc = a->incarnation;
 				m.value = s->fence[i] == FENCE_OK ? AGR_FENCE_OK : AGR_FENCE_FAILED;
-				enqueue(s, &m, s->fence_delay);
+				post_result(s, &m, s->fence_delay);
 				break;
 			case AGR_ACT_NOTIFY_HOST:
 			case AGR_ACT_NOTIFY_PROCESS:
@@ -292,94 +328,60 @@ static void drain(struct sim *s, int i)
 	}
 }
 
-static void deliver(struct sim *s, const struct msg *m)
+/* A message through the network, or a posted result (from == to). */
+static void on_deliver(struct vnet *net, uint32_t from, uint32_t to_node, const void *payload,
+		       size_t len, void *ctx)
 {
+	struct sim *s = ctx;
+	const struct msg *m = payload;
 	int to = m->to;
-	if (!s->up[to])
-		return;
-	bool result = m->type == M_FENCE_RESULT || m->type == M_NOTIFY_RESULT;
-	if (!result && (!s->up[m->from] || s->link_down[m->from][to]))
-		return;
-	if (!result && s->drop != NULL && s->drop(s, m))
-		return;
+	(void)net;
+	assert_int_equal(len, sizeof(*m));
+	assert_int_equal(to, (int)to_node);
+	assert_int_equal(m->from, (int)from);
 	struct agreement *a = s->node[to];
 	int rc = 0;
 	switch (m->type) {
 	case M_PROBE:
-		rc = agreement_on_probe(a, s->names[m->from], m->nonce, s->now);
+		rc = agreement_on_probe(a, s->names[m->from], m->nonce, s->net->now);
 		break;
 	case M_ACK:
-		rc = agreement_on_probe_ack(a, s->names[m->from], m->nonce, s->now);
+		rc = agreement_on_probe_ack(a, s->names[m->from], m->nonce, s->net->now);
 		break;
 	case M_OBS:
-		rc = agreement_on_observation(a, &m->obs, s->now);
+		rc = agreement_on_observation(a, &m->obs, s->net->now);
 		break;
 	case M_COMP:
-		rc = agreement_on_completion(a, &m->comp, s->now);
+		rc = agreement_on_completion(a, &m->comp, s->net->now);
 		break;
 	case M_PROC:
-		rc = agreement_on_process_report(a, &m->proc, s->now);
+		rc = agreement_on_process_report(a, &m->proc, s->net->now);
 		break;
 	case M_FENCE_RESULT:
 		rc = agreement_on_fence_result(a, m->subject, m->inc,
-					       (enum agr_fence_result)m->value, s->now);
+					       (enum agr_fence_result)m->value, s->net->now);
 		break;
 	case M_NOTIFY_RESULT:
-		rc = agreement_on_notify_result(a, m->kind, m->subject, m->inc, m->value, s->now);
+		rc = agreement_on_notify_result(a, m->kind, m->subject, m->inc, m->value, s->net->now);
 		break;
 	}
 	assert_true(rc == 0 || rc == -ENOENT);
 	drain(s, to);
 }
 
-/* Runs the network and every live node's timers until `until`. */
+/* Runs the network and every live node's timers until `until` (at most
+ * 5,000,000 steps: a deadline that never moves on fails the test). */
 static void sim_run(struct sim *s, uint64_t until)
 {
-	for (long guard = 0;; guard++) {
-		assert_true(guard < 5000000);
-		uint64_t t = until;
-		for (int k = 0; k < MAXQ; k++)
-			if (s->q[k].used && s->q[k].at < t)
-				t = s->q[k].at;
-		for (int i = 0; i < s->n; i++) {
-			if (!s->up[i])
-				continue;
-			uint64_t d = agreement_next_deadline(s->node[i]);
-			if (d < t)
-				t = d;
-		}
-		if (t > s->now)
-			s->now = t;
-		/* messages due, in send order */
-		for (;;) {
-			int best = -1;
-			for (int k = 0; k < MAXQ; k++)
-				if (s->q[k].used && s->q[k].at <= s->now &&
-				    (best < 0 || s->q[k].seq < s->q[best].seq))
-					best = k;
-			if (best < 0)
-				break;
-			struct msg m = s->q[best];
-			s->q[best].used = false;
-			deliver(s, &m);
-		}
-		for (int i = 0; i < s->n; i++) {
-			if (!s->up[i] || agreement_next_deadline(s->node[i]) > s->now)
-				continue;
-			assert_int_equal(agreement_tick(s->node[i], s->now), 0);
-			drain(s, i);
-		}
-		if (s->now >= until)
-			break;
-	}
+	assert_int_equal(vnet_run_until(s->net, until), 0);
 }
 
 /* Member `who` sees `subject` in `state` (the test plays SWIM). */
 static void sim_sees(struct sim *s, int who, int subject, enum agr_member_state st, uint64_t inc)
 {
-	if (!s->up[who] || who == subject)
+	if (!vnet_is_up(s->net, (uint32_t)who) || who == subject)
 		return;
-	int rc = agreement_on_member_state(s->node[who], s->names[subject], st, inc, s->now);
+	int rc = agreement_on_member_state(s->node[who], s->names[subject], st, inc, s->net->now);
 	assert_int_equal(rc, 0);
 	drain(s, who);
 }
@@ -395,25 +397,38 @@ static void sim_start(struct sim *s)
 	for (int i = 0; i < s->n; i++)
 		for (int j = 0; j < s->n; j++)
 			sim_sees(s, i, j, AGR_MEMBER_ALIVE, 0);
-	sim_run(s, s->now + 100 * MS);
+	sim_run(s, s->net->now + 100 * MS);
 }
 
 static void sim_crash(struct sim *s, int i)
 {
-	s->up[i] = false;
+	vnet_set_up(s->net, (uint32_t)i, false);
+}
+
+/* The host runs again (its core kept its state: a hang that ended, or a
+ * reboot the test then announces with a new incarnation). */
+static void sim_revive(struct sim *s, int i)
+{
+	vnet_set_up(s->net, (uint32_t)i, true);
 }
 
 /* Partition: nodes with side[i] != side[j] cannot talk. */
 static void sim_partition(struct sim *s, const int *side)
 {
 	for (int i = 0; i < s->n; i++)
-		for (int j = 0; j < s->n; j++)
-			s->link_down[i][j] = side[i] != side[j];
+		vnet_set_group(s->net, (uint32_t)i, (uint32_t)side[i]);
+}
+
+/* a and b cannot talk, either way. */
+static void sim_cut(struct sim *s, int a, int b)
+{
+	vnet_cut(s->net, (uint32_t)a, (uint32_t)b, true);
+	vnet_cut(s->net, (uint32_t)b, (uint32_t)a, true);
 }
 
 static void sim_heal(struct sim *s)
 {
-	memset(s->link_down, 0, sizeof(s->link_down));
+	vnet_heal(s->net);
 }
 
 static int count(const struct sim *s, enum agr_action_kind kind, const char *subject)
@@ -593,9 +608,9 @@ static void run_single_crash(int n)
 	int h = 2;
 	const char *H = s->names[h];
 	sim_crash(s, h);
-	sim_run(s, s->now + 1 * S); /* SWIM detection time */
+	sim_run(s, s->net->now + 1 * S); /* SWIM detection time */
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 5 * S);
+	sim_run(s, s->net->now + 5 * S);
 
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
@@ -622,7 +637,7 @@ static void run_single_crash(int n)
 		assert_int_equal(info.http_status, 202);
 	}
 	/* Nothing more happens later, and the linger ends. */
-	sim_run(s, s->now + 30 * S);
+	sim_run(s, s->net->now + 30 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
 	sim_free(s);
@@ -647,10 +662,10 @@ static void test_fence_before_notify(void **state)
 	int h = 0;
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 1500 * MS);
+	sim_run(s, s->net->now + 1500 * MS);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 1);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
-	sim_run(s, s->now + 1500 * MS);
+	sim_run(s, s->net->now + 1500 * MS);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	const struct record *f = first(s, AGR_ACT_FENCE, NULL);
 	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, NULL);
@@ -675,7 +690,7 @@ static void test_fence_none_unknown(void **state)
 	sim_start(s);
 	sim_crash(s, 4);
 	sim_all_see(s, 4, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->host_status, AGR_HOST_UNKNOWN);
@@ -694,7 +709,7 @@ static void test_fence_failed(void **state)
 	sim_start(s);
 	sim_crash(s, 1);
 	sim_all_see(s, 1, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 30 * S);
+	sim_run(s, s->net->now + 30 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	int fences = count(s, AGR_ACT_FENCE, NULL);
 	assert_true(fences >= 5 && fences <= 20); /* backoff 0.5, 1, 2, 2, ... s */
@@ -717,7 +732,7 @@ static void test_fence_failed(void **state)
 	sim_start(s);
 	sim_crash(s, 1);
 	sim_all_see(s, 1, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 30 * S);
+	sim_run(s, s->net->now + 30 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 2);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->host_status, AGR_HOST_UNKNOWN);
@@ -733,12 +748,12 @@ static void test_minority_partition(void **state)
 	sim_start(s);
 	const int side[7] = { 1, 1, 0, 0, 0, 0, 0 };
 	sim_partition(s, side);
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	for (int i = 0; i < 7; i++)
 		for (int j = 0; j < 7; j++)
 			if (side[i] != side[j])
 				sim_sees(s, i, j, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 20 * S);
+	sim_run(s, s->net->now + 20 * S);
 	/* minority: nothing but observations */
 	for (int k = 0; k < s->n_rec; k++) {
 		const struct record *r = &s->rec[k];
@@ -778,7 +793,7 @@ static void test_minority_stale_view(void **state)
 	for (int i = 0; i < 7; i++)
 		if (side[i] == 1)
 			sim_sees(s, i, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	assert_int_equal(count_event(s, "declared", -1), 0);
@@ -811,10 +826,10 @@ static void test_observer_quorum_required(void **state)
 	for (int i = 0; i < 9; i++) {
 		if (i == h || i == o0 || i == o1)
 			continue;
-		s->link_down[i][h] = s->link_down[h][i] = true;
+		sim_cut(s, i, h);
 	}
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0); /* the rumour reaches everyone */
-	sim_run(s, s->now + 5 * S);
+	sim_run(s, s->net->now + 5 * S);
 	struct agr_incident_info info;
 	assert_int_equal(agreement_incident(s->node[o0], AGR_INCIDENT_HOST, s->names[h], &info), 0);
 	assert_int_equal(info.observations, 6);         /* >= 5 of 9 */
@@ -823,8 +838,8 @@ static void test_observer_quorum_required(void **state)
 	assert_int_equal(count_event(s, "declared", -1), 0);
 	assert_true(count_event(s, "reachable", o0) >= 1);
 	/* Now o1 loses H as well. */
-	s->link_down[o1][h] = s->link_down[h][o1] = true;
-	sim_run(s, s->now + 10 * S);
+	sim_cut(s, o1, h);
+	sim_run(s, s->net->now + 10 * S);
 	assert_true(count_event(s, "declared", -1) >= 1);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	sim_free(s);
@@ -848,7 +863,7 @@ static void test_rack_failure(void **state)
 		sim_crash(s, dead[k]);
 	for (int k = 0; k < 3; k++)
 		sim_all_see(s, dead[k], AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 20 * S);
+	sim_run(s, s->net->now + 20 * S);
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, s->names[dead[k]]), 1);
 		assert_int_equal(count(s, AGR_ACT_FENCE, s->names[dead[k]]), 1);
@@ -877,12 +892,12 @@ static void test_notifier_crash_after_fence(void **state)
 	const char *H = s->names[h];
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 400 * MS); /* decided, FENCE emitted, result pending */
+	sim_run(s, s->net->now + 400 * MS); /* decided, FENCE emitted, result pending */
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
 	int x = notifier_of(s, H);
 	sim_crash(s, x); /* hangs: the fence hits, nobody hears of it */
-	uint64_t hung_at = s->now;
-	sim_run(s, s->now + 20 * S);
+	uint64_t hung_at = s->net->now;
+	sim_run(s, s->net->now + 20 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
 	assert_int_not_equal(nt->node, x);
@@ -903,17 +918,17 @@ static void test_notifier_crash_after_fence(void **state)
 	sim_start(s);
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 400 * MS);
+	sim_run(s, s->net->now + 400 * MS);
 	x = notifier_of(s, H);
 	sim_crash(s, x);
-	sim_run(s, s->now + 1 * S);
-	uint64_t seen_at = s->now;
+	sim_run(s, s->net->now + 1 * S);
+	uint64_t seen_at = s->net->now;
 	sim_all_see(s, x, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	nt = first(s, AGR_ACT_NOTIFY_HOST, H);
 	assert_true(nt->t - seen_at < 1 * S);
-	sim_run(s, s->now + 20 * S);
+	sim_run(s, s->net->now + 20 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	/* ... and x itself, dead, is declared and notified too, once. */
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, s->names[x]), 1);
@@ -941,7 +956,7 @@ static void test_completion_lost(void **state)
 	s->drop_node = x;
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 30 * S);
+	sim_run(s, s->net->now + 30 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
 	const struct record *n0 = nth(s, AGR_ACT_NOTIFY_HOST, H, 0);
 	const struct record *n1 = nth(s, AGR_ACT_NOTIFY_HOST, H, 1);
@@ -970,16 +985,16 @@ static void test_host_returns_before_decision(void **state)
 	sim_start(s);
 	int h = 2;
 	/* Transient: H unreachable from two nodes, which hold it dead. */
-	s->link_down[0][h] = s->link_down[h][0] = true;
-	s->link_down[1][h] = s->link_down[h][1] = true;
+	sim_cut(s, 0, h);
+	sim_cut(s, 1, h);
 	sim_sees(s, 0, h, AGR_MEMBER_DEAD, 0);
 	sim_sees(s, 1, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_OBSERVING);
 	/* H refutes. */
 	sim_heal(s);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	assert_int_equal(count_event(s, "declared", -1), 0);
@@ -992,7 +1007,7 @@ static void test_host_returns_before_decision(void **state)
 	snprintf(o.subject, sizeof(o.subject), "%s", s->names[h]);
 	struct agr_counters before, after;
 	agreement_counters(s->node[3], &before);
-	assert_int_equal(agreement_on_observation(s->node[3], &o, s->now), 0);
+	assert_int_equal(agreement_on_observation(s->node[3], &o, s->net->now), 0);
 	agreement_counters(s->node[3], &after);
 	assert_int_equal(after.stale_dropped, before.stale_dropped + 1);
 	assert_int_equal(stage_at(s, 3, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
@@ -1012,15 +1027,15 @@ static void test_heal_race(void **state)
 	sim_partition(s, side);
 	sim_sees(s, a, h, AGR_MEMBER_DEAD, 0);
 	sim_sees(s, a, b, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 2 * S);
+	sim_run(s, s->net->now + 2 * S);
 	sim_heal(s);
 	sim_sees(s, b, h, AGR_MEMBER_DEAD, 0); /* the rumour, before H refutes */
 	sim_sees(s, a, b, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 500 * MS);
+	sim_run(s, s->net->now + 500 * MS);
 	assert_int_equal(count_event(s, "declared", -1), 0);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1); /* H refutes */
-	sim_run(s, s->now + 5 * S);
+	sim_run(s, s->net->now + 5 * S);
 	assert_int_equal(count_event(s, "declared", -1), 0);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
@@ -1039,12 +1054,12 @@ static void test_host_returns_after_decision(void **state)
 	const char *H = s->names[h];
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 500 * MS);
+	sim_run(s, s->net->now + 500 * MS);
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
 	/* The fence reboots it: it rejoins with a new incarnation. */
-	s->up[h] = true;
+	sim_revive(s, h);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, H)->host_status, AGR_HOST_NORMAL);
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
@@ -1058,12 +1073,12 @@ static void test_host_returns_after_decision(void **state)
 	sim_start(s);
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 500 * MS);
+	sim_run(s, s->net->now + 500 * MS);
 	assert_true(count_event(s, "declared", -1) >= 1);
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 0);
-	s->up[h] = true;
+	sim_revive(s, h);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 20 * S);
+	sim_run(s, s->net->now + 20 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 0);
 	assert_int_equal(count_event(s, "abandoned", -1), 1);
@@ -1077,12 +1092,12 @@ static void test_host_returns_after_decision(void **state)
 	sim_start(s);
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 300 * MS);
+	sim_run(s, s->net->now + 300 * MS);
 	int x = notifier_of(s, H);
 	sim_crash(s, x); /* hung: membership keeps it alive */
-	s->up[h] = true;
+	sim_revive(s, h);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 20 * S);
+	sim_run(s, s->net->now + 20 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, H), 2);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
@@ -1104,25 +1119,25 @@ static void test_no_renotify_same_incident(void **state)
 	const char *H = s->names[h];
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 60 * S); /* past the linger: incidents released */
+	sim_run(s, s->net->now + 60 * S); /* past the linger: incidents released */
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
 	struct agr_observation o = { .incarnation = 0 };
 	snprintf(o.observer, sizeof(o.observer), "%s", s->names[1]);
 	snprintf(o.subject, sizeof(o.subject), "%s", H);
-	assert_int_equal(agreement_on_observation(s->node[0], &o, s->now), 0);
+	assert_int_equal(agreement_on_observation(s->node[0], &o, s->net->now), 0);
 	drain(s, 0);
 	assert_int_equal(stage_at(s, 0, h, AGR_INCIDENT_HOST), AGR_IS_NONE);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	/* New life, new death. Our fake Masakari would say 409 (maintenance):
 	 * what matters is that the agreement notifies the new incident. */
-	s->up[h] = true;
+	sim_revive(s, h);
 	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 1);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
 	assert_int_equal(nth(s, AGR_ACT_NOTIFY_HOST, H, 1)->inc, 1);
 	sim_free(s);
@@ -1138,9 +1153,9 @@ static void test_process_failure_not_host(void **state)
 	sim_start(s);
 	int h = 2;
 	const char *H = s->names[h];
-	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->now), 0);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->net->now), 0);
 	drain(s, h);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 1);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
@@ -1157,12 +1172,12 @@ static void test_process_failure_not_host(void **state)
 	 * would put H on maintenance and get the host notification a 409). */
 	s = sim_new(5, NULL);
 	sim_start(s);
-	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->now), 0);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted", FAILED_AT, 0, s->net->now), 0);
 	drain(s, h);
-	sim_run(s, s->now + 300 * MS);
+	sim_run(s, s->net->now + 300 * MS);
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, NULL), 0);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	sim_free(s);
@@ -1276,25 +1291,25 @@ static void test_pacemaker_corroboration_only(void **state)
 	/* rn1's remoted was killed: Pacemaker says offline; the mesh reaches it. */
 	struct pacemaker_view *v = view_of("xml-remote-killed-offline.xml", 0);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->now), 0);
+		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->net->now), 0);
 		drain(s, i);
 	}
 	free(v);
 	assert_true(count_event(s, "pacemaker_disagrees", -1) >= 3);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count_event(s, "declared", -1), 0);
 	assert_int_equal(stage_at(s, 0, 1, AGR_INCIDENT_HOST), AGR_IS_NONE);
 	/* Now rn2 really dies while Pacemaker still shows it online (all
 	 * online view): declared anyway, the record names the lag. */
 	v = view_of("xml-all-online.xml", 0);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->now), 0);
+		assert_int_equal(agreement_on_pacemaker_view(s->node[i], v, s->net->now), 0);
 		drain(s, i);
 	}
 	free(v);
 	sim_crash(s, 2);
 	sim_all_see(s, 2, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, "rn2"), 1);
 	sim_free(s);
 }
@@ -1319,7 +1334,7 @@ static void test_two_claimers_yield(void **state)
 	s->drop_node = best;
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 10 * S);
+	sim_run(s, s->net->now + 10 * S);
 	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 1);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->node, best);
@@ -1338,7 +1353,7 @@ static void test_hold_without_majority(void **state)
 	int h = 0;
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 300 * MS);
+	sim_run(s, s->net->now + 300 * MS);
 	int x = notifier_of(s, s->names[h]);
 	/* x's view loses two more members: 2 of 5 live */
 	int lost = 0;
@@ -1347,13 +1362,13 @@ static void test_hold_without_majority(void **state)
 			sim_sees(s, x, i, AGR_MEMBER_DEAD, 0);
 			lost++;
 		}
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	assert_true(count_event(s, "holding", x) >= 1);
 	for (int i = 1; i < 5; i++)
 		if (i != x)
 			sim_sees(s, x, i, AGR_MEMBER_ALIVE, 1);
-	sim_run(s, s->now + 1 * S);
+	sim_run(s, s->net->now + 1 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
 	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->node, x);
 	sim_free(s);
@@ -1536,7 +1551,7 @@ static uint64_t run_digest(void)
 		for (int j = 0; j < 7; j++)
 			if (side[i] != side[j])
 				sim_sees(s, i, j, AGR_MEMBER_DEAD, 0);
-	sim_run(s, s->now + 15 * S);
+	sim_run(s, s->net->now + 15 * S);
 	uint64_t d = 1469598103934665603u;
 	for (int k = 0; k < s->n_rec; k++) {
 		const struct record *r = &s->rec[k];
@@ -1788,13 +1803,13 @@ static void test_no_takeover_while_notifying(void **state)
 	sim_crash(s, h);
 	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
 	uint64_t step = s->cfg.claim_settle_ns + s->cfg.fence_timeout_ns + s->cfg.notify_timeout_ns;
-	sim_run(s, s->now + 10 * step);
+	sim_run(s, s->net->now + 10 * step);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
 	int x = first(s, AGR_ACT_NOTIFY_HOST, H)->node;
 	assert_int_equal(count_event(s, "takeover", -1), 0);
 	/* the notifier goes silent: one step (times the rank) later, a backup */
 	sim_crash(s, x);
-	sim_run(s, s->now + (uint64_t)(s->cfg.max_backups + 1) * step);
+	sim_run(s, s->net->now + (uint64_t)(s->cfg.max_backups + 1) * step);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
 	int y = nth(s, AGR_ACT_NOTIFY_HOST, H, 1)->node;
 	assert_int_not_equal(y, x);
@@ -1815,7 +1830,7 @@ static void test_bad_inputs(void **state)
 	struct sim *s = sim_new(3, NULL);
 	sim_start(s);
 	struct agreement *a = s->node[0];
-	uint64_t now = s->now;
+	uint64_t now = s->net->now;
 	assert_int_equal(agreement_on_member_state(a, "nobody", AGR_MEMBER_DEAD, 0, now), -ENOENT);
 	assert_int_equal(agreement_on_member_state(a, "compute-02", (enum agr_member_state)9, 0, now), -EINVAL);
 	assert_int_equal(agreement_on_member_state(a, NULL, AGR_MEMBER_DEAD, 0, now), -ENOENT);
