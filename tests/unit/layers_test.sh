@@ -24,6 +24,7 @@
 #                 tests/rpc/ (D/x.pb-c.h from D/x.proto, D/x.skel.h from
 #                 D/x.bpf.c).  Only bpf/*.bpf.c's own includes are exempt
 #                 ("vmlinux.h", its shared header: the BPF build's own -I).
+#                 A project header is never included with <>.
 #   rank          a folder includes only its own rank or lower
 #   pure-header   a PURE folder includes no thread, socket, event or nng header
 #   pure-include  a PURE folder includes only PURE folders and rank 0
@@ -173,7 +174,9 @@ FNR == 1 {
 	} else if (match(code, /^[ \t]*#[ \t]*include[ \t]*<[^>]*>/)) {
 		nincludes++
 		path = substr(code, RSTART, RLENGTH); sub(/^[^<]*</, "", path); sub(/>$/, "", path)
-		if (pure[dir] && banned_header(path))
+		if (!bpf_own && (path in exists) && folder_of(path) != "")
+			report("include-path", "<" path "> is the project's own header: write \"" path "\"")
+		else if (pure[dir] && banned_header(path))
 			report("pure-header", dir "/ is pure and includes <" path "> (threads, sockets, events belong to daemon/, rpc/, os/)")
 	} else if (pure[dir] && match(" " blanked_out, /[^A-Za-z0-9_.>](clock_gettime|gettimeofday|timespec_get|time)[ \t]*\(/)) {
 		call = substr(" " blanked_out, RSTART + 1, RLENGTH - 1); sub(/[ \t]*\($/, "", call)
@@ -198,11 +201,12 @@ check_rules() {
 	local root=$1 out rule lines scanned
 	out=$(check_tree "$root"); [ $? -le 1 ] || { not_ok "check $root" "$out"; return; }
 	scanned=$(printf '%s\n' "$out" | sed -n 's/^# scanned \([0-9]*\) files, \([0-9]*\) includes$/\1 \2/p')
-	# (a wrong root, or a find that found nothing, must not pass)
+	# (a wrong root, a find that found nothing or a broken awk must not pass)
+	scanned=${scanned:-0 0}
 	if [ "${scanned% *}" -ge 50 ] && [ "${scanned#* }" -ge 200 ]; then
 		ok "scanned ${scanned% *} C files with ${scanned#* } includes"
 	else
-		not_ok "scanned too little to judge: ${scanned:-nothing} (files, includes) under $root"
+		not_ok "scanned too little to judge: $scanned (files, includes) under $root" "$out"
 	fi
 	for rule in no-rank include-path rank pure-header pure-include pure-clock; do
 		lines=$(printf '%s\n' "$out" | grep -E "^[^:]+:[0-9]+: $rule: ")
@@ -272,6 +276,7 @@ self_test() {
 		"daemon/common/config.c|#include \"daemon/notifier/outbox.h\"|rank"
 		"core/correlate.c|#include \"correlate.h\"|include-path"
 		"rpc/server.c|#include \"../os/log.h\"|include-path"
+		"daemon/loop/probe.c|#include <os/log.h>|include-path"
 		"base/text.c|  #  include <pthread.h>|pure-header"
 		"core/keystone.c|#include <sys/socket.h>|pure-header"
 		"mesh/membership.c|#include \"os/clock.h\"|pure-include"
