@@ -1,6 +1,7 @@
 /* See proc_runner.h. */
 #include "daemon/common/proc_runner.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "base/units.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -43,6 +46,23 @@ struct proc_runner {
 	struct child kids[PROC_RUNNER_MAX_CHILDREN];
 };
 
+/* The bookkeeping of one slot. A used slot owns a live, unreaped child
+ * (pid > 1: kill(-pid) must never name our own group or every process),
+ * its pidfd, and a capture buffer exactly when it captures; a free slot
+ * owns nothing. */
+static void assert_slot(const struct child *k)
+{
+	if (k->used) {
+		assert(k->pid > 1 && k->pidfd >= 0);
+		assert((k->buf != NULL) == (k->capture_max > 0));
+		assert(k->len <= k->capture_max);
+		assert(k->out_fd < 0 || k->buf != NULL);
+		assert(k->deadline_ns >= k->started_ns);
+	} else {
+		assert(k->pidfd < 0 && k->out_fd < 0 && k->buf == NULL);
+	}
+}
+
 static int sys_pidfd_open(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -72,6 +92,7 @@ struct proc_runner *proc_runner_new(size_t max_children)
 
 int proc_runner_fd(const struct proc_runner *r)
 {
+	assert(r && r->epfd >= 0);
 	return r->epfd;
 }
 
@@ -79,6 +100,7 @@ size_t proc_runner_running(const struct proc_runner *r)
 {
 	size_t n = 0;
 
+	assert(r);
 	for (size_t i = 0; i < r->max; i++)
 		n += r->kids[i].used;
 	return n;
@@ -88,6 +110,7 @@ uint64_t proc_runner_next_deadline(const struct proc_runner *r)
 {
 	uint64_t d = UINT64_MAX;
 
+	assert(r);
 	for (size_t i = 0; i < r->max; i++)
 		if (r->kids[i].used && !r->kids[i].killed && r->kids[i].deadline_ns < d)
 			d = r->kids[i].deadline_ns;
@@ -108,6 +131,7 @@ static void drain_pipe(struct proc_runner *r, struct child *k)
 {
 	char scratch[4096];
 
+	assert(k->used);
 	while (k->out_fd >= 0) {
 		size_t room = k->len < k->capture_max ? k->capture_max - k->len : 0;
 		char *dst = room ? k->buf + k->len : scratch;
@@ -126,11 +150,15 @@ static void drain_pipe(struct proc_runner *r, struct child *k)
 			k->len += (size_t)n;
 		else
 			k->truncated = true;
+		assert(k->len <= k->capture_max);
 	}
 }
 
 static void kill_child(struct child *k)
 {
+	/* Cannot be undone, and kill(-pid) with pid 0 or 1 would hit the
+	 * daemon's own group or every process. */
+	assert(k->used && k->pid > 1 && k->pidfd >= 0);
 	/* The group first (a script's children), then the child itself
 	 * through its pidfd (it cannot have been recycled: not reaped). */
 	kill(-k->pid, SIGKILL);
@@ -149,6 +177,11 @@ int proc_runner_spawn(struct proc_runner *r, const char *const argv[], uint64_t 
 	pid_t pid;
 	int rc;
 
+	/* The caller's contract: a deadline that does not wrap, a buffer
+	 * size that does not either. */
+	assert(r);
+	assert(timeout_ns <= UINT64_MAX - now);
+	assert(capture_max < SIZE_MAX);
 	for (size_t i = 0; i < r->max && !k; i++)
 		if (!r->kids[i].used)
 			k = &r->kids[i];
@@ -201,6 +234,7 @@ int proc_runner_spawn(struct proc_runner *r, const char *const argv[], uint64_t 
 		/* Cannot happen on Linux >= 5.3 for our own unreaped child. */
 		int e = errno;
 
+		assert(pid > 1);
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -236,6 +270,7 @@ int proc_runner_spawn(struct proc_runner *r, const char *const argv[], uint64_t 
 		/* Without it we would never hear of the exit: treat as dead at
 		 * the deadline (poll checks every child with waitid anyway). */
 	}
+	assert_slot(k);
 	return 0;
 }
 
@@ -244,6 +279,8 @@ static bool try_reap(struct proc_runner *r, struct child *k, uint64_t now, struc
 {
 	siginfo_t si;
 
+	assert_slot(k);
+	assert(k->used);
 	memset(&si, 0, sizeof(si));
 	if (waitid((idtype_t)P_PIDFD, (id_t)k->pidfd, &si, WEXITED | WNOHANG) < 0) {
 		if (errno == EINTR)
@@ -275,8 +312,10 @@ static bool try_reap(struct proc_runner *r, struct child *k, uint64_t now, struc
 	close_pipe(r, k); /* a grandchild may hold it open: stop reading */
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, k->pidfd, NULL);
 	close(k->pidfd);
+	/* Freed here, so each child is reported exactly once. */
 	memset(k, 0, sizeof(*k));
 	k->pidfd = k->out_fd = -1;
+	assert_slot(k);
 	return true;
 }
 
@@ -286,11 +325,16 @@ size_t proc_runner_poll(struct proc_runner *r, uint64_t now, struct proc_result 
 	size_t got = 0;
 	int n;
 
+	assert(r && (out || max == 0));
 	/* Consume readiness (level-triggered: reading is what clears it). */
 	n = epoll_wait(r->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), 0);
 	for (int i = 0; i < n; i++) {
 		uint64_t d = evs[i].data.u64;
-		struct child *k = &r->kids[d & 0xffu];
+		struct child *k;
+
+		/* Only our slots' fds are in the set, tagged as in spawn. */
+		assert((d & ~(uint64_t)(TAG_PIPE | 0xffu)) == 0 && (d & 0xffu) < r->max);
+		k = &r->kids[d & 0xffu];
 
 		if (!k->used)
 			continue;
@@ -309,6 +353,7 @@ size_t proc_runner_poll(struct proc_runner *r, uint64_t now, struct proc_result 
 		if (try_reap(r, k, now, &out[got]))
 			got++;
 	}
+	assert(got <= max);
 	return got;
 }
 
@@ -343,7 +388,7 @@ void proc_result_release(struct proc_result *res)
 
 void proc_result_describe(const struct proc_result *res, char *buf, size_t len)
 {
-	double secs = (double)(res->ended_ns - res->started_ns) / 1e9;
+	double secs = (double)(res->ended_ns - res->started_ns) / (double)NS_PER_S;
 
 	if (res->timed_out)
 		snprintf(buf, len, "timed out after %.1f s (killed)", secs);

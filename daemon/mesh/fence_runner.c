@@ -1,11 +1,14 @@
 /* See fence_runner.h. */
 #include "daemon/mesh/fence_runner.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+#include "base/units.h"
 #include "daemon/common/proc_runner.h"
 
 struct fence_job {
@@ -23,12 +26,33 @@ struct fence_runner {
 	struct fence_job jobs[PROC_RUNNER_MAX_CHILDREN];
 };
 
+/* The bookkeeping: one job per running child (the job's slot is the
+ * child's tag), and never two fences of one host at once, since a second
+ * reboot could hit the host as it comes back. */
+static void assert_jobs(const struct fence_runner *f)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < PROC_RUNNER_MAX_CHILDREN; i++) {
+		const struct fence_job *j = &f->jobs[i];
+
+		if (!j->used)
+			continue;
+		used++;
+		assert(j->host[0] != '\0' && memchr(j->host, '\0', sizeof(j->host)));
+		for (size_t k = i + 1; k < PROC_RUNNER_MAX_CHILDREN; k++)
+			assert(!f->jobs[k].used || strcmp(f->jobs[k].host, j->host) != 0);
+	}
+	assert(used == proc_runner_running(f->pr));
+}
+
 struct fence_runner *fence_runner_new(const char *method, const char *command, long timeout_s,
 				      char *err, size_t errlen)
 {
 	struct fence_runner *f;
 	enum fence_method m;
 
+	assert(method);
 	if (strcmp(method, "pacemaker") == 0) {
 		m = FENCE_METHOD_PACEMAKER;
 	} else if (strcmp(method, "command") == 0) {
@@ -87,7 +111,7 @@ uint64_t fence_runner_timeout_ns(const struct fence_runner *f)
 	long s = f->method == FENCE_METHOD_PACEMAKER ? f->timeout_s + FENCE_KILL_GRACE_S
 						     : f->timeout_s;
 
-	return (uint64_t)s * 1000000000ull;
+	return (uint64_t)s * NS_PER_S;
 }
 
 int fence_runner_fd(const struct fence_runner *f)
@@ -123,10 +147,13 @@ int fence_runner_start(struct fence_runner *f, const char *host, uint64_t incarn
 	size_t slot = PROC_RUNNER_MAX_CHILDREN;
 	int rc;
 
+	/* The caller's contract: host is a member's name (the agreement
+	 * fences only members): 1..63 bytes without control characters,
+	 * since it becomes an argument of a command that reboots a host. */
+	assert(f && host && host[0] != '\0' && strlen(host) < FENCE_HOST_MAX);
+	assert(!text_has_control(host));
 	if (f->method == FENCE_METHOD_NONE)
 		return -ENOTSUP;
-	if (!host || !host[0] || strlen(host) >= FENCE_HOST_MAX)
-		return -EINVAL;
 	for (size_t i = 0; i < PROC_RUNNER_MAX_CHILDREN; i++) {
 		if (f->jobs[i].used && strcmp(f->jobs[i].host, host) == 0)
 			return -EALREADY;
@@ -150,12 +177,16 @@ int fence_runner_start(struct fence_runner *f, const char *host, uint64_t incarn
 	}
 	rc = proc_runner_spawn(f->pr, argv, slot, fence_runner_timeout_ns(f), FENCE_CAPTURE_MAX,
 			       true, now);
-	if (rc < 0)
+	if (rc < 0) {
+		assert_jobs(f); /* nothing started */
 		return rc;
+	}
+	assert(!f->jobs[slot].used);
 	f->jobs[slot].used = true;
 	snprintf(f->jobs[slot].host, sizeof(f->jobs[slot].host), "%s", host);
 	f->jobs[slot].incarnation = incarnation;
 	f->jobs[slot].attempt = attempt;
+	assert_jobs(f);
 	return 0;
 }
 
@@ -174,7 +205,7 @@ static void last_line(const char *out, size_t n, char *buf, size_t len)
 		size_t k = 0;
 
 		for (size_t i = start; i < end && k + 1 < len; i++)
-			buf[k++] = (unsigned char)out[i] < 0x20 ? ' ' : out[i];
+			buf[k++] = text_is_control((unsigned char)out[i]) ? ' ' : out[i];
 		buf[k] = '\0';
 	}
 }
@@ -185,13 +216,19 @@ size_t fence_runner_poll(struct fence_runner *f, uint64_t now, struct fence_resu
 	struct proc_result res[PROC_RUNNER_MAX_CHILDREN];
 	size_t n, got = 0;
 
+	assert(f && (out || max == 0));
 	if (max > PROC_RUNNER_MAX_CHILDREN)
 		max = PROC_RUNNER_MAX_CHILDREN;
 	n = proc_runner_poll(f->pr, now, res, max);
 	for (size_t i = 0; i < n; i++) {
-		struct fence_job *j = &f->jobs[res[i].tag];
+		struct fence_job *j;
 		struct fence_result *r = &out[got++];
 		char how[96], tail[256];
+
+		/* A result belongs to a fence started and not yet reported:
+		 * each started fence is reported exactly once. */
+		assert(res[i].tag < PROC_RUNNER_MAX_CHILDREN && f->jobs[res[i].tag].used);
+		j = &f->jobs[res[i].tag];
 
 		memset(r, 0, sizeof(*r));
 		snprintf(r->host, sizeof(r->host), "%s", j->host);
@@ -209,5 +246,6 @@ size_t fence_runner_poll(struct fence_runner *f, uint64_t now, struct fence_resu
 		proc_result_release(&res[i]);
 		j->used = false;
 	}
+	assert_jobs(f);
 	return got;
 }

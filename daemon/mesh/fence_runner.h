@@ -55,11 +55,13 @@ void fence_runner_describe(const struct fence_runner *f, const char *host, char 
 /* Longest a fence may take before it is reported (kill deadline). */
 uint64_t fence_runner_timeout_ns(const struct fence_runner *f);
 int fence_runner_fd(const struct fence_runner *f);
-/* Starts fencing host. 0; -EALREADY when host is being fenced (the
- * running attempt will report); -ENOTSUP for method none; -ENOENT etc.
- * when the command cannot be started (report it as a failed fence). */
+/* Starts fencing host, a member's name (1..FENCE_HOST_MAX - 1 bytes, no
+ * control character: asserted). 0; -EALREADY when host is being fenced
+ * (the running attempt will report); -ENOTSUP for method none; -ENOENT
+ * etc. when the command cannot be started (report it as a failed fence). */
 int fence_runner_start(struct fence_runner *f, const char *host, uint64_t incarnation,
 		       uint32_t attempt, uint64_t now);
+/* Up to max results into out, each started fence's exactly once. */
 size_t fence_runner_poll(struct fence_runner *f, uint64_t now, struct fence_result *out,
 			 size_t max);
 uint64_t fence_runner_next_deadline(const struct fence_runner *f);
