@@ -6,6 +6,7 @@
 
 #include "base/civil_time.h"
 #include "base/errbuf.h"
+#include "base/text.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -185,16 +186,10 @@ static enum attr_rc attr_copy(xmlNodePtr n, const char *name, char *buf, size_t 
 	enum attr_rc rc = ATTR_OK;
 	if (vlen >= len) {
 		rc = ATTR_TOO_LONG;
+	} else if (text_has_control_n((const char *)val, vlen)) {
+		rc = ATTR_BAD;
 	} else {
-		for (size_t i = 0; i < vlen; i++) {
-			unsigned char c = val[i];
-			if (c < 0x20 || c == 0x7f) {
-				rc = ATTR_BAD;
-				break;
-			}
-		}
-		if (rc == ATTR_OK)
-			memcpy(buf, val, vlen + 1);
+		memcpy(buf, val, vlen + 1);
 	}
 	xmlFree(val);
 	return rc;
@@ -346,7 +341,7 @@ static int parse_result_status(xmlXPathContextPtr xc, xmlNodePtr root, struct cr
 			snprintf(first_error, first_error_len, "%s", (const char *)text);
 			xmlFree(text);
 			for (char *p = first_error; *p != '\0'; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				if (text_is_control((unsigned char)*p))
 					*p = ' ';
 		}
 	}

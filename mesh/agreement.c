@@ -30,10 +30,11 @@
 #include <string.h>
 
 #include "base/errbuf.h"
+#include "base/hash.h"
+#include "base/text.h"
+#include "base/units.h"
 #include "mesh/pacemaker_view.h"
 
-#define NS_PER_MS UINT64_C(1000000)
-#define NS_PER_S UINT64_C(1000000000)
 #define NONE UINT32_MAX
 #define NEVER UINT64_MAX
 
@@ -168,15 +169,12 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
+/* FNV-1a, then mixed. Every node must compute the same bits: the ring
+ * (observers) and the scores (notifier) depend on them. */
 uint64_t agreement_name_hash(const char *name)
 {
 	assert(name != NULL);
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-		h ^= *p;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return mix64(h);
+	return mix64(fnv1a64(name));
 }
 
 static uint64_t subject_salt(uint64_t subject_hash)
@@ -284,12 +282,7 @@ static bool valid_name(const char *s, size_t max)
 	if (s == NULL || s[0] == '\0')
 		return false;
 	size_t n = strnlen(s, max);
-	if (n >= max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
+	return n < max && !text_has_control_n(s, n);
 }
 
 static int check_config(const struct agreement_config *c, char *err, size_t errlen)

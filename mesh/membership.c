@@ -29,9 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+#include "base/rng.h"
+#include "base/text.h"
+#include "base/units.h"
+
 #define NIL UINT32_MAX
 #define SELF 0u
-#define NS_PER_MS UINT64_C(1000000)
 
 /* ---- internal types ---------------------------------------------------- */
 
@@ -48,7 +52,7 @@
 struct member {
 	uint64_t incarnation;
 	uint64_t state_since_ns;
-	uint32_t name_hash;   /* low 32 bits of name_hash(): index home and check */
+	uint32_t name_hash;   /* low 32 bits of fnv1a64(): index home and check */
 	uint32_t last_rtt_us; /* our last direct ping -> ack, rounded up; 0 = none */
 	uint32_t name_ref, by_ref; /* directory entry or REF_* */
 	uint32_t own;         /* own string block (own[]) or NIL */
@@ -138,7 +142,7 @@ struct probe {
 struct membership {
 	struct membership_config cfg;
 	uint64_t now;
-	uint64_t rng[4];
+	struct xoshiro256 rng;
 	uint64_t seq;
 	uint32_t lhm;
 	bool joined, leaving;
@@ -213,68 +217,7 @@ static bool str_ok(const char *s, size_t cap, bool nonempty)
 	assert(s && cap > 0);
 	if (!end || (nonempty && end == s))
 		return false;
-	for (const char *p = s; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-
-	assert(s);
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct membership *m)
-{
-	uint64_t *s = m->rng;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Uniform in [0, n), n > 0, without modulo bias. */
-static uint64_t rng_below(struct membership *m, uint64_t n)
-{
-	uint64_t limit, r;
-
-	assert(n > 0);
-	limit = UINT64_MAX - UINT64_MAX % n;
-	do {
-		r = rng_next(m);
-	} while (r >= limit);
-	assert(r % n < n);
-	return r % n;
+	return !text_has_control_n(s, (size_t)(end - s));
 }
 
 static uint64_t scaled(const struct membership *m, uint64_t ns)
@@ -576,7 +519,7 @@ struct mesh_directory *mesh_directory_new(const char *const *names, const char *
 	p = d->strings;
 	for (uint32_t i = 0; i < n; i++) {
 		size_t ln = strlen(names[i]) + 1, la = strlen(addrs[i]) + 1;
-		uint64_t h = name_hash(names[i]);
+		uint64_t h = fnv1a64(names[i]);
 		uint32_t j = (uint32_t)h & d->mask;
 
 		if (dir_find(d, names[i], h) != NIL) {
@@ -644,7 +587,7 @@ static void strings_refs(const struct membership *m, const struct member *mb, co
 
 	ref[0] = mb->name_ref;
 	if (name)
-		ref[0] = d ? dir_find(d, name, name_hash(name)) : NIL;
+		ref[0] = d ? dir_find(d, name, fnv1a64(name)) : NIL;
 	if (ref[0] == NIL)
 		ref[0] = REF_OWN;
 	ref[1] = mb->addr_own ? REF_OWN : mb->name_ref;
@@ -660,7 +603,7 @@ static void strings_refs(const struct membership *m, const struct member *mb, co
 			ref[2] = REF_SELF;
 		else if (strcmp(by, nm) == 0)
 			ref[2] = REF_NAME;
-		else if (d && (ref[2] = dir_find(d, by, name_hash(by))) != NIL)
+		else if (d && (ref[2] = dir_find(d, by, fnv1a64(by))) != NIL)
 			;
 		else
 			ref[2] = REF_OWN;
@@ -746,7 +689,7 @@ static uint32_t index_find(const struct membership *m, const char *name, uint64_
 
 static uint32_t find_member(const struct membership *m, const char *name)
 {
-	return index_find(m, name, name_hash(name));
+	return index_find(m, name, fnv1a64(name));
 }
 
 static void index_insert(struct membership *m, uint32_t idx)
@@ -960,7 +903,7 @@ static void order_insert(struct membership *m, uint32_t idx)
 	assert(m->order_pos <= m->order_len);
 	if (m->order_len == m->order_cap)
 		return; /* the next round includes it */
-	j = m->order_pos + (uint32_t)rng_below(m, m->order_len - m->order_pos + 1u);
+	j = m->order_pos + (uint32_t)xoshiro256_below(&m->rng, m->order_len - m->order_pos + 1u);
 	m->order[m->order_len] = m->order[j];
 	m->order[j] = idx;
 	m->order_len++;
@@ -980,7 +923,7 @@ static void order_promote(struct membership *m, uint32_t idx)
 	if (m->cfg.suspect_probers == 0 || m->leaving || m->order_len == m->order_cap ||
 	    (m->probe.active && m->probe.member == idx))
 		return;
-	if (others > m->cfg.suspect_probers && rng_below(m, others) >= m->cfg.suspect_probers)
+	if (others > m->cfg.suspect_probers && xoshiro256_below(&m->rng, others) >= m->cfg.suspect_probers)
 		return;
 	m->order[m->order_len++] = m->order[m->order_pos];
 	m->order[m->order_pos] = idx;
@@ -996,7 +939,7 @@ static void order_rebuild(struct membership *m)
 		if (probeable(m, i))
 			m->order[n++] = i;
 	for (uint32_t i = n; i > 1; i--) {
-		uint32_t j = (uint32_t)rng_below(m, i);
+		uint32_t j = (uint32_t)xoshiro256_below(&m->rng, i);
 		uint32_t t = m->order[i - 1];
 		m->order[i - 1] = m->order[j];
 		m->order[j] = t;
@@ -1019,7 +962,7 @@ static uint32_t pick_random(struct membership *m, uint32_t want, bool alive_only
 	if (m->order_len == 0)
 		return 0;
 	for (uint32_t attempt = 0; n < want && attempt < 4 * want + 8; attempt++) {
-		uint32_t idx = m->order[rng_below(m, m->order_len)];
+		uint32_t idx = m->order[xoshiro256_below(&m->rng, m->order_len)];
 		bool dup = false;
 		if (!probeable(m, idx) || idx == exclude)
 			continue;
@@ -1132,7 +1075,7 @@ static void suspicion_update_deadline(struct membership *m, struct member *mb)
 static bool suspicion_add_accuser(struct membership *m, struct member *mb, const char *by)
 {
 	struct suspicion *sp = susp_of(m, mb);
-	uint64_t h64 = name_hash(by);
+	uint64_t h64 = fnv1a64(by);
 	uint32_t h = (uint32_t)(h64 ^ (h64 >> 32));
 
 	assert(sp->n_accusers <= MESH_MAX_CONFIRMATIONS + 1);
@@ -1266,7 +1209,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 			m->counters.members_rejected++;
 			return;
 		}
-		mb->name_hash = (uint32_t)name_hash(u->name);
+		mb->name_hash = (uint32_t)fnv1a64(u->name);
 		mb->state = MESH_STATE_NONE;
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		/* inserted into the index once its state is set */
@@ -1340,7 +1283,6 @@ struct membership *membership_create(const struct membership_config *cfg,
 {
 	struct membership *m;
 	uint32_t index_cap = 1;
-	uint64_t seed;
 
 	if (!cfg || !self_name || !self_addr || membership_config_check(cfg, NULL, 0) != 0 ||
 	    strlen(self_name) >= MESH_NAME_MAX || strlen(self_addr) >= MESH_ADDR_MAX ||
@@ -1379,9 +1321,7 @@ struct membership *membership_create(const struct membership_config *cfg,
 		return NULL;
 	}
 	m->index_mask = index_cap - 1;
-	seed = cfg->seed;
-	for (int i = 0; i < 4; i++)
-		m->rng[i] = splitmix64(&seed);
+	xoshiro256_seed(&m->rng, cfg->seed);
 	for (uint32_t i = 0; i < MESH_MAX_RETRANSMITS; i++)
 		m->bq_head[i] = NIL;
 	for (uint32_t i = 0; i < cfg->max_members; i++) {
@@ -1396,7 +1336,7 @@ struct membership *membership_create(const struct membership_config *cfg,
 	self->by_ref = REF_NONE;
 	if (!member_set_strings(m, self, self_name, self_addr, "")) /* n_own >= 1 */
 		assert(!"no own block for ourselves");
-	self->name_hash = (uint32_t)name_hash(self_name);
+	self->name_hash = (uint32_t)fnv1a64(self_name);
 	self->state = MESH_ALIVE;
 	index_insert(m, SELF);
 	m->next_gossip_at = UINT64_MAX;
@@ -1444,7 +1384,7 @@ static void schedule_sync(struct membership *m)
 	uint64_t iv = m->cfg.sync_interval_ns;
 
 	/* a random phase in [iv/2, 3iv/2) spreads the cluster's syncs */
-	m->next_sync_at = iv == 0 ? UINT64_MAX : m->now + iv / 2 + rng_below(m, iv);
+	m->next_sync_at = iv == 0 ? UINT64_MAX : m->now + iv / 2 + xoshiro256_below(&m->rng, iv);
 	assert(iv == 0 || m->next_sync_at > m->now);
 }
 
@@ -1869,8 +1809,8 @@ static uint32_t pick_sync_partner(struct membership *m)
 	uint32_t one;
 
 	assert(m->joined && !m->leaving);
-	if (m->summary.dead > 0 && rng_below(m, 2) == 0) {
-		uint32_t start = (uint32_t)rng_below(m, m->cfg.max_members);
+	if (m->summary.dead > 0 && xoshiro256_below(&m->rng, 2) == 0) {
+		uint32_t start = (uint32_t)xoshiro256_below(&m->rng, m->cfg.max_members);
 		for (uint32_t k = 0; k < m->cfg.max_members; k++) {
 			uint32_t i = (start + k) % m->cfg.max_members;
 			if (m->members[i].state == MESH_DEAD)
