@@ -1,6 +1,6 @@
 /* One mesh node: the composition of the two pure cores, membership (SWIM +
  * Lifeguard, mesh/membership.h) and agreement (mesh/agreement.h), that
- * mimamorid's mesh thread (daemon/mesh/mesh_thread.c) and the simulator
+ * mimamorid's mesh thread (daemon/mesh/mesh_node.c) and the simulator
  * (tools/sim/node.c) both drive, so the simulator checks the production
  * glue. Pure like the cores: no socket, clock, thread or allocation after
  * mnode_new(); `now` (monotonic ns) is an argument; same inputs, same

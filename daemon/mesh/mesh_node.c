@@ -1,6 +1,9 @@
-/* See mesh_node.h.
+/* See mesh_node.h. The mesh thread's shell around mesh/node.h, the one
+ * composition of the two cores (the simulator drives the same): this file
+ * does the I/O the node asks for (RPC to peers, the fence runner, crm_mon,
+ * the notifier), logs and counts, and feeds the results back.
  *
- * Threads: the mesh thread owns the cores, the peers cache, the fence and
+ * Threads: the mesh thread owns the node, the peers cache, the fence and
  * crm_mon runners and the epoll loop; core_lock is held by it while it
  * works (never while it sleeps) and by mesh_node_members(). The RPC
  * server's workers decode, authenticate and queue (rx ring, qlock); the
@@ -22,10 +25,8 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
@@ -35,20 +36,18 @@
 #include "os/log.h"
 #include "daemon/mesh/members_file.h"
 #include "daemon/mesh/mesh_peers.h"
+#include "mesh/node.h"
 #include "mesh/wire.h"
 #include "core/notification.h"
 #include "rpc/server.h"
 #include "rpc/transport.h"
+#include "os/clock.h"
 #include "os/threads.h"
-
-#define NS_PER_MS UINT64_C(1000000)
-#define NS_PER_S UINT64_C(1000000000)
 
 #define RX_QUEUE_LEN 128      /* decoded messages waiting for the loop (~9.5 KiB each) */
 #define CTL_QUEUE_LEN 256
 #define MAX_PENDING_NOTIFY 256 /* notifications waiting for Masakari's answer */
 #define OUT_BATCH 16
-#define ACT_BATCH 64
 #define DEFERRED_MAX 64
 #define LEAVE_WAIT_NS (1000 * NS_PER_MS)
 #define GOSSIP_DEADLINE_MS 1000u  /* gossip, join, sync and agreement messages */
@@ -85,11 +84,9 @@ struct deferred {
 	int http_status;
 };
 
-/* What the shell keeps per configured member, beside the cores. */
-struct member_extra {
-	uint32_t state;           /* last membership event */
-	uint64_t incarnation;
-	uint64_t suspect_since_ns; /* first suspicion at this incarnation: failure time */
+/* What the shell remembers per configured member to log news once (the
+ * node keeps the member's view). */
+struct member_log {
 	uint64_t observed_inc;    /* last incarnation we logged an observation for, + 1 */
 	/* The last progress heard about this member's incidents (logged once). */
 	uint32_t heard_kind, heard_stage;
@@ -107,7 +104,6 @@ struct mesh_node {
 	uint64_t crm_interval_ns;
 	bool tls;
 	struct members_list members;
-	uint32_t *by_name; /* member indexes sorted by name (bsearch) */
 	uint32_t self_idx;
 	uint64_t probe_deadline_ms;
 	/* The agreement's probes and their acks: a late one still counts
@@ -121,9 +117,8 @@ struct mesh_node {
 
 	/* mesh thread */
 	pthread_mutex_t core_lock;
-	struct membership *ms;
-	struct agreement *agr;
-	struct member_extra *extra;
+	struct mnode *node; /* its names table is immutable: any thread may read it */
+	struct member_log *logx;
 	struct rpc_server *server;
 	struct mesh_peers *peers;
 	struct fence_runner *fence;
@@ -137,8 +132,7 @@ struct mesh_node {
 	bool thread_started;
 	bool leaving;
 	uint64_t leave_deadline;
-	struct mesh_out *outbuf;
-	struct agr_action *actbuf;
+	struct mnode_out *outbuf;
 	struct pending_notify pending[MAX_PENDING_NOTIFY];
 	struct deferred deferred[DEFERRED_MAX];
 	size_t n_deferred;
@@ -164,27 +158,6 @@ struct mesh_node {
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static int64_t mono_to_realtime(uint64_t mono)
-{
-	return (int64_t)mono + (realtime_ns() - (int64_t)mono_ns());
-}
-
 static void note(struct mesh_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct mesh_node *n, const char *fmt, ...)
 {
@@ -198,37 +171,16 @@ static void note(struct mesh_node *n, const char *fmt, ...)
 		event_log_note(n->events, "mesh", buf);
 }
 
-static const struct members_list *g_sort_members; /* start-up only, single thread */
-
-static int cmp_idx_name(const void *a, const void *b)
-{
-	const struct members_list *l = g_sort_members;
-
-	return strcmp(l->v[*(const uint32_t *)a].name, l->v[*(const uint32_t *)b].name);
-}
-
-struct name_key {
-	const struct members_list *l;
-	const char *name;
-};
-
-static int cmp_key(const void *k, const void *e)
-{
-	const struct name_key *key = k;
-
-	return strcmp(key->name, key->l->v[*(const uint32_t *)e].name);
-}
-
-/* Member index of name, or -1. Thread-safe (the list is fixed). */
+/* Member index of name, or -1. Thread-safe (the node's names table is
+ * fixed once the node exists, before the server starts). */
 static long member_idx(const struct mesh_node *n, const char *name)
 {
-	struct name_key key = { &n->members, name };
-	const uint32_t *p;
+	uint32_t i;
 
 	if (!name || !name[0])
 		return -1;
-	p = bsearch(&key, n->by_name, n->members.n, sizeof(uint32_t), cmp_key);
-	return p ? (long)*p : -1;
+	i = mnode_names_find(mnode_names(n->node), name);
+	return i == MNODE_NONE ? -1 : (long)i;
 }
 
 static void wake(struct mesh_node *n)
@@ -386,21 +338,13 @@ static void send_to(struct mesh_node *n, uint32_t idx, const struct mesh_wire_ms
 	}
 }
 
-/* Members the local view does not hold dead or left (never heard of
- * counts as reachable: it may be starting). */
-static bool reachable(const struct mesh_node *n, uint32_t idx)
-{
-	uint32_t s = n->extra[idx].state;
-
-	return s != MESH_DEAD && s != MESH_LEFT;
-}
-
-static uint32_t broadcast(struct mesh_node *n, const struct mesh_wire_msg *m, long skip)
+/* To every member the node holds reachable (mnode_reachable). */
+static uint32_t broadcast(struct mesh_node *n, const struct mesh_wire_msg *m)
 {
 	uint32_t count = 0;
 
 	for (uint32_t i = 0; i < n->members.n; i++) {
-		if (i == n->self_idx || (long)i == skip || !reachable(n, i))
+		if (!mnode_reachable(n->node, i))
 			continue;
 		send_to(n, i, m, GOSSIP_DEADLINE_MS);
 		count++;
@@ -408,55 +352,46 @@ static uint32_t broadcast(struct mesh_node *n, const struct mesh_wire_msg *m, lo
 	return count;
 }
 
-/* To the members the agreement chose (act->dest); returns how many. */
-static uint32_t send_to_dests(struct mesh_node *n, const struct agr_action *act,
-			      const struct mesh_wire_msg *m)
+/* To each destination the node listed; returns how many. */
+static uint32_t send_to_list(struct mesh_node *n, const struct mnode_out *o, uint32_t deadline_ms)
 {
 	uint32_t count = 0;
 
-	for (uint32_t i = 0; i < act->n_dest; i++) {
-		long d = member_idx(n, act->dest[i]);
-
-		if (d >= 0) {
-			send_to(n, (uint32_t)d, m, GOSSIP_DEADLINE_MS);
-			count++;
-		}
+	for (uint32_t i = 0; i < o->n_to; i++) {
+		if (o->to[i] == MNODE_NONE)
+			continue;
+		send_to(n, o->to[i], &o->msg, deadline_ms);
+		count++;
 	}
 	return count;
 }
 
-static void send_swim(struct mesh_node *n, const struct mesh_send *s)
+static void send_swim(struct mesh_node *n, const struct mnode_out *o)
 {
-	static _Thread_local struct mesh_wire_msg m; /* mesh thread; ~9.5 KiB */
-	long idx;
-	uint32_t deadline;
+	const struct mesh_msg *msg = &o->msg.swim;
+	/* The members file's URL for a name, whatever address was gossiped;
+	 * an address alone (a JOIN to a seed) must be a member's URL. */
+	long idx = o->to[0] != MNODE_NONE ? (long)o->to[0] : members_find_url(&n->members, o->to_addr);
 
-	/* The members file's URL for a name, whatever address was gossiped. */
-	idx = s->to_name[0] ? member_idx(n, s->to_name) : members_find_url(&n->members, s->to_addr);
 	if (idx < 0) {
 		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
-		log_debug("mesh: not sending %s to unknown %s%s", mesh_msg_type_name(s->msg.type),
-			  s->to_name, s->to_addr);
+		log_debug("mesh: not sending %s to unknown %s", mesh_msg_type_name(msg->type),
+			  o->to_addr);
 		return;
 	}
-	m.kind = MESH_WIRE_SWIM;
-	snprintf(m.from, sizeof(m.from), "%s", n->self);
-	memcpy(&m.swim, &s->msg,
-	       offsetof(struct mesh_msg, updates) + s->msg.n_updates * sizeof(struct mesh_update));
-	switch (s->msg.type) {
+	switch (msg->type) {
 	case MESH_MSG_PING:
 	case MESH_MSG_ACK:
 	case MESH_MSG_PING_REQ:
 	case MESH_MSG_NACK:
-		deadline = (uint32_t)n->probe_deadline_ms;
+		send_to(n, (uint32_t)idx, &o->msg, (uint32_t)n->probe_deadline_ms);
 		break;
 	default:
-		deadline = GOSSIP_DEADLINE_MS;
+		send_to(n, (uint32_t)idx, &o->msg, GOSSIP_DEADLINE_MS);
 	}
-	send_to(n, (uint32_t)idx, &m, deadline);
 }
 
-/* ---- agreement ------------------------------------------------------------- */
+/* ---- what the node asks for ------------------------------------------------ */
 
 static void defer(struct mesh_node *n, const struct deferred *d)
 {
@@ -477,51 +412,18 @@ static enum log_level agr_level(enum agr_log_level l)
 	}
 }
 
-static char *host_body(const char *host, enum agr_host_status status, int64_t failure_rt)
+static void do_notify(struct mesh_node *n, const struct mnode_out *o)
 {
-	char when[32];
-	json_t *root;
-	char *body;
-
-	notification_format_time(failure_rt, when);
-	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s, s:s}}}", "notification", "type",
-			 "COMPUTE_HOST", "hostname", host, "generated_time", when, "payload",
-			 "event", "STOPPED", "cluster_status", "OFFLINE", "host_status",
-			 status == AGR_HOST_NORMAL ? "NORMAL" : "UNKNOWN");
-	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	return body;
-}
-
-static char *process_body(const char *host, const char *process, int64_t failure_rt)
-{
-	char when[32];
-	json_t *root;
-	char *body;
-
-	notification_format_time(failure_rt, when);
-	root = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s}}}", "notification", "type", "PROCESS",
-			 "hostname", host, "generated_time", when, "payload", "event", "STOPPED",
-			 "process_name", process);
-	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-	json_decref(root);
-	return body;
-}
-
-static void do_notify(struct mesh_node *n, const struct agr_action *act, uint32_t subj)
-{
+	const struct agr_action *act = &o->act;
 	bool host = act->kind == AGR_ACT_NOTIFY_HOST;
-	const struct member_extra *x = &n->extra[subj];
-	/* The failure's time: a host's, when it was first suspected at the
-	 * incarnation it died with; a process's, when it died by its host's
-	 * clock; else when we decided. */
-	uint64_t failed_mono = host && x->suspect_since_ns && x->incarnation == act->incarnation
-				       ? x->suspect_since_ns
-				       : act->decided_at ? act->decided_at : mono_ns();
-	int64_t failure_rt = !host && act->failed_at_unix_ns > 0 ? act->failed_at_unix_ns
-								  : mono_to_realtime(failed_mono);
-	char *body = host ? host_body(act->subject, act->host_status, failure_rt)
-			  : process_body(act->subject, act->process, failure_rt);
+	/* The node decided when the failure happened (mesh/node.h); a
+	 * monotonic instant becomes wall-clock time here. */
+	int64_t failure_rt = o->failed_at_unix_ns > 0 ? o->failed_at_unix_ns
+						      : mono_to_realtime(o->failed_at_mono_ns);
+	char *body = host ? notification_body_compute_host(act->subject,
+							   act->host_status == AGR_HOST_NORMAL,
+							   failure_rt)
+			  : notification_body_process(act->subject, act->process, failure_rt);
 	uint64_t id = 0;
 	int rc = body ? notifier_submit(n->notifier, body, failure_rt, &id) : -ENOMEM;
 	struct pending_notify *slot = NULL;
@@ -531,7 +433,7 @@ static void do_notify(struct mesh_node *n, const struct agr_action *act, uint32_
 			  host ? "COMPUTE_HOST" : "PROCESS", act->subject, strerror(-rc),
 			  body ? body : "(none)");
 		note(n, "notification for %s NOT queued: %s", act->subject, strerror(-rc));
-		defer(n, &(struct deferred){ .kind = DEF_NOTIFY_RESULT, .subject = subj,
+		defer(n, &(struct deferred){ .kind = DEF_NOTIFY_RESULT, .subject = o->subject,
 					     .incarnation = act->incarnation,
 					     .incident = act->incident, .http_status = 0 });
 		free(body);
@@ -557,11 +459,12 @@ static void do_notify(struct mesh_node *n, const struct agr_action *act, uint32_
 		return;
 	}
 	*slot = (struct pending_notify){ .used = true, .outbox_id = id, .kind = act->incident,
-					 .subject = subj, .incarnation = act->incarnation };
+					 .subject = o->subject, .incarnation = act->incarnation };
 }
 
-static void do_fence(struct mesh_node *n, const struct agr_action *act, uint32_t subj)
+static void do_fence(struct mesh_node *n, const struct mnode_out *o)
 {
+	const struct agr_action *act = &o->act;
 	char what[700];
 	int rc;
 
@@ -576,7 +479,7 @@ static void do_fence(struct mesh_node *n, const struct agr_action *act, uint32_t
 			  act->attempt, what, strerror(-rc));
 		note(n, "fence of %s could not start: %s", act->subject, strerror(-rc));
 		metrics_mesh_add(n->metrics, METRICS_MESH_FENCES_FAILED, 1);
-		defer(n, &(struct deferred){ .kind = DEF_FENCE_RESULT, .subject = subj,
+		defer(n, &(struct deferred){ .kind = DEF_FENCE_RESULT, .subject = o->subject,
 					     .incarnation = act->incarnation,
 					     .fence = AGR_FENCE_FAILED });
 		return;
@@ -586,142 +489,32 @@ static void do_fence(struct mesh_node *n, const struct agr_action *act, uint32_t
 	note(n, "fencing %s: %s", act->subject, what);
 }
 
-static void do_action(struct mesh_node *n, const struct agr_action *act)
-{
-	struct mesh_wire_msg m;
-	long subj = act->subject ? member_idx(n, act->subject) : -1;
-	long peer = act->peer ? member_idx(n, act->peer) : -1;
-
-	memset(&m, 0, offsetof(struct mesh_wire_msg, swim));
-	snprintf(m.from, sizeof(m.from), "%s", n->self);
-	switch (act->kind) {
-	case AGR_ACT_SEND_PROBE:
-		if (subj < 0)
-			return;
-		m.kind = MESH_WIRE_PROBE;
-		m.nonce = act->nonce;
-		send_to(n, (uint32_t)subj, &m, n->agr_probe_deadline_ms);
-		break;
-	case AGR_ACT_SEND_PROBE_ACK:
-		if (peer < 0)
-			return;
-		m.kind = MESH_WIRE_PROBE_ACK;
-		m.nonce = act->nonce;
-		send_to(n, (uint32_t)peer, &m, n->agr_probe_deadline_ms);
-		break;
-	case AGR_ACT_SEND_OBSERVATION: {
-		uint32_t to;
-
-		m.kind = MESH_WIRE_OBSERVATION;
-		agreement_action_observation(n->agr, act, &m.observation);
-		to = send_to_dests(n, act, &m);
-		if (subj >= 0 && n->extra[subj].observed_inc != act->incarnation + 1) {
-			n->extra[subj].observed_inc = act->incarnation + 1;
-			log_warn("mesh: OBSERVED %s unreachable: no answer to our probe "
-				 "(incarnation %" PRIu64 "); observation sent to %u members",
-				 act->subject, act->incarnation, to);
-			note(n, "observed %s unreachable (incarnation %" PRIu64 ")", act->subject,
-			     act->incarnation);
-		}
-		break;
-	}
-	case AGR_ACT_SEND_COMPLETION:
-		m.kind = MESH_WIRE_COMPLETION;
-		agreement_action_completion(n->agr, act, &m.completion);
-		log_debug("mesh: telling peers: %s %s of %s by %s", act->incident == AGR_INCIDENT_HOST
-			  ? "HOST" : "PROCESS", agr_stage_name(act->stage), act->subject,
-			  m.completion.notifier);
-		send_to_dests(n, act, &m);
-		break;
-	case AGR_ACT_BROADCAST_PROCESS_REPORT:
-		m.kind = MESH_WIRE_PROCESS_REPORT;
-		agreement_action_process_report(n->agr, act, &m.report);
-		broadcast(n, &m, -1);
-		break;
-	case AGR_ACT_FENCE:
-		if (subj >= 0)
-			do_fence(n, act, (uint32_t)subj);
-		break;
-	case AGR_ACT_NOTIFY_HOST:
-	case AGR_ACT_NOTIFY_PROCESS:
-		if (subj >= 0)
-			do_notify(n, act, (uint32_t)subj);
-		break;
-	case AGR_ACT_LOG:
-		log_msg(agr_level(act->level), "mesh agreement [%s] %s", act->event, act->text);
-		if (act->level <= AGR_LOG_INFO)
-			note(n, "[%s] %s", act->event, act->text);
-		break;
-	}
-}
-
-static void drain_agreement(struct mesh_node *n)
-{
-	size_t k;
-
-	while ((k = agreement_poll_actions(n->agr, n->actbuf, ACT_BATCH)) > 0)
-		for (size_t i = 0; i < k; i++)
-			do_action(n, &n->actbuf[i]);
-}
-
-/* Calls an agreement input until it is not refused for undrained actions. */
-#define AGR_CALL(n, call)                                       \
-	do {                                                    \
-		int agr_rc_ = (call);                           \
-		drain_agreement(n);                             \
-		if (agr_rc_ == -EBUSY) {                        \
-			agr_rc_ = (call);                       \
-			drain_agreement(n);                     \
-		}                                               \
-	} while (0)
-
-static void run_deferred(struct mesh_node *n)
-{
-	while (n->n_deferred > 0) {
-		struct deferred d = n->deferred[0];
-
-		memmove(&n->deferred[0], &n->deferred[1], (n->n_deferred - 1) * sizeof(d));
-		n->n_deferred--;
-		if (d.kind == DEF_FENCE_RESULT)
-			AGR_CALL(n, agreement_on_fence_result(n->agr, n->members.v[d.subject].name,
-							      d.incarnation, d.fence, mono_ns()));
-		else
-			AGR_CALL(n, agreement_on_notify_result(n->agr, d.incident,
-							       n->members.v[d.subject].name,
-							       d.incarnation, d.http_status,
-							       mono_ns()));
-	}
-}
-
-/* ---- membership --------------------------------------------------------------- */
-
 static void update_member_gauges(struct mesh_node *n)
 {
 	struct mesh_summary s;
 
-	membership_summary(n->ms, &s);
+	membership_summary(mnode_membership(n->node), &s);
 	metrics_mesh_set_members(n->metrics, METRICS_MESH_ALIVE, s.alive);
 	metrics_mesh_set_members(n->metrics, METRICS_MESH_SUSPECT, s.suspect);
 	metrics_mesh_set_members(n->metrics, METRICS_MESH_DEAD, s.dead);
 	metrics_mesh_set_members(n->metrics, METRICS_MESH_LEFT, s.left);
 }
 
-static void on_event(struct mesh_node *n, const struct mesh_event *e)
+/* Membership's news, for the operators. */
+static void log_member(struct mesh_node *n, const struct mnode_out *o)
 {
-	long idx = member_idx(n, e->name);
+	const struct mesh_event *e = &o->event;
 	const char *name = e->name;
 	unsigned long long inc = (unsigned long long)e->incarnation;
 
-	if (idx < 0)
+	if (o->subject == MNODE_NONE)
 		return; /* filtered on receipt: cannot happen */
-	if (idx == n->self_idx) {
+	if (o->self) {
 		if (e->new_state == MESH_ALIVE && e->old_state != MESH_STATE_NONE)
 			log_info("mesh: refuted a suspicion of this node (now incarnation %llu)",
 				 inc);
 		return;
 	}
-	struct member_extra *x = &n->extra[idx];
-
 	switch (e->new_state) {
 	case MESH_ALIVE:
 		if (e->old_state == MESH_STATE_NONE) {
@@ -732,45 +525,116 @@ static void on_event(struct mesh_node *n, const struct mesh_event *e)
 				 mesh_state_name(e->old_state), inc);
 			note(n, "%s alive again (incarnation %llu)", name, inc);
 		}
-		x->suspect_since_ns = 0;
 		break;
 	case MESH_SUSPECT:
 		log_warn("mesh: %s suspected by %s (incarnation %llu)", name, e->by, inc);
 		note(n, "%s suspected by %s", name, e->by);
-		if (!x->suspect_since_ns || x->incarnation != e->incarnation)
-			x->suspect_since_ns = e->at_ns;
 		break;
 	case MESH_DEAD:
 		log_warn("mesh: %s declared DEAD by %s (incarnation %llu): probing it and seeking "
 			 "agreement", name, e->by[0] ? e->by : "?", inc);
 		note(n, "%s dead (declared by %s, incarnation %llu)", name, e->by, inc);
-		if (!x->suspect_since_ns || x->incarnation != e->incarnation)
-			x->suspect_since_ns = e->at_ns;
 		break;
 	case MESH_LEFT:
 		log_info("mesh: %s left the mesh (planned shutdown; incarnation %llu)", name, inc);
 		note(n, "%s left", name);
-		x->suspect_since_ns = 0;
 		break;
 	}
-	x->state = e->new_state;
-	x->incarnation = e->incarnation;
-	AGR_CALL(n, agreement_on_member_state(n->agr, name, (enum agr_member_state)e->new_state,
-					      e->incarnation, e->at_ns));
 	update_member_gauges(n);
 }
 
-static void drain_membership(struct mesh_node *n)
+static void do_out(struct mesh_node *n, const struct mnode_out *o)
+{
+	const struct agr_action *act = &o->act;
+
+	switch (o->kind) {
+	case MNODE_OUT_SEND:
+		switch (o->msg.kind) {
+		case MESH_WIRE_SWIM:
+			send_swim(n, o);
+			break;
+		case MESH_WIRE_PROBE:
+		case MESH_WIRE_PROBE_ACK:
+			send_to_list(n, o, n->agr_probe_deadline_ms);
+			break;
+		case MESH_WIRE_OBSERVATION: {
+			uint32_t to = send_to_list(n, o, GOSSIP_DEADLINE_MS);
+
+			if (o->subject != MNODE_NONE &&
+			    n->logx[o->subject].observed_inc != act->incarnation + 1) {
+				n->logx[o->subject].observed_inc = act->incarnation + 1;
+				log_warn("mesh: OBSERVED %s unreachable: no answer to our probe "
+					 "(incarnation %" PRIu64 "); observation sent to %u members",
+					 act->subject, act->incarnation, to);
+				note(n, "observed %s unreachable (incarnation %" PRIu64 ")",
+				     act->subject, act->incarnation);
+			}
+			break;
+		}
+		case MESH_WIRE_COMPLETION:
+			log_debug("mesh: telling peers: %s %s of %s by %s",
+				  act->incident == AGR_INCIDENT_HOST ? "HOST" : "PROCESS",
+				  agr_stage_name(act->stage), act->subject, o->msg.completion.notifier);
+			send_to_list(n, o, GOSSIP_DEADLINE_MS);
+			break;
+		}
+		break;
+	case MNODE_OUT_BROADCAST:
+		broadcast(n, &o->msg);
+		break;
+	case MNODE_OUT_FENCE:
+		if (o->subject != MNODE_NONE)
+			do_fence(n, o);
+		break;
+	case MNODE_OUT_NOTIFY:
+		if (o->subject != MNODE_NONE)
+			do_notify(n, o);
+		break;
+	case MNODE_OUT_MEMBER:
+		log_member(n, o);
+		break;
+	case MNODE_OUT_LOG:
+		log_msg(agr_level(act->level), "mesh agreement [%s] %s", act->event, act->text);
+		if (act->level <= AGR_LOG_INFO)
+			note(n, "[%s] %s", act->event, act->text);
+		break;
+	}
+}
+
+/* After every input to the node: everything it asks for. */
+static void drain(struct mesh_node *n)
 {
 	size_t k;
 
-	while ((k = membership_poll_output(n->ms, n->outbuf, OUT_BATCH)) > 0) {
-		for (size_t i = 0; i < k; i++) {
-			if (n->outbuf[i].kind == MESH_OUT_SEND)
-				send_swim(n, &n->outbuf[i].send);
-			else if (n->outbuf[i].kind == MESH_OUT_EVENT)
-				on_event(n, &n->outbuf[i].event);
-		}
+	while ((k = mnode_poll(n->node, n->outbuf, OUT_BATCH)) > 0)
+		for (size_t i = 0; i < k; i++)
+			do_out(n, &n->outbuf[i]);
+}
+
+/* An input's result: -ENOENT (unknown member or incident) is the cores'
+ * "ignored"; anything else is worth a debug line. */
+static void input_rc(const char *what, int rc)
+{
+	if (rc < 0 && rc != -ENOENT)
+		log_debug("mesh: %s not taken: %s", what, strerror(-rc));
+}
+
+static void run_deferred(struct mesh_node *n)
+{
+	while (n->n_deferred > 0) {
+		struct deferred d = n->deferred[0];
+		const char *name = n->members.v[d.subject].name;
+
+		memmove(&n->deferred[0], &n->deferred[1], (n->n_deferred - 1) * sizeof(d));
+		n->n_deferred--;
+		if (d.kind == DEF_FENCE_RESULT)
+			input_rc("fence result", mnode_on_fence_result(n->node, name, d.incarnation,
+									d.fence, mono_ns()));
+		else
+			input_rc("notify result",
+				 mnode_on_notify_result(n->node, d.incident, name, d.incarnation,
+							d.http_status, mono_ns()));
+		drain(n);
 	}
 }
 
@@ -780,73 +644,66 @@ static void sync_counters(struct mesh_node *n)
 	struct mesh_counters mc;
 	struct agr_counters ac;
 
-	membership_counters(n->ms, &mc);
+	membership_counters(mnode_membership(n->node), &mc);
 	metrics_mesh_add(n->metrics, METRICS_MESH_SUSPICIONS,
 			 mc.suspicions_raised - n->last_mc.suspicions_raised);
 	metrics_mesh_add(n->metrics, METRICS_MESH_REFUTATIONS,
 			 mc.refutations - n->last_mc.refutations);
 	n->last_mc = mc;
-	agreement_counters(n->agr, &ac);
+	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
 	n->last_ac = ac;
 }
 
+/* Logs a peer's progress report once per change. */
+static void log_heard(struct mesh_node *n, const struct mesh_wire_msg *m)
+{
+	const struct agr_completion *c = &m->completion;
+	long subj = member_idx(n, c->subject);
+	struct member_log *x;
+
+	if (subj < 0)
+		return;
+	x = &n->logx[subj];
+	if (x->heard_kind == c->kind && x->heard_stage == c->stage &&
+	    x->heard_inc == c->incarnation && strcmp(x->heard_notifier, c->notifier) == 0)
+		return;
+	x->heard_kind = c->kind;
+	x->heard_stage = c->stage;
+	x->heard_inc = c->incarnation;
+	snprintf(x->heard_notifier, sizeof(x->heard_notifier), "%s", c->notifier);
+	log_info("mesh: %s tells: %s incident of %s (incarnation %" PRIu64 "): %s by %s%s",
+		 m->from, c->kind == AGR_INCIDENT_HOST ? "HOST" : "PROCESS", c->subject,
+		 c->incarnation, agr_stage_name(c->stage), c->notifier,
+		 c->stage == AGR_STAGE_NOTIFIED ? " (Masakari answered)" : "");
+}
+
 static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64_t now)
 {
-	switch (m->kind) {
-	case MESH_WIRE_SWIM: {
+	const struct membership *ms = mnode_membership(n->node);
+	int rc;
+
+	if (m->kind == MESH_WIRE_COMPLETION)
+		log_heard(n, m);
+	rc = mnode_on_message(n->node, m, now);
+	if (rc < 0 && m->kind == MESH_WIRE_SWIM)
+		log_debug("mesh: %s from %s not taken: %s", mesh_msg_type_name(m->swim.type),
+			  m->from, strerror(-rc));
+	else
+		input_rc(mesh_wire_kind_name(m->kind), rc);
+	drain(n);
+	if (m->kind == MESH_WIRE_SWIM) {
 		uint64_t acks = n->last_mc.acks_received;
 		struct mesh_counters mc;
-		int rc = membership_handle_message(n->ms, &m->swim, now);
 
-		if (rc < 0)
-			log_debug("mesh: %s from %s not taken: %s", mesh_msg_type_name(m->swim.type),
-				  m->from, strerror(-rc));
-		drain_membership(n);
-		membership_counters(n->ms, &mc);
+		membership_counters(ms, &mc);
 		if (m->swim.type == MESH_MSG_ACK && mc.acks_received > acks) {
 			struct mesh_member_info info;
 
-			if (membership_member_get(n->ms, m->from, &info) == 0 && info.last_rtt_ns)
+			if (membership_member_get(ms, m->from, &info) == 0 && info.last_rtt_ns)
 				metrics_mesh_observe_rtt_ns(n->metrics, info.last_rtt_ns);
 		}
 		n->last_mc.acks_received = mc.acks_received;
-		break;
-	}
-	case MESH_WIRE_PROBE:
-		AGR_CALL(n, agreement_on_probe(n->agr, m->from, m->nonce, now));
-		break;
-	case MESH_WIRE_PROBE_ACK:
-		AGR_CALL(n, agreement_on_probe_ack(n->agr, m->from, m->nonce, now));
-		break;
-	case MESH_WIRE_OBSERVATION:
-		AGR_CALL(n, agreement_on_observation(n->agr, &m->observation, now));
-		break;
-	case MESH_WIRE_COMPLETION: {
-		const struct agr_completion *c = &m->completion;
-		long subj = member_idx(n, c->subject);
-
-		if (subj >= 0) {
-			struct member_extra *x = &n->extra[subj];
-
-			if (x->heard_kind != c->kind || x->heard_stage != c->stage ||
-			    x->heard_inc != c->incarnation || strcmp(x->heard_notifier, c->notifier)) {
-				x->heard_kind = c->kind;
-				x->heard_stage = c->stage;
-				x->heard_inc = c->incarnation;
-				snprintf(x->heard_notifier, sizeof(x->heard_notifier), "%s", c->notifier);
-				log_info("mesh: %s tells: %s incident of %s (incarnation %" PRIu64 "): %s "
-					 "by %s%s", m->from, c->kind == AGR_INCIDENT_HOST ? "HOST" : "PROCESS",
-					 c->subject, c->incarnation, agr_stage_name(c->stage), c->notifier,
-					 c->stage == AGR_STAGE_NOTIFIED ? " (Masakari answered)" : "");
-			}
-		}
-		AGR_CALL(n, agreement_on_completion(n->agr, c, now));
-		break;
-	}
-	case MESH_WIRE_PROCESS_REPORT:
-		AGR_CALL(n, agreement_on_process_report(n->agr, &m->report, now));
-		break;
 	}
 }
 
@@ -859,10 +716,11 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 		log_warn("mesh: local %s died: reporting it to the peers (they notify Masakari "
 			 "if this host stays reachable)", c->process);
 		note(n, "local %s died: reported to peers", c->process);
-		AGR_CALL(n, agreement_local_process_failed(
-				    n->agr, c->process,
-				    mono_to_realtime(c->ts_ns ? c->ts_ns : mono_ns()),
-				    membership_incarnation(n->ms), now));
+		input_rc("local process failure",
+			 mnode_local_process_failed(n->node, c->process,
+						    mono_to_realtime(c->ts_ns ? c->ts_ns : mono_ns()),
+						    now));
+		drain(n);
 		break;
 	case CTL_DELIVERY:
 		for (size_t i = 0; i < MAX_PENDING_NOTIFY; i++) {
@@ -879,9 +737,10 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 				log_error("mesh: notification %" PRIu64 " for %s given up (HTTP %ld): "
 					  "see mimamorictl outbox", c->outbox_id,
 					  n->members.v[p->subject].name, c->http_status);
-			AGR_CALL(n, agreement_on_notify_result(n->agr, p->kind,
-							       n->members.v[p->subject].name,
-							       p->incarnation, http, now));
+			input_rc("notify result",
+				 mnode_on_notify_result(n->node, p->kind, n->members.v[p->subject].name,
+							p->incarnation, http, now));
+			drain(n);
 			break;
 		}
 		break;
@@ -892,6 +751,19 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 
 /* ---- fence and crm_mon results ------------------------------------------------- */
 
+/* The fence runner's outcome as the agreement takes it: the one mapping. */
+static enum agr_fence_result agr_fence_result_of(enum fence_outcome outcome)
+{
+	switch (outcome) {
+	case FENCE_OUTCOME_OK:
+		return AGR_FENCE_OK;
+	case FENCE_OUTCOME_TIMEOUT:
+		return AGR_FENCE_TIMEOUT;
+	default:
+		return AGR_FENCE_FAILED;
+	}
+}
+
 static void handle_fence_results(struct mesh_node *n, uint64_t now)
 {
 	struct fence_result res[4];
@@ -900,9 +772,7 @@ static void handle_fence_results(struct mesh_node *n, uint64_t now)
 	while ((k = fence_runner_poll(n->fence, now, res, 4)) > 0) {
 		for (size_t i = 0; i < k; i++) {
 			const struct fence_result *r = &res[i];
-			enum agr_fence_result ar = r->outcome == FENCE_OUTCOME_OK ? AGR_FENCE_OK
-						   : r->outcome == FENCE_OUTCOME_TIMEOUT ? AGR_FENCE_TIMEOUT
-										 : AGR_FENCE_FAILED;
+			enum agr_fence_result ar = agr_fence_result_of(r->outcome);
 
 			if (ar == AGR_FENCE_OK) {
 				log_warn("mesh: FENCED %s (attempt %u): %s", r->host, r->attempt,
@@ -915,7 +785,9 @@ static void handle_fence_results(struct mesh_node *n, uint64_t now)
 			}
 			note(n, "fence of %s %s: %s", r->host, ar == AGR_FENCE_OK ? "ok" : "failed",
 			     r->detail);
-			AGR_CALL(n, agreement_on_fence_result(n->agr, r->host, r->incarnation, ar, now));
+			input_rc("fence result",
+				 mnode_on_fence_result(n->node, r->host, r->incarnation, ar, now));
+			drain(n);
 		}
 	}
 }
@@ -974,7 +846,8 @@ static void handle_crm_results(struct mesh_node *n, uint64_t now)
 			struct pacemaker_view pv; /* ~78 KiB: the thread's default stack */
 
 			crm_mon_pacemaker_view(n->view, &pv);
-			AGR_CALL(n, agreement_on_pacemaker_view(n->agr, &pv, now));
+			input_rc("Pacemaker view", mnode_on_pacemaker_view(n->node, &pv, now));
+			drain(n); /* pv is read until then */
 		}
 		proc_result_release(&res);
 	}
@@ -989,9 +862,8 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static uint64_t next_deadline(struct mesh_node *n)
 {
-	uint64_t d = min_u64(membership_next_deadline(n->ms), agreement_next_deadline(n->agr));
+	uint64_t d = min_u64(mnode_next_deadline(n->node), fence_runner_next_deadline(n->fence));
 
-	d = min_u64(d, fence_runner_next_deadline(n->fence));
 	if (n->crm) {
 		d = min_u64(d, proc_runner_next_deadline(n->crm));
 		if (!n->crm_disabled)
@@ -1072,12 +944,10 @@ static void step(struct mesh_node *n)
 	}
 	/* Timers. A tick with no room for its work leaves its deadline <= now:
 	 * a few rounds, then the loop comes back at once. */
-	for (int i = 0; i < 8 && membership_next_deadline(n->ms) <= now; i++) {
-		membership_tick(n->ms, now);
-		drain_membership(n);
+	for (int i = 0; i < 8 && mnode_next_deadline(n->node) <= now; i++) {
+		mnode_tick(n->node, now);
+		drain(n);
 	}
-	for (int i = 0; i < 8 && agreement_next_deadline(n->agr) <= now; i++)
-		AGR_CALL(n, agreement_tick(n->agr, now));
 	run_deferred(n);
 	sync_counters(n);
 }
@@ -1143,7 +1013,7 @@ static void join(struct mesh_node *n, uint64_t now)
 		if (i != n->self_idx)
 			seeds[n_seeds++] = n->members.v[i].url;
 	}
-	if (membership_join(n->ms, seeds, n_seeds, now) < 0)
+	if (mnode_join(n->node, seeds, n_seeds, now) < 0)
 		log_error("mesh: join failed (bad seed address?)");
 	else
 		log_info("mesh: joining via %zu of %zu other members", n_seeds, others);
@@ -1166,7 +1036,7 @@ static void *mesh_thread(void *arg)
 
 	pthread_mutex_lock(&n->core_lock);
 	join(n, mono_ns());
-	drain_membership(n);
+	drain(n);
 	pthread_mutex_unlock(&n->core_lock);
 
 	for (;;) {
@@ -1192,12 +1062,12 @@ static void *mesh_thread(void *arg)
 			n->leaving = true;
 			n->leave_deadline = now + LEAVE_WAIT_NS;
 			log_info("mesh: leaving the mesh");
-			membership_leave(n->ms, now);
-			drain_membership(n);
+			mnode_leave(n->node, now);
+			drain(n);
 		}
 		step(n);
-		if (n->leaving && (membership_leave_done(n->ms) || mono_ns() >= n->leave_deadline)) {
-			log_info("mesh: left (%s)", membership_leave_done(n->ms)
+		if (n->leaving && (mnode_leave_done(n->node) || mono_ns() >= n->leave_deadline)) {
+			log_info("mesh: left (%s)", mnode_leave_done(n->node)
 							    ? "every member was told"
 							    : "gave up waiting after 1 s");
 			pthread_mutex_unlock(&n->core_lock);
@@ -1220,8 +1090,7 @@ static void free_node(struct mesh_node *n)
 	mesh_peers_free(n->peers);
 	fence_runner_free(n->fence);
 	proc_runner_free(n->crm);
-	membership_destroy(n->ms);
-	agreement_free(n->agr);
+	mnode_free(n->node);
 	if (n->epfd >= 0)
 		close(n->epfd);
 	if (n->timerfd >= 0)
@@ -1229,12 +1098,10 @@ static void free_node(struct mesh_node *n)
 	if (n->evfd >= 0)
 		close(n->evfd);
 	members_list_free(&n->members);
-	free(n->by_name);
-	free(n->extra);
+	free(n->logx);
 	free(n->view);
 	free(n->rx);
 	free(n->outbuf);
-	free(n->actbuf);
 	pthread_mutex_destroy(&n->core_lock);
 	pthread_mutex_destroy(&n->qlock);
 	pthread_mutex_destroy(&n->start_lock);
@@ -1308,31 +1175,28 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int make_cores(struct mesh_node *n, const struct mimamori_config *cfg, char *err,
-		      size_t errlen)
+static int make_node(struct mesh_node *n, const struct mimamori_config *cfg, char *err,
+		     size_t errlen)
 {
-	struct membership_config mc;
-	struct agreement_config ac;
+	struct mnode_config nc = { .self_addr = n->self_addr };
+	struct membership_config *mc = &nc.membership;
+	struct agreement_config *ac = &nc.agreement;
 	const char **names;
 	char why[256];
 
-	membership_config_default(&mc);
-	mc.max_members = (uint32_t)(n->members.n < 2 ? 2 : n->members.n);
-	if (getrandom(&mc.seed, sizeof(mc.seed), 0) != sizeof(mc.seed))
-		mc.seed = (uint64_t)realtime_ns() ^ (uint64_t)getpid();
-	if (membership_config_check(&mc, why, sizeof(why)) < 0) {
+	membership_config_default(mc);
+	mc->max_members = (uint32_t)(n->members.n < 2 ? 2 : n->members.n);
+	if (getrandom(&mc->seed, sizeof(mc->seed), 0) != sizeof(mc->seed))
+		mc->seed = (uint64_t)realtime_ns() ^ (uint64_t)getpid();
+	if (membership_config_check(mc, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "mesh: membership configuration: %s", why);
 		return -1;
 	}
-	n->probe_deadline_ms = mc.probe_timeout_ns / NS_PER_MS;
+	n->probe_deadline_ms = mc->probe_timeout_ns / NS_PER_MS;
 	if (n->probe_deadline_ms < 1)
 		n->probe_deadline_ms = 1;
-	n->ms = membership_create(&mc, n->self, n->self_addr);
-	if (!n->ms) {
-		snprintf(err, errlen, "mesh: cannot create the membership: %s", strerror(errno));
-		return -1;
-	}
 
+	/* The node borrows the names (the members list outlives it). */
 	names = calloc(n->members.n, sizeof(*names));
 	if (!names) {
 		snprintf(err, errlen, "out of memory");
@@ -1340,22 +1204,22 @@ static int make_cores(struct mesh_node *n, const struct mimamori_config *cfg, ch
 	}
 	for (size_t i = 0; i < n->members.n; i++)
 		names[i] = n->members.v[i].name;
-	agreement_config_default(&ac);
-	ac.self = n->self;
-	ac.members = names;
-	ac.n_members = n->members.n;
-	ac.fence_policy = strcmp(cfg->fencing_method, "none") == 0 ? AGR_FENCE_NONE
-								   : AGR_FENCE_REQUIRED;
-	ac.fence_timeout_ns = fence_runner_timeout_ns(n->fence);
+	agreement_config_default(ac);
+	ac->self = n->self;
+	ac->members = names;
+	ac->n_members = n->members.n;
+	ac->fence_policy = strcmp(cfg->fencing_method, "none") == 0 ? AGR_FENCE_NONE
+								    : AGR_FENCE_REQUIRED;
+	ac->fence_timeout_ns = fence_runner_timeout_ns(n->fence);
 	/* The stall a healthy host survives without being fenced, traded
 	 * against detection time ([mesh] unreachable_window_ms). probe_interval,
 	 * resend_interval, claim_settle: the core's defaults (agreement.h). */
-	ac.unreachable_window_ns = (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS;
+	ac->unreachable_window_ns = (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS;
 	n->agr_probe_deadline_ms = (uint32_t)cfg->mesh_unreachable_window_ms;
-	n->agr = agreement_new(&ac, why, sizeof(why));
+	n->node = mnode_new(&nc, why, sizeof(why));
 	free(names);
-	if (!n->agr) {
-		snprintf(err, errlen, "mesh: agreement: %s", why);
+	if (!n->node) {
+		snprintf(err, errlen, "mesh: %s", why);
 		return -1;
 	}
 	return 0;
@@ -1394,21 +1258,14 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	}
 	n->self_idx = (uint32_t)self;
 	snprintf(n->self, sizeof(n->self), "%.*s", MESH_NAME_MAX - 1, cfg->hostname);
-	n->by_name = calloc(n->members.n, sizeof(uint32_t));
-	n->extra = calloc(n->members.n, sizeof(*n->extra));
+	n->logx = calloc(n->members.n, sizeof(*n->logx));
 	n->rx = calloc(RX_QUEUE_LEN, sizeof(*n->rx));
 	n->outbuf = calloc(OUT_BATCH, sizeof(*n->outbuf));
-	n->actbuf = calloc(ACT_BATCH, sizeof(*n->actbuf));
 	n->view = calloc(1, sizeof(*n->view));
-	if (!n->by_name || !n->extra || !n->rx || !n->outbuf || !n->actbuf || !n->view) {
+	if (!n->logx || !n->rx || !n->outbuf || !n->view) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (uint32_t i = 0; i < n->members.n; i++)
-		n->by_name[i] = i;
-	g_sort_members = &n->members;
-	qsort(n->by_name, n->members.n, sizeof(uint32_t), cmp_idx_name);
-	g_sort_members = NULL;
 
 	/* Addresses and transport. */
 	snprintf(n->listen, sizeof(n->listen), "%s", cfg->mesh_listen);
@@ -1458,7 +1315,7 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 		}
 		crm_mon_init();
 	}
-	if (make_cores(n, cfg, err, errlen) < 0)
+	if (make_node(n, cfg, err, errlen) < 0)
 		goto fail;
 
 	/* The loop's fds. */
@@ -1579,7 +1436,7 @@ long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t
 		snprintf(o->name, sizeof(o->name), "%s", n->members.v[i].name);
 		snprintf(o->addr, sizeof(o->addr), "%s", n->members.v[i].url);
 		o->self = i == n->self_idx;
-		if (membership_member_get(n->ms, o->name, &info) == 0) {
+		if (membership_member_get(mnode_membership(n->node), o->name, &info) == 0) {
 			o->state = info.state;
 			o->incarnation = info.incarnation;
 			o->last_rtt_us = (uint32_t)(info.last_rtt_ns / 1000 > UINT32_MAX
@@ -1590,7 +1447,8 @@ long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t
 							     ? (int64_t)info.state_since_ns + offset
 							     : 0;
 		}
-		nobs = agreement_observers(n->agr, o->name, obs, MESH_NODE_MAX_OBSERVERS);
+		nobs = agreement_observers(mnode_agreement(n->node), o->name, obs,
+					   MESH_NODE_MAX_OBSERVERS);
 		for (int j = 0; j < nobs; j++)
 			snprintf(o->observers[o->n_observers++], MESH_NAME_MAX, "%s", obs[j]);
 	}

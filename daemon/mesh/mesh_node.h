@@ -1,7 +1,8 @@
-/* The peer mesh in mimamorid: one thread that owns the two pure cores
- * (mesh/membership.h: SWIM + Lifeguard failure detection; mesh/agreement.h:
- * multi-observer agreement, fencing and notifier election) and connects
- * them to the world:
+/* The peer mesh in mimamorid: one thread that owns the mesh node
+ * (mesh/node.h: the one composition of the two pure cores,
+ * mesh/membership.h: SWIM + Lifeguard failure detection, and
+ * mesh/agreement.h: multi-observer agreement, fencing and notifier
+ * election; the simulator drives the same) and connects it to the world:
  *
  *   peers --Deliver RPC--> server workers --queue+eventfd--> mesh thread
  *   mesh thread --rpc_call_async (mesh_peers.h cache)--> peers
@@ -41,8 +42,8 @@
  * the agreement's takeover step (claim settle + fence timeout + 30 s
  * notify timeout) a backup queues the same notification too: Masakari's
  * 409 (same host, type and payload within 180 s) absorbs it. */
-#ifndef MIMAMORI_MESH_NODE_H
-#define MIMAMORI_MESH_NODE_H
+#ifndef MIMAMORI_DAEMON_MESH_MESH_NODE_H
+#define MIMAMORI_DAEMON_MESH_MESH_NODE_H
 
 #include <stdbool.h>
 #include <stddef.h>
