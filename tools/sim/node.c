@@ -54,10 +54,11 @@ uint32_t sim_node_of_addr(const struct sim *s, const char *addr)
 }
 
 /* The names and addresses of all nodes, once for all cores (built by the
- * first node_init): copied per node they were ~256 bytes x N x N. */
+ * first node_init): copied per node they were ~256 bytes x N x N. The
+ * nodes' name -> index table is shared the same way. */
 static int dir_ensure(struct sim *s)
 {
-	if (s->dir != NULL)
+	if (s->dir != NULL && s->mnames != NULL)
 		return 0;
 	char (*addrs)[MESH_ADDR_MAX] = calloc(s->n, sizeof(*addrs));
 	const char **aptr = calloc(s->n, sizeof(*aptr));
@@ -66,7 +67,7 @@ static int dir_ensure(struct sim *s)
 		sim_node_addr(i, addrs[i], sizeof(addrs[i]));
 		aptr[i] = addrs[i];
 	}
-	if (addrs && aptr)
+	if (addrs && aptr && s->dir == NULL)
 		s->dir = mesh_directory_new(s->name_ptrs, aptr, s->n);
 	free(addrs);
 	free(aptr);
@@ -74,13 +75,18 @@ static int dir_ensure(struct sim *s)
 		fprintf(stderr, "mimamori-sim: mesh_directory_new: %s\n", strerror(errno));
 		return -1;
 	}
+	if (s->mnames == NULL)
+		s->mnames = mnode_names_new(s->name_ptrs, s->n);
+	if (s->mnames == NULL) {
+		fprintf(stderr, "mimamori-sim: mnode_names_new: %s\n", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
 int node_init(struct sim *s, struct node *nd, uint32_t id)
 {
-	struct membership_config mc = s->cfg.mcfg;
-	struct agreement_config ac = s->cfg.acfg;
+	struct mnode_config nc = { .membership = s->cfg.mcfg, .agreement = s->cfg.acfg };
 	char addr[MESH_ADDR_MAX], err[256] = "";
 
 	memset(nd, 0, sizeof(*nd));
@@ -88,32 +94,22 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 	nd->up = true;
 	nd->armed = SIM_NEVER;
 	nd->last_tick = SIM_NEVER;
-	nd->mem_dirty = nd->agr_dirty = true;
 	if (dir_ensure(s) != 0)
 		return -1;
-	mc.directory = s->dir;
-	mc.foreign_members = 4; /* every name is in the directory */
-	mc.max_members = s->n;
-	mc.seed = s->cfg.seed * UINT64_C(1000003) + id + 1;
+	nc.membership.directory = s->dir;
+	nc.membership.foreign_members = 4; /* every name is in the directory */
+	nc.membership.max_members = s->n;
+	nc.membership.seed = s->cfg.seed * UINT64_C(1000003) + id + 1;
 	sim_node_addr(id, addr, sizeof(addr));
-	nd->m = membership_create(&mc, s->names[id], addr);
-	if (nd->m == NULL) {
-		fprintf(stderr, "mimamori-sim: membership_create(%s): %s\n", s->names[id],
-			strerror(errno));
-		return -1;
-	}
-	ac.self = s->names[id];
-	ac.members = s->name_ptrs;
-	ac.n_members = s->n;
-	ac.members_borrowed = true; /* s->name_ptrs and s->names outlive the node */
-	nd->a = agreement_new(&ac, err, sizeof(err));
-	if (nd->a == NULL) {
-		fprintf(stderr, "mimamori-sim: agreement_new(%s): %s\n", s->names[id], err);
-		return -1;
-	}
-	nd->view = calloc(s->n, 1);
-	if (nd->view == NULL) {
-		fprintf(stderr, "mimamori-sim: out of memory\n");
+	nc.self_addr = addr;
+	nc.agreement.self = s->names[id];
+	nc.agreement.members = s->name_ptrs;
+	nc.agreement.n_members = s->n;
+	nc.agreement.members_borrowed = true; /* s->name_ptrs and s->names outlive the node */
+	nc.names = s->mnames;
+	nd->mn = mnode_new(&nc, err, sizeof(err));
+	if (nd->mn == NULL) {
+		fprintf(stderr, "mimamori-sim: mnode_new(%s): %s\n", s->names[id], err);
 		return -1;
 	}
 	return 0;
@@ -121,10 +117,15 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 
 void node_free(struct node *nd)
 {
-	membership_destroy(nd->m);
-	agreement_free(nd->a);
-	free(nd->view);
+	mnode_free(nd->mn);
 	memset(nd, 0, sizeof(*nd));
+}
+
+uint32_t node_view(const struct node *nd, uint32_t of)
+{
+	struct mnode_member m;
+
+	return mnode_member(nd->mn, of, &m) == 0 ? m.state : MESH_STATE_NONE;
 }
 
 /* ---- outputs ----------------------------------------------------------- */
@@ -135,185 +136,154 @@ static void core_error(struct sim *s, const struct node *nd, const char *what, i
 	sim_trace(s, "%s: %s returned %d (%s)", s->names[nd->id], what, rc, strerror(-rc));
 }
 
-static void send_agr(struct sim *s, struct node *nd, uint32_t to, struct sim_msg *sm)
+/* The simulated wire's form of an agreement message. */
+static struct sim_msg *agr_msg(struct sim *s, const struct node *nd, const struct mesh_wire_msg *m)
 {
-	if (to == UINT32_MAX || to == nd->id) {
-		core_error(s, nd, "agreement action to an unknown or own name", -EINVAL);
-		return;
+	static const uint32_t kinds[] = {
+		[MESH_WIRE_PROBE] = SIM_MSG_PROBE,
+		[MESH_WIRE_PROBE_ACK] = SIM_MSG_PROBE_ACK,
+		[MESH_WIRE_OBSERVATION] = SIM_MSG_OBSERVATION,
+		[MESH_WIRE_COMPLETION] = SIM_MSG_COMPLETION,
+		[MESH_WIRE_PROCESS_REPORT] = SIM_MSG_PROCESS,
+	};
+	struct sim_msg *sm = wire_agr_new(nd->id, kinds[m->kind]);
+
+	switch (m->kind) {
+	case MESH_WIRE_PROBE:
+	case MESH_WIRE_PROBE_ACK:
+		sm->nonce = m->nonce;
+		break;
+	case MESH_WIRE_OBSERVATION:
+		sm->agr.obs = m->observation;
+		break;
+	case MESH_WIRE_COMPLETION:
+		sm->agr.comp = m->completion;
+		break;
+	case MESH_WIRE_PROCESS_REPORT:
+		sm->agr.proc = m->report;
+		break;
 	}
-	sim_send(s, nd->id, to, sm);
+	sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
+	return sm;
 }
 
-/* To each destination the core listed. */
-static void send_list(struct sim *s, struct node *nd, const struct agr_action *act,
-		      struct sim_msg *sm)
+static void send_swim(struct sim *s, struct node *nd, const struct mnode_out *o)
 {
-	for (uint32_t i = 0; i < act->n_dest; i++)
-		send_agr(s, nd, sim_node_of_name(s, act->dest[i]), sm);
-}
-
-/* To every member the local membership holds alive or suspect. */
-static void broadcast(struct sim *s, struct node *nd, struct sim_msg *sm)
-{
-	for (uint32_t j = 0; j < s->n; j++)
-		if (j != nd->id && (nd->view[j] == MESH_ALIVE || nd->view[j] == MESH_SUSPECT))
-			sim_send(s, nd->id, j, sm);
-}
-
-static void drain_agreement(struct sim *s, struct node *nd)
-{
-	size_t k;
-
-	nd->agr_dirty = true;
-	while ((k = agreement_poll_actions(nd->a, s->actbuf,
-					   sizeof(s->actbuf) / sizeof(s->actbuf[0]))) > 0) {
-		for (size_t i = 0; i < k; i++) {
-			const struct agr_action *act = &s->actbuf[i];
-			struct sim_msg *sm = NULL;
-			uint32_t subj = sim_node_of_name(s, act->subject);
-
-			switch (act->kind) {
-			case AGR_ACT_SEND_PROBE:
-			case AGR_ACT_SEND_PROBE_ACK: {
-				bool probe = act->kind == AGR_ACT_SEND_PROBE;
-				sm = wire_agr_new(nd->id, probe ? SIM_MSG_PROBE : SIM_MSG_PROBE_ACK);
-				sm->nonce = act->nonce;
-				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				send_agr(s, nd, probe ? subj : sim_node_of_name(s, act->peer), sm);
-				break;
-			}
-			case AGR_ACT_SEND_OBSERVATION:
-				sm = wire_agr_new(nd->id, SIM_MSG_OBSERVATION);
-				agreement_action_observation(nd->a, act, &sm->agr.obs);
-				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				send_list(s, nd, act, sm);
-				if (s->cfg.trace)
-					sim_trace(s, "%s: observed %s unreachable, told %u", s->names[nd->id],
-						  act->subject, act->n_dest);
-				break;
-			case AGR_ACT_SEND_COMPLETION:
-				sm = wire_agr_new(nd->id, SIM_MSG_COMPLETION);
-				agreement_action_completion(nd->a, act, &sm->agr.comp);
-				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				send_list(s, nd, act, sm);
-				if (s->cfg.trace)
-					sim_trace(s, "%s: sent %s %s to %u", s->names[nd->id],
-						  agr_stage_name(act->stage), act->subject, act->n_dest);
-				break;
-			case AGR_ACT_BROADCAST_PROCESS_REPORT:
-				sm = wire_agr_new(nd->id, SIM_MSG_PROCESS);
-				agreement_action_process_report(nd->a, act, &sm->agr.proc);
-				sm->bytes = wire_agr_bytes(sm, s->names[nd->id]);
-				broadcast(s, nd, sm);
-				break;
-			case AGR_ACT_FENCE:
-				if (subj == UINT32_MAX) {
-					core_error(s, nd, "FENCE of an unknown name", -EINVAL);
-					break;
-				}
-				stats_fence(s, nd->id, subj);
-				services_fence(s, nd->id, act);
-				break;
-			case AGR_ACT_NOTIFY_HOST:
-			case AGR_ACT_NOTIFY_PROCESS:
-				if (subj == UINT32_MAX) {
-					core_error(s, nd, "NOTIFY of an unknown name", -EINVAL);
-					break;
-				}
-				services_post(s, nd->id, act);
-				break;
-			case AGR_ACT_LOG:
-				if (subj != UINT32_MAX && strcmp(act->event, "declared") == 0)
-					stats_verdict(s, nd->id, subj);
-				if (s->cfg.trace && act->level <= AGR_LOG_INFO)
-					sim_trace(s, "%s: [%s] %s", s->names[nd->id], act->event,
-						  act->text);
-				break;
-			}
-			wire_unref(sm);
-		}
-	}
-}
-
-static void on_event(struct sim *s, struct node *nd, const struct mesh_event *ev)
-{
-	uint32_t subj = sim_node_of_name(s, ev->name);
-	int rc;
-
-	if (subj == UINT32_MAX || subj == nd->id) {
-		core_error(s, nd, "membership event about an unknown or own name", -EINVAL);
-		return;
-	}
-	nd->view[subj] = (uint8_t)ev->new_state;
-	stats_member_event(s, nd->id, subj, ev->new_state, ev->incarnation);
-	if (s->cfg.trace && ev->old_state != MESH_STATE_NONE)
-		sim_trace(s, "%s: membership: %s %s (incarnation %llu%s%s)", s->names[nd->id],
-			  ev->name, mesh_state_name(ev->new_state),
-			  (unsigned long long)ev->incarnation, ev->by[0] ? ", by " : "", ev->by);
-	rc = agreement_on_member_state(nd->a, ev->name, (enum agr_member_state)ev->new_state,
-				       ev->incarnation, s->now);
-	if (rc != 0)
-		core_error(s, nd, "agreement_on_member_state", rc);
-	drain_agreement(s, nd);
-}
-
-static void send_mesh(struct sim *s, struct node *nd, const struct mesh_send *snd)
-{
-	uint32_t to = sim_node_of_addr(s, snd->to_addr);
+	const struct mesh_msg *msg = &o->msg.swim;
+	uint32_t to = o->to[0] != MNODE_NONE ? o->to[0] : sim_node_of_addr(s, o->to_addr);
 
 	if (to == UINT32_MAX || to == nd->id) {
 		core_error(s, nd, "membership send to an unknown or own address", -EINVAL);
 		return;
 	}
-	if (s->warming && snd->msg.type != MESH_MSG_SYNC) {
-		for (uint32_t i = 0; i < snd->msg.n_updates; i++)
-			if (snd->msg.updates[i].state == MESH_ALIVE &&
-			    snd->msg.updates[i].incarnation == 0)
+	if (s->warming && msg->type != MESH_MSG_SYNC) {
+		for (uint32_t i = 0; i < msg->n_updates; i++)
+			if (msg->updates[i].state == MESH_ALIVE && msg->updates[i].incarnation == 0)
 				s->warm_window_alive++;
 	}
-	struct sim_msg *sm = wire_mesh_new(nd->id, &snd->msg);
+	struct sim_msg *sm = wire_mesh_new(nd->id, msg);
 	sim_send(s, nd->id, to, sm);
 	wire_unref(sm);
 }
 
+static void send_agr(struct sim *s, struct node *nd, const struct mnode_out *o)
+{
+	struct sim_msg *sm = agr_msg(s, nd, &o->msg);
+
+	for (uint32_t i = 0; i < o->n_to; i++) {
+		if (o->to[i] == MNODE_NONE || o->to[i] == nd->id)
+			core_error(s, nd, "agreement action to an unknown or own name", -EINVAL);
+		else
+			sim_send(s, nd->id, o->to[i], sm);
+	}
+	if (s->cfg.trace && o->msg.kind == MESH_WIRE_OBSERVATION)
+		sim_trace(s, "%s: observed %s unreachable, told %u", s->names[nd->id],
+			  o->act.subject, o->act.n_dest);
+	else if (s->cfg.trace && o->msg.kind == MESH_WIRE_COMPLETION)
+		sim_trace(s, "%s: sent %s %s to %u", s->names[nd->id], agr_stage_name(o->act.stage),
+			  o->act.subject, o->act.n_dest);
+	wire_unref(sm);
+}
+
+/* To every member the node holds reachable: the daemon's rule. */
+static void broadcast(struct sim *s, struct node *nd, const struct mnode_out *o)
+{
+	struct sim_msg *sm = agr_msg(s, nd, &o->msg);
+
+	for (uint32_t j = 0; j < s->n; j++)
+		if (mnode_reachable(nd->mn, j))
+			sim_send(s, nd->id, j, sm);
+	wire_unref(sm);
+}
+
+static void on_member(struct sim *s, struct node *nd, const struct mnode_out *o)
+{
+	const struct mesh_event *ev = &o->event;
+
+	if (o->subject == MNODE_NONE || o->self) {
+		core_error(s, nd, "membership event about an unknown or own name", -EINVAL);
+		return;
+	}
+	stats_member_event(s, nd->id, o->subject, ev->new_state, ev->incarnation);
+	if (s->cfg.trace && ev->old_state != MESH_STATE_NONE)
+		sim_trace(s, "%s: membership: %s %s (incarnation %llu%s%s)", s->names[nd->id],
+			  ev->name, mesh_state_name(ev->new_state),
+			  (unsigned long long)ev->incarnation, ev->by[0] ? ", by " : "", ev->by);
+}
+
+/* After every input: everything the node asks for. */
 static void drain(struct sim *s, struct node *nd)
 {
 	size_t k;
 
-	nd->mem_dirty = true;
-	while ((k = membership_poll_output(nd->m, s->outbuf,
-					   sizeof(s->outbuf) / sizeof(s->outbuf[0]))) > 0) {
+	while ((k = mnode_poll(nd->mn, s->outbuf, sizeof(s->outbuf) / sizeof(s->outbuf[0]))) > 0) {
 		for (size_t i = 0; i < k; i++) {
-			if (s->outbuf[i].kind == MESH_OUT_EVENT)
-				on_event(s, nd, &s->outbuf[i].event);
-			else
-				send_mesh(s, nd, &s->outbuf[i].send);
+			const struct mnode_out *o = &s->outbuf[i];
+			const struct agr_action *act = &o->act;
+
+			switch (o->kind) {
+			case MNODE_OUT_SEND:
+				if (o->msg.kind == MESH_WIRE_SWIM)
+					send_swim(s, nd, o);
+				else
+					send_agr(s, nd, o);
+				break;
+			case MNODE_OUT_BROADCAST:
+				broadcast(s, nd, o);
+				break;
+			case MNODE_OUT_FENCE:
+				if (o->subject == MNODE_NONE) {
+					core_error(s, nd, "FENCE of an unknown name", -EINVAL);
+					break;
+				}
+				stats_fence(s, nd->id, o->subject);
+				services_fence(s, nd->id, act);
+				break;
+			case MNODE_OUT_NOTIFY:
+				if (o->subject == MNODE_NONE) {
+					core_error(s, nd, "NOTIFY of an unknown name", -EINVAL);
+					break;
+				}
+				services_post(s, nd->id, act);
+				break;
+			case MNODE_OUT_MEMBER:
+				on_member(s, nd, o);
+				break;
+			case MNODE_OUT_LOG:
+				if (o->subject != MNODE_NONE && strcmp(act->event, "declared") == 0)
+					stats_verdict(s, nd->id, o->subject);
+				if (s->cfg.trace && act->level <= AGR_LOG_INFO)
+					sim_trace(s, "%s: [%s] %s", s->names[nd->id], act->event,
+						  act->text);
+				break;
+			}
 		}
-	}
-	drain_agreement(s, nd);
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-static void refresh_deadlines(struct node *nd)
-{
-	if (nd->mem_dirty) {
-		nd->mem_deadline = membership_next_deadline(nd->m);
-		nd->mem_dirty = false;
-	}
-	if (nd->agr_dirty) {
-		nd->agr_deadline = agreement_next_deadline(nd->a);
-		nd->agr_dirty = false;
 	}
 }
 
 static void rearm(struct sim *s, struct node *nd)
 {
-	refresh_deadlines(nd);
-	uint64_t d = min_u64(nd->mem_deadline, nd->agr_deadline);
+	uint64_t d = mnode_next_deadline(nd->mn);
 
 	if (d == SIM_NEVER)
 		return;
@@ -337,131 +307,128 @@ static void rearm(struct sim *s, struct node *nd)
 
 /* ---- inputs ------------------------------------------------------------- */
 
+/* A SYNC from `peer` listing every member from *j on (a chunk), as a
+ * completed push-pull would bring. */
+static void sync_chunk(struct sim *s, uint32_t self, uint32_t peer, uint32_t *j)
+{
+	struct mesh_wire_msg *w = &s->scratch;
+	struct mesh_msg *msg = &w->swim;
+
+	memset(w, 0, offsetof(struct mesh_wire_msg, swim) + sizeof(*msg));
+	w->kind = MESH_WIRE_SWIM;
+	snprintf(w->from, sizeof(w->from), "%s", s->names[peer]);
+	msg->type = MESH_MSG_SYNC;
+	snprintf(msg->sender.name, sizeof(msg->sender.name), "%s", s->names[peer]);
+	sim_node_addr(peer, msg->sender.addr, sizeof(msg->sender.addr));
+	msg->sender.state = MESH_ALIVE;
+	for (; *j < s->n && msg->n_updates < MESH_MAX_UPDATES; (*j)++) {
+		if (*j == self || *j == peer)
+			continue;
+		struct mesh_update *u = &msg->updates[msg->n_updates++];
+		snprintf(u->name, sizeof(u->name), "%s", s->names[*j]);
+		sim_node_addr(*j, u->addr, sizeof(u->addr));
+		u->state = MESH_ALIVE;
+	}
+	if (*j >= s->n)
+		msg->flags = MESH_FLAG_SYNC_LAST;
+}
+
 void node_warm_start(struct sim *s, struct node *nd, uint64_t now)
 {
-	struct mesh_msg *msg = &s->scratch;
 	uint32_t peer = (nd->id + 1) % s->n, j = 0;
 	int rc;
 
-	rc = membership_join(nd->m, NULL, 0, now);
+	rc = mnode_join(nd->mn, NULL, 0, now);
 	if (rc != 0)
 		core_error(s, nd, "membership_join", rc);
 	while (j < s->n) {
-		memset(msg, 0, sizeof(*msg));
-		msg->type = MESH_MSG_SYNC;
-		snprintf(msg->sender.name, sizeof(msg->sender.name), "%s", s->names[peer]);
-		sim_node_addr(peer, msg->sender.addr, sizeof(msg->sender.addr));
-		msg->sender.state = MESH_ALIVE;
-		for (; j < s->n && msg->n_updates < MESH_MAX_UPDATES; j++) {
-			if (j == nd->id || j == peer)
-				continue;
-			struct mesh_update *u = &msg->updates[msg->n_updates++];
-			snprintf(u->name, sizeof(u->name), "%s", s->names[j]);
-			sim_node_addr(j, u->addr, sizeof(u->addr));
-			u->state = MESH_ALIVE;
-		}
-		if (j >= s->n)
-			msg->flags = MESH_FLAG_SYNC_LAST;
-		rc = membership_handle_message(nd->m, msg, now);
+		sync_chunk(s, nd->id, peer, &j);
+		rc = mnode_on_message(nd->mn, &s->scratch, now);
 		if (rc != 0)
 			core_error(s, nd, "membership_handle_message (warm start)", rc);
 		drain(s, nd);
 	}
 	if (s->cfg.converged)
-		membership_drop_broadcasts(nd->m);
+		mnode_drop_broadcasts(nd->mn);
 	rearm(s, nd);
 }
 
 void node_on_timer(struct sim *s, struct node *nd)
 {
-	int rc;
-
 	nd->armed = SIM_NEVER;
 	if (nd->last_tick == s->now)
 		nd->spins++;
 	else
 		nd->spins = 0;
 	nd->last_tick = s->now;
-	refresh_deadlines(nd);
-	if (nd->mem_deadline <= s->now) {
-		membership_tick(nd->m, s->now);
+	if (mnode_next_deadline(nd->mn) <= s->now) {
+		mnode_tick(nd->mn, s->now);
 		drain(s, nd);
-		refresh_deadlines(nd);
-	}
-	if (nd->agr_deadline <= s->now) {
-		rc = agreement_tick(nd->a, s->now);
-		if (rc != 0)
-			core_error(s, nd, "agreement_tick", rc);
-		drain_agreement(s, nd);
 	}
 	rearm(s, nd);
 }
 
-static void agr_rc(struct sim *s, struct node *nd, const char *what, int rc)
-{
-	if (rc != 0 && rc != -ENOENT)
-		core_error(s, nd, what, rc);
-}
-
 void node_on_msg(struct sim *s, struct node *nd, const struct sim_msg *sm)
 {
-	const char *from = s->names[sm->from];
+	struct mesh_wire_msg *w = &s->scratch;
 	int rc;
 
+	w->kind = 0;
+	snprintf(w->from, sizeof(w->from), "%s", s->names[sm->from]);
 	switch (sm->kind) {
 	case SIM_MSG_MESH:
-		wire_mesh_unpack(sm, &s->scratch);
-		rc = membership_handle_message(nd->m, &s->scratch, s->now);
-		if (rc != 0)
-			core_error(s, nd, "membership_handle_message", rc);
-		drain(s, nd);
+		w->kind = MESH_WIRE_SWIM;
+		wire_mesh_unpack(sm, &w->swim);
 		break;
 	case SIM_MSG_PROBE:
-		agr_rc(s, nd, "agreement_on_probe", agreement_on_probe(nd->a, from, sm->nonce, s->now));
-		drain_agreement(s, nd);
-		break;
 	case SIM_MSG_PROBE_ACK:
-		agr_rc(s, nd, "agreement_on_probe_ack",
-		       agreement_on_probe_ack(nd->a, from, sm->nonce, s->now));
-		drain_agreement(s, nd);
+		w->kind = sm->kind == SIM_MSG_PROBE ? MESH_WIRE_PROBE : MESH_WIRE_PROBE_ACK;
+		w->nonce = sm->nonce;
 		break;
 	case SIM_MSG_OBSERVATION:
-		agr_rc(s, nd, "agreement_on_observation",
-		       agreement_on_observation(nd->a, &sm->agr.obs, s->now));
-		drain_agreement(s, nd);
+		w->kind = MESH_WIRE_OBSERVATION;
+		w->observation = sm->agr.obs;
 		break;
 	case SIM_MSG_COMPLETION:
-		agr_rc(s, nd, "agreement_on_completion",
-		       agreement_on_completion(nd->a, &sm->agr.comp, s->now));
-		drain_agreement(s, nd);
+		w->kind = MESH_WIRE_COMPLETION;
+		w->completion = sm->agr.comp;
 		break;
 	case SIM_MSG_PROCESS:
-		agr_rc(s, nd, "agreement_on_process_report",
-		       agreement_on_process_report(nd->a, &sm->agr.proc, s->now));
-		drain_agreement(s, nd);
+		w->kind = MESH_WIRE_PROCESS_REPORT;
+		w->report = sm->agr.proc;
 		break;
 	default:
 		core_error(s, nd, "unknown simulated message", -EINVAL);
-		break;
+		rearm(s, nd);
+		return;
 	}
+	rc = mnode_on_message(nd->mn, w, s->now);
+	/* -ENOENT: an unknown member or incident, which the agreement ignores */
+	if (rc != 0 && (w->kind == MESH_WIRE_SWIM || rc != -ENOENT))
+		core_error(s, nd, mesh_wire_kind_name(w->kind), rc);
+	drain(s, nd);
 	rearm(s, nd);
 }
 
 void node_on_fence_result(struct sim *s, struct node *nd, uint32_t subject, uint64_t inc,
 			  enum agr_fence_result result)
 {
-	agr_rc(s, nd, "agreement_on_fence_result",
-	       agreement_on_fence_result(nd->a, s->names[subject], inc, result, s->now));
-	drain_agreement(s, nd);
+	int rc = mnode_on_fence_result(nd->mn, s->names[subject], inc, result, s->now);
+
+	if (rc != 0 && rc != -ENOENT)
+		core_error(s, nd, "agreement_on_fence_result", rc);
+	drain(s, nd);
 	rearm(s, nd);
 }
 
 void node_on_notify_result(struct sim *s, struct node *nd, enum agr_incident_kind kind,
 			   uint32_t subject, uint64_t inc, int http)
 {
-	agr_rc(s, nd, "agreement_on_notify_result",
-	       agreement_on_notify_result(nd->a, kind, s->names[subject], inc, http, s->now));
-	drain_agreement(s, nd);
+	int rc = mnode_on_notify_result(nd->mn, kind, s->names[subject], inc, http, s->now);
+
+	if (rc != 0 && rc != -ENOENT)
+		core_error(s, nd, "agreement_on_notify_result", rc);
+	drain(s, nd);
 	rearm(s, nd);
 }
 
@@ -512,34 +479,14 @@ uint64_t node_footprint(uint32_t n)
 	before = rss_bytes();
 	struct node nd;
 	if (node_init(s, &nd, 0) == 0) {
-		/* fill the table without a network: sends are not routed */
-		struct mesh_msg *msg = &s->scratch;
-		uint32_t j = 1;
-		membership_join(nd.m, NULL, 0, 0);
+		/* fill the table without a network: outputs are dropped */
+		uint32_t j = 0;
+		mnode_join(nd.mn, NULL, 0, 0);
 		while (j < n) {
-			memset(msg, 0, sizeof(*msg));
-			msg->type = MESH_MSG_SYNC;
-			snprintf(msg->sender.name, sizeof(msg->sender.name), "%s", s->names[1]);
-			sim_node_addr(1, msg->sender.addr, sizeof(msg->sender.addr));
-			msg->sender.state = MESH_ALIVE;
-			for (j = j == 1 ? 2 : j; j < n && msg->n_updates < MESH_MAX_UPDATES; j++) {
-				struct mesh_update *u = &msg->updates[msg->n_updates++];
-				snprintf(u->name, sizeof(u->name), "%s", s->names[j]);
-				sim_node_addr(j, u->addr, sizeof(u->addr));
-				u->state = MESH_ALIVE;
-			}
-			membership_handle_message(nd.m, msg, 0);
-			size_t k;
-			while ((k = membership_poll_output(nd.m, s->outbuf, 8)) > 0)
-				for (size_t i = 0; i < k; i++)
-					if (s->outbuf[i].kind == MESH_OUT_EVENT) {
-						agreement_on_member_state(
-							nd.a, s->outbuf[i].event.name,
-							(enum agr_member_state)s->outbuf[i].event.new_state,
-							0, 0);
-						while (agreement_poll_actions(nd.a, s->actbuf, 16) > 0)
-							;
-					}
+			sync_chunk(s, 0, 1, &j);
+			mnode_on_message(nd.mn, &s->scratch, 0);
+			while (mnode_poll(nd.mn, s->outbuf, 8) > 0)
+				;
 		}
 		after = rss_bytes();
 		node_free(&nd);
@@ -547,6 +494,7 @@ uint64_t node_footprint(uint32_t n)
 		after = before;
 	}
 	mesh_directory_free(s->dir);
+	mnode_names_free(s->mnames);
 	free(s->names);
 	free(s->name_ptrs);
 	free(s);

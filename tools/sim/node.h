@@ -1,17 +1,15 @@
-/* mimamori-sim: one simulated daemon. The SAME cores as mimamorid
- * (mesh/membership.c, mesh/agreement.c), wired as the daemon's shell
- * wires them:
- *   - membership outputs: SEND -> a message on the simulated network;
- *     EVENT -> the node's view of that member, then
- *     agreement_on_member_state(name, new_state, incarnation);
- *   - agreement actions: SEND_PROBE / SEND_PROBE_ACK -> one message;
- *     SEND_OBSERVATION / SEND_COMPLETION -> one message to each listed
- *     destination; BROADCAST_PROCESS_REPORT -> one message to every
- *     member the local membership holds ALIVE or SUSPECT; FENCE -> the simulated fence agent;
- *     NOTIFY_HOST / NOTIFY_PROCESS -> a POST to the simulated Masakari;
- *     LOG -> statistics (verdicts) and the --trace output;
- *   - one timer per node: min(membership_next_deadline,
- *     agreement_next_deadline); outputs drained after every call.
+/* mimamori-sim: one simulated daemon. The SAME composition of the cores as
+ * mimamorid (mesh/node.h: membership + agreement, the glue between them,
+ * the failure time, the broadcast rule), in a shell that does what the
+ * daemon's mesh thread does, on the simulated world:
+ *   - SEND -> a message on the simulated network to each destination;
+ *     BROADCAST -> one to every member mnode_reachable() holds (not DEAD
+ *     nor LEFT here; never heard of counts, as in the daemon);
+ *   - FENCE -> the simulated fence agent; NOTIFY -> a POST to the
+ *     simulated Masakari;
+ *   - MEMBER -> statistics; LOG -> statistics (verdicts) and --trace;
+ *   - one timer per node at mnode_next_deadline(); outputs drained after
+ *     every call.
  * Names are "compute-NNNNN", addresses "tls+tcp://10.a.b.c:7947". */
 #ifndef MIMAMORI_SIM_NODE_H
 #define MIMAMORI_SIM_NODE_H
@@ -22,6 +20,7 @@
 
 #include "mesh/agreement.h"
 #include "mesh/membership.h"
+#include "mesh/node.h"
 
 struct sim;
 struct sim_msg;
@@ -37,13 +36,7 @@ struct node {
 	uint64_t armed;       /* time of the live timer event, SIM_NEVER if none */
 	uint64_t last_tick;
 	uint32_t spins;       /* consecutive ticks at one instant (livelock guard) */
-	/* the cores' deadlines, asked again only after a call into that core */
-	uint64_t mem_deadline, agr_deadline;
-	bool mem_dirty, agr_dirty;
-	struct membership *m;
-	struct agreement *a;
-	uint8_t *view;        /* enum mesh_state of every member, as this node's
-				 membership last reported it */
+	struct mnode *mn;     /* the daemon's composition of the cores */
 };
 
 void sim_node_name(uint32_t id, char *buf, size_t len);
@@ -51,6 +44,9 @@ void sim_node_addr(uint32_t id, char *buf, size_t len);
 /* UINT32_MAX when not one of ours. */
 uint32_t sim_node_of_name(const struct sim *s, const char *name);
 uint32_t sim_node_of_addr(const struct sim *s, const char *addr);
+/* enum mesh_state of member `of` in node nd's view (MESH_STATE_NONE: never
+ * heard of). */
+uint32_t node_view(const struct node *nd, uint32_t of);
 
 /* Creates the node's cores; 0 or -1 (message on stderr). */
 int node_init(struct sim *s, struct node *nd, uint32_t id);

@@ -1,14 +1,17 @@
-/* mimamori-sim: the simulator's own randomness (splitmix64), apart from
- * the cores' seeded PRNGs. Every random choice of the network and of the
- * scenarios comes from a stream seeded from --seed, so a seed replays a
- * run exactly. Header only. */
+/* mimamori-sim: the simulator's own random streams, apart from the cores'
+ * seeded PRNGs. Every random choice of the network and of the scenarios
+ * comes from a stream seeded from --seed, so a seed replays a run exactly.
+ * The generator is base/rng.h's splitmix64; this header only derives a
+ * stream's state from (seed, stream) and scales draws to a range. */
 #ifndef MIMAMORI_SIM_RNG_H
 #define MIMAMORI_SIM_RNG_H
 
 #include <stdint.h>
 
+#include "base/rng.h"
+
 struct sim_rng {
-	uint64_t s;
+	uint64_t s; /* splitmix64 state */
 };
 
 static inline void rng_seed(struct sim_rng *r, uint64_t seed, uint64_t stream)
@@ -18,13 +21,12 @@ static inline void rng_seed(struct sim_rng *r, uint64_t seed, uint64_t stream)
 
 static inline uint64_t rng_next(struct sim_rng *r)
 {
-	uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return splitmix64_next(&r->s);
 }
 
-/* Uniform in [0, n) (n > 0; Lemire's multiply, bias < n / 2^64). */
+/* Uniform in [0, n) (n > 0; Lemire's multiply, bias < n / 2^64: the
+ * simulator's scaling, not base/rng.h's rejection, so a seed replays the
+ * runs it always did). */
 static inline uint64_t rng_below(struct sim_rng *r, uint64_t n)
 {
 	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);

@@ -210,6 +210,7 @@ void sim_free(struct sim *s)
 			node_free(&s->nodes[i]);
 	free(s->nodes);
 	mesh_directory_free(s->dir);
+	mnode_names_free(s->mnames);
 	net_free(&s->net);
 	services_free(&s->svc);
 	stats_free(&s->st);
@@ -327,7 +328,7 @@ void sim_run(struct sim *s)
 	}
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct mesh_counters c;
-		membership_counters(s->nodes[i].m, &c);
+		membership_counters(mnode_membership(s->nodes[i].mn), &c);
 		s->st.suspicions += c.suspicions_raised;
 		s->st.refutations += c.refutations;
 	}

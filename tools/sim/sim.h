@@ -87,6 +87,7 @@ struct sim {
 	/* every node's name and address, stored once and shared read-only
 	 * by all membership cores (built by the first node_init) */
 	struct mesh_directory *dir;
+	struct mnode_names *mnames; /* likewise the nodes' name -> index table */
 	bool *up;
 	bool *healthy;
 	uint32_t *bidir;
@@ -95,10 +96,9 @@ struct sim {
 	struct stats st;
 	struct scenario_state scn;
 	struct sim_rng start_rng;
-	/* scratch buffers for draining the cores */
-	struct mesh_out outbuf[8];
-	struct agr_action actbuf[16];
-	struct mesh_msg scratch;
+	/* scratch buffers for draining the nodes and feeding them */
+	struct mnode_out outbuf[8];
+	struct mesh_wire_msg scratch;
 	bool warming;
 	uint64_t warm_window_start, warm_window_alive;
 };

@@ -88,7 +88,7 @@ void stats_failure(struct sim *s, uint32_t node, const char *cause)
 		abort();
 	}
 	for (uint32_t o = 0; o < s->n; o++)
-		f->holds[o] = o != node && s->nodes[o].view[node] == MESH_DEAD;
+		f->holds[o] = o != node && node_view(&s->nodes[o], node) == MESH_DEAD;
 	st->failure_of[node] = (int32_t)st->n_f++;
 	recount(s, f);
 	sim_trace(s, "failure: %s (%s)", s->names[node], cause);
