@@ -2,11 +2,9 @@
  *
  * Layout of the state
  * -------------------
- * - members[]: the table (max_members slots, slot 0 is us). A name index
- *   (open addressing, linear probing, backward-shift deletion) finds a
- *   member by name. Free slots: the never used ones in order, then a stack
- *   of freed ones (filled by frees, not at create). When the table is full
- *   a new member takes the slot of the oldest dead or left one.
+ * - t: the member table (member_table.h: max_members slots, slot 0 is
+ *   us, each member's strings, the name index). When it is full a new
+ *   member takes the slot of the oldest dead or left one (here).
  * - order[]: this round's probe order (shuffled); dead/left entries are
  *   skipped when reached. Also the pool random helpers and gossip targets
  *   are drawn from.
@@ -33,48 +31,9 @@
 #include "base/rng.h"
 #include "base/text.h"
 #include "base/units.h"
-
-#define NIL UINT32_MAX
-#define SELF 0u
+#include "mesh/member_table.h"
 
 /* ---- internal types ---------------------------------------------------- */
-
-/* Strings of a member are references, not copies (N members x N
- * simulated nodes made ~256 bytes of strings per member the bulk of the
- * simulator's memory): a directory entry (cfg.directory, shared and
- * immutable), or one of the REF_* below. */
-#define REF_OWN (NIL - 1)  /* in the member's own string block */
-#define REF_NONE (NIL - 2) /* by: "" */
-#define REF_SELF (NIL - 3) /* by: our own name */
-#define REF_NAME (NIL - 4) /* by: the member's own name (left) */
-
-/* 56 bytes, no padding: one per member per core, N x N in the simulator. */
-struct member {
-	uint64_t incarnation;
-	uint64_t state_since_ns;
-	uint32_t name_hash;   /* low 32 bits of fnv1a64(): index home and check */
-	uint32_t last_rtt_us; /* our last direct ping -> ack, rounded up; 0 = none */
-	uint32_t name_ref, by_ref; /* directory entry or REF_* */
-	uint32_t own;         /* own string block (own[]) or NIL */
-	uint32_t suspect_pos; /* index in suspects[] and susp[] or NIL */
-	/* broadcast queue */
-	uint32_t bq_prev, bq_next;
-	uint16_t wire; /* update_wire_size() of name, addr, by */
-	uint8_t bq_transmits; /* < MESH_MAX_RETRANSMITS */
-	bool bq_queued;
-	uint8_t state; /* enum mesh_state; MESH_STATE_NONE: free slot */
-	/* the address: in the own block, else the directory entry of the name */
-	bool addr_own;
-};
-_Static_assert(MESH_MAX_RETRANSMITS <= UINT8_MAX, "bq_transmits is a byte");
-_Static_assert(sizeof(struct member) == 56, "struct member grew");
-
-/* Strings not found in the directory (all of them without one). */
-struct own_strings {
-	char name[MESH_NAME_MAX];
-	char addr[MESH_ADDR_MAX];
-	char by[MESH_NAME_MAX];
-};
 
 /* Suspicion bookkeeping of suspects[i], in susp[i]: kept out of the
  * member slots, so a node pays for the suspects it holds, not for N. */
@@ -84,14 +43,6 @@ struct suspicion {
 		collision only loses a confirmation (a longer timer) */
 	uint32_t n_accusers;
 	uint32_t expected;
-};
-
-struct mesh_directory {
-	uint32_t n, mask;
-	uint32_t *index; /* open addressing: entry + 1, 0 = empty */
-	uint64_t *hash;
-	const char **name, **addr;
-	char *strings;
 };
 
 struct relay {
@@ -147,24 +98,13 @@ struct membership {
 	uint32_t lhm;
 	bool joined, leaving;
 
-	struct member *members;
-	/* Free slots: never used ones are next_fresh..max_members - 1 (taken
-	 * in order), freed ones are on free_stack (taken first, last freed
-	 * first); n_free counts both. The stack's pages are touched only by
-	 * frees, not at create. */
-	uint32_t *free_stack;
-	uint32_t n_free, n_stack, next_fresh;
-	uint32_t *index; /* member slot + 1, 0 = empty */
-	uint32_t index_mask;
+	struct member_table t;
 
 	uint32_t *order;
 	uint32_t order_len, order_pos, order_cap;
 	uint32_t *suspects;
 	struct suspicion *susp; /* parallel to suspects[] */
 	uint32_t n_suspects;
-	struct own_strings *own;
-	uint32_t *own_free;
-	uint32_t n_own, n_own_free;
 
 	uint32_t bq_head[MESH_MAX_RETRANSMITS];
 	uint32_t bq_len;
@@ -199,16 +139,6 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* Copies a string known to fit (checked by validation or at create). */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t len = strlen(src);
-
-	assert(dst && src && cap > 0);
-	assert(len < cap);
-	memcpy(dst, src, len + 1);
-}
-
 /* NUL inside the array, no control characters, non-empty if required. */
 static bool str_ok(const char *s, size_t cap, bool nonempty)
 {
@@ -237,14 +167,6 @@ static void lhm_add(struct membership *m, int delta)
 		v = m->cfg.lhm_max;
 	m->lhm = (uint32_t)v;
 	assert(m->lhm <= m->cfg.lhm_max);
-}
-
-static uint32_t update_wire_size(const char *name, const char *addr, const char *by)
-{
-	size_t n = strlen(name) + strlen(addr) + strlen(by) + MESH_UPDATE_OVERHEAD;
-
-	assert(n <= MESH_UPDATE_MAX_WIRE);
-	return (uint32_t)n;
 }
 
 /* An RTT kept in 32 bits: microseconds rounded up (a nonzero RTT stays
@@ -462,278 +384,6 @@ int membership_config_check(const struct membership_config *cfg, char *err, size
 	return bad ? -EINVAL : 0;
 }
 
-/* ---- directory and member strings -------------------------------------- */
-
-static uint32_t dir_find(const struct mesh_directory *d, const char *name, uint64_t h)
-{
-	uint32_t i = (uint32_t)h & d->mask;
-
-	for (;;) {
-		uint32_t v = d->index[i];
-		if (v == 0)
-			return NIL;
-		if (d->hash[v - 1] == h && strcmp(d->name[v - 1], name) == 0)
-			return v - 1;
-		i = (i + 1) & d->mask;
-	}
-}
-
-struct mesh_directory *mesh_directory_new(const char *const *names, const char *const *addrs,
-					  uint32_t n)
-{
-	struct mesh_directory *d;
-	size_t total = 0;
-	uint32_t cap = 1;
-	char *p;
-
-	if (!names || !addrs || n == 0 || n > MESH_MAX_MEMBERS) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (!names[i] || !addrs[i] || strlen(names[i]) >= MESH_NAME_MAX ||
-		    strlen(addrs[i]) >= MESH_ADDR_MAX ||
-		    !str_ok(names[i], strlen(names[i]) + 1, true) ||
-		    !str_ok(addrs[i], strlen(addrs[i]) + 1, true)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		total += strlen(names[i]) + strlen(addrs[i]) + 2;
-	}
-	while (cap < 2 * n)
-		cap <<= 1;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	d->index = calloc(cap, sizeof(*d->index));
-	d->hash = calloc(n, sizeof(*d->hash));
-	d->name = calloc(n, sizeof(*d->name));
-	d->addr = calloc(n, sizeof(*d->addr));
-	d->strings = malloc(total);
-	if (!d->index || !d->hash || !d->name || !d->addr || !d->strings) {
-		mesh_directory_free(d);
-		errno = ENOMEM;
-		return NULL;
-	}
-	d->mask = cap - 1;
-	p = d->strings;
-	for (uint32_t i = 0; i < n; i++) {
-		size_t ln = strlen(names[i]) + 1, la = strlen(addrs[i]) + 1;
-		uint64_t h = fnv1a64(names[i]);
-		uint32_t j = (uint32_t)h & d->mask;
-
-		if (dir_find(d, names[i], h) != NIL) {
-			mesh_directory_free(d);
-			errno = EINVAL; /* a name twice */
-			return NULL;
-		}
-		memcpy(p, names[i], ln);
-		d->name[i] = p;
-		p += ln;
-		memcpy(p, addrs[i], la);
-		d->addr[i] = p;
-		p += la;
-		d->hash[i] = h;
-		while (d->index[j] != 0)
-			j = (j + 1) & d->mask;
-		d->index[j] = i + 1;
-		d->n = i + 1;
-	}
-	return d;
-}
-
-void mesh_directory_free(struct mesh_directory *d)
-{
-	if (!d)
-		return;
-	free(d->index);
-	free(d->hash);
-	free(d->name);
-	free(d->addr);
-	free(d->strings);
-	free(d);
-}
-
-static const char *mname(const struct membership *m, const struct member *mb)
-{
-	if (mb->name_ref == REF_OWN)
-		return m->own[mb->own].name;
-	return m->cfg.directory->name[mb->name_ref];
-}
-
-static const char *maddr(const struct membership *m, const struct member *mb)
-{
-	if (mb->addr_own)
-		return m->own[mb->own].addr;
-	return m->cfg.directory->addr[mb->name_ref];
-}
-
-static const char *mby(const struct membership *m, const struct member *mb)
-{
-	switch (mb->by_ref) {
-	case REF_NONE: return "";
-	case REF_SELF: return mname(m, &m->members[SELF]);
-	case REF_NAME: return mname(m, mb);
-	case REF_OWN: return m->own[mb->own].by;
-	default: return m->cfg.directory->name[mb->by_ref];
-	}
-}
-
-/* The references name, addr and by would take in mb (NULL: unchanged). */
-static void strings_refs(const struct membership *m, const struct member *mb, const char *name,
-			 const char *addr, const char *by, uint32_t ref[3])
-{
-	const struct mesh_directory *d = m->cfg.directory;
-
-	ref[0] = mb->name_ref;
-	if (name)
-		ref[0] = d ? dir_find(d, name, fnv1a64(name)) : NIL;
-	if (ref[0] == NIL)
-		ref[0] = REF_OWN;
-	ref[1] = mb->addr_own ? REF_OWN : mb->name_ref;
-	if (addr)
-		ref[1] = ref[0] != REF_OWN && strcmp(d->addr[ref[0]], addr) == 0 ? ref[0] :
-										  REF_OWN;
-	ref[2] = mb->by_ref;
-	if (by) {
-		const char *nm = name ? name : mname(m, mb);
-		if (by[0] == '\0')
-			ref[2] = REF_NONE;
-		else if (mb != &m->members[SELF] && strcmp(by, mname(m, &m->members[SELF])) == 0)
-			ref[2] = REF_SELF;
-		else if (strcmp(by, nm) == 0)
-			ref[2] = REF_NAME;
-		else if (d && (ref[2] = dir_find(d, by, fnv1a64(by))) != NIL)
-			;
-		else
-			ref[2] = REF_OWN;
-	}
-}
-
-/* Whether mb may take these strings: all references, or an own block. */
-static bool strings_fit(const struct membership *m, const struct member *mb, const char *name,
-			const char *addr, const char *by)
-{
-	uint32_t ref[3];
-
-	strings_refs(m, mb, name, addr, by, ref);
-	if (ref[0] != REF_OWN && ref[1] != REF_OWN && ref[2] != REF_OWN)
-		return true;
-	return mb->own != NIL || m->n_own_free > 0;
-}
-
-static void own_copy(char *dst, size_t cap, const char *src)
-{
-	if (dst != src)
-		copy_str(dst, cap, src);
-}
-
-/* Sets mb's strings (NULL: unchanged); false, and nothing changed, when
- * an own block is needed and none is free. */
-static bool member_set_strings(struct membership *m, struct member *mb, const char *name,
-			       const char *addr, const char *by)
-{
-	uint32_t ref[3];
-	bool need;
-
-	strings_refs(m, mb, name, addr, by, ref);
-	need = ref[0] == REF_OWN || ref[1] == REF_OWN || ref[2] == REF_OWN;
-	if (need && mb->own == NIL) {
-		if (m->n_own_free == 0)
-			return false;
-		mb->own = m->own_free[--m->n_own_free];
-	}
-	if (need) {
-		struct own_strings *o = &m->own[mb->own];
-		/* by first: it may name the member, whose name is copied next */
-		if (ref[2] == REF_OWN && by)
-			own_copy(o->by, sizeof(o->by), by);
-		if (ref[0] == REF_OWN && name)
-			own_copy(o->name, sizeof(o->name), name);
-		if (ref[1] == REF_OWN && addr)
-			own_copy(o->addr, sizeof(o->addr), addr);
-	}
-	assert(ref[1] == REF_OWN || ref[1] == ref[0]);
-	mb->name_ref = ref[0];
-	mb->addr_own = ref[1] == REF_OWN;
-	mb->by_ref = ref[2];
-	if (!need && mb->own != NIL) {
-		m->own_free[m->n_own_free++] = mb->own;
-		mb->own = NIL;
-	}
-	mb->wire = (uint16_t)update_wire_size(mname(m, mb), maddr(m, mb), mby(m, mb));
-	assert(m->n_own_free <= m->n_own);
-	return true;
-}
-
-/* ---- name index -------------------------------------------------------- */
-
-static uint32_t index_find(const struct membership *m, const char *name, uint64_t h64)
-{
-	uint32_t h = (uint32_t)h64;
-	uint32_t i = h & m->index_mask;
-
-	assert(name && m->index);
-	for (uint32_t probes = 0; probes <= m->index_mask; probes++) {
-		uint32_t v = m->index[i];
-		if (v == 0)
-			return NIL;
-		const struct member *mb = &m->members[v - 1];
-		if (mb->name_hash == h && strcmp(mname(m, mb), name) == 0)
-			return v - 1;
-		i = (i + 1) & m->index_mask;
-	}
-	assert(!"name index full"); /* capacity is twice max_members */
-	return NIL;
-}
-
-static uint32_t find_member(const struct membership *m, const char *name)
-{
-	return index_find(m, name, fnv1a64(name));
-}
-
-static void index_insert(struct membership *m, uint32_t idx)
-{
-	uint32_t i = m->members[idx].name_hash & m->index_mask;
-
-	assert(idx < m->cfg.max_members && m->members[idx].state != MESH_STATE_NONE);
-	while (m->index[i] != 0) {
-		assert(m->index[i] != idx + 1);
-		i = (i + 1) & m->index_mask;
-	}
-	m->index[i] = idx + 1;
-}
-
-/* Linear-probing deletion by backward shift: later entries of the same
- * cluster move into the hole when their home slot allows it. */
-static void index_remove(struct membership *m, uint32_t idx)
-{
-	uint32_t mask = m->index_mask;
-	uint32_t i = m->members[idx].name_hash & mask;
-	uint32_t j;
-
-	while (m->index[i] != idx + 1) {
-		assert(m->index[i] != 0); /* present */
-		i = (i + 1) & mask;
-	}
-	j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (m->index[j] == 0)
-			break;
-		uint32_t home = m->members[m->index[j] - 1].name_hash & mask;
-		/* the entry at j may fill the hole at i unless its home lies
-		 * cyclically in (i, j] */
-		bool home_between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-		if (!home_between) {
-			m->index[i] = m->index[j];
-			i = j;
-		}
-	}
-	m->index[i] = 0;
-	assert(m->index[i] == 0);
-}
-
 /* ---- output ring ------------------------------------------------------- */
 
 static uint32_t out_room(const struct membership *m)
@@ -772,11 +422,11 @@ static void push_event(struct membership *m, const struct member *mb, uint32_t o
 {
 	struct mesh_event *ev = &out_push(m, MESH_OUT_EVENT)->event;
 
-	assert(mb != &m->members[SELF]);
+	assert(mb != &m->t.members[MT_SELF]);
 	assert(old_state != mb->state);
-	copy_str(ev->name, sizeof(ev->name), mname(m, mb));
-	copy_str(ev->addr, sizeof(ev->addr), maddr(m, mb));
-	copy_str(ev->by, sizeof(ev->by), mby(m, mb));
+	copy_str(ev->name, sizeof(ev->name), member_name(&m->t, mb));
+	copy_str(ev->addr, sizeof(ev->addr), member_addr(&m->t, mb));
+	copy_str(ev->by, sizeof(ev->by), member_by(&m->t, mb));
 	ev->incarnation = mb->incarnation;
 	ev->at_ns = m->now;
 	ev->old_state = old_state;
@@ -787,31 +437,31 @@ static void push_event(struct membership *m, const struct member *mb, uint32_t o
 
 static void bq_unlink(struct membership *m, uint32_t idx)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 
 	assert(mb->bq_queued && mb->bq_transmits < MESH_MAX_RETRANSMITS);
 	assert(m->bq_len > 0);
-	if (mb->bq_prev != NIL)
-		m->members[mb->bq_prev].bq_next = mb->bq_next;
+	if (mb->bq_prev != MT_NIL)
+		m->t.members[mb->bq_prev].bq_next = mb->bq_next;
 	else
 		m->bq_head[mb->bq_transmits] = mb->bq_next;
-	if (mb->bq_next != NIL)
-		m->members[mb->bq_next].bq_prev = mb->bq_prev;
-	mb->bq_prev = mb->bq_next = NIL;
+	if (mb->bq_next != MT_NIL)
+		m->t.members[mb->bq_next].bq_prev = mb->bq_prev;
+	mb->bq_prev = mb->bq_next = MT_NIL;
 	mb->bq_queued = false;
 	m->bq_len--;
 }
 
 static void bq_link(struct membership *m, uint32_t idx, uint32_t transmits)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 
 	assert(!mb->bq_queued && transmits < MESH_MAX_RETRANSMITS);
 	mb->bq_transmits = transmits;
-	mb->bq_prev = NIL;
+	mb->bq_prev = MT_NIL;
 	mb->bq_next = m->bq_head[transmits];
-	if (mb->bq_next != NIL)
-		m->members[mb->bq_next].bq_prev = idx;
+	if (mb->bq_next != MT_NIL)
+		m->t.members[mb->bq_next].bq_prev = idx;
 	m->bq_head[transmits] = idx;
 	mb->bq_queued = true;
 	m->bq_len++;
@@ -837,10 +487,10 @@ static bool bq_gossip_due(const struct membership *m)
 	 * rounds' pace, not only at the probes' */
 	if (m->bq_len > m->cfg.max_updates_per_msg)
 		return true;
-	if (m->leaving && m->members[SELF].bq_queued)
+	if (m->leaving && m->t.members[MT_SELF].bq_queued)
 		return true;
 	for (uint32_t t = 0; t < fresh; t++)
-		if (m->bq_head[t] != NIL)
+		if (m->bq_head[t] != MT_NIL)
 			return true;
 	return false;
 }
@@ -855,16 +505,16 @@ static bool bq_gossip_due(const struct membership *m)
  * spread is detection time. */
 static void bq_queue(struct membership *m, uint32_t idx)
 {
-	const struct member *mb = &m->members[idx];
+	const struct member *mb = &m->t.members[idx];
 	bool urgent;
 	uint64_t due;
 
 	assert(idx < m->cfg.max_members);
-	assert(m->members[idx].state != MESH_STATE_NONE);
-	if (m->members[idx].bq_queued)
+	assert(m->t.members[idx].state != MESH_STATE_NONE);
+	if (m->t.members[idx].bq_queued)
 		bq_unlink(m, idx);
 	bq_link(m, idx, 0);
-	urgent = idx == SELF || mb->state == MESH_DEAD || mb->state == MESH_LEFT;
+	urgent = idx == MT_SELF || mb->state == MESH_DEAD || mb->state == MESH_LEFT;
 	due = m->last_gossip_at == 0 ? m->now
 		: max_u64(m->now, m->last_gossip_at + (urgent ? m->cfg.gossip_interval_ns / 4
 							      : m->cfg.gossip_interval_ns));
@@ -875,22 +525,22 @@ static void bq_queue(struct membership *m, uint32_t idx)
 /* One more transmission of a queued record; dropped at the limit. */
 static void bq_sent(struct membership *m, uint32_t idx, uint32_t limit)
 {
-	uint32_t t = m->members[idx].bq_transmits + 1;
+	uint32_t t = m->t.members[idx].bq_transmits + 1;
 
-	assert(m->members[idx].bq_queued);
+	assert(m->t.members[idx].bq_queued);
 	bq_unlink(m, idx);
 	if (t < limit && t < MESH_MAX_RETRANSMITS)
 		bq_link(m, idx, t);
-	assert(m->members[idx].bq_queued == (t < limit && t < MESH_MAX_RETRANSMITS));
+	assert(m->t.members[idx].bq_queued == (t < limit && t < MESH_MAX_RETRANSMITS));
 }
 
 /* ---- probe order ------------------------------------------------------- */
 
 static bool probeable(const struct membership *m, uint32_t idx)
 {
-	uint8_t st = m->members[idx].state;
+	uint8_t st = m->t.members[idx].state;
 
-	return idx != SELF && (st == MESH_ALIVE || st == MESH_SUSPECT);
+	return idx != MT_SELF && (st == MESH_ALIVE || st == MESH_SUSPECT);
 }
 
 /* A new (or revived) member goes to a random place of the rest of this
@@ -899,7 +549,7 @@ static void order_insert(struct membership *m, uint32_t idx)
 {
 	uint32_t j;
 
-	assert(idx != SELF && idx < m->cfg.max_members);
+	assert(idx != MT_SELF && idx < m->cfg.max_members);
 	assert(m->order_pos <= m->order_len);
 	if (m->order_len == m->order_cap)
 		return; /* the next round includes it */
@@ -918,12 +568,13 @@ static void order_promote(struct membership *m, uint32_t idx)
 {
 	uint32_t others = live_count(m) - 1;
 
-	assert(idx != SELF && m->members[idx].state == MESH_SUSPECT);
+	assert(idx != MT_SELF && m->t.members[idx].state == MESH_SUSPECT);
 	assert(m->order_pos <= m->order_len);
 	if (m->cfg.suspect_probers == 0 || m->leaving || m->order_len == m->order_cap ||
 	    (m->probe.active && m->probe.member == idx))
 		return;
-	if (others > m->cfg.suspect_probers && xoshiro256_below(&m->rng, others) >= m->cfg.suspect_probers)
+	if (others > m->cfg.suspect_probers &&
+	    xoshiro256_below(&m->rng, others) >= m->cfg.suspect_probers)
 		return;
 	m->order[m->order_len++] = m->order[m->order_pos];
 	m->order[m->order_pos] = idx;
@@ -966,7 +617,7 @@ static uint32_t pick_random(struct membership *m, uint32_t want, bool alive_only
 		bool dup = false;
 		if (!probeable(m, idx) || idx == exclude)
 			continue;
-		if (alive_only && m->members[idx].state != MESH_ALIVE)
+		if (alive_only && m->t.members[idx].state != MESH_ALIVE)
 			continue;
 		for (uint32_t k = 0; k < n; k++)
 			dup = dup || picked[k] == idx;
@@ -981,7 +632,7 @@ static uint32_t pick_random(struct membership *m, uint32_t want, bool alive_only
 
 static void suspects_remove(struct membership *m, uint32_t idx)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 	uint32_t pos = mb->suspect_pos;
 
 	assert(pos < m->n_suspects && m->suspects[pos] == idx);
@@ -989,9 +640,9 @@ static void suspects_remove(struct membership *m, uint32_t idx)
 	if (pos != m->n_suspects) {
 		m->suspects[pos] = m->suspects[m->n_suspects];
 		m->susp[pos] = m->susp[m->n_suspects];
-		m->members[m->suspects[pos]].suspect_pos = pos;
+		m->t.members[m->suspects[pos]].suspect_pos = pos;
 	}
-	mb->suspect_pos = NIL;
+	mb->suspect_pos = MT_NIL;
 	assert(m->n_suspects < m->cfg.max_members);
 }
 
@@ -1006,51 +657,41 @@ static uint32_t *summary_slot(struct membership *m, uint8_t state)
 	}
 }
 
+/* Undoes the protocol's bookkeeping of idx, then frees its slot. */
 static void member_free(struct membership *m, uint32_t idx)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 	uint32_t *cnt = summary_slot(m, mb->state);
 
-	assert(idx != SELF && mb->state != MESH_STATE_NONE);
+	assert(idx != MT_SELF && mb->state != MESH_STATE_NONE);
 	assert(cnt && *cnt > 0);
 	(*cnt)--;
 	if (mb->bq_queued)
 		bq_unlink(m, idx);
-	if (mb->suspect_pos != NIL)
+	if (mb->suspect_pos != MT_NIL)
 		suspects_remove(m, idx);
-	index_remove(m, idx);
-	if (mb->own != NIL)
-		m->own_free[m->n_own_free++] = mb->own;
-	memset(mb, 0, sizeof(*mb));
-	mb->suspect_pos = mb->bq_prev = mb->bq_next = mb->own = NIL;
-	m->free_stack[m->n_stack++] = idx;
-	m->n_free++;
-	assert(m->n_free < m->cfg.max_members && m->n_stack <= m->n_free);
+	member_slot_release(&m->t, idx);
 }
 
 /* A free slot, evicting the oldest dead or left member if needed. */
 static uint32_t member_alloc(struct membership *m)
 {
-	uint32_t victim = NIL;
+	uint32_t victim = MT_NIL;
 
-	if (m->n_free == 0) {
+	if (m->t.n_free == 0) {
 		for (uint32_t i = 1; i < m->cfg.max_members; i++) {
-			const struct member *mb = &m->members[i];
+			const struct member *mb = &m->t.members[i];
 			if ((mb->state == MESH_DEAD || mb->state == MESH_LEFT) &&
-			    (victim == NIL || mb->state_since_ns < m->members[victim].state_since_ns))
+			    (victim == MT_NIL ||
+			     mb->state_since_ns < m->t.members[victim].state_since_ns))
 				victim = i;
 		}
-		if (victim == NIL)
-			return NIL;
+		if (victim == MT_NIL)
+			return MT_NIL;
 		member_free(m, victim);
 		m->counters.members_evicted++;
 	}
-	assert(m->n_free > 0);
-	uint32_t idx = m->n_stack > 0 ? m->free_stack[--m->n_stack] : m->next_fresh++;
-	m->n_free--;
-	assert(m->next_fresh <= m->cfg.max_members);
-	assert(idx != SELF && m->members[idx].state == MESH_STATE_NONE);
-	return idx;
+	return member_slot_take(&m->t);
 }
 
 static struct suspicion *susp_of(struct membership *m, const struct member *mb)
@@ -1093,7 +734,7 @@ static bool suspicion_add_accuser(struct membership *m, struct member *mb, const
  * confirm), the first accuser recorded, the timer at its maximum. */
 static void suspicion_start(struct membership *m, uint32_t idx)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 	struct suspicion *sp = susp_of(m, mb);
 	uint32_t n = live_count(m); /* the suspect counted */
 
@@ -1103,7 +744,7 @@ static void suspicion_start(struct membership *m, uint32_t idx)
 	if (n < 2 + sp->expected)
 		sp->expected = n >= 2 ? n - 2 : 0;
 	sp->n_accusers = 0;
-	suspicion_add_accuser(m, mb, mby(m, mb));
+	suspicion_add_accuser(m, mb, member_by(&m->t, mb));
 	suspicion_update_deadline(m, mb);
 	if (mb->by_ref != REF_SELF)
 		order_promote(m, idx);
@@ -1115,11 +756,11 @@ static void suspicion_start(struct membership *m, uint32_t idx)
 static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, uint64_t inc,
 			     const char *by)
 {
-	struct member *mb = &m->members[idx];
+	struct member *mb = &m->t.members[idx];
 	uint8_t old = mb->state;
 	uint32_t *cnt;
 
-	assert(idx != SELF && state >= MESH_ALIVE && state <= MESH_LEFT);
+	assert(idx != MT_SELF && state >= MESH_ALIVE && state <= MESH_LEFT);
 	assert(old == MESH_STATE_NONE || inc >= mb->incarnation);
 	if ((cnt = summary_slot(m, old)) != NULL) {
 		assert(*cnt > 0);
@@ -1130,7 +771,7 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 		suspects_remove(m, idx);
 	mb->state = state;
 	mb->incarnation = inc;
-	if (!member_set_strings(m, mb, NULL, NULL, by))
+	if (!member_set_strings(&m->t, mb, NULL, NULL, by))
 		assert(!"callers check strings_fit()");
 	if (old != state)
 		mb->state_since_ns = m->now;
@@ -1145,7 +786,7 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 		push_event(m, mb, old);
 	bq_queue(m, idx);
 	assert(m->summary.alive + m->summary.suspect + m->summary.dead + m->summary.left +
-	       m->n_free + 1 == m->cfg.max_members);
+	       m->t.n_free + 1 == m->cfg.max_members);
 }
 
 /* ---- applying updates -------------------------------------------------- */
@@ -1154,19 +795,19 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
  * incarnation >= ours: assert ourselves with a higher incarnation. */
 static void apply_self(struct membership *m, const struct mesh_update *u)
 {
-	struct member *self = &m->members[SELF];
+	struct member *self = &m->t.members[MT_SELF];
 
-	assert(strcmp(u->name, mname(m, self)) == 0);
+	assert(strcmp(u->name, member_name(&m->t, self)) == 0);
 	if (u->incarnation < self->incarnation)
 		return;
 	if (u->incarnation == self->incarnation && u->state == self->state &&
-	    strcmp(u->addr, maddr(m, self)) == 0)
+	    strcmp(u->addr, member_addr(&m->t, self)) == 0)
 		return;
 	self->incarnation = u->incarnation + 1;
 	m->counters.refutations++;
 	if (u->state == MESH_SUSPECT || u->state == MESH_DEAD)
 		lhm_add(m, 1); /* Lifeguard: being accused hints we are slow */
-	bq_queue(m, SELF);
+	bq_queue(m, MT_SELF);
 	assert(self->incarnation <= MESH_INCARNATION_MAX + 1);
 }
 
@@ -1187,41 +828,37 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		state = MESH_SUSPECT;
 		by = sender;
 	}
-	if (strcmp(u->name, mname(m, &m->members[SELF])) == 0) {
+	if (strcmp(u->name, member_name(&m->t, &m->t.members[MT_SELF])) == 0) {
 		apply_self(m, u);
 		return;
 	}
-	idx = find_member(m, u->name);
-	if (idx == NIL) {
+	idx = member_find(&m->t, u->name);
+	if (idx == MT_NIL) {
 		if (state != MESH_ALIVE)
 			return; /* no news about strangers but that they live */
 		idx = member_alloc(m);
-		if (idx == NIL) {
+		if (idx == MT_NIL) {
 			m->counters.members_rejected++;
 			return;
 		}
-		mb = &m->members[idx];
-		mb->suspect_pos = mb->bq_prev = mb->bq_next = NIL;
-		if (!member_set_strings(m, mb, u->name, u->addr, "")) {
+		mb = &m->t.members[idx];
+		if (!member_set_strings(&m->t, mb, u->name, u->addr, "")) {
 			/* directory in use and no own block for a stranger */
-			m->free_stack[m->n_stack++] = idx; /* taken again next */
-			m->n_free++;
+			member_slot_untake(&m->t, idx); /* taken again next */
 			m->counters.members_rejected++;
 			return;
 		}
-		mb->name_hash = (uint32_t)fnv1a64(u->name);
-		mb->state = MESH_STATE_NONE;
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		/* inserted into the index once its state is set */
-		index_insert(m, idx);
+		member_index_insert(&m->t, idx);
 		return;
 	}
-	mb = &m->members[idx];
+	mb = &m->t.members[idx];
 	switch (state) {
 	case MESH_ALIVE:
 		if (u->incarnation <= mb->incarnation)
 			return;
-		if (!member_set_strings(m, mb, NULL, u->addr, "")) {
+		if (!member_set_strings(&m->t, mb, NULL, u->addr, "")) {
 			m->counters.members_rejected++;
 			return;
 		}
@@ -1231,7 +868,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
 		    mb->state == MESH_LEFT)
 			return;
-		if (!strings_fit(m, mb, NULL, NULL, by)) {
+		if (!member_strings_fit(&m->t, mb, NULL, NULL, by)) {
 			m->counters.members_rejected++;
 			return;
 		}
@@ -1239,7 +876,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 			/* it refuted (we missed that) and is suspected again: a
 			 * new suspicion with a new timer; still suspect, no event */
 			mb->incarnation = u->incarnation;
-			member_set_strings(m, mb, NULL, NULL, by);
+			member_set_strings(&m->t, mb, NULL, NULL, by);
 			suspicion_start(m, idx);
 			bq_queue(m, idx);
 			return;
@@ -1247,7 +884,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		if (mb->state == MESH_SUSPECT) {
 			if (suspicion_add_accuser(m, mb, by)) {
 				/* a confirmation: shorter timer, and re-gossip it */
-				member_set_strings(m, mb, NULL, NULL, by);
+				member_set_strings(&m->t, mb, NULL, NULL, by);
 				suspicion_update_deadline(m, mb);
 				m->counters.confirmations++;
 				bq_queue(m, idx);
@@ -1260,7 +897,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
 		    mb->state == MESH_LEFT)
 			return;
-		if (!strings_fit(m, mb, NULL, NULL, by)) {
+		if (!member_strings_fit(&m->t, mb, NULL, NULL, by)) {
 			m->counters.members_rejected++;
 			return;
 		}
@@ -1282,7 +919,7 @@ struct membership *membership_create(const struct membership_config *cfg,
 				     const char *self_name, const char *self_addr)
 {
 	struct membership *m;
-	uint32_t index_cap = 1;
+	uint32_t n_own;
 
 	if (!cfg || !self_name || !self_addr || membership_config_check(cfg, NULL, 0) != 0 ||
 	    strlen(self_name) >= MESH_NAME_MAX || strlen(self_addr) >= MESH_ADDR_MAX ||
@@ -1291,57 +928,37 @@ struct membership *membership_create(const struct membership_config *cfg,
 		errno = EINVAL;
 		return NULL;
 	}
-	while (index_cap < cfg->max_members + cfg->max_members / 2)
-		index_cap <<= 1;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	m->cfg = *cfg;
-	m->members = calloc(cfg->max_members, sizeof(*m->members));
-	m->free_stack = calloc(cfg->max_members, sizeof(*m->free_stack));
-	m->index = calloc(index_cap, sizeof(*m->index));
+	n_own = cfg->directory && cfg->foreign_members ?
+			(cfg->foreign_members < cfg->max_members ? cfg->foreign_members :
+								   cfg->max_members) :
+			cfg->max_members;
+	if (member_table_init(&m->t, cfg->max_members, n_own, cfg->directory) < 0) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
 	m->order_cap = 2 * cfg->max_members;
 	m->order = calloc(m->order_cap, sizeof(*m->order));
 	m->suspects = calloc(cfg->max_members, sizeof(*m->suspects));
-	/* suspicion records and own string blocks are used from the bottom
-	 * (a dense array, a stack): pages beyond the high-water mark of
-	 * what is in use stay untouched (calloc) */
+	/* suspicion records are used from the bottom (a dense array): pages
+	 * beyond the high-water mark of what is in use stay untouched */
 	m->susp = calloc(cfg->max_members, sizeof(*m->susp));
-	m->n_own = cfg->directory && cfg->foreign_members ?
-			   (cfg->foreign_members < cfg->max_members ? cfg->foreign_members : cfg->max_members) :
-			   cfg->max_members;
-	m->own = calloc(m->n_own, sizeof(*m->own));
-	m->own_free = calloc(m->n_own, sizeof(*m->own_free));
 	m->out_cap = cfg->out_queue_len;
 	m->out = calloc(m->out_cap, sizeof(*m->out));
-	if (!m->members || !m->free_stack || !m->index || !m->order || !m->suspects || !m->out ||
-	    !m->susp || !m->own || !m->own_free) {
+	if (!m->order || !m->suspects || !m->out || !m->susp) {
 		membership_destroy(m);
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->index_mask = index_cap - 1;
 	xoshiro256_seed(&m->rng, cfg->seed);
 	for (uint32_t i = 0; i < MESH_MAX_RETRANSMITS; i++)
-		m->bq_head[i] = NIL;
-	for (uint32_t i = 0; i < cfg->max_members; i++) {
-		m->members[i].suspect_pos = m->members[i].bq_prev = m->members[i].bq_next = NIL;
-		m->members[i].own = NIL;
-	}
-	m->n_free = cfg->max_members - 1;
-	m->next_fresh = 1; /* slot 0 is us */
-	for (uint32_t i = 0; i < m->n_own; i++)
-		m->own_free[m->n_own_free++] = m->n_own - 1 - i; /* pops 0 first */
-	struct member *self = &m->members[SELF];
-	self->by_ref = REF_NONE;
-	if (!member_set_strings(m, self, self_name, self_addr, "")) /* n_own >= 1 */
-		assert(!"no own block for ourselves");
-	self->name_hash = (uint32_t)fnv1a64(self_name);
-	self->state = MESH_ALIVE;
-	index_insert(m, SELF);
+		m->bq_head[i] = MT_NIL;
+	member_table_add_self(&m->t, self_name, self_addr);
 	m->next_gossip_at = UINT64_MAX;
-	assert(m->n_free + 1 == cfg->max_members);
-	assert(find_member(m, self_name) == SELF);
 	return m;
 }
 
@@ -1349,14 +966,10 @@ void membership_destroy(struct membership *m)
 {
 	if (!m)
 		return;
-	free(m->members);
-	free(m->free_stack);
-	free(m->index);
+	member_table_fini(&m->t);
 	free(m->order);
 	free(m->suspects);
 	free(m->susp);
-	free(m->own);
-	free(m->own_free);
 	free(m->out);
 	free(m);
 }
@@ -1409,7 +1022,7 @@ int membership_join(struct membership *m, const char *const *seed_addrs, size_t 
 		    !str_ok(seed_addrs[i], strlen(seed_addrs[i]) + 1, true))
 			return -EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(seed_addrs[i], maddr(m, &m->members[SELF])) != 0)
+		if (strcmp(seed_addrs[i], member_addr(&m->t, &m->t.members[MT_SELF])) != 0)
 			copy_str(m->seeds[k++], MESH_ADDR_MAX, seed_addrs[i]);
 	m->n_seeds = k;
 	if (k == 0) {
@@ -1429,7 +1042,7 @@ int membership_join(struct membership *m, const char *const *seed_addrs, size_t 
 
 void membership_leave(struct membership *m, uint64_t now)
 {
-	struct member *self = &m->members[SELF];
+	struct member *self = &m->t.members[MT_SELF];
 
 	advance_now(m, now);
 	if (m->leaving)
@@ -1438,7 +1051,7 @@ void membership_leave(struct membership *m, uint64_t now)
 	m->probe.active = false;
 	self->state = MESH_LEFT;
 	self->incarnation++;
-	bq_queue(m, SELF);
+	bq_queue(m, MT_SELF);
 	assert(self->incarnation <= MESH_INCARNATION_MAX + 2);
 	assert(self->bq_queued);
 }
@@ -1446,7 +1059,7 @@ void membership_leave(struct membership *m, uint64_t now)
 bool membership_leave_done(const struct membership *m)
 {
 	assert(m);
-	return m->leaving && (!m->members[SELF].bq_queued ||
+	return m->leaving && (!m->t.members[MT_SELF].bq_queued ||
 			      m->summary.alive + m->summary.suspect == 0);
 }
 
@@ -1467,8 +1080,8 @@ static void handle_ack(struct membership *m, const struct mesh_msg *msg)
 
 	assert(msg->type == MESH_MSG_ACK);
 	if (p->active && msg->seq == p->seq) {
-		struct member *t = &m->members[p->member];
-		if (t->name_hash == p->name_hash && strcmp(mname(m, t), msg->sender.name) == 0)
+		struct member *t = &m->t.members[p->member];
+		if (t->name_hash == p->name_hash && strcmp(member_name(&m->t, t), msg->sender.name) == 0)
 			t->last_rtt_us = rtt_us(m->now - p->start_ns); /* direct: a real RTT */
 		p->active = false;
 		m->counters.acks_received++;
@@ -1494,7 +1107,7 @@ static void handle_ping_req(struct membership *m, const struct mesh_msg *msg)
 
 	assert(msg->type == MESH_MSG_PING_REQ);
 	assert(msg->target[0] != '\0' && msg->target_addr[0] != '\0');
-	if (strcmp(msg->target, mname(m, &m->members[SELF])) == 0) {
+	if (strcmp(msg->target, member_name(&m->t, &m->t.members[MT_SELF])) == 0) {
 		s = push_send(m, MESH_MSG_ACK, msg->sender.name, msg->sender.addr);
 		s->seq = msg->seq;
 		return;
@@ -1549,7 +1162,7 @@ static void open_sync(struct membership *m, const char *to_name, const char *to_
 
 int membership_handle_message(struct membership *m, const struct mesh_msg *msg, uint64_t now)
 {
-	const struct member *self = &m->members[SELF];
+	const struct member *self = &m->t.members[MT_SELF];
 	enum source src;
 
 	assert(m && msg);
@@ -1558,7 +1171,7 @@ int membership_handle_message(struct membership *m, const struct mesh_msg *msg, 
 		m->counters.messages_invalid++;
 		return -EINVAL;
 	}
-	if (strcmp(msg->sender.name, mname(m, self)) == 0) {
+	if (strcmp(msg->sender.name, member_name(&m->t, self)) == 0) {
 		/* our own echo, or a peer using our name */
 		m->counters.messages_invalid++;
 		return -EINVAL;
@@ -1575,7 +1188,7 @@ int membership_handle_message(struct membership *m, const struct mesh_msg *msg, 
 
 	switch (msg->type) {
 	case MESH_MSG_PING:
-		if (strcmp(msg->target, mname(m, self)) != 0) {
+		if (strcmp(msg->target, member_name(&m->t, self)) != 0) {
 			m->counters.messages_ignored++; /* meant for a previous owner of this address */
 			break;
 		}
@@ -1638,7 +1251,7 @@ static void tick_suspicions(struct membership *m)
 
 	while (i < m->n_suspects) {
 		uint32_t idx = m->suspects[i];
-		struct member *mb = &m->members[idx];
+		struct member *mb = &m->t.members[idx];
 		assert(mb->state == MESH_SUSPECT && mb->suspect_pos == i);
 		if (m->susp[i].deadline_ns > m->now) {
 			i++;
@@ -1647,7 +1260,8 @@ static void tick_suspicions(struct membership *m)
 		if (out_room(m) < 1)
 			return;
 		/* removes suspects[i]: the slot now holds another suspect */
-		member_set_state(m, idx, MESH_DEAD, mb->incarnation, mname(m, &m->members[SELF]));
+		member_set_state(m, idx, MESH_DEAD, mb->incarnation,
+				 member_name(&m->t, &m->t.members[MT_SELF]));
 		m->counters.dead_declared++;
 	}
 	assert(i == m->n_suspects);
@@ -1656,23 +1270,23 @@ static void tick_suspicions(struct membership *m)
 static void probe_start(struct membership *m)
 {
 	struct probe *p = &m->probe;
-	uint32_t idx = NIL;
+	uint32_t idx = MT_NIL;
 	struct out_send *s;
 
 	assert(!p->active && !m->leaving);
 	m->next_probe_at = m->now + scaled(m, m->cfg.probe_interval_ns);
-	for (uint32_t round = 0; round < 2 && idx == NIL; round++) {
-		while (m->order_pos < m->order_len && idx == NIL) {
+	for (uint32_t round = 0; round < 2 && idx == MT_NIL; round++) {
+		while (m->order_pos < m->order_len && idx == MT_NIL) {
 			uint32_t cand = m->order[m->order_pos++];
 			if (probeable(m, cand))
 				idx = cand;
 		}
-		if (idx == NIL)
+		if (idx == MT_NIL)
 			order_rebuild(m);
 	}
-	if (idx == NIL)
+	if (idx == MT_NIL)
 		return; /* nobody to probe */
-	struct member *t = &m->members[idx];
+	struct member *t = &m->t.members[idx];
 	p->active = true;
 	p->indirect = false;
 	p->member = idx;
@@ -1682,9 +1296,9 @@ static void probe_start(struct membership *m)
 	p->direct_deadline_ns = m->now + scaled(m, m->cfg.probe_timeout_ns);
 	p->end_ns = m->now + 2 * scaled(m, m->cfg.probe_timeout_ns);
 	p->nacks_expected = p->nacks_received = 0;
-	s = push_send(m, MESH_MSG_PING, mname(m, t), maddr(m, t));
+	s = push_send(m, MESH_MSG_PING, member_name(&m->t, t), member_addr(&m->t, t));
 	s->seq = p->seq;
-	copy_str(s->target, sizeof(s->target), mname(m, t));
+	copy_str(s->target, sizeof(s->target), member_name(&m->t, t));
 	m->counters.probes_sent++;
 	assert(p->end_ns <= m->next_probe_at);
 }
@@ -1692,7 +1306,7 @@ static void probe_start(struct membership *m)
 static bool probe_target_valid(const struct membership *m)
 {
 	const struct probe *p = &m->probe;
-	const struct member *t = &m->members[p->member];
+	const struct member *t = &m->t.members[p->member];
 
 	return t->name_hash == p->name_hash && probeable(m, p->member);
 }
@@ -1702,17 +1316,18 @@ static void probe_indirect(struct membership *m)
 	struct probe *p = &m->probe;
 	uint32_t helpers[MESH_MAX_INDIRECT];
 	uint32_t n;
-	const struct member *t = &m->members[p->member];
+	const struct member *t = &m->t.members[p->member];
 
 	assert(p->active && !p->indirect);
 	n = pick_random(m, m->cfg.indirect_checks, true, p->member, helpers);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct member *h = &m->members[helpers[i]];
-		struct out_send *s = push_send(m, MESH_MSG_PING_REQ, mname(m, h), maddr(m, h));
+		const struct member *h = &m->t.members[helpers[i]];
+		struct out_send *s = push_send(m, MESH_MSG_PING_REQ, member_name(&m->t, h),
+					       member_addr(&m->t, h));
 		s->seq = p->seq;
 		s->flags = MESH_FLAG_WANT_NACK;
-		copy_str(s->target, sizeof(s->target), mname(m, t));
-		copy_str(s->target_addr, sizeof(s->target_addr), maddr(m, t));
+		copy_str(s->target, sizeof(s->target), member_name(&m->t, t));
+		copy_str(s->target_addr, sizeof(s->target_addr), member_addr(&m->t, t));
 		/* the helper NACKs before our indirect window closes */
 		s->timeout_ns = (p->end_ns - p->direct_deadline_ns) * 4 / 5;
 		m->counters.ping_reqs_sent++;
@@ -1727,7 +1342,7 @@ static void probe_indirect(struct membership *m)
 static void probe_fail(struct membership *m)
 {
 	struct probe *p = &m->probe;
-	struct member *t = &m->members[p->member];
+	struct member *t = &m->t.members[p->member];
 	struct mesh_update u;
 
 	assert(p->active && p->indirect);
@@ -1739,16 +1354,16 @@ static void probe_fail(struct membership *m)
 	if (t->name_hash != p->name_hash || !probeable(m, p->member))
 		return; /* refuted, declared, or replaced meanwhile */
 	memset(&u, 0, sizeof(u));
-	copy_str(u.name, sizeof(u.name), mname(m, t));
-	copy_str(u.addr, sizeof(u.addr), maddr(m, t));
-	copy_str(u.by, sizeof(u.by), mname(m, &m->members[SELF]));
+	copy_str(u.name, sizeof(u.name), member_name(&m->t, t));
+	copy_str(u.addr, sizeof(u.addr), member_addr(&m->t, t));
+	copy_str(u.by, sizeof(u.by), member_name(&m->t, &m->t.members[MT_SELF]));
 	u.incarnation = t->incarnation;
 	u.state = MESH_SUSPECT;
-	apply_update(m, &u, SRC_GOSSIP, mname(m, &m->members[SELF]));
+	apply_update(m, &u, SRC_GOSSIP, member_name(&m->t, &m->t.members[MT_SELF]));
 	m->counters.suspicions_raised++;
 	/* the suspect hears it from us at once (its record goes first in
 	 * every message we send it while we suspect it) */
-	push_send(m, MESH_MSG_GOSSIP, mname(m, t), maddr(m, t));
+	push_send(m, MESH_MSG_GOSSIP, member_name(&m->t, t), member_addr(&m->t, t));
 	assert(t->state == MESH_SUSPECT);
 }
 
@@ -1792,10 +1407,10 @@ static void tick_gossip(struct membership *m)
 	}
 	if (out_room(m) < m->cfg.gossip_nodes)
 		return;
-	n = pick_random(m, m->cfg.gossip_nodes, false, NIL, targets);
+	n = pick_random(m, m->cfg.gossip_nodes, false, MT_NIL, targets);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct member *t = &m->members[targets[i]];
-		push_send(m, MESH_MSG_GOSSIP, mname(m, t), maddr(m, t));
+		const struct member *t = &m->t.members[targets[i]];
+		push_send(m, MESH_MSG_GOSSIP, member_name(&m->t, t), member_addr(&m->t, t));
 	}
 	m->last_gossip_at = m->now;
 	m->next_gossip_at = m->now + m->cfg.gossip_interval_ns;
@@ -1813,16 +1428,16 @@ static uint32_t pick_sync_partner(struct membership *m)
 		uint32_t start = (uint32_t)xoshiro256_below(&m->rng, m->cfg.max_members);
 		for (uint32_t k = 0; k < m->cfg.max_members; k++) {
 			uint32_t i = (start + k) % m->cfg.max_members;
-			if (m->members[i].state == MESH_DEAD)
+			if (m->t.members[i].state == MESH_DEAD)
 				return i;
 		}
 		assert(!"summary counts a dead member the table lacks");
 	}
-	if (pick_random(m, 1, false, NIL, &one) == 1) {
-		assert(one != SELF && probeable(m, one));
+	if (pick_random(m, 1, false, MT_NIL, &one) == 1) {
+		assert(one != MT_SELF && probeable(m, one));
 		return one;
 	}
-	return NIL;
+	return MT_NIL;
 }
 
 static void tick_sync(struct membership *m)
@@ -1835,12 +1450,12 @@ static void tick_sync(struct membership *m)
 		return;
 	schedule_sync(m);
 	idx = pick_sync_partner(m);
-	if (idx == NIL)
+	if (idx == MT_NIL)
 		return;
-	const struct member *t = &m->members[idx];
-	assert(idx != SELF && t->state != MESH_LEFT);
-	push_send(m, MESH_MSG_JOIN, mname(m, t), maddr(m, t));
-	open_sync(m, mname(m, t), maddr(m, t)); /* push our side too */
+	const struct member *t = &m->t.members[idx];
+	assert(idx != MT_SELF && t->state != MESH_LEFT);
+	push_send(m, MESH_MSG_JOIN, member_name(&m->t, t), member_addr(&m->t, t));
+	open_sync(m, member_name(&m->t, t), member_addr(&m->t, t)); /* push our side too */
 	m->counters.joins_sent++;
 	assert(m->next_sync_at > m->now);
 }
@@ -1891,10 +1506,11 @@ static void fill_update(const struct membership *m, struct mesh_update *u,
 			const struct member *mb)
 {
 	assert(mb->state >= MESH_ALIVE && mb->state <= MESH_LEFT);
-	assert(mb->wire == update_wire_size(mname(m, mb), maddr(m, mb), mby(m, mb)));
-	copy_str(u->name, sizeof(u->name), mname(m, mb));
-	copy_str(u->addr, sizeof(u->addr), maddr(m, mb));
-	copy_str(u->by, sizeof(u->by), mby(m, mb));
+	assert(mb->wire == member_update_wire_size(member_name(&m->t, mb), member_addr(&m->t, mb),
+						   member_by(&m->t, mb)));
+	copy_str(u->name, sizeof(u->name), member_name(&m->t, mb));
+	copy_str(u->addr, sizeof(u->addr), member_addr(&m->t, mb));
+	copy_str(u->by, sizeof(u->by), member_by(&m->t, mb));
 	u->incarnation = mb->incarnation;
 	u->state = mb->state;
 	assert(update_invalid(u, false) == NULL);
@@ -1910,16 +1526,16 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 	uint32_t budget = m->cfg.max_piggyback_bytes;
 	uint32_t max = m->cfg.max_updates_per_msg;
 	uint32_t limit = membership_current_retransmit_limit(m);
-	uint32_t dest = to_name[0] ? find_member(m, to_name) : NIL;
+	uint32_t dest = to_name[0] ? member_find(&m->t, to_name) : MT_NIL;
 
 	assert(msg->n_updates == 0 && max <= MESH_MAX_UPDATES);
 	/* records sent often enough under a smaller N than when queued */
 	for (uint32_t t = limit; t < MESH_MAX_RETRANSMITS; t++)
-		while (m->bq_head[t] != NIL)
+		while (m->bq_head[t] != MT_NIL)
 			bq_unlink(m, m->bq_head[t]);
-	if (dest != NIL && dest != SELF &&
-	    (m->members[dest].state == MESH_SUSPECT || m->members[dest].state == MESH_DEAD)) {
-		const struct member *d = &m->members[dest];
+	if (dest != MT_NIL && dest != MT_SELF &&
+	    (m->t.members[dest].state == MESH_SUSPECT || m->t.members[dest].state == MESH_DEAD)) {
+		const struct member *d = &m->t.members[dest];
 		fill_update(m, &msg->updates[n++], d);
 		budget -= d->wire;
 		if (d->bq_queued)
@@ -1928,9 +1544,9 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 	/* records too big for what is left are skipped, a bounded number of
 	 * times: the walk stays O(max) however long the queue */
 	for (uint32_t t = 0; t < limit && n < max && skipped <= max; t++) {
-		for (uint32_t idx = m->bq_head[t]; idx != NIL && n < max && skipped <= max;
-		     idx = m->members[idx].bq_next) {
-			const struct member *mb = &m->members[idx];
+		for (uint32_t idx = m->bq_head[t]; idx != MT_NIL && n < max && skipped <= max;
+		     idx = m->t.members[idx].bq_next) {
+			const struct member *mb = &m->t.members[idx];
 			if (idx == dest)
 				continue;
 			if (mb->wire > budget) {
@@ -1951,10 +1567,10 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 
 static void fill_sender(const struct membership *m, struct mesh_msg *msg)
 {
-	const struct member *self = &m->members[SELF];
+	const struct member *self = &m->t.members[MT_SELF];
 
-	copy_str(msg->sender.name, sizeof(msg->sender.name), mname(m, self));
-	copy_str(msg->sender.addr, sizeof(msg->sender.addr), maddr(m, self));
+	copy_str(msg->sender.name, sizeof(msg->sender.name), member_name(&m->t, self));
+	copy_str(msg->sender.addr, sizeof(msg->sender.addr), member_addr(&m->t, self));
 	msg->sender.incarnation = self->incarnation;
 	msg->sender.state = self->state;
 	assert(msg->sender.state == MESH_ALIVE || msg->sender.state == MESH_LEFT);
@@ -2001,7 +1617,7 @@ static void build_sync(struct membership *m, struct sync_session *ss, struct mes
 	msg->type = MESH_MSG_SYNC;
 	fill_sender(m, msg);
 	for (; ss->cursor < m->cfg.max_members && n < m->cfg.max_updates_per_msg; ss->cursor++) {
-		const struct member *mb = &m->members[ss->cursor];
+		const struct member *mb = &m->t.members[ss->cursor];
 		if (mb->state == MESH_STATE_NONE)
 			continue;
 		if (mb->wire > budget)
@@ -2057,7 +1673,7 @@ size_t membership_poll_output(struct membership *m, struct mesh_out *out, size_t
 void membership_drop_broadcasts(struct membership *m)
 {
 	for (uint32_t t = 0; t < MESH_MAX_RETRANSMITS; t++)
-		while (m->bq_head[t] != NIL)
+		while (m->bq_head[t] != MT_NIL)
 			bq_unlink(m, m->bq_head[t]);
 	assert(m->bq_len == 0);
 }
@@ -2066,15 +1682,15 @@ void membership_drop_broadcasts(struct membership *m)
 
 static void fill_info(const struct membership *m, uint32_t idx, struct mesh_member_info *info)
 {
-	const struct member *mb = &m->members[idx];
+	const struct member *mb = &m->t.members[idx];
 
 	assert(mb->state != MESH_STATE_NONE);
 	memset(info, 0, sizeof(*info));
-	copy_str(info->name, sizeof(info->name), mname(m, mb));
-	copy_str(info->addr, sizeof(info->addr), maddr(m, mb));
-	copy_str(info->by, sizeof(info->by), mby(m, mb));
+	copy_str(info->name, sizeof(info->name), member_name(&m->t, mb));
+	copy_str(info->addr, sizeof(info->addr), member_addr(&m->t, mb));
+	copy_str(info->by, sizeof(info->by), member_by(&m->t, mb));
 	info->state = mb->state;
-	info->self = idx == SELF;
+	info->self = idx == MT_SELF;
 	info->incarnation = mb->incarnation;
 	info->state_since_ns = mb->state_since_ns;
 	info->last_rtt_ns = (uint64_t)mb->last_rtt_us * 1000u;
@@ -2093,7 +1709,7 @@ bool membership_member_next(const struct membership *m, uint32_t *cursor,
 	assert(m && cursor && info);
 	while (*cursor < m->cfg.max_members) {
 		uint32_t i = (*cursor)++;
-		if (m->members[i].state != MESH_STATE_NONE) {
+		if (m->t.members[i].state != MESH_STATE_NONE) {
 			fill_info(m, i, info);
 			return true;
 		}
@@ -2109,8 +1725,8 @@ int membership_member_get(const struct membership *m, const char *name,
 	assert(m && name && info);
 	if (strlen(name) >= MESH_NAME_MAX)
 		return -ENOENT;
-	idx = find_member(m, name);
-	if (idx == NIL)
+	idx = member_find(&m->t, name);
+	if (idx == MT_NIL)
 		return -ENOENT;
 	fill_info(m, idx, info);
 	return 0;
@@ -2137,7 +1753,7 @@ uint32_t membership_lhm(const struct membership *m)
 uint64_t membership_incarnation(const struct membership *m)
 {
 	assert(m);
-	return m->members[SELF].incarnation;
+	return m->t.members[MT_SELF].incarnation;
 }
 
 bool membership_joined(const struct membership *m)
