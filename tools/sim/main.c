@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "os/clock.h"
 #include "tools/sim/sim.h"
 
 #define MAX_TABLE 32
@@ -179,14 +179,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	c->n = 20;
 	c->seed = 1;
-	c->duration_ns = 30 * NS_S;
-	c->net.latency_ns = 1 * NS_MS;
-	c->net.jitter_ns = 1 * NS_MS;
+	c->duration_ns = 30 * NS_PER_S;
+	c->net.latency_ns = 1 * NS_PER_MS;
+	c->net.jitter_ns = 1 * NS_PER_MS;
 	c->transport = TRANSPORT_DATAGRAM;
-	c->rto_ns = 200 * NS_MS;
+	c->rto_ns = 200 * NS_PER_MS;
 	c->fence_mode = FENCE_POWEROFF;
-	c->fence_delay_ns = 1 * NS_S;
-	c->masakari_rtt_ns = 20 * NS_MS;
+	c->fence_delay_ns = 1 * NS_PER_S;
+	c->masakari_rtt_ns = 20 * NS_PER_MS;
 	c->scenario = scenario_find("crash");
 	scenario_knobs_default(&c->knobs);
 	membership_config_default(&c->mcfg);
@@ -332,9 +332,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static double wall_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)mono_ns() / 1e9;
 }
 
 static uint64_t mem_available(void)

@@ -22,21 +22,21 @@ enum op {
 void scenario_knobs_default(struct scenario_knobs *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->stall_min_ns = 500 * NS_MS;
-	k->stall_max_ns = 2000 * NS_MS;
-	k->stall_gap_min_ns = 1000 * NS_MS;
-	k->stall_gap_max_ns = 5000 * NS_MS;
-	k->flap_down_min_ns = 500 * NS_MS;
-	k->flap_down_max_ns = 2000 * NS_MS;
-	k->flap_up_min_ns = 1000 * NS_MS;
-	k->flap_up_max_ns = 3000 * NS_MS;
+	k->stall_min_ns = 500 * NS_PER_MS;
+	k->stall_max_ns = 2000 * NS_PER_MS;
+	k->stall_gap_min_ns = 1000 * NS_PER_MS;
+	k->stall_gap_max_ns = 5000 * NS_PER_MS;
+	k->flap_down_min_ns = 500 * NS_PER_MS;
+	k->flap_down_max_ns = 2000 * NS_PER_MS;
+	k->flap_up_min_ns = 1000 * NS_PER_MS;
+	k->flap_up_max_ns = 3000 * NS_PER_MS;
 }
 
 /* First fault: 2 s of steady state, then a random phase within a probe
  * interval. */
 static uint64_t first_fault_at(struct sim *s)
 {
-	return s->st.t0 + 2 * NS_S + rng_below(&s->scn.rng, s->cfg.mcfg.probe_interval_ns);
+	return s->st.t0 + 2 * NS_PER_S + rng_below(&s->scn.rng, s->cfg.mcfg.probe_interval_ns);
 }
 
 static void at(struct sim *s, uint64_t t, enum op op, uint32_t node)

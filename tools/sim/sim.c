@@ -8,9 +8,9 @@
 
 #include "tools/sim/wire.h"
 
-#define WARM_WINDOW (100 * NS_MS)
-#define WARM_MIN (1 * NS_S)
-#define WARM_MAX (120 * NS_S)
+#define WARM_WINDOW (100 * NS_PER_MS)
+#define WARM_MIN (1 * NS_PER_S)
+#define WARM_MAX (120 * NS_PER_S)
 
 void sim_trace(const struct sim *s, const char *fmt, ...)
 {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/units.h"
 #include "tools/sim/evq.h"
 #include "mesh/agreement.h"
 #include "mesh/membership.h"
@@ -26,9 +27,6 @@
 #include "tools/sim/scenario.h"
 #include "tools/sim/services.h"
 #include "tools/sim/stats.h"
-
-#define NS_MS UINT64_C(1000000)
-#define NS_S UINT64_C(1000000000)
 
 enum sim_ev_kind {
 	EV_TIMER = 1,      /* node: its cores' next deadline */

@@ -7,7 +7,7 @@
 
 #include "tools/sim/sim.h"
 
-#define STALL_MEMORY (5 * NS_S)
+#define STALL_MEMORY (5 * NS_PER_S)
 
 static void *grow(void *p, size_t *cap, size_t len, size_t size)
 {
