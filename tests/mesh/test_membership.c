@@ -1437,23 +1437,39 @@ static void test_partition(void **state)
 }
 
 /* Chaos: crashes, restarts, graceful leaves and rejoins, partitions,
- * lossy periods, slow and stalled nodes at random for a minute; then the network heals and every
- * stopped node restarts. Whatever happened, the views must converge to
- * "everyone alive" (refutation of old dead/left records, anti-entropy
- * across healed partitions), and the core's own asserts hold throughout. */
-static void run_chaos(uint64_t seed)
+ * lossy periods, slow and stalled nodes at random for a minute; then the
+ * network heals and every stopped node restarts. Whatever happened, the
+ * views must converge to "everyone alive" (refutation of old dead/left
+ * records, anti-entropy across healed partitions), and the core's own
+ * asserts hold throughout. Two tempos of the same script:
+ *   minute  the pauses, slow-downs and stalls as the script names them (up
+ *           to 3 s, 400 ms, 2 s): partitions and lossy periods last, views
+ *           declare nodes dead, stalled and slow nodes are suspected;
+ *   churn   the same actions microseconds apart (pauses < 32.8 us,
+ *           slow-downs and stalls < 2.05 us): hundreds of crash, leave and
+ *           restart cycles a minute. This is what the test ran until its
+ *           script took base/rng.h's splitmix64: the old generator's draws
+ *           had 31 bits, which capped every pause, slow-down and stall so. */
+struct chaos_tempo {
+	uint64_t pause_max, slow_max, stall_max;
+};
+
+static const struct chaos_tempo chaos_minute = { 3 * SEC, 400 * MS, 2 * SEC };
+static const struct chaos_tempo chaos_churn = { 32768, 2048, 2048 };
+
+static void run_chaos(uint64_t seed, const struct chaos_tempo *tempo)
 {
 	struct membership_config cfg = test_cfg(16);
 	const uint32_t n = 12;
 	struct sim *s;
 	uint64_t end, t;
-	uint64_t rnd = seed;
+	uint64_t script = seed; /* the chaos script's own stream, apart from the network's */
 
 	cfg.sync_interval_ns = 5 * SEC;
 	s = joined_sim(n, &cfg, seed, 5 * SEC, NULL);
 	end = s->net->now + 60 * SEC;
 	while (s->net->now < end) {
-		uint64_t r = (rnd = rnd * 6364136223846793005u + 1442695040888963407u) >> 33;
+		uint64_t r = splitmix64_next(&script);
 		uint32_t i = 1 + (uint32_t)(r % (n - 1)); /* node 0 stays as the seed */
 		switch ((r >> 8) % 8) {
 		case 0:
@@ -1480,16 +1496,16 @@ static void run_chaos(uint64_t seed)
 			break;
 		case 5:
 			vnet_set_out_delay(s->net, i,
-					   vnet_out_delay(s->net, i) ? 0 : (r >> 20) % (400 * MS));
+					   vnet_out_delay(s->net, i) ? 0 : (r >> 20) % tempo->slow_max);
 			break;
 		case 6:
-			vnet_stall(s->net, i, s->net->now + (r >> 20) % (2 * SEC));
+			vnet_stall(s->net, i, s->net->now + (r >> 20) % tempo->stall_max);
 			break;
 		default:
 			vnet_set_loss_ppm(s->net, vnet_loss_ppm(s->net) ? 0 : 100000);
 			break;
 		}
-		sim_run_until(s, s->net->now + (r >> 16) % (3 * SEC));
+		sim_run_until(s, s->net->now + (r >> 16) % tempo->pause_max);
 	}
 	vnet_heal(s->net);
 	for (uint32_t i = 0; i < n; i++)
@@ -1507,20 +1523,24 @@ static void run_chaos(uint64_t seed)
 				      sum.alive, sum.suspect, sum.dead, sum.left,
 				      (unsigned long)membership_incarnation(s->m[i]));
 		}
-		fail_msg("chaos seed %lu: no convergence after healing", (unsigned long)seed);
+		fail_msg("chaos seed %lu (%s): no convergence after healing", (unsigned long)seed,
+			 tempo == &chaos_churn ? "churn" : "minute");
 	}
 	sim_free(s);
 }
 
-/* MESH_CHAOS_SEEDS=N runs N seeds instead of 20 (a longer hunt). */
+/* MESH_CHAOS_SEEDS=N runs N seeds of each tempo instead of 20 (a longer
+ * hunt). */
 static void test_chaos(void **state)
 {
 	const char *env = getenv("MESH_CHAOS_SEEDS");
 	uint64_t seeds = env ? strtoull(env, NULL, 10) : 20;
 
 	(void)state;
-	for (uint64_t seed = 100; seed < 100 + seeds; seed++)
-		run_chaos(seed);
+	for (uint64_t seed = 100; seed < 100 + seeds; seed++) {
+		run_chaos(seed, &chaos_minute);
+		run_chaos(seed, &chaos_churn);
+	}
 }
 
 /* Same seeds, same inputs: the same events at the same virtual times. */
