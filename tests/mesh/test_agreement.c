@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "mesh/agreement.h"
 #include "core/crm_mon.h"
 #include "tests/support/vnet.h"
@@ -1552,12 +1553,12 @@ static uint64_t run_digest(void)
 			if (side[i] != side[j])
 				sim_sees(s, i, j, AGR_MEMBER_DEAD, 0);
 	sim_run(s, s->net->now + 15 * S);
-	uint64_t d = 1469598103934665603u;
+	uint64_t d = FNV1A64_OFFSET; /* FNV-1a's step over 64-bit words */
 	for (int k = 0; k < s->n_rec; k++) {
 		const struct record *r = &s->rec[k];
 		uint64_t v[4] = { r->t, (uint64_t)r->node, (uint64_t)r->kind, agreement_name_hash(r->subject) };
 		for (int j = 0; j < 4; j++)
-			d = (d ^ v[j]) * 1099511628211u;
+			d = (d ^ v[j]) * FNV1A64_PRIME;
 	}
 	assert_true(s->n_rec > 100);
 	sim_free(s);

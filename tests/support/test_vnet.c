@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/units.h"
 #include "tests/support/vnet.h"
 
@@ -148,7 +149,7 @@ static uint64_t fates(uint64_t seed, uint64_t *lost, uint64_t *min_d, uint64_t *
 {
 	struct rec r;
 	struct vnet *net = make(&r, 2, 1 * MS, 1 * MS, 100000, seed, false);
-	uint64_t digest = 1469598103934665603u;
+	uint64_t digest = FNV1A64_OFFSET; /* FNV-1a's step over 64-bit words */
 
 	*min_d = UINT64_MAX;
 	*max_d = 0;
@@ -161,9 +162,9 @@ static uint64_t fates(uint64_t seed, uint64_t *lost, uint64_t *min_d, uint64_t *
 			uint64_t d = r.ev[before].at - t0;
 			*min_d = d < *min_d ? d : *min_d;
 			*max_d = d > *max_d ? d : *max_d;
-			digest = (digest ^ d) * 1099511628211u;
+			digest = (digest ^ d) * FNV1A64_PRIME;
 		} else {
-			digest = (digest ^ UINT64_MAX) * 1099511628211u;
+			digest = (digest ^ UINT64_MAX) * FNV1A64_PRIME;
 		}
 		r.n = 0;
 	}
