@@ -4,8 +4,8 @@
  * thread group (qemu, pacemaker remote, configured extras, allowlisted
  * tgids), carrying what killed it. Fatal signals and OOM selection are
  * remembered per tgid in maps and folded into the exit record, so user space
- * receives nothing but exits. All policy (which names, which variant) is set
- * by daemon/loop/probe.c before load.
+ * receives nothing but exits. All policy (which names: core/watchlist.c's,
+ * which variant) is set by daemon/loop/probe.c before load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -37,10 +37,11 @@ char LICENSE[] SEC("license") = "GPL";
  * left by processes that stopped matching (renamed) before they died. */
 #define TRACK_MAX 4096
 
-/* rodata, filled in by the loader before load (frozen: the verifier sees
- * constants and prunes unused slots). watch_cmp_len[i] is the number of
- * bytes of watch_names[i] to compare with the leader's comm: the prefix
- * length for a prefix, strlen + 1 (the NUL) for an exact name; 0 = unused. */
+/* rodata, filled in by the loader before load, from slot 0 on (frozen:
+ * the verifier sees constants). watch_cmp_len[i] is the number of bytes of
+ * watch_names[i] to compare with the leader's comm: the prefix length for a
+ * prefix, strlen + 1 (the NUL) for an exact name; 0 = unused, and so are
+ * all slots after it. */
 const volatile char watch_names[EXITWATCH_MAX_NAMES][EXITWATCH_COMM_LEN] = {};
 const volatile __u32 watch_cmp_len[EXITWATCH_MAX_NAMES] = {};
 /* Set when the kernel's mark_victim passes only a pid (6.1): OOM
@@ -106,7 +107,9 @@ static __always_inline bool name_watched(const char *comm)
 		__u32 len = watch_cmp_len[i];
 		int j;
 
-		if (len == 0 || len > EXITWATCH_COMM_LEN)
+		if (len == 0)
+			break; /* the rest is unused: spare slots cost nothing */
+		if (len > EXITWATCH_COMM_LEN)
 			continue;
 		for (j = 0; j < EXITWATCH_COMM_LEN; j++) {
 			if ((__u32)j >= len || comm[j] != watch_names[i][j])

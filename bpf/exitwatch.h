@@ -1,14 +1,23 @@
 /* The record bpf/exitwatch.bpf.c hands to user space when a watched thread
  * group dies, and the sizes of the tables the loader fills in before load.
- * Included by the BPF side (vmlinux.h types) and by daemon/loop/probe.c
- * (linux/types.h), so only fixed-size __u32-style fields, laid out without
- * implicit padding. */
+ * Included by the BPF side (vmlinux.h types) and by user space (linux/types.h:
+ * daemon/loop/probe.c, core/watchlist.h), so only fixed-size __u32-style
+ * fields, laid out without implicit padding. */
 #ifndef MIMAMORI_EXITWATCH_H
 #define MIMAMORI_EXITWATCH_H
 
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* The one bound of a process name: every comm user space keeps derives
+ * from it (core/watchlist.h, core/facts.h). */
 #define EXITWATCH_COMM_LEN 16 /* kernel TASK_COMM_LEN: 15 chars + NUL */
-/* Name table slots: 4 built-ins plus probe.h's PROBE_MAX_EXTRA_NAMES. */
-#define EXITWATCH_MAX_NAMES 20
+/* Name table slots, filled from slot 0 on: core/watchlist.c's built-ins,
+ * then [process] watched (at most 16). The first unused slot ends the
+ * kernel's search, so the spare ones cost nothing; watchlist.c asserts
+ * that the built-ins and 16 configured names fit. */
+#define EXITWATCH_MAX_NAMES 24
 
 /* A default-fatal signal generated for the watched process. */
 struct exitwatch_sig {

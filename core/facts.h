@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FACT_COMM_LEN 16     /* kernel TASK_COMM_LEN */
+#include "bpf/exitwatch.h"
+
+#define FACT_COMM_LEN EXITWATCH_COMM_LEN /* kernel TASK_COMM_LEN */
 #define FACT_UUID_LEN 37     /* 36 chars + NUL */
 #define FACT_NAME_LEN 64     /* libvirt domain name, truncated */
 #define FACT_REASON_LEN 64

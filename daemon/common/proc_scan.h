@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PROC_COMM_LEN 16 /* kernel TASK_COMM_LEN */
+#include "bpf/exitwatch.h"
+
+#define PROC_COMM_LEN EXITWATCH_COMM_LEN /* kernel TASK_COMM_LEN */
 
 /* Reads /proc/PID/comm without its newline; false when the process is gone. */
 bool proc_read_comm(uint32_t pid, char comm[PROC_COMM_LEN]);

@@ -24,8 +24,10 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "os/log.h"
+#include "core/watchlist.h"
 #include "daemon/common/proc_scan.h"
+#include "os/clock.h"
+#include "os/log.h"
 #include "os/threads.h"
 
 _Static_assert(sizeof(struct fact) <= PIPE_BUF, "facts must be written atomically");
@@ -49,14 +51,6 @@ struct libvirt_watch {
 	pthread_mutex_t status_lock; /* guards status only */
 	struct libvirt_watch_status status;
 };
-
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void emit(struct libvirt_watch *w, const struct fact *f)
 {
@@ -147,7 +141,7 @@ static bool match_qemu(uint32_t pid, const char *comm, void *arg)
 	char path[64], got_uuid[FACT_UUID_LEN], got_name[FACT_NAME_LEN];
 	ssize_t n;
 
-	if (strncmp(comm, "qemu-system-", 12) != 0 && strncmp(comm, "qemu-kvm", 8) != 0)
+	if (!watchlist_prefix_of(comm, WATCH_DEATH_GUEST))
 		return true;
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
 	n = read_small_file(path, cmdline, sizeof(cmdline));
@@ -193,7 +187,7 @@ static void emit_guest_running(struct libvirt_watch *w, virDomainPtr dom)
 
 	domain_ids(dom, f.guest.uuid, f.guest.name);
 	f.guest.tgid = find_qemu_tgid(f.guest.uuid, cmd_name);
-	f.guest.ts_ns = mono_now_ns();
+	f.guest.ts_ns = mono_ns();
 	if (f.guest.tgid == 0) {
 		log_warn("libvirt: guest %s (%s) is active but no qemu process carries its uuid",
 			 f.guest.name, f.guest.uuid);
@@ -209,7 +203,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	struct fact f = { .kind = FACT_LIBVIRT_LIFECYCLE };
 
 	(void)conn;
-	f.lifecycle.ts_ns = mono_now_ns();
+	f.lifecycle.ts_ns = mono_ns();
 	domain_ids(dom, f.lifecycle.uuid, f.lifecycle.name);
 	f.lifecycle.event = event;
 	f.lifecycle.detail = detail;
@@ -228,7 +222,7 @@ static void on_io_error(virConnectPtr conn, virDomainPtr dom, const char *src_pa
 	struct fact f = { .kind = FACT_LIBVIRT_IO_ERROR };
 
 	(void)conn;
-	f.io_error.ts_ns = mono_now_ns();
+	f.io_error.ts_ns = mono_ns();
 	domain_ids(dom, f.io_error.uuid, f.io_error.name);
 	f.io_error.action = action;
 	snprintf(f.io_error.reason, sizeof(f.io_error.reason), "%s%s%s%s%s",
@@ -264,7 +258,7 @@ static void emit_connection(struct libvirt_watch *w, bool up)
 {
 	struct fact f = { .kind = FACT_LIBVIRT_CONNECTION };
 
-	f.connection.ts_ns = mono_now_ns();
+	f.connection.ts_ns = mono_ns();
 	f.connection.up = up;
 	emit(w, &f);
 }

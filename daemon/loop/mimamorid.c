@@ -29,6 +29,7 @@
 #include "daemon/common/metrics.h"
 #include "daemon/serve/metrics_http.h"
 #include "core/notification.h"
+#include "core/watchlist.h"
 #include "daemon/notifier/notifier.h"
 #include "daemon/notifier/outbox.h"
 #include "daemon/loop/pidfd_watch.h"
@@ -36,6 +37,8 @@
 #include "daemon/loop/probe.h"
 #include "daemon/loop/status_file.h"
 #include "daemon/loop/systemd_notify.h"
+#include "base/units.h"
+#include "os/clock.h"
 #include "os/threads.h"
 
 #define EXIT_CONFIG 2
@@ -69,30 +72,6 @@ struct daemon {
 	bool stopping;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-/* Kernel stamps are CLOCK_MONOTONIC; Masakari wants wall-clock time. */
-static int64_t mono_to_realtime(uint64_t mono)
-{
-	int64_t offset = realtime_ns() - (int64_t)mono_ns();
-
-	return (int64_t)mono + offset;
-}
-
 static void handle_verdict(struct daemon *d, const struct fact *f, const struct verdict *v)
 {
 	struct verdict_timing t = {
@@ -111,6 +90,7 @@ static void handle_verdict(struct daemon *d, const struct fact *f, const struct 
 	    t.verdict_mono_ns >= v->failure_ts_ns)
 		metrics_observe_detection_latency_ns(d->metrics, t.verdict_mono_ns - v->failure_ts_ns);
 	if (v->notify) {
+		/* kernel stamps are CLOCK_MONOTONIC; Masakari wants wall-clock time */
 		int64_t failure_rt = mono_to_realtime(v->failure_ts_ns);
 		char *body = notification_body_from_verdict(v, d->cfg.hostname, failure_rt);
 		int rc = body ? notifier_submit(d->notifier, body, failure_rt, &outbox_id) : -ENOMEM;
@@ -132,13 +112,6 @@ static void handle_verdict(struct daemon *d, const struct fact *f, const struct 
 	event_log_verdict(d->events, f, v, &t, outbox_id);
 }
 
-/* pacemaker-remoted's comm, by either of its names. */
-static bool is_pacemaker_remote(const char *comm)
-{
-	return strncmp(comm, "pacemaker-remot", 15) == 0 ||
-	       strncmp(comm, "pacemaker_remot", 15) == 0;
-}
-
 static void handle_fact(const struct fact *f, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -151,17 +124,23 @@ static void handle_fact(const struct fact *f, void *ctx)
 	for (size_t i = 0; i < n; i++) {
 		struct verdict v = out[i];
 
-		/* With the mesh, a failed pacemaker-remoted is the peers' to judge:
-		 * a process failure if this host stays reachable, else theirs to
-		 * report as a host failure. An orderly stop (maintenance) is only
-		 * recorded, as for any watched process. */
-		if (d->mesh && v.kind == VERDICT_PROCESS_FAILED && is_pacemaker_remote(v.name)) {
-			int mrc = mesh_node_local_process_failed(d->mesh, "pacemaker_remoted",
+		/* With the mesh, a failed pacemaker-remoted (core/watchlist.c says
+		 * which processes) is the peers' to judge: a process failure if
+		 * this host stays reachable, else theirs to report as a host
+		 * failure. An orderly stop (maintenance) is only recorded, as for
+		 * any watched process. */
+		const struct watch_entry *to_mesh =
+			v.kind == VERDICT_PROCESS_FAILED ? watchlist_failure_to_mesh(v.name, d->mesh)
+							 : NULL;
+
+		if (to_mesh) {
+			int mrc = mesh_node_local_process_failed(d->mesh, to_mesh->process,
 								 v.failure_ts_ns);
 
 			if (mrc < 0) {
-				log_error("mesh: cannot report pacemaker_remoted's failure to the "
-					  "peers (%s): notifying Masakari from here", strerror(-mrc));
+				log_error("mesh: cannot report %s's failure to the peers (%s): "
+					  "notifying Masakari from here", to_mesh->process,
+					  strerror(-mrc));
 			} else {
 				v.notify = false;
 				snprintf(v.cause + strnlen(v.cause, sizeof(v.cause)),
@@ -181,19 +160,13 @@ static void handle_fact(const struct fact *f, void *ctx)
 	}
 }
 
-static const char *builtin_prefixes[] = { "qemu-system-", "qemu-kvm", "pacemaker-remot",
-					  "pacemaker_remot" };
-
 static void pidfd_rescan(struct daemon *d)
 {
-	const char *names[4 + CORRELATE_MAX_PROCESS_NAMES];
-	size_t n = 0;
+	const char *prefixes[WATCHLIST_MAX_NAMES];
+	size_t n = watchlist_scan_prefixes(d->cfg.process_names, d->cfg.n_process_names, prefixes,
+					   WATCHLIST_MAX_NAMES);
 
-	for (size_t i = 0; i < sizeof(builtin_prefixes) / sizeof(builtin_prefixes[0]); i++)
-		names[n++] = builtin_prefixes[i];
-	for (size_t i = 0; i < d->cfg.n_process_names; i++)
-		names[n++] = d->cfg.process_names[i];
-	pidfd_watch_scan(d->pidfd, names, n);
+	pidfd_watch_scan(d->pidfd, prefixes, n);
 }
 
 static int open_probe(struct daemon *d)
@@ -257,7 +230,7 @@ static void fill_status(struct daemon *d, struct daemon_status *s)
 	s->n_guests = correlator_guest_tgids(d->core, s->guest_tgids, STATUS_MAX_GUESTS);
 	s->verdicts = d->verdicts;
 	s->notifications = d->notifications;
-	s->process_names = (const char(*)[16])d->cfg.process_names;
+	s->process_names = (const char(*)[FACT_COMM_LEN])d->cfg.process_names;
 	s->capabilities = d->capabilities;
 	s->n_process_names = d->cfg.n_process_names;
 }
@@ -408,7 +381,7 @@ static void reload(struct daemon *d)
 	warn_if_changed("[metrics] listen", strcmp(next.metrics_listen, cur->metrics_listen) != 0);
 
 	delivery_policy_defaults(&policy);
-	policy.max_age_ns = (int64_t)next.delivery_max_age_s * 1000000000ll;
+	policy.max_age_ns = (int64_t)next.delivery_max_age_s * (int64_t)NS_PER_S;
 	notifier_reconfigure(d->notifier, &next.masakari, &policy);
 	correlator_set_forward_all_events(d->core, next.forward_all_events);
 	d->cfg.masakari = next.masakari;
@@ -515,7 +488,7 @@ static void *network_services_thread(void *arg)
 		.pid = getpid(),
 		.started_realtime_ns = d->started_realtime_ns,
 		.capabilities = d->capabilities,
-		.process_names = (const char(*)[16])d->cfg.process_names,
+		.process_names = (const char(*)[FACT_COMM_LEN])d->cfg.process_names,
 		.n_process_names = d->cfg.n_process_names,
 		.events = d->events,
 		.notifier = d->notifier,
@@ -650,7 +623,7 @@ static int open_outbox_and_notifier(struct daemon *d)
 		log_info("outbox: %zu pending and %zu failed notification(s) from before", rep.pending,
 			 rep.failed);
 	delivery_policy_defaults(&policy);
-	policy.max_age_ns = (int64_t)d->cfg.delivery_max_age_s * 1000000000ll;
+	policy.max_age_ns = (int64_t)d->cfg.delivery_max_age_s * (int64_t)NS_PER_S;
 	d->notifier = notifier_start(&d->cfg.masakari, &policy, ob, d->events, d->metrics, err,
 				     sizeof(err));
 	if (!d->notifier) {
@@ -661,38 +634,20 @@ static int open_outbox_and_notifier(struct daemon *d)
 	return 0;
 }
 
-_Static_assert(PROBE_MAX_EXTRA_NAMES >= CORRELATE_MAX_PROCESS_NAMES,
-	       "every watched process name must reach the kernel probe");
-
 static struct correlator *make_core(const struct mimamori_config *cfg)
 {
 	struct correlate_config cc = { .forward_all_events = cfg->forward_all_events };
-	static const char *managers[] = { "libvirtd", "virtqemud" };
+	bool full = false;
 
-	bool has_remote = false;
-
-	for (size_t i = 0; i < cfg->n_process_names; i++) {
-		snprintf(cc.process_names[cc.n_process_names++], FACT_COMM_LEN, "%s",
-			 cfg->process_names[i]);
-		has_remote = has_remote || is_pacemaker_remote(cfg->process_names[i]);
-	}
-	/* The mesh always watches pacemaker-remoted (both of its names), with
-	 * the same orderly-stop rules as any watched process. */
-	if (cfg->mesh_enabled && !has_remote) {
-		static const char *remote[] = { "pacemaker-remot", "pacemaker_remot" };
-
-		for (size_t i = 0; i < 2; i++) {
-			if (cc.n_process_names >= CORRELATE_MAX_PROCESS_NAMES) {
-				log_error("[process] watched is full: pacemaker-remoted's failures "
-					  "are not reported to the mesh");
-				break;
-			}
-			snprintf(cc.process_names[cc.n_process_names++], FACT_COMM_LEN, "%s",
-				 remote[i]);
-		}
-	}
-	for (size_t i = 0; i < sizeof(managers) / sizeof(managers[0]); i++)
-		snprintf(cc.managers[cc.n_managers++], FACT_COMM_LEN, "%s", managers[i]);
+	/* The mesh always watches its processes (core/watchlist.c), with the
+	 * same orderly-stop rules as any watched process. */
+	cc.n_process_names = watchlist_process_names(cfg->process_names, cfg->n_process_names,
+						     cfg->mesh_enabled, cc.process_names,
+						     CORRELATE_MAX_PROCESS_NAMES, &full);
+	if (full)
+		log_error("[process] watched is full: the mesh's processes (pacemaker-remoted) "
+			  "are not all watched, their failures are not reported to the mesh");
+	cc.n_managers = watchlist_managers(cc.managers, CORRELATE_MAX_MANAGERS);
 	return correlator_new(&cc);
 }
 

@@ -22,25 +22,8 @@
 
 #include "bpf/exitwatch.h"
 #include "bpf/exitwatch.skel.h"
+#include "core/watchlist.h"
 #include "os/log.h"
-
-#define BUILTIN_NAMES 4
-
-_Static_assert(EXITWATCH_COMM_LEN == FACT_COMM_LEN, "comm sizes differ");
-_Static_assert(BUILTIN_NAMES + PROBE_MAX_EXTRA_NAMES <= EXITWATCH_MAX_NAMES,
-	       "name table too small for the configured extras");
-
-/* Always watched. comm holds 15 chars: pacemaker-remoted (2.x) and
- * pacemaker_remoted (1.x) appear truncated; a longer prefix never matches. */
-static const struct {
-	const char *name;
-	bool prefix;
-} builtin_names[BUILTIN_NAMES] = {
-	{ "qemu-system-", true },
-	{ "qemu-kvm", false },
-	{ "pacemaker-remot", false },
-	{ "pacemaker_remot", false },
-};
 
 struct probe {
 	struct exitwatch_bpf *skel;
@@ -181,41 +164,19 @@ static int choose_variants(enum probe_exit_variant forced, struct variants *v, c
 	return 0;
 }
 
-static void set_name(struct exitwatch_bpf *skel, size_t slot, const char *name, bool prefix)
-{
-	size_t len = strnlen(name, FACT_COMM_LEN);
-
-	assert(slot < EXITWATCH_MAX_NAMES);
-	assert(len > 0);
-	if (len > FACT_COMM_LEN - 1)
-		len = FACT_COMM_LEN - 1; /* the kernel keeps 15 chars of a name */
-	memset(skel->rodata->watch_names[slot], 0, EXITWATCH_COMM_LEN);
-	memcpy(skel->rodata->watch_names[slot], name, len);
-	/* an exact name also compares its NUL; a 15-char one ends the comm */
-	skel->rodata->watch_cmp_len[slot] = (__u32)(prefix ? len : len + 1);
-}
-
+/* The kernel's name table, as core/watchlist.c lays it out. */
 static int fill_names(struct exitwatch_bpf *skel, const struct probe_config *cfg, char *err,
 		      size_t errlen)
 {
-	size_t slot = 0;
+	static struct watch_kernel_table t; /* start-up only, one thread */
 
-	for (size_t i = 0; i < BUILTIN_NAMES; i++)
-		set_name(skel, slot++, builtin_names[i].name, builtin_names[i].prefix);
-	if (!cfg)
-		return 0;
-	if (cfg->n_extra_names > PROBE_MAX_EXTRA_NAMES) {
-		snprintf(err, errlen, "%zu extra process names, at most %d", cfg->n_extra_names,
-			 PROBE_MAX_EXTRA_NAMES);
+	_Static_assert(sizeof(t.names) == sizeof(skel->rodata->watch_names), "name table");
+	_Static_assert(sizeof(t.cmp_len) == sizeof(skel->rodata->watch_cmp_len), "cmp table");
+	if (watchlist_kernel_table(cfg ? cfg->extra_names : NULL, cfg ? cfg->n_extra_names : 0,
+				   &t, err, errlen) < 0)
 		return -1;
-	}
-	for (size_t i = 0; i < cfg->n_extra_names; i++) {
-		if (cfg->extra_names[i][0] == '\0') {
-			snprintf(err, errlen, "extra process name %zu is empty", i);
-			return -1;
-		}
-		set_name(skel, slot++, cfg->extra_names[i], false);
-	}
+	memcpy((void *)skel->rodata->watch_names, t.names, sizeof(t.names));
+	memcpy((void *)skel->rodata->watch_cmp_len, t.cmp_len, sizeof(t.cmp_len));
 	return 0;
 }
 

@@ -7,14 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/correlate.h"
 #include "core/facts.h"
 
-#define PROBE_MAX_EXTRA_NAMES 16 /* = CORRELATE_MAX_PROCESS_NAMES: every configured name */
+/* Every [process] watched name; core/watchlist.c asserts they fit beside
+ * the built-ins. */
+#define PROBE_MAX_EXTRA_NAMES CORRELATE_MAX_PROCESS_NAMES
 
 struct probe_config {
-	/* Process names to watch besides the built-in qemu and pacemaker
-	 * remote ones (e.g. nova-compute, libvirtd); truncated to 15 chars
-	 * like the kernel's comm. */
+	/* Process names to watch besides the built-in ones (core/watchlist.c:
+	 * qemu, pacemaker remote), e.g. nova-compute, libvirtd; truncated to
+	 * 15 chars like the kernel's comm. */
 	size_t n_extra_names;
 	char extra_names[PROBE_MAX_EXTRA_NAMES][FACT_COMM_LEN];
 };

@@ -28,7 +28,7 @@ struct daemon_status {
 	size_t n_guests;
 	uint32_t guest_tgids[STATUS_MAX_GUESTS];
 	uint64_t verdicts, notifications;
-	const char (*process_names)[16];
+	const char (*process_names)[FACT_COMM_LEN];
 	size_t n_process_names;
 	const char *capabilities; /* cap_to_text form, "=" when none */
 };

@@ -13,10 +13,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "proto/control.pb-c.h"
+#include "base/units.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "daemon/common/proc_scan.h"
 #include "rpc/bounds.h"
@@ -36,15 +37,10 @@ struct control_service {
 	struct control_snapshot snap;
 };
 
-static int64_t realtime_ns(void)
+static int64_t to_unix_ms(int64_t realtime_ns_value)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	return realtime_ns_value / (int64_t)NS_PER_MS;
 }
-
-static int64_t to_unix_ms(int64_t realtime_ns_value) { return realtime_ns_value / 1000000; }
 
 int control_prepare_socket_dir(const char *socket_path, const char *group, char *err,
 			       size_t errlen)
@@ -188,7 +184,7 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 	r->has_started_unix_ms = true;
 	r->started_unix_ms = to_unix_ms(cs->ctx.started_realtime_ns);
 	r->has_uptime_s = true;
-	r->uptime_s = (uint64_t)((now - cs->ctx.started_realtime_ns) / 1000000000ll);
+	r->uptime_s = (uint64_t)((now - cs->ctx.started_realtime_ns) / (int64_t)NS_PER_S);
 
 	Mimamori__ProbeStatus *p = NEW(call, Mimamori__ProbeStatus, mimamori__probe_status__descriptor);
 	Mimamori__LibvirtStatus *l = NEW(call, Mimamori__LibvirtStatus, mimamori__libvirt_status__descriptor);
@@ -238,7 +234,7 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 		o->has_oldest_pending_age_ms = true;
 		o->oldest_pending_age_ms =
 			now > ns.oldest_pending_realtime_ns
-				? (uint64_t)(now - ns.oldest_pending_realtime_ns) / 1000000u
+				? (uint64_t)(now - ns.oldest_pending_realtime_ns) / NS_PER_MS
 				: 0;
 	}
 	r->outbox = o;
@@ -269,7 +265,7 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 
 		if (!w)
 			return done(cs, call, RPC_RESOURCE_EXHAUSTED);
-		w->name = rpc_call_strndup(call, cs->ctx.process_names[i], 16);
+		w->name = rpc_call_strndup(call, cs->ctx.process_names[i], FACT_COMM_LEN);
 		w->pid = pid_of_comm(cs->ctx.process_names[i]);
 		w->has_pid = w->pid != 0;
 		r->processes[r->n_processes++] = w;

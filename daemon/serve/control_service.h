@@ -40,7 +40,7 @@ struct control_context {
 	pid_t pid;
 	int64_t started_realtime_ns;
 	const char *capabilities; /* cap_to_text form */
-	const char (*process_names)[16];
+	const char (*process_names)[FACT_COMM_LEN];
 	size_t n_process_names;
 	struct event_log *events;
 	struct notifier *notifier;
