@@ -5,15 +5,14 @@
 #include <assert.h>
 #include <stddef.h>
 
-#define NS_PER_MS INT64_C(1000000)
-#define NS_PER_S INT64_C(1000000000)
+#include "base/units.h"
 
 void delivery_policy_defaults(struct delivery_policy_config *cfg)
 {
 	assert(cfg != NULL);
-	cfg->initial_backoff_ns = 200 * NS_PER_MS;
-	cfg->max_backoff_ns = 30 * NS_PER_S;
-	cfg->max_age_ns = 24 * 3600 * NS_PER_S;
+	cfg->initial_backoff_ns = 200 * (int64_t)NS_PER_MS;
+	cfg->max_backoff_ns = 30 * (int64_t)NS_PER_S;
+	cfg->max_age_ns = 24 * 3600 * (int64_t)NS_PER_S;
 }
 
 static double clamp_jitter(double jitter)
@@ -32,7 +31,8 @@ int64_t delivery_policy_backoff_ns(const struct delivery_policy_config *cfg, uin
 	assert(cfg != NULL);
 	/* A bad config must not produce a zero or negative delay (a busy
 	 * retry loop): fall back to the defaults for nonsense values. */
-	int64_t initial = cfg->initial_backoff_ns > 0 ? cfg->initial_backoff_ns : 200 * NS_PER_MS;
+	int64_t initial =
+		cfg->initial_backoff_ns > 0 ? cfg->initial_backoff_ns : 200 * (int64_t)NS_PER_MS;
 	int64_t cap = cfg->max_backoff_ns >= initial ? cfg->max_backoff_ns : initial;
 	uint32_t doublings = attempts > 0 ? attempts - 1 : 0;
 

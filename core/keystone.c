@@ -5,6 +5,7 @@
 
 #include "base/civil_time.h"
 #include "base/errbuf.h"
+#include "base/units.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -12,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NS_PER_S INT64_C(1000000000)
 
 /* Appends to a bounded list used in error messages ("a, b, c"). */
 static void list_add(char *buf, size_t size, const char *item)
@@ -46,7 +45,7 @@ int keystone_parse_time(const char *s, int64_t *realtime_ns)
 	const char *p = s + 19;
 	if (*p == '.') {
 		p++;
-		int64_t scale = NS_PER_S / 10;
+		int64_t scale = (int64_t)NS_PER_S / 10;
 		size_t nd = 0;
 		for (; *p >= '0' && *p <= '9'; p++, nd++) {
 			/* Digits beyond nanoseconds carry no meaning for us. */
@@ -74,7 +73,8 @@ int keystone_parse_time(const char *s, int64_t *realtime_ns)
 
 	int64_t secs = civil_epoch_seconds(year, mon, day, hour, min, sec) - offset_s;
 	int64_t ns;
-	if (__builtin_mul_overflow(secs, NS_PER_S, &ns) || __builtin_add_overflow(ns, frac_ns, &ns))
+	if (__builtin_mul_overflow(secs, (int64_t)NS_PER_S, &ns) ||
+	    __builtin_add_overflow(ns, frac_ns, &ns))
 		return -1;
 	*realtime_ns = ns;
 	return 0;

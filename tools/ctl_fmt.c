@@ -9,6 +9,9 @@
 #include <time.h>
 #include <wchar.h>
 
+#include "base/units.h"
+#include "os/clock.h"
+
 static bool utf8_out;
 static bool width_locale; /* wcwidth() reads UTF-8 code points */
 static bool color;
@@ -111,9 +114,7 @@ char *ctl_fmt_relative_ms(int64_t unix_ms, int64_t now_ms, char *buf, size_t len
 
 int64_t ctl_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return realtime_ns() / (int64_t)NS_PER_MS;
 }
 
 char *ctl_sanitize(const char *s)

@@ -16,8 +16,9 @@
 
 #include <jansson.h>
 
-#include "os/log.h"
 #include "core/notification.h"
+#include "os/clock.h"
+#include "os/log.h"
 
 struct event_log {
 	char path[1024];
@@ -296,16 +297,15 @@ void event_log_delivery(struct event_log *el, const struct delivery_record *r)
 
 void event_log_note(struct event_log *el, const char *what, const char *detail)
 {
-	struct timespec now;
+	int64_t now = realtime_ns();
 	json_t *o = json_object();
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	json_object_set_new(o, "type", json_string("note"));
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "detail", json_string(detail));
-	append(el, o, (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec);
+	append(el, o, now);
 
-	struct event_record r = { .realtime_ns = (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec };
+	struct event_record r = { .realtime_ns = now };
 	COPY(r.kind, "note");
 	COPY(r.subject, what);
 	COPY(r.cause, detail);

@@ -19,7 +19,8 @@
 
 #include <jansson.h>
 
-#define NS_PER_S UINT64_C(1000000000)
+#include "base/units.h"
+
 #define MAX_BUCKETS 16
 /* A clock step must not wrap a histogram's _sum: one observation adds at
  * most a day (it still lands in the +Inf bucket). */

@@ -4,17 +4,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "base/units.h"
+#include "os/clock.h"
 
 void systemd_notify_ready(const char *status)
 {
@@ -26,7 +20,8 @@ void systemd_notify_ready(const char *status)
 
 void systemd_notify_reloading(void)
 {
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)mono_us());
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)(mono_ns() / NS_PER_US));
 }
 
 void systemd_notify_stopping(void) { sd_notify(0, "STOPPING=1"); }
@@ -35,7 +30,7 @@ void systemd_notify_watchdog(void)
 {
 	static bool checked;
 	static uint64_t interval_us, last_us;
-	uint64_t now = mono_us();
+	uint64_t now = mono_ns() / NS_PER_US;
 
 	if (!checked) {
 		checked = true;

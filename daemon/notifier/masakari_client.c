@@ -10,15 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/errbuf.h"
+#include "base/units.h"
 #include "core/keystone.h"
-#include "os/log.h"
 #include "core/masakari_reply.h"
+#include "os/clock.h"
+#include "os/log.h"
 
-#define NS_PER_S INT64_C(1000000000)
-#define RENEW_MARGIN_NS (300 * NS_PER_S) /* renew 5 min before expiry... */
+/* Signed like the token times it is compared with (a life may be < 0). */
+#define RENEW_MARGIN_NS (300 * (int64_t)NS_PER_S) /* renew 5 min before expiry... */
 #define RENEW_FRACTION 10                /* ...or at 90% of a shorter life */
 #define DEFAULT_TIMEOUT_MS 10000L
 #define MAX_RESPONSE (4u * 1024 * 1024)  /* catalogs of big clouds fit */
@@ -49,13 +50,6 @@ struct masakari_client {
 	char last_error[256];
 	char last_uuid[64];
 };
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
 
 static void forget_token(struct masakari_client *mc)
 {
@@ -300,12 +294,12 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	snprintf(mc->endpoint, sizeof(mc->endpoint), "%s",
 		 want_catalog ? info.endpoint : cfg->endpoint_override);
 	mc->state = TOKEN_VALID;
-	if (info.expires_realtime_ns <= started + 60 * NS_PER_S)
+	if (info.expires_realtime_ns <= started + 60 * (int64_t)NS_PER_S)
 		log_warn("keystone: token expires at once or in the past: is this host's clock "
 			 "in sync with Keystone's?");
 	log_info("keystone: token obtained for %s@%s, expires in %llds; Masakari endpoint %s",
 		 cfg->username, cfg->project_name,
-		 (long long)((info.expires_realtime_ns - started) / NS_PER_S), mc->endpoint);
+		 (long long)((info.expires_realtime_ns - started) / (int64_t)NS_PER_S), mc->endpoint);
 	return 0;
 }
 

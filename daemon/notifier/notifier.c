@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/units.h"
+#include "os/clock.h"
 #include "os/log.h"
 #include "os/threads.h"
 
@@ -43,19 +45,11 @@ struct notifier {
 	void *delivery_ctx;
 };
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void wait_until(struct notifier *n, int64_t deadline_realtime_ns)
 {
 	struct timespec ts = {
-		.tv_sec = deadline_realtime_ns / 1000000000ll,
-		.tv_nsec = deadline_realtime_ns % 1000000000ll,
+		.tv_sec = deadline_realtime_ns / (int64_t)NS_PER_S,
+		.tv_nsec = deadline_realtime_ns % (int64_t)NS_PER_S,
 	};
 
 	pthread_cond_timedwait(&n->wake, &n->lock, &ts);
@@ -92,7 +86,7 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	int64_t now;
 
 	if (!body) {
-		wait_until(n, realtime_ns() + 100000000ll);
+		wait_until(n, realtime_ns() + 100 * (int64_t)NS_PER_MS);
 		return;
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -181,7 +175,7 @@ static int64_t keep_token_fresh(struct notifier *n, int64_t now)
 	if (rc < 0) {
 		log_warn("masakari: cannot get a Keystone token: %s (retrying in %d s)", err,
 			 TOKEN_RETRY_S);
-		return now + TOKEN_RETRY_S * 1000000000ll;
+		return now + TOKEN_RETRY_S * (int64_t)NS_PER_S;
 	}
 	return renew_at ? renew_at : INT64_MAX;
 }
