@@ -1171,6 +1171,19 @@ static void hold(struct agreement *a, struct incident *in, const char *what)
 
 static void notify(struct agreement *a, struct incident *in, enum agr_host_status status)
 {
+	/* Irreversible (Masakari evacuates the host's guests): only after our
+	 * claim settled, and a NORMAL host only once it is known fenced, by
+	 * our fence or by a peer's (its FENCED, or NOTIFYING NORMAL, about
+	 * this incarnation); UNKNOWN only as the fencing policy allows. */
+	assert(in->acted && (in->stage == AGR_IS_SETTLING || in->stage == AGR_IS_FENCING ||
+			     in->stage == AGR_IS_HOLDING));
+	assert(in->kind == AGR_INCIDENT_HOST || status == AGR_HOST_NORMAL);
+	assert(in->kind != AGR_INCIDENT_HOST || status != AGR_HOST_NORMAL ||
+	       in->fence_confirmed || in->peer_fenced);
+	assert(in->kind != AGR_INCIDENT_HOST || status != AGR_HOST_UNKNOWN ||
+	       a->cfg.fence_policy == AGR_FENCE_NONE ||
+	       (a->cfg.unfenced_notify_after != 0 &&
+		in->fence_attempts >= a->cfg.unfenced_notify_after));
 	in->host_status = status;
 	if (!have_majority(a)) {
 		in->stage = AGR_IS_HOLDING;
@@ -1179,6 +1192,7 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 		hold(a, in, "notification");
 		return;
 	}
+	assert(have_majority(a));
 	in->hold_logged = false;
 	in->stage = AGR_IS_NOTIFYING;
 	in->notify_emitted = true;
@@ -1213,7 +1227,14 @@ static void notify(struct agreement *a, struct incident *in, enum agr_host_statu
 
 static void fence(struct agreement *a, struct incident *in)
 {
-	assert(in->kind == AGR_INCIDENT_HOST);
+	/* Irreversible (the host goes down): only after our claim settled or
+	 * a failed fence's back-off, with a majority live here, under the
+	 * fencing policy, and for a host that came back only if someone may
+	 * have fenced it already. */
+	assert(in->kind == AGR_INCIDENT_HOST && a->cfg.fence_policy == AGR_FENCE_REQUIRED);
+	assert(in->acted && (in->stage == AGR_IS_SETTLING || in->stage == AGR_IS_FENCE_BACKOFF));
+	assert(have_majority(a));
+	assert(!in->returned || maybe_fenced(in));
 	in->stage = AGR_IS_FENCING;
 	if (in->fence_in_flight) {
 		/* An earlier attempt (before we yielded) is still running. */
@@ -1348,8 +1369,39 @@ static void gather(const struct agreement *a, const struct incident *in, struct 
 	ev->majority = have_majority(a);
 }
 
+/* The verdict's rules (agreement.h), recomputed from the state rather
+ * than taken from the caller's evidence. */
+static void assert_verdict(const struct agreement *a, const struct incident *in)
+{
+	const struct member *h = &a->m[in->subject];
+
+	assert(in->stage == AGR_IS_OBSERVING && in->subject != a->self);
+	/* a majority of the configured members live here, self included */
+	assert(2 * (uint64_t)live_count(a) > a->n);
+	if (in->kind == AGR_INCIDENT_HOST) {
+		uint32_t obs[AGR_MAX_OBSERVERS], hits = 0;
+		uint32_t k = designated(a, in->subject, obs);
+		for (uint32_t i = 0; i < k; i++)
+			hits += obs_has(in, obs[i]);
+		/* (a) dead here at the incident's incarnation */
+		assert(h->state == AGR_MEMBER_DEAD && h->inc == in->inc);
+		/* (b) a quorum (>= 1) of its designated observers observed it */
+		assert(hits >= 1 && hits >= quorum_for(a, k));
+		/* (c) fresh observations from more than half of the members */
+		assert(2 * (uint64_t)obs_total(a, in) > a->n);
+	} else {
+		/* reachable after the grace, and no host incident open */
+		const struct incident *hi = h->host_incident != NONE ? &a->inc[h->host_incident] :
+								       NULL;
+		assert(h->state == AGR_MEMBER_ALIVE);
+		assert(a->now >= in->created_at + a->cfg.process_grace_ns);
+		assert(hi == NULL || hi->stage == AGR_IS_COMPLETED);
+	}
+}
+
 static void declare(struct agreement *a, struct incident *in, const struct evidence *ev)
 {
+	assert_verdict(a, in);
 	in->stage = AGR_IS_DECLARED;
 	in->decided_at = a->now;
 	a->ctr.declared++;

@@ -1375,6 +1375,47 @@ static void test_hold_without_majority(void **state)
 	sim_free(s);
 }
 
+/* The notifier loses its majority during its claim's settle: the fence
+ * itself is held (never a fence without a majority) and runs, then the
+ * notification, once the majority is back. */
+static void test_fence_held_without_majority(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 0, x = -1;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	for (int step = 0; step < 5000 && x < 0; step++) {
+		sim_run(s, s->net->now + 1 * MS);
+		for (int i = 1; i < 5; i++)
+			if (stage_at(s, i, h, AGR_INCIDENT_HOST) == AGR_IS_SETTLING)
+				x = i;
+	}
+	assert_true(x > 0);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	/* x's view loses two more members: 2 of 5 live */
+	int lost = 0;
+	for (int i = 1; i < 5 && lost < 2; i++)
+		if (i != x) {
+			sim_sees(s, x, i, AGR_MEMBER_DEAD, 0);
+			lost++;
+		}
+	sim_run(s, s->net->now + 1 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 0);
+	assert_int_equal(stage_at(s, x, h, AGR_INCIDENT_HOST), AGR_IS_HOLDING);
+	assert_true(count_event(s, "holding", x) >= 1);
+	for (int i = 1; i < 5; i++)
+		if (i != x)
+			sim_sees(s, x, i, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->net->now + 2 * S);
+	assert_int_equal(count(s, AGR_ACT_FENCE, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_FENCE, NULL)->node, x);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, NULL)->node, x);
+	sim_free(s);
+}
+
 /* ---- one core driven by hand, for the claim rules -------------------- */
 
 struct solo {
@@ -1901,6 +1942,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_claim_leads),
 		cmocka_unit_test(test_committed_claim_wins),
 		cmocka_unit_test(test_hold_without_majority),
+		cmocka_unit_test(test_fence_held_without_majority),
 		cmocka_unit_test(test_probe_from_suspicion),
 		cmocka_unit_test(test_probe_ack_resets_run),
 		cmocka_unit_test(test_routing_destinations),
