@@ -55,7 +55,7 @@ size_t text_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
 		left++;
 	while (left > 0) {
 		size_t n = utf8_char_len(s, left);
-		bool ok = n > 0 && s[0] >= 0x20 && s[0] != 0x7F;
+		bool ok = n > 0 && !text_is_control(s[0]);
 		if (n == 0)
 			n = 1;
 		size_t out = ok ? n : 1;

@@ -26,7 +26,7 @@ static size_t printable(char *out, size_t outlen, const char *src, size_t n)
 			break;
 		if (c == 0)
 			out[o++] = '?';
-		else if (c == 1 && (s[0] < 0x20 || s[0] == 0x7f))
+		else if (c == 1 && text_is_control(s[0]))
 			out[o++] = ' ';
 		else {
 			memcpy(out + o, s, c);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <wchar.h>
 
+#include "base/text.h"
 #include "base/units.h"
 #include "os/clock.h"
 
@@ -125,7 +126,7 @@ char *ctl_sanitize(const char *s)
 		exit(1);
 	}
 	for (unsigned char *p = (unsigned char *)out; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (text_is_control(*p))
 			*p = '?';
 	return out;
 }

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "base/text.h"
 #include "base/units.h"
 
 #define MAX_BUCKETS 16
@@ -445,7 +446,7 @@ static void put_label_value(FILE *f, const char *s)
 			fputs("\\\"", f);
 		else if (c == '\n')
 			fputs("\\n", f);
-		else if (c < 0x20 || c >= 0x7f)
+		else if (text_is_control(c) || c >= 0x80)
 			fputc('?', f);
 		else
 			fputc(c, f);
