@@ -461,8 +461,13 @@ static void membership_out(struct mnode *n, const struct mesh_out *mo, struct mn
 
 	o->kind = MNODE_OUT_SEND;
 	o->n_to = 1;
+	/* By name when membership names the recipient (a name that is not a
+	 * member goes nowhere); by address only for a JOIN to a seed. */
 	o->to[0] = s->to_name[0] ? mnode_names_find(n->names, s->to_name) : MNODE_NONE;
-	memcpy(o->to_addr, s->to_addr, sizeof(o->to_addr));
+	if (s->to_name[0])
+		o->to_addr[0] = '\0';
+	else
+		memcpy(o->to_addr, s->to_addr, sizeof(o->to_addr));
 	o->act.kind = 0;
 	o->msg.kind = MESH_WIRE_SWIM;
 	snprintf(o->msg.from, sizeof(o->msg.from), "%s", mnode_names_get(n->names, n->self));

@@ -106,9 +106,10 @@ enum mnode_out_kind {
 
 struct mnode_out {
 	enum mnode_out_kind kind;
-	/* SEND: destinations. A SWIM message names one; MNODE_NONE when its
-	 * name is not a configured member or unknown (a JOIN to a seed
-	 * address): to_addr is then where membership sends it. */
+	/* SEND: destinations, member indexes. A SWIM message has one:
+	 * MNODE_NONE with to_addr set for a JOIN to a seed address (membership
+	 * knows no name), MNODE_NONE with to_addr "" for a name that is not a
+	 * configured member (send nothing). */
 	uint32_t n_to;
 	uint32_t to[AGR_MAX_DEST];
 	char to_addr[MESH_ADDR_MAX];
