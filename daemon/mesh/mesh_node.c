@@ -4,13 +4,16 @@
  * the notifier), logs and counts, and feeds the results back.
  *
  * Threads: the mesh thread owns the node, the peers cache, the fence and
- * crm_mon runners and the epoll loop; core_lock is held by it while it
- * works (never while it sleeps) and by mesh_node_members(). The RPC
+ * crm_mon runners and the epoll loop; nobody else touches them. Like the
+ * event loop for the control service, it PUBLISHES what other threads may
+ * read: the members view (snap_lock), after a member's news and at least
+ * every PUBLISH_EVERY_NS; mesh_node_members() copies the latest one, and a
+ * view older than VIEW_STALE_NS means the thread is stuck. The RPC
  * server's workers decode, authenticate and queue (rx ring, qlock); the
  * notifier's delivery callback and mesh_node_local_process_failed() queue
  * small control items (ctl ring, qlock); both wake the loop through an
- * eventfd. Lock order: core_lock, then the notifier's lock (submit); qlock
- * is a leaf. */
+ * eventfd. qlock and snap_lock are leaves; the mesh thread calls into the
+ * notifier (submit) holding neither. */
 #include "daemon/mesh/mesh_node.h"
 
 #include <errno.h>
@@ -53,6 +56,12 @@
 #define GOSSIP_DEADLINE_MS 1000u  /* gossip, join, sync and agreement messages */
 #define CRM_MON_TIMEOUT_NS (10 * NS_PER_S)
 #define SERVER_WORKERS 4
+/* The members view is published after a member's news, else at most this
+ * often (the RTTs and observers change without news) and at least this
+ * often (the loop wakes for it): its age tells a reader the thread runs. */
+#define PUBLISH_EVERY_NS (500 * NS_PER_MS)
+/* Older than this (two missed publishes): the mesh thread is stuck. */
+#define VIEW_STALE_NS (2 * PUBLISH_EVERY_NS)
 
 enum ctl_kind { CTL_PROCESS_FAILED = 1, CTL_DELIVERY, CTL_STOP };
 
@@ -116,9 +125,17 @@ struct mesh_node {
 	struct metrics *metrics;
 
 	/* mesh thread */
-	pthread_mutex_t core_lock;
 	struct mnode *node; /* its names table is immutable: any thread may read it */
 	struct member_log *logx;
+	bool view_changed;  /* a member's news since the last publish */
+
+	/* the published members view (snap_lock): view[cur] is readers'; the
+	 * mesh thread fills the other one, then swaps */
+	pthread_mutex_t snap_lock;
+	pthread_cond_t snap_cond;
+	struct mesh_node_member *view_buf[2];
+	unsigned view_cur;
+	uint64_t view_at; /* mono ns of the last publish; 0: none yet */
 	struct rpc_server *server;
 	struct mesh_peers *peers;
 	struct fence_runner *fence;
@@ -592,6 +609,7 @@ static void do_out(struct mesh_node *n, const struct mnode_out *o)
 		break;
 	case MNODE_OUT_MEMBER:
 		log_member(n, o);
+		n->view_changed = true;
 		break;
 	case MNODE_OUT_LOG:
 		log_msg(agr_level(act->level), "mesh agreement [%s] %s", act->event, act->text);
@@ -871,7 +889,7 @@ static uint64_t next_deadline(struct mesh_node *n)
 	}
 	if (n->leaving)
 		d = min_u64(d, n->leave_deadline);
-	return d;
+	return min_u64(d, n->view_at + PUBLISH_EVERY_NS);
 }
 
 static void arm_timer(struct mesh_node *n, uint64_t deadline)
@@ -888,7 +906,54 @@ static void arm_timer(struct mesh_node *n, uint64_t deadline)
 		log_warn("mesh: timerfd: %s", strerror(errno));
 }
 
-/* Everything due at now, with core_lock held. */
+/* The members view for other threads (see the top). */
+static void publish_members(struct mesh_node *n)
+{
+	struct mesh_node_member *out = n->view_buf[!n->view_cur]; /* nobody reads it now */
+	uint64_t now = mono_ns();
+	int64_t offset = realtime_ns() - (int64_t)now;
+
+	for (size_t i = 0; i < n->members.n; i++) {
+		struct mesh_node_member *o = &out[i];
+		struct mesh_member_info info;
+		const char *obs[MESH_NODE_MAX_OBSERVERS];
+		int nobs;
+
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", n->members.v[i].name);
+		snprintf(o->addr, sizeof(o->addr), "%s", n->members.v[i].url);
+		o->self = i == n->self_idx;
+		if (membership_member_get(mnode_membership(n->node), o->name, &info) == 0) {
+			o->state = info.state;
+			o->incarnation = info.incarnation;
+			o->last_rtt_us = (uint32_t)(info.last_rtt_ns / 1000 > UINT32_MAX
+							    ? UINT32_MAX : info.last_rtt_ns / 1000);
+			if (o->last_rtt_us == 0 && info.last_rtt_ns)
+				o->last_rtt_us = 1;
+			o->state_since_realtime_ns = info.state_since_ns
+							     ? (int64_t)info.state_since_ns + offset
+							     : 0;
+		}
+		nobs = agreement_observers(mnode_agreement(n->node), o->name, obs,
+					   MESH_NODE_MAX_OBSERVERS);
+		for (int j = 0; j < nobs; j++)
+			snprintf(o->observers[o->n_observers++], MESH_NAME_MAX, "%s", obs[j]);
+	}
+	pthread_mutex_lock(&n->snap_lock);
+	n->view_cur = !n->view_cur;
+	n->view_at = now;
+	pthread_cond_broadcast(&n->snap_cond);
+	pthread_mutex_unlock(&n->snap_lock);
+	n->view_changed = false;
+}
+
+static void maybe_publish(struct mesh_node *n)
+{
+	if (n->view_changed || n->view_at == 0 || mono_ns() >= n->view_at + PUBLISH_EVERY_NS)
+		publish_members(n);
+}
+
+/* Everything due at now. */
 static void step(struct mesh_node *n)
 {
 	uint64_t now = mono_ns();
@@ -1034,19 +1099,16 @@ static void *mesh_thread(void *arg)
 	if (rc < 0)
 		return NULL;
 
-	pthread_mutex_lock(&n->core_lock);
 	join(n, mono_ns());
 	drain(n);
-	pthread_mutex_unlock(&n->core_lock);
+	publish_members(n);
 
 	for (;;) {
 		struct epoll_event evs[8];
 		int k;
 		bool stop;
 
-		pthread_mutex_lock(&n->core_lock);
 		arm_timer(n, next_deadline(n));
-		pthread_mutex_unlock(&n->core_lock);
 		k = epoll_wait(n->epfd, evs, 8, -1);
 		if (k < 0 && errno != EINTR) {
 			log_error("mesh: epoll_wait: %s", strerror(errno));
@@ -1055,7 +1117,6 @@ static void *mesh_thread(void *arg)
 		pthread_mutex_lock(&n->qlock);
 		stop = n->stop_requested;
 		pthread_mutex_unlock(&n->qlock);
-		pthread_mutex_lock(&n->core_lock);
 		if (stop && !n->leaving) {
 			uint64_t now = mono_ns();
 
@@ -1066,14 +1127,13 @@ static void *mesh_thread(void *arg)
 			drain(n);
 		}
 		step(n);
+		maybe_publish(n);
 		if (n->leaving && (mnode_leave_done(n->node) || mono_ns() >= n->leave_deadline)) {
 			log_info("mesh: left (%s)", mnode_leave_done(n->node)
 							    ? "every member was told"
 							    : "gave up waiting after 1 s");
-			pthread_mutex_unlock(&n->core_lock);
 			break;
 		}
-		pthread_mutex_unlock(&n->core_lock);
 	}
 	/* No handler runs once this returns: the queues may go. */
 	rpc_server_stop(n->server);
@@ -1102,7 +1162,10 @@ static void free_node(struct mesh_node *n)
 	free(n->view);
 	free(n->rx);
 	free(n->outbuf);
-	pthread_mutex_destroy(&n->core_lock);
+	free(n->view_buf[0]);
+	free(n->view_buf[1]);
+	pthread_mutex_destroy(&n->snap_lock);
+	pthread_cond_destroy(&n->snap_cond);
 	pthread_mutex_destroy(&n->qlock);
 	pthread_mutex_destroy(&n->start_lock);
 	pthread_cond_destroy(&n->start_cond);
@@ -1239,7 +1302,16 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	}
 	n->epfd = n->timerfd = n->evfd = -1;
 	n->crm_last_status = -1;
-	pthread_mutex_init(&n->core_lock, NULL);
+	pthread_mutex_init(&n->snap_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* Readers wait on CLOCK_MONOTONIC deadlines. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&n->snap_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&n->qlock, NULL);
 	pthread_mutex_init(&n->start_lock, NULL);
 	pthread_cond_init(&n->start_cond, NULL);
@@ -1262,7 +1334,9 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	n->rx = calloc(RX_QUEUE_LEN, sizeof(*n->rx));
 	n->outbuf = calloc(OUT_BATCH, sizeof(*n->outbuf));
 	n->view = calloc(1, sizeof(*n->view));
-	if (!n->logx || !n->rx || !n->outbuf || !n->view) {
+	n->view_buf[0] = calloc(n->members.n, sizeof(*n->view_buf[0]));
+	n->view_buf[1] = calloc(n->members.n, sizeof(*n->view_buf[1]));
+	if (!n->logx || !n->rx || !n->outbuf || !n->view || !n->view_buf[0] || !n->view_buf[1]) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1408,50 +1482,31 @@ size_t mesh_node_member_count(const struct mesh_node *n)
 long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max,
 		       uint32_t timeout_ms)
 {
-	size_t k = 0;
-	int64_t offset;
 	uint64_t until;
 	struct timespec abs;
-	int lrc;
+	size_t k;
 
 	if (!n)
 		return -EINVAL;
-	offset = realtime_ns() - (int64_t)mono_ns();
-	/* Bounded: the caller is an RPC handler with a deadline, and a mesh
-	 * thread stuck while holding core_lock must give an error, not a
-	 * worker blocked for good. */
+	/* Bounded: the caller is an RPC handler with a deadline. A view older
+	 * than VIEW_STALE_NS means the mesh thread has not run its loop for
+	 * that long: wait up to timeout_ms for a new one, then give an error
+	 * rather than a view that may be long out of date. */
 	until = mono_ns() + (uint64_t)timeout_ms * NS_PER_MS;
 	abs.tv_sec = (time_t)(until / NS_PER_S);
 	abs.tv_nsec = (long)(until % NS_PER_S);
-	lrc = pthread_mutex_clocklock(&n->core_lock, CLOCK_MONOTONIC, &abs);
-	if (lrc != 0)
-		return -lrc;
-	for (size_t i = 0; i < n->members.n && k < max; i++) {
-		struct mesh_node_member *o = &out[k++];
-		struct mesh_member_info info;
-		const char *obs[MESH_NODE_MAX_OBSERVERS];
-		int nobs;
-
-		memset(o, 0, sizeof(*o));
-		snprintf(o->name, sizeof(o->name), "%s", n->members.v[i].name);
-		snprintf(o->addr, sizeof(o->addr), "%s", n->members.v[i].url);
-		o->self = i == n->self_idx;
-		if (membership_member_get(mnode_membership(n->node), o->name, &info) == 0) {
-			o->state = info.state;
-			o->incarnation = info.incarnation;
-			o->last_rtt_us = (uint32_t)(info.last_rtt_ns / 1000 > UINT32_MAX
-							    ? UINT32_MAX : info.last_rtt_ns / 1000);
-			if (o->last_rtt_us == 0 && info.last_rtt_ns)
-				o->last_rtt_us = 1;
-			o->state_since_realtime_ns = info.state_since_ns
-							     ? (int64_t)info.state_since_ns + offset
-							     : 0;
+	pthread_mutex_lock(&n->snap_lock);
+	while (n->view_at == 0 || mono_ns() > n->view_at + VIEW_STALE_NS) {
+		if (mono_ns() >= until ||
+		    pthread_cond_timedwait(&n->snap_cond, &n->snap_lock, &abs) == ETIMEDOUT) {
+			if (n->view_at != 0 && mono_ns() <= n->view_at + VIEW_STALE_NS)
+				break;
+			pthread_mutex_unlock(&n->snap_lock);
+			return -ETIMEDOUT;
 		}
-		nobs = agreement_observers(mnode_agreement(n->node), o->name, obs,
-					   MESH_NODE_MAX_OBSERVERS);
-		for (int j = 0; j < nobs; j++)
-			snprintf(o->observers[o->n_observers++], MESH_NAME_MAX, "%s", obs[j]);
 	}
-	pthread_mutex_unlock(&n->core_lock);
+	k = n->members.n < max ? n->members.n : max;
+	memcpy(out, n->view_buf[n->view_cur], k * sizeof(*out));
+	pthread_mutex_unlock(&n->snap_lock);
 	return (long)k;
 }

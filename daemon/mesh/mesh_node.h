@@ -99,11 +99,13 @@ void mesh_node_stop(struct mesh_node *n);
  * the queue is full, -EINVAL for a bad name; NULL n: 0 (mesh disabled). */
 int mesh_node_local_process_failed(struct mesh_node *n, const char *process, uint64_t ts_ns);
 
-/* Snapshot of every configured member (members file order, this node
- * included); returns how many were written (at most max), or -ETIMEDOUT
- * when the mesh thread kept its state for more than timeout_ms (a step
- * normally takes microseconds: it is stuck), -EINVAL for a NULL n.
- * Thread-safe: waits for the mesh thread's current step. */
+/* Every configured member (members file order, this node included) as the
+ * mesh thread last published them (after any member's news, else at least
+ * every 0.5 s); returns how many were written (at most max), -ETIMEDOUT
+ * when the published view is over 1 s old and no newer one comes within
+ * timeout_ms (the mesh thread is stuck: a loop turn normally takes
+ * microseconds), -EINVAL for a NULL n. Thread-safe; never waits for the
+ * mesh thread's work, only for a stale view's replacement. */
 long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t max,
 		       uint32_t timeout_ms);
 /* Configured members (the size mesh_node_members needs). */
