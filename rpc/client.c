@@ -14,6 +14,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "base/units.h"
 #include "os/clock.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
@@ -130,7 +131,7 @@ static uint32_t prepare(struct rpc_client *c, const ProtobufCServiceDescriptor *
 	p->m = m;
 	p->call_id = head.call_id;
 	p->deadline_ms = deadline_ms;
-	p->deadline_ns = mono_ns() + (uint64_t)deadline_ms * 1000000u;
+	p->deadline_ns = mono_ns() + (uint64_t)deadline_ms * NS_PER_MS;
 	return RPC_OK;
 }
 
@@ -274,7 +275,7 @@ static nng_duration remaining_ms(const struct prepared *p)
 	uint64_t now = mono_ns();
 	if (now >= p->deadline_ns)
 		return 0;
-	return (nng_duration)((p->deadline_ns - now + 999999u) / 1000000u);
+	return (nng_duration)((p->deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS);
 }
 
 uint32_t rpc_call(struct rpc_client *c, const ProtobufCServiceDescriptor *svc, const char *method,

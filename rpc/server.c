@@ -15,6 +15,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/transport/ipc/ipc.h>
 
+#include "base/units.h"
 #include "os/clock.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
@@ -137,8 +138,8 @@ int64_t rpc_call_remaining_ms(const struct rpc_call *call)
 {
 	uint64_t now = mono_ns();
 	if (now >= call->deadline_ns)
-		return -(int64_t)((now - call->deadline_ns) / 1000000u);
-	return (int64_t)((call->deadline_ns - now) / 1000000u);
+		return -(int64_t)((now - call->deadline_ns) / NS_PER_MS);
+	return (int64_t)((call->deadline_ns - now) / NS_PER_MS);
 }
 
 static void format_addr(const nng_sockaddr *sa, char *out, size_t outlen)
@@ -222,7 +223,7 @@ static uint32_t dispatch(struct worker *w, const uint8_t *data, size_t len, uint
 		if ((*env)->deadline_ms < budget_ms)
 			budget_ms = (*env)->deadline_ms;
 	}
-	call->deadline_ns = t0 + budget_ms * 1000000u;
+	call->deadline_ns = t0 + budget_ms * NS_PER_MS;
 
 	size_t unpack_budget = RPC_UNPACK_BUDGET_FACTOR * s->max_msg;
 	code = rpc_message_unpack(m->input, (*env)->body.data, (*env)->has_body ? (*env)->body.len : 0,
@@ -240,7 +241,7 @@ static uint32_t dispatch(struct worker *w, const uint8_t *data, size_t len, uint
 	if (t1 > call->deadline_ns)
 		return rpc_status_set(st, RPC_DEADLINE_EXCEEDED,
 				      "handler took %llu ms of a %llu ms budget",
-				      (unsigned long long)((t1 - t0) / 1000000u),
+				      (unsigned long long)((t1 - t0) / NS_PER_MS),
 				      (unsigned long long)budget_ms);
 	if (code != RPC_OK) {
 		st->code = code;
@@ -267,7 +268,7 @@ static nng_msg *serve(struct worker *w, nng_msg *req_msg)
 	uint64_t t0 = mono_ns();
 	w->arena_used = 0;
 	w->call = (struct rpc_call){.w = w, .method = "", .pipe = nng_msg_get_pipe(req_msg)};
-	w->call.deadline_ns = t0 + (uint64_t)s->max_handler_ms * 1000000u;
+	w->call.deadline_ns = t0 + (uint64_t)s->max_handler_ms * NS_PER_MS;
 
 	Mimamori__RpcRequest *env = NULL;
 	ProtobufCMessage *req = NULL;
