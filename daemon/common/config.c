@@ -19,6 +19,7 @@
 
 #include "base/errbuf.h"
 #include "base/text.h"
+#include "core/watchlist.h"
 #include "daemon/common/metrics.h"
 
 #include <assert.h>
@@ -44,7 +45,7 @@
 #define MAX_AGE_MIN_S 60
 #define MAX_AGE_MAX_S (366L * 86400)
 
-#define PROCESS_NAME_MAX 15 /* kernel TASK_COMM_LEN - 1 */
+#define PROCESS_NAME_MAX WATCHLIST_NAME_MAX /* kernel TASK_COMM_LEN - 1 (bpf/exitwatch.h) */
 
 /* Longer than any line inih hands us (its buffer is INI_MAX_LINE). */
 #define RAW_LINE_MAX 1024
