@@ -135,6 +135,17 @@ static int parse_line(const char *file, size_t lineno, const char *line, size_t 
 			MEMBERS_NAME_MAX - 1);
 		return -1;
 	}
+	/* The name becomes an argument of stonith_admin or the fence command:
+	 * a leading '-' would be read as an option, so names start like host
+	 * names do. */
+	if (!((line[name_start] >= 'A' && line[name_start] <= 'Z') ||
+	      (line[name_start] >= 'a' && line[name_start] <= 'z') ||
+	      (line[name_start] >= '0' && line[name_start] <= '9')) &&
+	    name_char(line[name_start])) {
+		errbuf_set(err, errlen, "%s:%zu: the name '%.*s' must start with a letter or a digit",
+			file, lineno, (int)(name_end - name_start), line + name_start);
+		return -1;
+	}
 	for (size_t k = name_start; k < name_end; k++) {
 		if (!name_char(line[k])) {
 			errbuf_set(err, errlen,
@@ -239,7 +250,8 @@ static int check_unique(const char *file, const struct members_entry *v, const s
 
 /* What a parsed list guarantees to the mesh (names index its tables and
  * are TLS peer names, URLs are dialled): 1..MAX members, every name and
- * URL terminated within its array, names non-empty of [A-Za-z0-9._-],
+ * URL terminated within its array, names non-empty of [A-Za-z0-9._-]
+ * starting with a letter or a digit,
  * URLs non-empty. Uniqueness is check_unique()'s (O(n log n); the fuzzer
  * checks it again). */
 static void assert_list(const struct members_list *l)
@@ -249,6 +261,7 @@ static void assert_list(const struct members_list *l)
 		const struct members_entry *e = &l->v[i];
 
 		assert(memchr(e->name, '\0', sizeof(e->name)) && e->name[0] != '\0');
+		assert(e->name[0] != '-' && e->name[0] != '.' && e->name[0] != '_');
 		assert(memchr(e->url, '\0', sizeof(e->url)) && e->url[0] != '\0');
 		for (const char *c = e->name; *c; c++)
 			assert(name_char(*c));

@@ -100,6 +100,10 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("a tls+tcp://[::1]7\n", "no :PORT");
 	expect_error("a/b tls+tcp://h:1\n", "members:1: the name 'a/b' may hold only");
 	expect_error("ä tls+tcp://h:1\n", "may hold only");
+	/* the name becomes an argument of stonith_admin or the fence command:
+	 * a leading '-' would be read as an option */
+	expect_error("-x tls+tcp://h:1\n", "members:1: the name '-x' must start with a letter or a digit");
+	expect_error("a tls+tcp://h:1\n.b tls+tcp://h:2\n", "members:2: the name '.b' must start");
 	expect_error("a tls+tcp://h:1\n\nb tcp://h:2\n", "members:3: every member must use the same");
 	expect_error("a tls+tcp://h:1\nb tls+tcp://h:2\na tls+tcp://h:3\n",
 		     "members:3: member 'a' is already listed on line 1");
