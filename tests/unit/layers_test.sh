@@ -41,8 +41,8 @@ RANKS='0 base           pure  helpers any layer uses, one copy each: errbuf, civ
 0 proto          -     wire schemas (.proto; protobuf-c generates the C in the build dir)
 0 bpf            -     kernel programs (libbpf CO-RE) + exitwatch.h, the record user space reads
 1 os             -     thin any-thread wrappers over the OS: clock, log, threads (priorities)
-1 mesh           pure  the mesh cores, time as an argument: membership, agreement, wire, Pacemaker view
-2 core           pure  mimamorid cores: correlation, delivery policy, notification bodies, parsers
+1 mesh           pure  mesh cores, time as an argument: membership, agreement, node (their one composition), wire
+2 core           pure  mimamorid cores: correlation, watch list, delivery policy, notification bodies, parsers
 2 rpc            -     unary RPC on nng: envelope, transports, TLS, server (worker pool), client
 3 daemon/common  -     any-thread helpers of mimamorid: config, metrics, event log, /proc, children
 4 daemon/loop    -     event loop thread + start-up: probe, pidfd fallback, libvirt thread, privileges
