@@ -1,6 +1,7 @@
 /* See node.h. */
 #include "mesh/node.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -535,6 +536,8 @@ static void action_out(struct mnode *n, struct mnode_out *o)
 		agreement_action_process_report(n->agr, act, &o->msg.report);
 		break;
 	case AGR_ACT_FENCE:
+		/* Power-cycling is not undone: only ever another configured member. */
+		assert(o->subject != MNODE_NONE && o->subject != n->self);
 		o->kind = MNODE_OUT_FENCE;
 		break;
 	case AGR_ACT_NOTIFY_HOST:
@@ -566,7 +569,10 @@ size_t mnode_poll(struct mnode *n, struct mnode_out *out, size_t max)
 
 			n->pend_head = (n->pend_head + 1) % MNODE_PENDING_MAX;
 			n->pend_len--;
-			(void)agr_call(n, &p); /* cannot be refused: nothing is queued */
+			int rc = agr_call(n, &p);
+
+			assert(rc != -EBUSY); /* nothing is queued: it cannot be refused */
+			(void)rc;
 			continue;
 		}
 		if (membership_poll_output(n->ms, &n->mout, 1) == 1) {
