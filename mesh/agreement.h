@@ -229,6 +229,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/units.h"
 #include "mesh/pacemaker_view.h"
 
 /* ---- limits ------------------------------------------------------------ */
@@ -246,7 +247,7 @@
 #define AGR_TEXT_MAX 384
 #define AGR_QUEUE_LEN 1024
 #define AGR_INCARNATION_MAX (UINT64_C(1) << 62)
-#define AGR_MAX_DURATION_NS (UINT64_C(3600) * 1000000000u)
+#define AGR_MAX_DURATION_NS (UINT64_C(3600) * NS_PER_S)
 
 /* ---- enums --------------------------------------------------------------- */
 

@@ -369,7 +369,7 @@ int membership_config_check(const struct membership_config *cfg, char *err, size
 	else if (cfg->gossip_nodes > MESH_MAX_GOSSIP_NODES)
 		bad = "gossip_nodes must be 0..8";
 	else if (cfg->sync_interval_ns != 0 && (cfg->sync_interval_ns < 100 * NS_PER_MS ||
-						cfg->sync_interval_ns > 3600 * UINT64_C(1000000000)))
+						cfg->sync_interval_ns > 3600 * NS_PER_S))
 		bad = "sync_interval must be 0 (off) or 100 ms..1 h";
 	else if (cfg->join_retry_ns < 10 * NS_PER_MS || cfg->join_retry_ns > 10 * MESH_MAX_TIMEOUT_NS)
 		bad = "join_retry must be 10 ms..600 s";

@@ -131,6 +131,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/units.h"
+
 /* ---- limits ---------------------------------------------------------- */
 
 #define MESH_NAME_MAX 64   /* member name (compute host name), NUL included */
@@ -151,7 +153,7 @@
 #define MESH_INCARNATION_MAX (UINT64_C(1) << 62)
 /* Longest duration a peer may ask us to wait (PING_REQ timeout), and the
  * cap of every configured duration. */
-#define MESH_MAX_TIMEOUT_NS (UINT64_C(60) * 1000000000u)
+#define MESH_MAX_TIMEOUT_NS (UINT64_C(60) * NS_PER_S)
 /* Size estimate of one update on the wire, beyond its three strings
  * (incarnation varint, state, tags and lengths). */
 #define MESH_UPDATE_OVERHEAD 24

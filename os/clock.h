@@ -27,6 +27,12 @@ static inline int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * (int64_t)NS_PER_S + ts.tv_nsec;
 }
 
+/* An instant or duration in ns as a timespec (timerfds, timed waits). */
+static inline struct timespec timespec_of_ns(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S) };
+}
+
 /* A CLOCK_MONOTONIC instant as wall-clock time, by today's offset between
  * the clocks (a step since then moves it: good enough for a timestamp). */
 static inline int64_t mono_to_realtime(uint64_t mono)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "os/clock.h"
+
 int rpc_pipe_set_init(struct rpc_pipe_set *ps, uint32_t cap)
 {
 	assert(cap > 0);
@@ -77,14 +79,7 @@ bool rpc_pipe_set_contains(struct rpc_pipe_set *ps, uint32_t id)
 
 bool rpc_pipe_set_wait_empty(struct rpc_pipe_set *ps, uint32_t timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = timespec_of_ns(mono_ns() + (uint64_t)timeout_ms * NS_PER_MS);
 	pthread_mutex_lock(&ps->lock);
 	int rv = 0;
 	while (ps->n > 0 && rv != ETIMEDOUT)

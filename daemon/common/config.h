@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/correlate.h"
+#include "core/watchlist.h"
 
 #define CONFIG_PATH_LEN 512
 #define CONFIG_ERR_LEN 512
@@ -42,7 +43,7 @@ struct mimamori_config {
 	bool forward_all_events;
 	/* [process] watched = comma-separated process names */
 	size_t n_process_names;
-	char process_names[CORRELATE_MAX_PROCESS_NAMES][16];
+	char process_names[CORRELATE_MAX_PROCESS_NAMES][WATCHLIST_NAME_MAX + 1];
 	/* [probe] mode = auto | ebpf | pidfd */
 	char probe_mode[8];
 	/* [delivery] max_age (seconds) */

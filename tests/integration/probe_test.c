@@ -34,6 +34,7 @@
 #include <linux/magic.h>
 #include <bpf/btf.h>
 
+#include "os/clock.h"
 #include "os/log.h"
 #include "daemon/loop/pidfd_watch.h"
 #include "daemon/loop/probe.h"
@@ -163,10 +164,7 @@ static void on_fatal_signal(int sig)
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return mono_ns();
 }
 
 static int write_file(const char *path, const char *text)

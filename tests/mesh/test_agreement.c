@@ -23,7 +23,7 @@
 #include "core/crm_mon.h"
 #include "tests/support/vnet.h"
 
-#define MS UINT64_C(1000000)
+#define MS NS_PER_MS
 #define S (1000 * MS)
 #define MAXN 12
 #define MAXQ 8192

@@ -20,8 +20,8 @@
 #include "mesh/membership.h"
 #include "tests/support/vnet.h"
 
-#define MS UINT64_C(1000000)
-#define SEC UINT64_C(1000000000)
+#define MS NS_PER_MS
+#define SEC NS_PER_S
 #define NEVER UINT64_MAX
 
 /* ---- N membership cores on the virtual network ---------------------------- */

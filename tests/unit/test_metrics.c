@@ -20,9 +20,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "base/units.h"
 #include "daemon/common/metrics.h"
 
-#define MS UINT64_C(1000000)
+#define MS NS_PER_MS
 #define S UINT64_C(1000000000)
 
 static char *render(const struct metrics *m)
