@@ -16,6 +16,7 @@
  * notifier (submit) holding neither. */
 #include "daemon/mesh/mesh_node.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -213,6 +214,7 @@ static bool ctl_push(struct mesh_node *n, const struct ctl_item *it)
 	bool ok = false;
 
 	pthread_mutex_lock(&n->qlock);
+	assert(n->ctl_len <= CTL_QUEUE_LEN && n->ctl_head < CTL_QUEUE_LEN);
 	if (n->ctl_len < CTL_QUEUE_LEN) {
 		n->ctl[(n->ctl_head + n->ctl_len) % CTL_QUEUE_LEN] = *it;
 		n->ctl_len++;
@@ -341,6 +343,7 @@ static void send_to(struct mesh_node *n, uint32_t idx, const struct mesh_wire_ms
 	const Mimamori__MeshEnvelope *env;
 	uint32_t code;
 
+	assert(idx < n->members.n); /* the node's indexes are the members file's */
 	if (idx == n->self_idx)
 		return;
 	env = mesh_wire_to_pb(m, &pb);
@@ -445,6 +448,7 @@ static void do_notify(struct mesh_node *n, const struct mnode_out *o)
 	int rc = body ? notifier_submit(n->notifier, body, failure_rt, &id) : -ENOMEM;
 	struct pending_notify *slot = NULL;
 
+	assert(o->subject < n->members.n);
 	if (rc < 0) {
 		log_error("mesh: cannot queue the %s notification for %s: %s; body: %s",
 			  host ? "COMPUTE_HOST" : "PROCESS", act->subject, strerror(-rc),
@@ -485,6 +489,10 @@ static void do_fence(struct mesh_node *n, const struct mnode_out *o)
 	char what[700];
 	int rc;
 
+	/* Power-cycling cannot be undone: only ever another configured member
+	 * (mesh/node.c asserts the same of the agreement's action). */
+	assert(o->subject < n->members.n && o->subject != n->self_idx);
+	assert(strcmp(act->subject, n->members.v[o->subject].name) == 0);
 	fence_runner_describe(n->fence, act->subject, what, sizeof(what));
 	rc = fence_runner_start(n->fence, act->subject, act->incarnation, act->attempt, mono_ns());
 	if (rc == -EALREADY) {
@@ -1493,8 +1501,7 @@ long mesh_node_members(struct mesh_node *n, struct mesh_node_member *out, size_t
 	 * that long: wait up to timeout_ms for a new one, then give an error
 	 * rather than a view that may be long out of date. */
 	until = mono_ns() + (uint64_t)timeout_ms * NS_PER_MS;
-	abs.tv_sec = (time_t)(until / NS_PER_S);
-	abs.tv_nsec = (long)(until % NS_PER_S);
+	abs = timespec_of_ns(until);
 	pthread_mutex_lock(&n->snap_lock);
 	while (n->view_at == 0 || mono_ns() > n->view_at + VIEW_STALE_NS) {
 		if (mono_ns() >= until ||
