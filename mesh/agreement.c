@@ -1149,6 +1149,45 @@ static bool maybe_fenced(const struct incident *in)
 	return in->fence_in_flight || in->fence_confirmed || in->peer_fenced || in->progress_seen;
 }
 
+/* A fence of the subject is known to have started: ours (in flight or
+ * confirmed) or a peer's (its FENCED, or NOTIFYING NORMAL). A claim alone
+ * is not one. */
+static bool fence_known(const struct incident *in)
+{
+	return in->fence_in_flight || in->fence_confirmed || in->peer_fenced;
+}
+
+/* The subject came back after the verdict and is alive (or suspect) here
+ * at its newer incarnation now: not dead again. */
+static bool back_alive(const struct agreement *a, const struct incident *in)
+{
+	const struct member *h = &a->m[in->subject];
+	return in->kind == AGR_INCIDENT_HOST && in->returned && h->inc > in->inc &&
+	       (h->state == AGR_MEMBER_ALIVE || h->state == AGR_MEMBER_SUSPECT);
+}
+
+/* Before we fence a host that came back: if it is alive here at its newer
+ * incarnation and no fence of it is known, a claimer's silence proves
+ * nothing (its ABANDONED may have been lost, issue 10 item 3) and a
+ * fence would reboot a live hypervisor: abandoned, loudly. Had the silent
+ * claimer's fence hit after the return, the host would be dead here again
+ * (a takeover comes a whole takeover step after its last word). Returns
+ * true when the incident was released. */
+static bool refuse_fencing_live_host(struct agreement *a, struct incident *in)
+{
+	if (!back_alive(a, in) || fence_known(in))
+		return false;
+	rec(a, AGR_LOG_ERROR, in->subject, "not_fencing_live_host",
+	    "%s is alive here at incarnation %llu after the verdict on incarnation %llu and no "
+	    "fence of it is known (%s claimed it and went silent): not fencing a live host; "
+	    "check %s and whether it was fenced",
+	    MNAME(a, in->subject), (unsigned long long)a->m[in->subject].inc,
+	    (unsigned long long)in->inc, in->claimer != NONE ? MNAME(a, in->claimer) : "a peer",
+	    MNAME(a, in->subject));
+	abandon(a, in, "the host is alive again and no fence of it is known");
+	return true;
+}
+
 static uint64_t fence_backoff(const struct agreement *a, uint32_t attempts)
 {
 	uint64_t d = a->cfg.fence_retry_min_ns;
@@ -1276,6 +1315,8 @@ static void after_settle(struct agreement *a, struct incident *in)
 		abandon(a, in, "the host came back before anyone fenced it");
 		return;
 	}
+	if (refuse_fencing_live_host(a, in))
+		return;
 	if (a->cfg.fence_policy == AGR_FENCE_NONE)
 		notify(a, in, AGR_HOST_UNKNOWN);
 	else if (in->fence_confirmed || in->peer_fenced)
@@ -1343,6 +1384,8 @@ static void consider_acting(struct agreement *a, struct incident *in)
 		abandon(a, in, "the host came back and nobody fenced it");
 		return;
 	}
+	if (refuse_fencing_live_host(a, in))
+		return;
 	start_claim(a, in, rank);
 }
 
@@ -2176,6 +2219,8 @@ static void tick_incident(struct agreement *a, struct incident *in)
 				abandon(a, in, "the fence failed and the host is back");
 				return;
 			}
+			if (refuse_fencing_live_host(a, in))
+				return;
 			if (!have_majority(a)) {
 				in->stage = AGR_IS_HOLDING;
 				in->hold_after_settle = true;

@@ -188,7 +188,17 @@
  *    whose claimer went silent (its fence may have hit): carried to the
  *    notification, fencing again first if no fence was confirmed (a fence
  *    is what makes the notification safe). A fence that failed while H is
- *    back and nobody else claimed: abandoned, loudly.
+ *    back and nobody else claimed: abandoned, loudly. But a host that is
+ *    ALIVE (or SUSPECT) here at its newer incarnation when we would fence
+ *    it (a takeover, a settled claim, a fence retry) is fenced only if a
+ *    fence of it is known (ours in flight or confirmed, a peer's FENCED or
+ *    NOTIFYING NORMAL): a claim followed by silence proves nothing (the
+ *    claimer's ABANDONED may have been lost) and fencing would reboot a
+ *    live hypervisor: abandoned with an ERROR record
+ *    (not_fencing_live_host). Had the silent claimer's fence hit, the host
+ *    would be dead here again a takeover step later, and is fenced and
+ *    notified; only a host fenced, rebooted and back within a takeover
+ *    step is left to the operator (that record).
  *  - After NOTIFIED (ours or gossiped): recorded per member; the same
  *    incident (incarnation <= the notified one) is never notified again;
  *    late observations and claims are answered, to their sender, with

@@ -65,6 +65,12 @@ struct net {
 	 * incarnation, reset by ALIVE: what the failure time must be. */
 	uint64_t first_suspect_at[MAX_NODES][MAX_NODES];
 	uint64_t first_suspect_inc[MAX_NODES][MAX_NODES];
+	/* the fence's answer (0: AGR_FENCE_OK) */
+	enum agr_fence_result fence_result;
+	/* drop ABANDONED completions to one node (the first one sent to) */
+	bool drop_abandoned;
+	uint32_t abandoned_dropped_to;
+	uint32_t abandoned_dropped, abandoned_delivered;
 };
 
 static void send_msg(struct net *w, uint32_t from, uint32_t to, const struct mesh_wire_msg *m)
@@ -155,6 +161,9 @@ static void drain(struct net *w, uint32_t i)
 				break;
 			}
 			case MNODE_OUT_LOG:
+				if (getenv("NODE_TRACE") != NULL && o->act.kind == AGR_ACT_LOG)
+					printf("%9.3f %s %s: %s\n", (double)now / 1e9, w->names[i],
+					       o->act.event, o->act.text);
 				break;
 			}
 		}
@@ -194,12 +203,41 @@ static void hook_deliver(struct vnet *vn, uint32_t from, uint32_t to, const void
 	if (it->kind == ITEM_MSG)
 		(void)mnode_on_message(nd, &it->msg, vn->now);
 	else if (it->kind == ITEM_FENCE_DONE)
-		assert_int_equal(mnode_on_fence_result(nd, it->subject, it->incarnation, AGR_FENCE_OK,
+		assert_int_equal(mnode_on_fence_result(nd, it->subject, it->incarnation,
+						       w->fence_result != 0 ? w->fence_result :
+									      AGR_FENCE_OK,
 						       vn->now), 0);
 	else
 		assert_int_equal(mnode_on_notify_result(nd, it->incident, it->subject,
 							it->incarnation, 202, vn->now), 0);
 	drain(w, to);
+}
+
+static bool is_abandoned(const struct item *it)
+{
+	return it->kind == ITEM_MSG && it->msg.kind == MESH_WIRE_COMPLETION &&
+	       it->msg.completion.stage == AGR_STAGE_ABANDONED;
+}
+
+/* One lost message: every ABANDONED to one node (the first it went to). */
+static bool hook_drop(const struct vnet *vn, uint32_t from, uint32_t to, const void *payload,
+		      size_t len, void *ctx)
+{
+	struct net *w = ctx;
+
+	(void)vn;
+	(void)from;
+	(void)len;
+	if (!w->drop_abandoned || !is_abandoned(payload))
+		return false;
+	if (w->abandoned_dropped_to == MNODE_NONE)
+		w->abandoned_dropped_to = to;
+	if (to != w->abandoned_dropped_to) {
+		w->abandoned_delivered++;
+		return false;
+	}
+	w->abandoned_dropped++;
+	return true;
 }
 
 /* n nodes; with `network`, on a vnet (1 ms links) and joined through
@@ -208,6 +246,7 @@ static void net_init(struct net *w, uint32_t n, bool network)
 {
 	memset(w, 0, sizeof(*w));
 	w->n = n;
+	w->abandoned_dropped_to = MNODE_NONE;
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(w->names[i], sizeof(w->names[i]), "compute-%u", i);
 		snprintf(w->addrs[i], sizeof(w->addrs[i]), "tcp://10.0.0.%u:7947", i + 1);
@@ -232,7 +271,7 @@ static void net_init(struct net *w, uint32_t n, bool network)
 	struct vnet_config nc = { .n = n, .latency_ns = LATENCY_NS, .seed = 7,
 				  .max_steps = 10000000 };
 	struct vnet_hooks hooks = { .ctx = w, .deliver = hook_deliver, .tick = hook_tick,
-				    .deadline = hook_deadline };
+				    .deadline = hook_deadline, .drop = hook_drop };
 
 	w->vn = vnet_new(&nc, &hooks);
 	assert_non_null(w->vn);
@@ -350,6 +389,71 @@ static void test_notify_failure_time_is_first_suspicion(void **state)
 	/* SWIM needs at least a probe timeout and the agreement a whole
 	 * unreachable window more: the suspicion comes well before. */
 	assert_true(nr->failed_at_mono_ns + NS_PER_S < nr->at);
+	net_free(&w);
+}
+
+/* Issue 10, item 3: one lost ABANDONED. A member stalls; the
+ * majority declares it, the notifier claims it and its fence fails; the
+ * member comes back (refutes at a new incarnation), so the notifier
+ * abandons without fencing, but its ABANDONED to one backup is lost. That
+ * backup heard the claim and the FENCE_FAILED, never the ABANDONED: when
+ * the claimer falls silent it must not take over and fence a host that is
+ * alive in its own view at a newer incarnation (the claimer's silence is
+ * no proof of a fence; only a FENCED, a NOTIFYING NORMAL or our own fence
+ * is). Nothing may fence or notify the member after it came back. */
+static void test_lost_abandoned_does_not_fence_a_returned_host(void **state)
+{
+	static struct net w;
+	const uint32_t victim = 3;
+
+	(void)state;
+	net_init(&w, 5, true);
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	w.drop_abandoned = true;
+	w.fence_result = AGR_FENCE_FAILED;
+	/* frozen (a stall: it keeps its view and comes back by refuting) */
+	vnet_set_up(w.vn, victim, false);
+	for (uint64_t t = w.vn->now; w.n_fences == 0; t += 100 * NS_PER_MS) {
+		assert_true(t < 30 * NS_PER_S);
+		run_until(&w, t);
+	}
+	const uint32_t claimer = w.fences[0].by;
+	const uint64_t dead_inc = w.fences[0].incarnation;
+
+	/* the backups hear CLAIMED and FENCE_FAILED; then the member is back */
+	run_until(&w, w.vn->now + 1500 * NS_PER_MS);
+	assert_int_equal(w.n_fences, 1);
+	vnet_set_up(w.vn, victim, true);
+	w.fence_result = AGR_FENCE_OK;
+	const uint64_t healed_at = w.vn->now;
+
+	run_until(&w, healed_at + 400 * NS_PER_S);
+	/* the scenario happened: the claimer abandoned, one backup missed it */
+	struct agr_counters c;
+
+	agreement_counters(mnode_agreement(w.node[claimer]), &c);
+	assert_true(c.abandoned >= 1);
+	assert_true(w.abandoned_dropped >= 1);
+	assert_int_not_equal(w.abandoned_dropped_to, claimer);
+	assert_int_not_equal(w.abandoned_dropped_to, victim);
+	/* nobody fenced or notified the member after it came back */
+	for (size_t k = 0; k < w.n_fences; k++)
+		assert_true(w.fences[k].at < healed_at);
+	assert_int_equal(w.n_notifies, 0);
+	for (uint32_t i = 0; i < w.n; i++) {
+		struct mnode_member m;
+		struct agr_incident_info info;
+
+		if (i == victim)
+			continue;
+		assert_int_equal(mnode_member(w.node[i], victim, &m), 0);
+		assert_int_equal(m.state, MESH_ALIVE);
+		assert_true(m.incarnation > dead_inc);
+		/* the incident is over everywhere (abandoned, cancelled) */
+		assert_int_equal(agreement_incident(mnode_agreement(w.node[i]), AGR_INCIDENT_HOST,
+						    w.names[victim], &info), -ENOENT);
+	}
 	net_free(&w);
 }
 
@@ -545,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_busy_input_is_retried_after_drain),
 		cmocka_unit_test(test_process_report_broadcast_rule),
 		cmocka_unit_test(test_config_checks),
+		cmocka_unit_test(test_lost_abandoned_does_not_fence_a_returned_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
