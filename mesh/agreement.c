@@ -152,6 +152,7 @@ struct agreement {
 	bool want_scan;
 	enum pacemaker_status pcmk_status;
 	bool pcmk_seen;
+	bool held; /* agreement_set_hold: the members files differ */
 	char pcmk_reason[PCMK_VIEW_REASON_LEN];
 	uint64_t logs_dropped_told;
 	struct agr_counters ctr;
@@ -619,9 +620,13 @@ static uint32_t live_count(const struct agreement *a)
 	return a->n_live + 1;
 }
 
+/* What every irreversible step (declare, claim, fence, notify) needs: a
+ * majority of the configured members live here, and no hold from outside
+ * (agreement_set_hold: the segment's members files differ, so "the
+ * configured members" is not one list). Held steps wait in their stage. */
 static bool have_majority(const struct agreement *a)
 {
-	return 2 * (uint64_t)live_count(a) > a->n;
+	return 2 * (uint64_t)live_count(a) > a->n && !a->held;
 }
 
 static bool obs_has(const struct incident *in, uint32_t i)
@@ -1203,9 +1208,15 @@ static void hold(struct agreement *a, struct incident *in, const char *what)
 	if (in->hold_logged)
 		return;
 	in->hold_logged = true;
-	rec(a, AGR_LOG_WARN, in->subject, "holding",
-	    "%s incident of %s: %s held: this node sees %u of %u members live, no majority",
-	    kind_name(in->kind), MNAME(a, in->subject), what, live_count(a), a->n);
+	if (a->held)
+		rec(a, AGR_LOG_WARN, in->subject, "holding",
+		    "%s incident of %s: %s held: the members files differ in the segment",
+		    kind_name(in->kind), MNAME(a, in->subject), what);
+	else
+		rec(a, AGR_LOG_WARN, in->subject, "holding",
+		    "%s incident of %s: %s held: this node sees %u of %u members live, no "
+		    "majority",
+		    kind_name(in->kind), MNAME(a, in->subject), what, live_count(a), a->n);
 }
 
 static void notify(struct agreement *a, struct incident *in, enum agr_host_status status)
@@ -2278,6 +2289,19 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		}
 	}
 	evaluate(a, in);
+}
+
+int agreement_set_hold(struct agreement *a, bool held, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	if (held == a->held)
+		return 0;
+	a->held = held;
+	if (!held)
+		evaluate_all(a); /* what waited in its stage goes on */
+	return 0;
 }
 
 int agreement_tick(struct agreement *a, uint64_t now)

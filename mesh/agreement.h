@@ -451,6 +451,12 @@ int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t
 int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 			       const char *subject, uint64_t incarnation, int http_status,
 			       uint64_t now);
+/* Holds every verdict (held) or lets them go on: while held, nothing is
+ * declared, claimed, fenced or notified, as without a majority (a fence
+ * already running finishes; its notification waits in HOLDING); inputs,
+ * probes, observations and completions flow as before. mesh/node holds
+ * while the segment's members files differ. */
+int agreement_set_hold(struct agreement *a, bool held, uint64_t now);
 /* Runs the timers due at now. */
 int agreement_tick(struct agreement *a, uint64_t now);
 /* When agreement_tick() must run next; UINT64_MAX if nothing is pending. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/units.h"
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -103,6 +104,7 @@ enum pend_kind {
 	PEND_NOTIFY_RESULT,
 	PEND_VIEW,
 	PEND_TICK,
+	PEND_HOLD, /* agreement_set_hold(result != 0) */
 };
 
 struct pending {
@@ -129,6 +131,18 @@ struct member_time {
 	uint64_t suspect_since_ns;
 };
 
+/* A record of the digest check, emitted as MNODE_OUT_LOG. */
+struct digest_note {
+	enum agr_log_level level;
+	uint32_t subject; /* member index or MNODE_NONE */
+	char event[AGR_EVENT_MAX];
+	char text[AGR_TEXT_MAX];
+};
+
+#define DIGEST_NOTES 8 /* one input makes at most two */
+
+enum digest_state { DIGEST_UNHEARD = 0, DIGEST_SAME, DIGEST_OTHER };
+
 struct mnode {
 	struct membership *ms;
 	struct agreement *agr;
@@ -148,6 +162,19 @@ struct mnode {
 	struct pending pending[MNODE_PENDING_MAX];
 	uint32_t pend_head, pend_len;
 	struct mesh_out mout; /* scratch: one membership output */
+	/* The members digest check (see node.h). */
+	uint64_t digest, hold_ns;
+	bool hold_on_unknown;   /* cfg.hold_on_unknown_digest */
+	uint64_t *peer_digest;  /* last heard per member; 0: none */
+	uint8_t *digest_state;  /* enum digest_state per member */
+	uint8_t *says_differ;   /* its last message said members_differ */
+	uint32_t n_other;       /* members in DIGEST_OTHER */
+	bool other_ever;        /* a message with another digest came */
+	uint64_t other_last_ns; /* when the last one came */
+	bool held;              /* told to the agreement */
+	struct digest_note notes[DIGEST_NOTES];
+	uint32_t note_head, note_len;
+	uint64_t notes_dropped;
 };
 
 static void fail(char *err, size_t errlen, const char *fmt, ...)
@@ -193,7 +220,17 @@ struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen
 	}
 	n->state = calloc(ac->n_members, sizeof(*n->state));
 	n->time = calloc(ac->n_members, sizeof(*n->time));
-	if (n->state == NULL || n->time == NULL) {
+	n->peer_digest = calloc(ac->n_members, sizeof(*n->peer_digest));
+	n->digest_state = calloc(ac->n_members, sizeof(*n->digest_state));
+	n->says_differ = calloc(ac->n_members, sizeof(*n->says_differ));
+	n->digest = cfg->members_digest != 0
+			    ? cfg->members_digest
+			    : mnode_members_digest(ac->members, NULL, (uint32_t)ac->n_members);
+	n->hold_on_unknown = cfg->hold_on_unknown_digest;
+	n->hold_ns = cfg->digest_hold_ns != 0 ? cfg->digest_hold_ns
+					      : 2 * ac->observation_ttl_ns;
+	if (n->state == NULL || n->time == NULL || n->peer_digest == NULL ||
+	    n->digest_state == NULL || n->says_differ == NULL || n->digest == 0) {
 		fail(err, errlen, "%s", "out of memory");
 		goto out;
 	}
@@ -227,6 +264,9 @@ void mnode_free(struct mnode *n)
 	mnode_names_free(n->own_names);
 	free(n->state);
 	free(n->time);
+	free(n->peer_digest);
+	free(n->digest_state);
+	free(n->says_differ);
 	free(n);
 }
 
@@ -271,6 +311,8 @@ static int agr_call(struct mnode *n, const struct pending *p)
 		return agreement_on_pacemaker_view(n->agr, p->view, p->now);
 	case PEND_TICK:
 		return agreement_tick(n->agr, p->now);
+	case PEND_HOLD:
+		return agreement_set_hold(n->agr, p->result != 0, p->now);
 	}
 	return -EINVAL;
 }
@@ -298,6 +340,144 @@ static int member_of(const struct mnode *n, const char *name, uint32_t *idx)
 {
 	*idx = mnode_names_find(n->names, name);
 	return *idx == MNODE_NONE ? -ENOENT : 0;
+}
+
+/* ---- the members digest ----------------------------------------------- */
+
+struct digest_sort {
+	const char *const *names;
+};
+
+static int cmp_by_name(const void *x, const void *y, void *ctx)
+{
+	const struct digest_sort *d = ctx;
+
+	return strcmp(d->names[*(const uint32_t *)x], d->names[*(const uint32_t *)y]);
+}
+
+static uint64_t fnv1a64_more(uint64_t h, const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+		h ^= *c;
+		h *= FNV1A64_PRIME;
+	}
+	return h;
+}
+
+uint64_t mnode_members_digest(const char *const *names, const char *const *urls, uint32_t n)
+{
+	struct digest_sort d = { .names = names };
+	uint32_t *order;
+	uint64_t h = FNV1A64_OFFSET;
+
+	if (names == NULL || n == 0)
+		return 0;
+	order = calloc(n, sizeof(*order));
+	if (order == NULL)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_by_name, &d);
+	for (uint32_t i = 0; i < n; i++) {
+		h = fnv1a64_more(h, names[order[i]]);
+		h = fnv1a64_more(h, "\t");
+		h = fnv1a64_more(h, urls != NULL && urls[order[i]] != NULL ? urls[order[i]] : "");
+		h = fnv1a64_more(h, "\n");
+	}
+	free(order);
+	return h != 0 ? h : 1; /* 0 is "unknown" on the wire */
+}
+
+static void digest_note(struct mnode *n, enum agr_log_level level, uint32_t subject,
+			const char *event, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void digest_note(struct mnode *n, enum agr_log_level level, uint32_t subject,
+			const char *event, const char *fmt, ...)
+{
+	struct digest_note *d;
+	va_list ap;
+
+	if (n->note_len == DIGEST_NOTES) {
+		n->notes_dropped++;
+		return;
+	}
+	d = &n->notes[(n->note_head + n->note_len++) % DIGEST_NOTES];
+	d->level = level;
+	d->subject = subject;
+	snprintf(d->event, sizeof(d->event), "%s", event);
+	va_start(ap, fmt);
+	vsnprintf(d->text, sizeof(d->text), fmt, ap);
+	va_end(ap);
+}
+
+/* Holds or resumes the agreement's verdicts as the digests say. */
+static void update_hold(struct mnode *n, uint64_t now)
+{
+	bool want = n->n_other > 0 || (n->other_ever && now < n->other_last_ns + n->hold_ns);
+	struct pending p = { .kind = PEND_HOLD, .now = now, .result = want };
+
+	if (want == n->held)
+		return;
+	n->held = want;
+	n->agr_dirty = true;
+	if (want)
+		digest_note(n, AGR_LOG_ERROR, MNODE_NONE, "verdicts_held",
+			    "members files differ in the segment: verdicts HELD (no declaration, "
+			    "fence or notification) until every member's file matches ours "
+			    "(digest %016llx) for %llu s",
+			    (unsigned long long)n->digest,
+			    (unsigned long long)(n->hold_ns / NS_PER_S));
+	else
+		digest_note(n, AGR_LOG_WARN, MNODE_NONE, "verdicts_resumed",
+			    "every member's members file has matched ours for %llu s: verdicts "
+			    "resume", (unsigned long long)(n->hold_ns / NS_PER_S));
+	/* -EBUSY: kept and fed after the drain, before any later input. */
+	(void)agr_feed(n, &p);
+}
+
+/* The sender's digest against ours (see node.h). */
+static void check_digest(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now)
+{
+	uint32_t idx = mnode_names_find(n->names, m->from);
+	bool same = m->members_digest == n->digest;
+	uint8_t was;
+
+	advance(n, now);
+	if (idx == MNODE_NONE || idx == n->self)
+		return; /* the shell refuses strangers */
+	if (m->members_digest == 0 && !n->hold_on_unknown)
+		return;
+	was = n->digest_state[idx];
+	n->peer_digest[idx] = m->members_digest;
+	if (!same || m->members_differ) {
+		/* Its own, or one it hears (told, not told on: no echo). */
+		n->other_ever = true;
+		n->other_last_ns = now;
+	}
+	if (m->members_differ && !n->says_differ[idx])
+		digest_note(n, AGR_LOG_ERROR, idx, "members_differ",
+			    "%s hears a member whose members file differs from its own", m->from);
+	n->says_differ[idx] = m->members_differ;
+	if (same && was == DIGEST_OTHER) {
+		n->n_other--;
+		digest_note(n, AGR_LOG_WARN, idx, "members_match",
+			    "%s's members file matches ours again (digest %016llx)", m->from,
+			    (unsigned long long)n->digest);
+	} else if (!same && was != DIGEST_OTHER) {
+		n->n_other++;
+		if (m->members_digest == 0)
+			digest_note(n, AGR_LOG_ERROR, idx, "members_differ",
+				    "%s sends no members digest (an older mimamorid?): its members "
+				    "file cannot be compared with ours (digest %016llx)",
+				    m->from, (unsigned long long)n->digest);
+		else
+			digest_note(n, AGR_LOG_ERROR, idx, "members_differ",
+				    "%s's members file differs from ours: its digest %016llx, ours "
+				    "%016llx; make the members files equal on every node",
+				    m->from, (unsigned long long)m->members_digest,
+				    (unsigned long long)n->digest);
+	}
+	n->digest_state[idx] = same ? DIGEST_SAME : DIGEST_OTHER;
+	update_hold(n, now);
 }
 
 /* ---- inputs ----------------------------------------------------------- */
@@ -331,6 +511,9 @@ int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t no
 {
 	struct pending p = { .now = now };
 
+	/* Before the message acts: an observation from a node counting
+	 * another list must not complete a verdict here. */
+	check_digest(n, m, now);
 	switch (m->kind) {
 	case MESH_WIRE_SWIM:
 		advance(n, now);
@@ -364,6 +547,7 @@ int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t no
 int mnode_tick(struct mnode *n, uint64_t now)
 {
 	advance(n, now);
+	update_hold(n, now);
 	if (membership_next_deadline(n->ms) <= now) {
 		n->ms_dirty = true;
 		membership_tick(n->ms, now);
@@ -472,6 +656,8 @@ static void membership_out(struct mnode *n, const struct mesh_out *mo, struct mn
 	o->act.kind = 0;
 	o->msg.kind = MESH_WIRE_SWIM;
 	snprintf(o->msg.from, sizeof(o->msg.from), "%s", mnode_names_get(n->names, n->self));
+	o->msg.members_digest = n->digest;
+	o->msg.members_differ = n->n_other > 0;
 	/* The used part only: a message is ~9.5 KiB with every update. */
 	memcpy(&o->msg.swim, &s->msg,
 	       offsetof(struct mesh_msg, updates) + s->msg.n_updates * sizeof(struct mesh_update));
@@ -505,6 +691,8 @@ static void action_out(struct mnode *n, struct mnode_out *o)
 	o->subject = act->subject != NULL ? mnode_names_find(n->names, act->subject) : MNODE_NONE;
 	o->msg.kind = 0;
 	snprintf(o->msg.from, sizeof(o->msg.from), "%s", mnode_names_get(n->names, n->self));
+	o->msg.members_digest = n->digest;
+	o->msg.members_differ = n->n_other > 0;
 	o->to_addr[0] = '\0';
 	o->n_to = 0;
 	switch (act->kind) {
@@ -551,11 +739,35 @@ static void action_out(struct mnode *n, struct mnode_out *o)
 	}
 }
 
+static void note_out(struct mnode *n, struct mnode_out *o)
+{
+	const struct digest_note *d = &n->notes[n->note_head];
+
+	n->note_head = (n->note_head + 1) % DIGEST_NOTES;
+	n->note_len--;
+	memset(&o->act, 0, sizeof(o->act));
+	o->kind = MNODE_OUT_LOG;
+	o->subject = d->subject;
+	o->n_to = 0;
+	o->msg.kind = 0;
+	o->act.kind = AGR_ACT_LOG;
+	o->act.level = d->level;
+	o->act.subject = mnode_names_get(n->names, d->subject);
+	memcpy(o->act.event, d->event, sizeof(o->act.event));
+	memcpy(o->act.text, d->text, sizeof(o->act.text));
+}
+
 size_t mnode_poll(struct mnode *n, struct mnode_out *out, size_t max)
 {
 	size_t k = 0;
 
 	while (k < max) {
+		/* The digest check's records first: they say why what follows
+		 * is held. */
+		if (n->note_len > 0) {
+			note_out(n, &out[k++]);
+			continue;
+		}
 		/* The agreement's actions first: its inputs are refused while
 		 * they pile up. */
 		if (agreement_poll_actions(n->agr, &out[k].act, 1) == 1) {
@@ -602,6 +814,10 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 uint64_t mnode_next_deadline(struct mnode *n)
 {
+	/* Held only by the timer: a tick must come when it runs out. */
+	uint64_t hold_end = n->held && n->n_other == 0 ? n->other_last_ns + n->hold_ns
+						      : UINT64_MAX;
+
 	if (n->ms_dirty) {
 		n->ms_deadline = membership_next_deadline(n->ms);
 		n->ms_dirty = false;
@@ -610,7 +826,7 @@ uint64_t mnode_next_deadline(struct mnode *n)
 		n->agr_deadline = agreement_next_deadline(n->agr);
 		n->agr_dirty = false;
 	}
-	return min_u64(n->ms_deadline, n->agr_deadline);
+	return min_u64(min_u64(n->ms_deadline, n->agr_deadline), hold_end);
 }
 
 /* ---- queries ---------------------------------------------------------- */
@@ -630,6 +846,26 @@ int mnode_member(const struct mnode *n, uint32_t idx, struct mnode_member *out)
 	out->incarnation = n->time[idx].incarnation;
 	out->suspect_since_ns = n->time[idx].suspect_since_ns;
 	return 0;
+}
+
+bool mnode_verdicts_held(const struct mnode *n)
+{
+	return n->held;
+}
+
+uint32_t mnode_digest_mismatches(const struct mnode *n)
+{
+	return n->n_other;
+}
+
+uint64_t mnode_members_digest_of(const struct mnode *n)
+{
+	return n->digest;
+}
+
+uint64_t mnode_member_digest(const struct mnode *n, uint32_t idx)
+{
+	return idx < mnode_names_count(n->names) ? n->peer_digest[idx] : 0;
 }
 
 uint32_t mnode_self(const struct mnode *n)

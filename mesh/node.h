@@ -20,6 +20,25 @@
  *    FENCE, and NOTIFY with the failure's time by one rule (below);
  *  - one deadline: the earlier of the cores'.
  *
+ * The members digest: every message carries this node's digest of its
+ * member list (mnode_members_digest: names and URLs); a member whose last
+ * message carried another (or none, an older version's message, with
+ * hold_on_unknown_digest) means the members
+ * files differ, and each node's majority would then be counted over its
+ * own list (two sides of a partition can both "have a majority"). While
+ * any member's last message differs, and for hold_ns after the last such
+ * message or the last one saying members_differ (the sender hears a
+ * digest other than its own: a node the drifted one never talks to, not
+ * being in its file, learns it so; said only of a direct difference, so
+ * it is not echoed around), the node holds its verdicts (agreement_set_hold: no
+ * declaration, claim, fence or notification; a fence already running
+ * finishes, its notification waits) and says so in MNODE_OUT_LOG records
+ * ("members_differ", "members_match", "verdicts_held", "verdicts_resumed")
+ * and mnode_verdicts_held(). FNV-1a catches drift (an edited file), not an
+ * adversary: members are authenticated by TLS, and one that lies about
+ * its digest can only hold the segment's verdicts, which it could as well
+ * by not answering.
+ *
  * The failure's time (a NOTIFY's generated_time): for a host, when this
  * node first suspected it at the incarnation it died with (SUSPECT, or DEAD
  * when the suspicion was never seen here); for a process, when it died by
@@ -86,7 +105,27 @@ struct mnode_config {
 	 * must then outlive the node). Otherwise a shared table with the same
 	 * names in the same order. */
 	const struct mnode_names *names;
+	/* mnode_members_digest of this node's member list (the shell: names
+	 * and URLs of the members file); 0: of agreement.members' names
+	 * alone (the simulator: one list for every node). */
+	uint64_t members_digest;
+	/* How long verdicts stay held after the last message with another
+	 * digest; 0: 2 x agreement.observation_ttl_ns (the evidence gathered
+	 * while the lists differed has expired by then). */
+	uint64_t digest_hold_ns;
+	/* A message without a digest (0: an older peer) counts as another
+	 * digest: true in the daemon (a rolling upgrade holds rather than
+	 * trusting a peer that cannot say which list it counts over); false
+	 * ignores the field when absent (the simulator's messages do not
+	 * carry it). */
+	bool hold_on_unknown_digest;
 };
+
+/* The digest of a member list, whatever its order: FNV-1a 64 over the
+ * entries sorted by name, each "name\turl\n" (urls NULL: names alone).
+ * Never 0 (0 on the wire is "unknown"); 0 only for n == 0 or out of
+ * memory. Pure. */
+uint64_t mnode_members_digest(const char *const *names, const char *const *urls, uint32_t n);
 
 /* This node's view of one member. */
 struct mnode_member {
@@ -181,6 +220,15 @@ uint64_t mnode_next_deadline(struct mnode *n);
 /* Whether a broadcast goes to member idx: not self, not DEAD or LEFT in
  * our view (never heard of counts as reachable: it may be starting). */
 bool mnode_reachable(const struct mnode *n, uint32_t idx);
+/* Verdicts held: a member's last message carried another members digest,
+ * or did within digest_hold_ns. */
+bool mnode_verdicts_held(const struct mnode *n);
+/* Members whose last message carried another digest (or none). */
+uint32_t mnode_digest_mismatches(const struct mnode *n);
+/* This node's members digest, and member idx's last one heard (0: none
+ * heard, or an older peer's message without one). */
+uint64_t mnode_members_digest_of(const struct mnode *n);
+uint64_t mnode_member_digest(const struct mnode *n, uint32_t idx);
 /* Our view of member idx: 0, or -EINVAL for a bad index. */
 int mnode_member(const struct mnode *n, uint32_t idx, struct mnode_member *out);
 uint32_t mnode_self(const struct mnode *n);

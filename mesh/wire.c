@@ -48,6 +48,11 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 	assert(TERMINATED(m->from));
 	*env = (Mimamori__MeshEnvelope)MIMAMORI__MESH_ENVELOPE__INIT;
 	env->from = str(m->from);
+	/* 0: no digest (what an older peer sends: no field at all). */
+	env->has_members_digest = m->members_digest != 0;
+	env->members_digest = m->members_digest;
+	env->has_members_differ = m->members_differ;
+	env->members_differ = m->members_differ;
 	switch (m->kind) {
 	case MESH_WIRE_SWIM: {
 		const struct mesh_msg *s = &m->swim;
@@ -270,6 +275,9 @@ static const char *decode(const Mimamori__MeshEnvelope *env, struct mesh_wire_ms
 		return "no message";
 	if (!copy_str(out->from, sizeof(out->from), env->from, true))
 		return "sender name empty, too long or with control characters";
+	/* Any value is valid; absent (an older peer) reads as 0, unknown. */
+	out->members_digest = env->has_members_digest ? env->members_digest : 0;
+	out->members_differ = env->has_members_differ && env->members_differ;
 	switch (env->body_case) {
 	case MIMAMORI__MESH_ENVELOPE__BODY_SWIM:
 		out->kind = MESH_WIRE_SWIM;

@@ -19,6 +19,7 @@
 #ifndef MIMAMORI_MESH_WIRE_H
 #define MIMAMORI_MESH_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,12 @@ enum mesh_wire_kind {
 struct mesh_wire_msg {
 	uint32_t kind; /* enum mesh_wire_kind */
 	char from[MESH_NAME_MAX];
+	/* The sender's members digest (mnode_members_digest); 0: none sent
+	 * (an older peer), unknown. Before the union: the mesh thread's
+	 * receive queue copies only the used part of a message. */
+	uint64_t members_digest;
+	/* The sender hears a member whose digest differs from its own. */
+	bool members_differ;
 	union {
 		struct mesh_msg swim;
 		uint64_t nonce; /* PROBE, PROBE_ACK */

@@ -104,6 +104,7 @@ struct metrics {
 	_Atomic bool mesh_enabled;
 	_Atomic uint64_t mesh[METRICS_MESH_COUNTERS];
 	_Atomic int64_t mesh_members[METRICS_MESH_STATES];
+	_Atomic int64_t mesh_file_mismatch, mesh_verdicts_held;
 	struct histogram mesh_rtt;
 };
 
@@ -298,6 +299,14 @@ void metrics_mesh_set_members(struct metrics *m, enum metrics_mesh_state s, int6
 {
 	if (m && (unsigned)s < METRICS_MESH_STATES)
 		atomic_store_explicit(&m->mesh_members[s], n, memory_order_relaxed);
+}
+
+void metrics_mesh_set_members_file(struct metrics *m, int64_t mismatched, bool held)
+{
+	if (!m)
+		return;
+	atomic_store_explicit(&m->mesh_file_mismatch, mismatched, memory_order_relaxed);
+	atomic_store_explicit(&m->mesh_verdicts_held, held ? 1 : 0, memory_order_relaxed);
 }
 
 void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns)
@@ -531,6 +540,16 @@ static void render_mesh(FILE *f, const struct metrics *m)
 	for (int s = 0; s < METRICS_MESH_STATES; s++)
 		fprintf(f, "mimamori_mesh_members{state=\"%s\"} %" PRId64 "\n", states[s],
 			atomic_load_explicit(&m->mesh_members[s], memory_order_relaxed));
+	put_header(f, "mimamori_mesh_members_file_mismatch", "gauge",
+		   "Members whose last message carried a members digest other than this "
+		   "node's: their members file differs (or they run an older version).");
+	fprintf(f, "mimamori_mesh_members_file_mismatch %" PRId64 "\n",
+		atomic_load_explicit(&m->mesh_file_mismatch, memory_order_relaxed));
+	put_header(f, "mimamori_mesh_verdicts_held", "gauge",
+		   "1 while this node holds its failure verdicts (no declaration, fence or "
+		   "notification) because the members files differ in the segment.");
+	fprintf(f, "mimamori_mesh_verdicts_held %" PRId64 "\n",
+		atomic_load_explicit(&m->mesh_verdicts_held, memory_order_relaxed));
 	put_histogram(f, &m->mesh_rtt);
 	put_header(f, "mimamori_mesh_messages_total", "counter",
 		   "Mesh messages sent to and received from peers.");

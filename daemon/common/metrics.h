@@ -10,6 +10,7 @@
 #ifndef MIMAMORI_METRICS_H
 #define MIMAMORI_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,10 @@ void metrics_mesh_add(struct metrics *m, enum metrics_mesh_counter c, uint64_t n
 void metrics_mesh_set_members(struct metrics *m, enum metrics_mesh_state s, int64_t n);
 /* mimamori_mesh_probe_rtt_seconds: one direct probe's ping -> ack. */
 void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns);
+/* mimamori_mesh_members_file_mismatch: members whose last message carried
+ * another members digest (mesh/node.h); mimamori_mesh_verdicts_held: 1
+ * while this node holds its verdicts for it. */
+void metrics_mesh_set_members_file(struct metrics *m, int64_t mismatched, bool held);
 
 /* ---- classification helpers for the call sites (pure) */
 

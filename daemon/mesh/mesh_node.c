@@ -679,6 +679,8 @@ static void sync_counters(struct mesh_node *n)
 	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
 	n->last_ac = ac;
+	metrics_mesh_set_members_file(n->metrics, mnode_digest_mismatches(n->node),
+				      mnode_verdicts_held(n->node));
 }
 
 /* Logs a peer's progress report once per change. */
@@ -1252,7 +1254,7 @@ static int make_node(struct mesh_node *n, const struct mimamori_config *cfg, cha
 	struct mnode_config nc = { .self_addr = n->self_addr };
 	struct membership_config *mc = &nc.membership;
 	struct agreement_config *ac = &nc.agreement;
-	const char **names;
+	const char **names, **urls;
 	char why[256];
 
 	membership_config_default(mc);
@@ -1269,12 +1271,24 @@ static int make_node(struct mesh_node *n, const struct mimamori_config *cfg, cha
 
 	/* The node borrows the names (the members list outlives it). */
 	names = calloc(n->members.n, sizeof(*names));
-	if (!names) {
+	urls = calloc(n->members.n, sizeof(*urls));
+	if (!names || !urls) {
+		free(names);
+		free(urls);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < n->members.n; i++)
+	for (size_t i = 0; i < n->members.n; i++) {
 		names[i] = n->members.v[i].name;
+		urls[i] = n->members.v[i].url;
+	}
+	/* Every message carries it: a peer with another file holds its
+	 * verdicts, and so do we (mesh/node.h). */
+	nc.members_digest = mnode_members_digest(names, urls, (uint32_t)n->members.n);
+	nc.hold_on_unknown_digest = true;
+	free(urls);
+	log_info("mesh: members file: %zu members, digest %016" PRIx64, n->members.n,
+		 nc.members_digest);
 	agreement_config_default(ac);
 	ac->self = n->self;
 	ac->members = names;

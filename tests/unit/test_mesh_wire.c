@@ -409,6 +409,52 @@ static void test_unknown_fields_ignored(void **state)
 	assert_int_equal(out.nonce, 9);
 }
 
+/* The members digest (mnode_members_digest) travels in every envelope,
+ * any 64-bit value; an older peer's message, without the field, and an
+ * explicit 0 both read as 0: unknown. */
+static void test_members_digest(void **state)
+{
+	const uint64_t values[] = { 1, UINT64_C(0x8000000000000000), UINT64_MAX,
+				    UINT64_C(0x0123456789abcdef) };
+	struct mesh_wire_msg m, out;
+	struct mesh_wire_pb pb;
+	const Mimamori__MeshEnvelope *env;
+	const char *why = NULL;
+	size_t len;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.kind = MESH_WIRE_PROBE;
+	snprintf(m.from, sizeof(m.from), "compute-3");
+	m.nonce = 5;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		m.members_digest = values[i];
+		round_trip(&m, &out);
+		assert_int_equal(out.members_digest, values[i]);
+		assert_int_equal(out.nonce, 5);
+	}
+	/* An older peer: no field at all. */
+	m.members_digest = 0;
+	env = mesh_wire_to_pb(&m, &pb);
+	assert_false(env->has_members_digest);
+	m.members_digest = 77;
+	env = mesh_wire_to_pb(&m, &pb);
+	assert_true(env->has_members_digest);
+	pb.env.has_members_digest = false;
+	len = protobuf_c_message_pack(&env->base, buf);
+	memset(&out, 0xa5, sizeof(out));
+	assert_int_equal(mesh_wire_unpack(buf, len, &out, &why), 0);
+	assert_int_equal(out.members_digest, 0);
+	/* A field present with 0 is unknown too. */
+	pb.env.has_members_digest = true;
+	pb.env.members_digest = 0;
+	len = protobuf_c_message_pack(&env->base, buf);
+	memset(&out, 0xa5, sizeof(out));
+	assert_int_equal(mesh_wire_unpack(buf, len, &out, &why), 0);
+	assert_int_equal(out.members_digest, 0);
+	assert_int_equal(out.kind, MESH_WIRE_PROBE);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -428,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_pb_rejects),
 		cmocka_unit_test(test_garbage_and_bounds),
 		cmocka_unit_test(test_unknown_fields_ignored),
+		cmocka_unit_test(test_members_digest),
 		cmocka_unit_test(test_kind_names),
 	};
 

@@ -227,6 +227,32 @@ static void test_gauges(void **state)
 	metrics_free(m);
 }
 
+/* The members-file drift gauges (mesh/node.h's digest check). */
+static void test_mesh_members_file(void **state)
+{
+	(void)state;
+	struct metrics *m = metrics_new();
+
+	metrics_mesh_enable(m);
+	assert_family(m, "mimamori_mesh_verdicts_held",
+		      "# HELP mimamori_mesh_verdicts_held 1 while this node holds its failure "
+		      "verdicts (no declaration, fence or notification) because the members "
+		      "files differ in the segment.\n"
+		      "# TYPE mimamori_mesh_verdicts_held gauge\n"
+		      "mimamori_mesh_verdicts_held 0\n");
+	metrics_mesh_set_members_file(m, 2, true);
+	char *text = render(m);
+	assert_int_equal(sample(text, "mimamori_mesh_members_file_mismatch"), 2);
+	assert_int_equal(sample(text, "mimamori_mesh_verdicts_held"), 1);
+	free(text);
+	metrics_mesh_set_members_file(m, 0, false);
+	text = render(m);
+	assert_int_equal(sample(text, "mimamori_mesh_members_file_mismatch"), 0);
+	assert_int_equal(sample(text, "mimamori_mesh_verdicts_held"), 0);
+	free(text);
+	metrics_free(m);
+}
+
 static void test_histogram_buckets(void **state)
 {
 	(void)state;
@@ -558,6 +584,8 @@ static void test_promtool_accepts(void **state)
 	metrics_set_gauge(m, METRICS_OUTBOX_OLDEST_AGE_NS, (int64_t)(1500 * MS));
 	metrics_rpc_request(m, "Status", "OK");
 	metrics_rpc_request(m, "we\"ird\\", "NOT_FOUND");
+	metrics_mesh_enable(m);
+	metrics_mesh_set_members_file(m, 1, true);
 
 	size_t len;
 	char *text = metrics_render(m, &len);
@@ -578,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_fresh_registry),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_gauges),
+		cmocka_unit_test(test_mesh_members_file),
 		cmocka_unit_test(test_histogram_buckets),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_rpc_table_bounded),
