@@ -137,6 +137,10 @@ struct agreement {
 	struct agreement_config cfg;
 	uint32_t n, self, words;
 	uint32_t n_live; /* others ALIVE or SUSPECT */
+	/* have_majority() as of the last view change: regaining one restarts
+	 * the observations (majority_regained) */
+	bool majority;
+	uint64_t heard_at; /* last message from a peer (agreement_on_heard), 0 never */
 	uint64_t step;   /* takeover step */
 	struct member *m;
 	uint32_t *ring;
@@ -514,6 +518,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 	}
 	a->cfg.self = MNAME(a, a->self);
 	a->m[a->self].state = AGR_MEMBER_ALIVE;
+	a->majority = a->n == 1; /* only self is live yet */
 	a->step = cfg->takeover_step_ns != 0 ?
 			  cfg->takeover_step_ns :
 			  cfg->claim_settle_ns + cfg->fence_timeout_ns + cfg->notify_timeout_ns;
@@ -1571,6 +1576,80 @@ static void evaluate_all(struct agreement *a)
 			evaluate(a, &a->inc[i]);
 }
 
+/* Cut off: no message from any peer for two unreachable windows. */
+static uint64_t silence_ns(const struct agreement *a)
+{
+	return 2 * a->cfg.unreachable_window_ns;
+}
+
+static bool silent(const struct agreement *a)
+{
+	return a->heard_at != 0 && a->now >= a->heard_at + silence_ns(a);
+}
+
+/* We may observe (and re-tell an observation): a majority live here and
+ * a peer heard recently. Observations made without either would be stale
+ * once we are connected again (restart_observations). */
+static bool may_observe(const struct agreement *a)
+{
+	return a->majority && !silent(a);
+}
+
+/* Connected again: a live majority here again, or a message after a
+ * silence. After an outage where no side had a majority (a switch reload)
+ * our observations, and those we received, saw the outage, not a
+ * failure: counted as fresh, a decider whose live count just crossed n/2
+ * declares members whose refutations have not arrived yet (their links
+ * came back a few hundred ms later; issue 10, item 1). A node's view may
+ * even keep a stale majority through a short outage (SWIM probes one
+ * member per period, slower as Lifeguard's LHM grows): silence is the
+ * other sign. So every HOST incident still gathering evidence starts
+ * over: its fresh observations are dropped and our probing run restarts
+ * now; a verdict needs observations made after this instant (a whole
+ * unreachable window of unanswered probes at each observer, which neither
+ * makes nor re-tells observations while cut off: may_observe). A power
+ * loss with a majority present never gets here: no delay. */
+static void restart_observations(struct agreement *a, const char *why)
+{
+	uint32_t restarted = 0;
+	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
+		struct incident *in = &a->inc[i];
+		if (in->stage != AGR_IS_OBSERVING || in->kind != AGR_INCIDENT_HOST)
+			continue;
+		if (in->obs_dirty) /* obs_ever stays: who observed, for candidates */
+			memset(in->obs_cur, 0, 2 * a->words * sizeof(uint64_t));
+		in->observed = false;
+		if (in->probing) {
+			in->run_start = a->now;
+			if (in->probe_at > a->now + a->cfg.probe_interval_ns)
+				in->probe_at = a->now + a->cfg.probe_interval_ns;
+		}
+		restarted++;
+	}
+	rec(a, AGR_LOG_WARN, NONE, "observations_restarted",
+	    "%s: observations made before now are stale (%u open incidents restarted); a "
+	    "verdict needs a whole unreachable window of fresh ones (%u of %u members live "
+	    "here)",
+	    why, restarted, live_count(a), a->n);
+}
+
+static void majority_update(struct agreement *a)
+{
+	/* the live count only: a hold from outside is not a reconnection */
+	bool majority = 2 * (uint64_t)live_count(a) > a->n;
+	if (majority == a->majority)
+		return;
+	a->majority = majority;
+	if (majority) {
+		restart_observations(a, "a majority is live here again");
+		return;
+	}
+	rec(a, AGR_LOG_WARN, NONE, "majority_lost",
+	    "%u of %u members live here: no majority; no verdict, and this node's "
+	    "observations stop until one is back",
+	    live_count(a), a->n);
+}
+
 /* The subject showed life at an incarnation above the incident's. */
 static void host_returned(struct agreement *a, struct incident *in)
 {
@@ -1657,6 +1736,7 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 	else if (!was_live && live)
 		a->n_live++;
 	assert(a->n_live < a->n);
+	majority_update(a);
 
 	struct incident *hi = incident_of(a, AGR_INCIDENT_HOST, idx);
 	struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, idx);
@@ -1691,6 +1771,20 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 		probe_update(a, hi);
 	evaluate_all(a);
 	return 0;
+}
+
+void agreement_on_heard(struct agreement *a, uint64_t now)
+{
+	assert(a != NULL);
+	if (now > a->now)
+		a->now = now;
+	if (a->heard_at != 0 && a->now >= a->heard_at + silence_ns(a)) {
+		char why[96];
+		snprintf(why, sizeof(why), "a peer heard again after %llu ms of silence",
+			 (unsigned long long)((a->now - a->heard_at) / NS_PER_MS));
+		restart_observations(a, why);
+	}
+	a->heard_at = a->now;
 }
 
 int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, uint64_t now)
@@ -1751,6 +1845,13 @@ int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce
 
 /* A whole window passed since the first probe of the current run with
  * no ack: first-hand observation (also re-told every resend_interval). */
+/* Our probing run of in is complete: a whole window without an ack. */
+static bool run_complete(const struct agreement *a, const struct incident *in)
+{
+	return in->probing && !in->observed && in->run_start != NEVER &&
+	       a->now >= in->run_start + a->cfg.unreachable_window_ns;
+}
+
 static void observe_self(struct agreement *a, struct incident *in)
 {
 	in->observed = true;
@@ -2182,9 +2283,12 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		in->window_at = now + a->cfg.observation_ttl_ns / 2;
 	}
 	probe_update(a, in);
-	if (in->probing && !in->observed && in->run_start != NEVER &&
-	    now >= in->run_start + a->cfg.unreachable_window_ns)
-		observe_self(a, in);
+	if (run_complete(a, in)) {
+		if (may_observe(a))
+			observe_self(a, in);
+		else /* cut off or no majority: not an observation; start over */
+			in->run_start = now;
+	}
 	if (in->probing && now >= in->probe_at)
 		send_probe(a, in);
 
@@ -2256,9 +2360,11 @@ static void tick_incident(struct agreement *a, struct incident *in)
 
 	if (now >= in->resend_at) {
 		in->resend_at = now + a->cfg.resend_interval_ns;
-		if (in->probing && in->observed) {
+		if (in->probing && in->observed && may_observe(a)) {
 			/* Still unanswered: keep our observation fresh, here and
-			 * at the deciders (a lost or early one is re-told). */
+			 * at the deciders (a lost or early one is re-told).
+			 * Not without a majority: it would be stale when one is
+			 * back (majority_regained). */
 			obs_set(a, in, a->self);
 			in->evidence_at = now;
 			send_observation(a, in);

@@ -48,6 +48,24 @@
  * the incident is open, so observations stay fresh (older than
  * observation_ttl they no longer count).
  *
+ * Connected again (issue 10, item 1). An observation counts only if its
+ * whole window ran while the observer may observe: a majority live in its
+ * view and some peer heard within 2 x unreachable_window (any message;
+ * the composition calls agreement_on_heard). Otherwise the run starts
+ * over and nothing is sent or re-told. When this node regains a majority,
+ * or hears a peer after such a silence, every HOST incident still
+ * gathering evidence drops its fresh observations (ours and received) and
+ * our runs restart at that instant: after a switch reload, where every
+ * node held every other dead, a decider whose live count crosses n/2
+ * would otherwise declare members whose links came back a few hundred ms
+ * later (their refutations not yet arrived). A verdict then needs a
+ * majority of observations made after the reconnection, i.e. a whole
+ * unreachable window of unanswered probes (mimamori-sim staggered-heal:
+ * 200 seeds, 0 verdicts). The view alone is not enough: through a short
+ * outage a view may keep a stale majority (SWIM probes one member per
+ * period, slower as Lifeguard's LHM grows), so silence is the second
+ * sign. A power loss with a majority present changes neither: no delay.
+ *
  * Why these numbers (mimamori-sim, docs/BENCHMARKS.md). A healthy host
  * that stalls S seconds (SIGSTOP, CPU starvation) answers the probes
  * queued during the stall when it runs again; it is observed only if
@@ -443,6 +461,14 @@ int agreement_local_process_failed(struct agreement *a, const char *process,
  * above its bound or an unknown status. */
 int agreement_on_pacemaker_view(struct agreement *a, const struct pacemaker_view *v,
 				uint64_t now);
+/* A message from a peer arrived (the composition calls this for every
+ * one, membership's included, before handling it). The first one after a
+ * silence of 2 x unreachable_window (cut off: a switch reload) restarts
+ * every observation still gathering evidence, as regaining a majority
+ * does ("Connected again" above); while silent, this node makes and
+ * re-tells no observation. Emits at most a record; never -EBUSY. A shell
+ * that never calls it is never silent. */
+void agreement_on_heard(struct agreement *a, uint64_t now);
 /* Result of FENCE(subject, incarnation). */
 int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
 			      enum agr_fence_result result, uint64_t now);

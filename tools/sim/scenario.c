@@ -15,6 +15,8 @@ enum op {
 	OP_FLAP_UP,
 	OP_BLOCK,       /* target2 -> target cut */
 	OP_INBOUND_CUT, /* nothing reaches target */
+	OP_OUTAGE,      /* every node isolated (a switch reload) */
+	OP_HEAL,        /* node reachable again */
 };
 
 #define CODE(op, node) (((uint64_t)(op) << 32) | (uint32_t)(node))
@@ -172,6 +174,30 @@ static void start_flapping(struct sim *s)
 	at(s, first_fault_at(s), OP_FLAP_DOWN, s->scn.target);
 }
 
+/* A switch reload (issue 10, item 1): every link down for 4-10 s, so
+ * nobody has a majority and every node ends up holding every other dead;
+ * then the links come back one by one: a bare majority of nodes at once,
+ * each of the others 0.3 s or 0.8 s later (alternately), well inside the
+ * agreement's unreachable window. Nobody failed: any verdict, fence or
+ * POST is wrong (sim_test.sh expects verdicts=0 posts=0). */
+static void start_staggered_heal(struct sim *s)
+{
+	uint32_t *perm, used = 0;
+	uint64_t t = first_fault_at(s);
+	uint64_t heal = t + rng_range(&s->scn.rng, 4 * NS_PER_S, 10 * NS_PER_S);
+
+	if (!plan_alloc(s, &perm))
+		return;
+	plan_pick(s, s->n, 0, perm, &used); /* a random order */
+	at(s, t, OP_OUTAGE, 0);
+	for (uint32_t i = 0; i < s->n; i++) {
+		uint64_t late = i <= s->n / 2 ? 0 : (i - s->n / 2) % 2 == 1 ? 300 * NS_PER_MS :
+										  800 * NS_PER_MS;
+		at(s, heal + late, OP_HEAL, perm[i]);
+	}
+	free(perm);
+}
+
 static const struct scenario scenarios[] = {
 	{ "steady", "no fault (load and false positives at --loss)", 0.0, start_none },
 	{ "loss", "no fault, 5% loss unless --loss", 0.05, start_none },
@@ -195,6 +221,10 @@ static const struct scenario scenarios[] = {
 	  "one node unreachable for --flap-down (0.5-2 s), reachable for --flap-up (1-3 s), "
 	  "repeatedly",
 	  0.0, start_flapping },
+	{ "staggered-heal",
+	  "every link down 4-10 s (no side has a majority), then back one by one: a majority "
+	  "at once, the others 0.3 s / 0.8 s later",
+	  0.0, start_staggered_heal },
 };
 
 const struct scenario *scenario_find(const char *name)
@@ -282,6 +312,17 @@ void scenario_step(struct sim *s, uint64_t code)
 		sim_trace(s, "scenario: %s -> %s blocked (%s -> %s works)", s->names[s->scn.target2],
 			  s->names[node], s->names[node], s->names[s->scn.target2]);
 		net_block(&s->net, s->scn.target2, node);
+		sim_health_update(s);
+		break;
+	case OP_OUTAGE:
+		sim_trace(s, "scenario: every link down");
+		for (uint32_t i = 0; i < s->n; i++)
+			net_set_flag(&s->net, i, NET_ISOLATED, true);
+		sim_health_update(s);
+		break;
+	case OP_HEAL:
+		sim_trace(s, "scenario: %s reachable again", s->names[node]);
+		net_set_flag(&s->net, node, NET_ISOLATED, false);
 		sim_health_update(s);
 		break;
 	case OP_INBOUND_CUT:
