@@ -37,7 +37,11 @@
  *   NOTIFIED heard ends the incident. Stale messages (incarnation below
  *   the one known) are dropped. When H is back at incarnation 1: an
  *   incident nobody claimed is reset; an incident whose claimer went
- *   silent is carried on (fenced again, then notified).
+ *   silent is carried on (fenced again, then notified) unless, when a
+ *   decider would fence (its takeover, or its settle expiring), its view
+ *   holds H alive at the newer incarnation and it heard no FENCED: then it
+ *   abandons (issue 10, item 3: the claimer's ABANDONED may be lost; this
+ *   model sends none at all, so every backup relies on this rule).
  * - Messages: each one is delivered on its own, in any order, or (with
  *   -DFIFO, a state-space reduction used for N >= 4) everything a sender
  *   has in flight for a receiver at once, in sending order.
@@ -127,6 +131,7 @@ byte vinc;       /* membership knows H at incarnation 1 */
 byte iinc;       /* the incident is about incarnation 1 */
 byte observed;   /* broadcast its observation for the incident */
 byte done, done1;/* knows the incident (done1: incarnation 1) notified */
+byte pfenced;    /* heard a FENCED / committed progress about its incident */
 byte obs[MAXN], stage[MAXN], claimers[MAXN], known_dead[MAXN];
 
 /* messages in flight: receivers still to get them (and incarnation bit) */
@@ -183,6 +188,10 @@ byte cpendf;     /* sender's progress says FENCED (it committed) */
 
 #define SETBIT(v, j, on) if :: (on) -> v = v | B(j) :: else -> v = v & (ALL - B(j)) fi
 
+/* j's view holds H alive at an incarnation above its incident's and no
+ * fence of it is known to j: j must not fence it (refuse_fencing_live_host). */
+#define LIVE_UNFENCED(j) (VINC(j) > IINC(j) && !HAS(vdead, j) && !HAS(pfenced, j))
+
 #define UPDATE_CUT \
 	if \
 	:: h_crashed || POP(RMASK(0) & (ALL - crashed)) * 2 <= N -> h_cut = h_cut | B(hinc) \
@@ -198,6 +207,7 @@ inline reset_incident(j)
 	observed = observed & (ALL - B(j));
 	SETBIT(iinc, j, VINC(j));
 	done = done & (ALL - B(j));
+	pfenced = pfenced & (ALL - B(j));
 	if
 	:: VINC(j) && HAS(done1, j) -> stage[j] = S_DONE; done = done | B(j)
 	:: else -> skip
@@ -277,6 +287,7 @@ inline recv_claim(i, j)
 	if
 	:: m == IINC(j) ->
 		claimers[j] = claimers[j] | B(i);
+		if :: HAS(cpendf, i) -> pfenced = pfenced | B(j) :: else -> skip fi;
 		if
 		:: (stage[j] == S_CLAIMED || stage[j] == S_FENCING) && (HAS(cpendf, i) || i < j) ->
 			stage[j] = S_DECLARED  /* yield to a stronger claim */
@@ -383,18 +394,25 @@ end:
 		:: BLOCKED_TO(j) || CUTOFF(j) -> disrupted = 1
 		:: else -> skip
 		fi;
-		claim(j) }
+		if
+		:: LIVE_UNFENCED(j) -> reset_incident(j) /* abandoned, loudly */
+		:: else -> claim(j)
+		fi }
 	/* settle expired: fence (or notify with fencing "none") */
 	:: d_step { LIVE(j) && stage[j] == S_CLAIMED && NET_QUIET ->
 		if
 		:: BLOCKED_TO(j) -> disrupted = 1
 		:: else -> skip
 		fi;
+		if
+		:: LIVE_UNFENCED(j) -> reset_incident(j) /* abandoned, loudly */
+		:: else ->
 #ifdef FENCE_NONE
-		notify(j)
+			notify(j)
 #else
-		stage[j] = S_FENCING
+			stage[j] = S_FENCING
 #endif
+		fi
 	   }
 	/* fence confirmed: H is off; notify */
 	:: d_step { LIVE(j) && stage[j] == S_FENCING && NET_QUIET ->
