@@ -1130,6 +1130,138 @@ static void test_host_returns_after_decision(void **state)
 	sim_free(s);
 }
 
+/* One bare agreement ("a" of a..e, default timers), driven by hand up to
+ * `until`: ticks at its deadlines, a peer heard every 100 ms while
+ * `hearing` (agreement_on_heard, as mesh/node calls it). Returns when our
+ * first observation of "e" was sent (UINT64_MAX: none); counts the
+ * "observations_restarted" records. */
+struct bare {
+	struct agreement *a;
+	uint64_t now, observed_at;
+	int restarts;
+};
+
+static void bare_drain(struct bare *b)
+{
+	struct agr_action act[16];
+	size_t k;
+
+	while ((k = agreement_poll_actions(b->a, act, 16)) > 0)
+		for (size_t i = 0; i < k; i++) {
+			if (act[i].kind == AGR_ACT_SEND_OBSERVATION && b->observed_at == UINT64_MAX)
+				b->observed_at = b->now;
+			if (act[i].kind == AGR_ACT_LOG &&
+			    strcmp(act[i].event, "observations_restarted") == 0)
+				b->restarts++;
+		}
+}
+
+static void bare_run(struct bare *b, uint64_t until, bool hearing)
+{
+	while (b->now < until) {
+		uint64_t next = agreement_next_deadline(b->a);
+		uint64_t heard = hearing ? (b->now / (100 * MS) + 1) * (100 * MS) : UINT64_MAX;
+		uint64_t t = next < heard ? next : heard;
+
+		if (t > until)
+			t = until;
+		assert_true(t >= b->now);
+		b->now = t;
+		if (t == heard)
+			agreement_on_heard(b->a, t);
+		if (t >= next)
+			assert_int_equal(agreement_tick(b->a, t), 0);
+		bare_drain(b);
+	}
+}
+
+static void bare_state(struct bare *b, const char *who, enum agr_member_state st, uint64_t inc)
+{
+	assert_int_equal(agreement_on_member_state(b->a, who, st, inc, b->now), 0);
+	bare_drain(b);
+}
+
+static void bare_new(struct bare *b)
+{
+	static const char *const names[] = { "a", "b", "c", "d", "e" };
+	struct agreement_config c;
+	char err[128];
+
+	agreement_config_default(&c);
+	c.self = "a";
+	c.members = names;
+	c.n_members = 5;
+	memset(b, 0, sizeof(*b));
+	b->a = agreement_new(&c, err, sizeof(err));
+	assert_non_null(b->a);
+	b->observed_at = UINT64_MAX;
+	b->now = 1 * MS;
+	for (int i = 1; i < 5; i++)
+		bare_state(b, names[i], AGR_MEMBER_ALIVE, 0);
+	b->restarts = 0; /* the majority reached at start-up */
+}
+
+/* Issue 10, item 1 (a switch reload): an observation counts only if its
+ * whole unreachable window (1.2 s) ran while this node had a majority live
+ * in its view and heard some peer within 2 windows. Connected, "e"
+ * suspected at 1 s is observed at 2.2 s. Cut off (nothing heard since
+ * 0.1 s), the window passes and nothing is observed; the first message
+ * after the silence restarts the run: observed a whole window later. With
+ * a majority lost (c, d dead) the same; regaining it (c back) restarts. */
+static void test_observations_after_reconnection(void **state)
+{
+	struct bare b;
+
+	(void)state;
+	/* connected: the window from the suspicion */
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_SUSPECT, 0);
+	bare_run(&b, 5 * S, true);
+	assert_int_equal(b.observed_at, 2200 * MS);
+	assert_int_equal(b.restarts, 0);
+	agreement_free(b.a);
+
+	/* cut off from 0.1 s: no observation while silent */
+	bare_new(&b);
+	bare_run(&b, 100 * MS, true);
+	bare_run(&b, 3 * S, false);
+	bare_state(&b, "e", AGR_MEMBER_SUSPECT, 0);
+	bare_run(&b, 6 * S, false);
+	assert_int_equal(b.observed_at, UINT64_MAX);
+	/* heard again at 6.1 s: the run restarts there */
+	bare_run(&b, 7 * S, true);
+	assert_int_equal(b.restarts, 1);
+	assert_int_equal(b.observed_at, UINT64_MAX);
+	bare_run(&b, 9 * S, true);
+	assert_int_equal(b.observed_at, 7300 * MS);
+	agreement_free(b.a);
+
+	/* no majority in the view (a, b, e live... e suspect; c, d dead) */
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_SUSPECT, 0);
+	bare_state(&b, "c", AGR_MEMBER_DEAD, 0);
+	bare_state(&b, "d", AGR_MEMBER_DEAD, 0);
+	bare_run(&b, 4 * S, true);
+	/* a, b, e: 3 of 5 live (e only suspect): a majority still */
+	assert_int_equal(b.observed_at, 2200 * MS);
+	agreement_free(b.a);
+
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "c", AGR_MEMBER_DEAD, 0);
+	bare_state(&b, "d", AGR_MEMBER_DEAD, 0);
+	bare_state(&b, "e", AGR_MEMBER_DEAD, 0); /* 2 of 5 live: no majority */
+	bare_run(&b, 4 * S, true);
+	assert_int_equal(b.observed_at, UINT64_MAX);
+	bare_state(&b, "c", AGR_MEMBER_ALIVE, 1); /* 3 of 5 again at 4 s */
+	assert_int_equal(b.restarts, 1);
+	bare_run(&b, 8 * S, true);
+	assert_int_equal(b.observed_at, 5200 * MS);
+	agreement_free(b.a);
+}
+
 /* After a completed notification H stays dead: late messages are answered
  * with the NOTIFIED record, never a second POST. H comes back and dies
  * again at a new incarnation: a new incident, notified once more. */
@@ -1956,6 +2088,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_host_returns_before_decision),
 		cmocka_unit_test(test_heal_race),
 		cmocka_unit_test(test_host_returns_after_decision),
+		cmocka_unit_test(test_observations_after_reconnection),
 		cmocka_unit_test(test_no_renotify_same_incident),
 		cmocka_unit_test(test_process_failure_not_host),
 		cmocka_unit_test(test_crm_mon_no_quorum_ignored),
