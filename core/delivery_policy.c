@@ -176,3 +176,68 @@ struct delivery_action delivery_policy_decide(const struct delivery_policy_confi
 	return retry_or_expire(cfg, DELIVERY_RETRY, "unexpected HTTP status", attempts, created_ns,
 			       now_ns, jitter);
 }
+
+/* ---- scheduling on two clocks (see delivery_policy.h) ---- */
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* a - b, saturated: stored times may be anything (a corrupt record). */
+static int64_t sub_saturating(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_sub_overflow(a, b, &r))
+		return a > b ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+struct delivery_schedule delivery_schedule_start(struct delivery_clock now)
+{
+	return (struct delivery_schedule){ .age_origin_mono_ns = now.mono_ns,
+					   .due_mono_ns = now.mono_ns,
+					   .due_realtime_ns = now.realtime_ns };
+}
+
+struct delivery_schedule delivery_schedule_restore(const struct delivery_policy_config *cfg,
+						   int64_t age_origin_realtime_ns,
+						   int64_t due_realtime_ns,
+						   struct delivery_clock now)
+{
+	assert(cfg != NULL);
+	int64_t cap = cfg->max_backoff_ns > 0 ? cfg->max_backoff_ns : 0;
+	int64_t wait = clamp64(sub_saturating(due_realtime_ns, now.realtime_ns), 0, cap);
+	int64_t age = clamp64(sub_saturating(now.realtime_ns, age_origin_realtime_ns), 0, INT64_MAX);
+
+	return (struct delivery_schedule){
+		.age_origin_mono_ns = sub_saturating(now.mono_ns, age),
+		.due_mono_ns = add_saturating(now.mono_ns, wait),
+		.due_realtime_ns = add_saturating(now.realtime_ns, wait),
+	};
+}
+
+struct delivery_action delivery_schedule_decide(const struct delivery_policy_config *cfg,
+						const struct attempt_outcome *outcome,
+						uint32_t attempts, struct delivery_schedule *s,
+						struct delivery_clock now, double jitter)
+{
+	assert(cfg != NULL && outcome != NULL && s != NULL);
+	struct delivery_action a = delivery_policy_decide(cfg, outcome, attempts,
+							  s->age_origin_mono_ns, now.mono_ns, jitter);
+
+	if (a.kind == DELIVERY_RETRY || a.kind == DELIVERY_REAUTH_RETRY) {
+		/* The delay is a duration: the same on both clocks. */
+		int64_t delay = clamp64(sub_saturating(a.retry_at_ns, now.mono_ns), 0, INT64_MAX);
+
+		s->due_mono_ns = a.retry_at_ns;
+		s->due_realtime_ns = add_saturating(now.realtime_ns, delay);
+	}
+	return a;
+}
+
+int64_t delivery_schedule_wait_ns(const struct delivery_schedule *s, struct delivery_clock now)
+{
+	assert(s != NULL);
+	return clamp64(sub_saturating(s->due_mono_ns, now.mono_ns), 0, INT64_MAX);
+}

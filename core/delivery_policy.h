@@ -47,7 +47,10 @@ struct delivery_action {
 	const char *reason; /* static string, for logs and the outbox */
 };
 
-/* attempts counts this attempt (>= 1). jitter is a random value in
+/* created_ns (when the age starts) and now_ns are on one clock, which
+ * retry_at_ns is on too: the notifier uses the monotonic one (through
+ * delivery_schedule_decide below). attempts counts this attempt (>= 1).
+ * jitter is a random value in
  * [0, 1) the caller draws, so the function stays deterministic (values
  * outside are clamped). Backoff is "equal jitter": the un-jittered delay
  * is initial * 2^(attempts-1) capped at max, and the delay returned lies
@@ -61,5 +64,56 @@ struct delivery_action delivery_policy_decide(const struct delivery_policy_confi
 /* The jittered backoff delay for an attempt number (>= 1), as used above. */
 int64_t delivery_policy_backoff_ns(const struct delivery_policy_config *cfg, uint32_t attempts,
 				   double jitter);
+
+/* ---- scheduling on two clocks ----
+ * Every timing decision (when to try next, backoff, max_age) is taken on
+ * CLOCK_MONOTONIC, so a wall-clock step (NTP, an operator, a VM resumed)
+ * neither delays a retry nor expires a notification seconds old. The wall
+ * clock only stamps what is stored (the outbox's next-attempt time) and
+ * shown. Monotonic time does not survive a reboot (nor, comparably, a
+ * daemon restart), so the stored wall-clock times are turned into
+ * monotonic ones once, when the outbox is loaded (delivery_schedule_restore),
+ * clamped: that conversion is the only place a wall-clock step can act. */
+
+/* Both clocks, read once by the shell at one instant. */
+struct delivery_clock {
+	int64_t mono_ns;
+	int64_t realtime_ns;
+};
+
+/* One pending notification's timing, in memory (the notifier's). */
+struct delivery_schedule {
+	int64_t age_origin_mono_ns; /* max_age counts from here */
+	int64_t due_mono_ns;        /* the next attempt */
+	int64_t due_realtime_ns;    /* the same instant by the wall clock: stored, shown */
+};
+
+/* A new notification, or one an operator put back: due at once, its age
+ * counted from now. */
+struct delivery_schedule delivery_schedule_start(struct delivery_clock now);
+
+/* From an outbox record loaded at start: age_origin_realtime_ns (created,
+ * or the operator's retry) and the stored next attempt. The remaining wait
+ * is clamped to [0, max_backoff] (a stored time far ahead, written by a
+ * clock that was wrong then, must not hold a notification for hours); the
+ * age so far is clamped at 0 (a record from "the future" is new). So after
+ * a reboot a notification is retried at most max_backoff later, and its
+ * age is what the wall clock says at load, counted on the monotonic clock
+ * from then on. */
+struct delivery_schedule delivery_schedule_restore(const struct delivery_policy_config *cfg,
+						   int64_t age_origin_realtime_ns,
+						   int64_t due_realtime_ns,
+						   struct delivery_clock now);
+
+/* After an attempt (attempts counts it): delivery_policy_decide on the
+ * monotonic clock; for a RETRY or REAUTH_RETRY *s gets the next attempt
+ * (both clocks), otherwise it is left alone. */
+struct delivery_action delivery_schedule_decide(const struct delivery_policy_config *cfg,
+						const struct attempt_outcome *outcome,
+						uint32_t attempts, struct delivery_schedule *s,
+						struct delivery_clock now, double jitter);
+
+/* How long until s is due (0: due now), on the monotonic clock. */
+int64_t delivery_schedule_wait_ns(const struct delivery_schedule *s, struct delivery_clock now);
 
 #endif

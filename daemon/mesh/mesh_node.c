@@ -445,7 +445,10 @@ static void do_notify(struct mesh_node *n, const struct mnode_out *o)
 							   failure_rt)
 			  : notification_body_process(act->subject, act->process, failure_rt);
 	uint64_t id = 0;
-	int rc = body ? notifier_submit(n->notifier, body, failure_rt, &id) : -ENOMEM;
+	int rc = !body ? -ENOMEM
+		 : host ? notifier_submit_host(n->notifier, body, failure_rt, act->subject,
+					       act->incarnation, &id)
+			: notifier_submit(n->notifier, body, failure_rt, &id);
 	struct pending_notify *slot = NULL;
 
 	assert(o->subject < n->members.n);
@@ -568,6 +571,23 @@ static void log_member(struct mesh_node *n, const struct mnode_out *o)
 	update_member_gauges(n);
 }
 
+/* A host seen up again (rebooted after its fence, or refuted) must not be
+ * evacuated by a COMPUTE_HOST still waiting in the outbox for an older
+ * incarnation: the notifier keeps it as superseded (notifier.h). */
+static void supersede_host_notifications(struct mesh_node *n, const struct mesh_event *e)
+{
+	unsigned long long inc = (unsigned long long)e->incarnation;
+	char reason[160];
+	size_t k;
+
+	snprintf(reason, sizeof(reason), "%s is alive in the mesh at incarnation %llu", e->name,
+		 inc);
+	k = notifier_cancel_host(n->notifier, e->name, e->incarnation, reason);
+	if (k > 0)
+		note(n, "%zu COMPUTE_HOST notification(s) for %s superseded: alive at incarnation "
+		     "%llu", k, e->name, inc);
+}
+
 static void do_out(struct mesh_node *n, const struct mnode_out *o)
 {
 	const struct agr_action *act = &o->act;
@@ -617,6 +637,8 @@ static void do_out(struct mesh_node *n, const struct mnode_out *o)
 		break;
 	case MNODE_OUT_MEMBER:
 		log_member(n, o);
+		if (!o->self && o->subject != MNODE_NONE && o->event.new_state == MESH_ALIVE)
+			supersede_host_notifications(n, &o->event);
 		n->view_changed = true;
 		break;
 	case MNODE_OUT_LOG:

@@ -43,8 +43,12 @@ struct masakari_client {
 	struct response resp;
 	char *subject_token; /* X-Subject-Token of the last response */
 	char *token;
-	int64_t token_obtained_ns;
-	int64_t token_expires_ns;
+	/* The token's life on the monotonic clock, so a wall-clock step
+	 * neither renews it early nor keeps it past its end; Keystone's
+	 * expires_at (its wall clock) is kept only to show. */
+	int64_t token_obtained_mono_ns;
+	int64_t token_expires_mono_ns;
+	int64_t token_expires_realtime_ns;
 	enum token_state state;
 	char endpoint[512];
 	char last_error[256];
@@ -58,8 +62,9 @@ static void forget_token(struct masakari_client *mc)
 		free(mc->token);
 		mc->token = NULL;
 	}
-	mc->token_expires_ns = 0;
-	mc->token_obtained_ns = 0;
+	mc->token_expires_mono_ns = 0;
+	mc->token_obtained_mono_ns = 0;
+	mc->token_expires_realtime_ns = 0;
 }
 
 /* Keeps the start of msg for the status output; truncation is expected
@@ -202,16 +207,16 @@ static int join_url(char *out, size_t outlen, const char *base, const char *suff
  * it expires, so a request never races the expiry. */
 static int64_t token_renew_at(const struct masakari_client *mc)
 {
-	int64_t life = mc->token_expires_ns - mc->token_obtained_ns;
+	int64_t life = mc->token_expires_mono_ns - mc->token_obtained_mono_ns;
 	int64_t margin = life > 0 ? life / RENEW_FRACTION : 0;
 	if (margin > RENEW_MARGIN_NS)
 		margin = RENEW_MARGIN_NS;
-	return mc->token_expires_ns - margin;
+	return mc->token_expires_mono_ns - margin;
 }
 
-static bool token_fresh(const struct masakari_client *mc, int64_t now)
+static bool token_fresh(const struct masakari_client *mc, int64_t now_mono)
 {
-	return mc->token != NULL && now < token_renew_at(mc);
+	return mc->token != NULL && now_mono < token_renew_at(mc);
 }
 
 static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
@@ -254,6 +259,7 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	}
 	prepare(mc, url, body, headers);
 	int64_t started = realtime_ns();
+	int64_t started_mono = (int64_t)mono_ns();
 	CURLcode cc = curl_easy_perform(mc->curl);
 	curl_slist_free_all(headers);
 	explicit_bzero(body, strlen(body)); /* it holds the password */
@@ -289,8 +295,16 @@ static int authenticate(struct masakari_client *mc, char *err, size_t errlen)
 	forget_token(mc);
 	mc->token = mc->subject_token;
 	mc->subject_token = NULL;
-	mc->token_obtained_ns = started;
-	mc->token_expires_ns = info.expires_realtime_ns;
+	/* The life Keystone grants, by our wall clock at the request: read
+	 * once, then counted on the monotonic clock. */
+	int64_t life;
+	if (__builtin_sub_overflow(info.expires_realtime_ns, started, &life))
+		life = info.expires_realtime_ns > started ? INT64_MAX / 2 : 0;
+	if (life > INT64_MAX / 2)
+		life = INT64_MAX / 2;
+	mc->token_obtained_mono_ns = started_mono;
+	mc->token_expires_mono_ns = started_mono + life;
+	mc->token_expires_realtime_ns = info.expires_realtime_ns;
 	snprintf(mc->endpoint, sizeof(mc->endpoint), "%s",
 		 want_catalog ? info.endpoint : cfg->endpoint_override);
 	mc->state = TOKEN_VALID;
@@ -374,7 +388,7 @@ int masakari_client_refresh_token(struct masakari_client *mc, char *err, size_t 
 {
 	assert(mc != NULL);
 	errbuf_set(err, errlen, "%s", "");
-	if (mc->cfg.noauth || token_fresh(mc, realtime_ns()))
+	if (mc->cfg.noauth || token_fresh(mc, (int64_t)mono_ns()))
 		return 0;
 	if (authenticate(mc, err, errlen) != 0) {
 		forget_token(mc);
@@ -406,7 +420,7 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 			errbuf_set(msg, sizeof(msg), "masakari: noauth needs endpoint_override");
 			goto fail;
 		}
-	} else if (!token_fresh(mc, realtime_ns())) {
+	} else if (!token_fresh(mc, (int64_t)mono_ns())) {
 		if (authenticate(mc, msg, sizeof(msg)) != 0) {
 			forget_token(mc);
 			mc->state = TOKEN_ERROR;
@@ -483,7 +497,7 @@ void masakari_client_get_status(const struct masakari_client *mc,
 	if (mc == NULL)
 		return;
 	out->token = mc->state;
-	out->token_expires_realtime_ns = mc->token != NULL ? mc->token_expires_ns : 0;
+	out->token_expires_realtime_ns = mc->token != NULL ? mc->token_expires_realtime_ns : 0;
 	snprintf(out->endpoint, sizeof(out->endpoint), "%s", mc->endpoint);
 	snprintf(out->last_error, sizeof(out->last_error), "%s", mc->last_error);
 	snprintf(out->last_notification_uuid, sizeof(out->last_notification_uuid), "%s",

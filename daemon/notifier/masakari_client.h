@@ -43,8 +43,8 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
  * so the first notification does not pay for Keystone. Returns 0, or -1
  * with the reason in err. */
 int masakari_client_refresh_token(struct masakari_client *mc, char *err, size_t errlen);
-/* Wall-clock time at which the cached token should be renewed; 0 when
- * there is none (noauth, or not authenticated). */
+/* CLOCK_MONOTONIC instant (os/clock.h mono_ns) at which the cached token
+ * should be renewed; 0 when there is none (noauth, or not authenticated). */
 int64_t masakari_client_token_renew_at(const struct masakari_client *mc);
 /* Forget the cached token (after a 401). */
 void masakari_client_invalidate_token(struct masakari_client *mc);

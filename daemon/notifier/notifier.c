@@ -14,12 +14,23 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "base/units.h"
 #include "os/clock.h"
 #include "os/log.h"
 #include "os/threads.h"
 
 #define TOKEN_RETRY_S 10
+/* Hosts whose return we remember (notifier_cancel_host); the mesh's
+ * members are far fewer. */
+#define MAX_ALIVE_HOSTS 256
+#define HOST_NAME_LEN 256
+
+struct alive_host {
+	char name[HOST_NAME_LEN];
+	uint64_t incarnation; /* seen alive at */
+};
 
 struct notifier {
 	pthread_t thread;
@@ -43,16 +54,51 @@ struct notifier {
 	/* notifier_set_delivery_callback(); called under lock. */
 	notifier_delivery_fn delivery_fn;
 	void *delivery_ctx;
+	/* notifier_cancel_host's memory, under lock (a ring when full). */
+	struct alive_host alive[MAX_ALIVE_HOSTS];
+	size_t n_alive, alive_next;
+	/* The sender thread's scratch for outbox_list. */
+	const struct outbox_entry **scan;
 };
 
-static void wait_until(struct notifier *n, int64_t deadline_realtime_ns)
+/* Both clocks at one instant: the schedule runs on the monotonic one. */
+static struct delivery_clock clock_now(void)
 {
-	struct timespec ts = {
-		.tv_sec = deadline_realtime_ns / (int64_t)NS_PER_S,
-		.tv_nsec = deadline_realtime_ns % (int64_t)NS_PER_S,
-	};
+	return (struct delivery_clock){ .mono_ns = (int64_t)mono_ns(),
+					.realtime_ns = realtime_ns() };
+}
+
+/* The condition variable runs on CLOCK_MONOTONIC (notifier_start). */
+static void wait_until(struct notifier *n, int64_t deadline_mono_ns)
+{
+	struct timespec ts = timespec_of_ns(deadline_mono_ns > 0 ? (uint64_t)deadline_mono_ns : 0);
 
 	pthread_cond_timedwait(&n->wake, &n->lock, &ts);
+}
+
+/* The pending entry due soonest on the monotonic clock (the oldest among
+ * equals), or NULL. */
+static const struct outbox_entry *next_due(struct notifier *n)
+{
+	const struct outbox_entry *best = NULL;
+	size_t count = outbox_list(n->ob, n->scan, OUTBOX_MAX_ENTRIES);
+
+	for (size_t i = 0; i < count; i++) {
+		const struct outbox_entry *e = n->scan[i];
+
+		if (e->state == OUTBOX_PENDING &&
+		    (best == NULL || e->sched.due_mono_ns < best->sched.due_mono_ns))
+			best = e;
+	}
+	return best;
+}
+
+static void set_schedule(struct notifier *n, uint64_t id, const struct delivery_schedule *s)
+{
+	struct outbox_entry *e = outbox_find_mutable(n->ob, id);
+
+	if (e)
+		e->sched = *s;
 }
 
 static const char *result_name(enum delivery_action_kind k, long status)
@@ -73,33 +119,38 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 {
 	uint64_t id = e->id;
 	uint32_t attempts = e->attempts + 1;
-	/* An operator's retry restarts the age limit. */
-	int64_t created = e->retried_realtime_ns > e->created_realtime_ns ? e->retried_realtime_ns
-									  : e->created_realtime_ns;
+	/* Age (max_age) and next attempt on the monotonic clock; an operator's
+	 * retry restarted the age (notifier_retry). */
+	struct delivery_schedule sched = e->sched;
 	int64_t failed_at = e->created_realtime_ns;
 	char *body = strdup(e->body);
 	char err[512] = "";
 	struct attempt_outcome outcome;
 	struct delivery_action action;
 	enum metrics_notification_type type;
-	bool typed;
-	int64_t now;
+	bool typed, still_pending;
+	struct delivery_clock now;
+	const struct outbox_entry *cur;
 
 	if (!body) {
-		wait_until(n, realtime_ns() + 100 * (int64_t)NS_PER_MS);
+		wait_until(n, (int64_t)mono_ns() + 100 * (int64_t)NS_PER_MS);
 		return;
 	}
 	pthread_mutex_unlock(&n->lock);
 	outcome = masakari_client_post_notification(n->mc, body, err, sizeof(err));
 	typed = metrics_notification_type_of(body, &type) == 0;
 	free(body);
-	now = realtime_ns();
-	action = delivery_policy_decide(&n->policy, &outcome, attempts, created, now,
-					(double)rand_r(&n->rng_state) / ((double)RAND_MAX + 1.0));
+	now = clock_now();
+	action = delivery_schedule_decide(&n->policy, &outcome, attempts, &sched, now,
+					  (double)rand_r(&n->rng_state) / ((double)RAND_MAX + 1.0));
 	if (action.kind == DELIVERY_REAUTH_RETRY)
 		masakari_client_invalidate_token(n->mc);
 	pthread_mutex_lock(&n->lock);
 	masakari_client_get_status(n->mc, &n->client_status);
+	/* Superseded (notifier_cancel_host) while the request ran: its
+	 * outcome was told then; only an acceptance is still recorded. */
+	cur = outbox_find(n->ob, id);
+	still_pending = cur && cur->state == OUTBOX_PENDING;
 
 	long status = outcome.kind == ATTEMPT_HTTP ? outcome.http_status : 0;
 	struct delivery_record rec = {
@@ -107,8 +158,8 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 		.result = result_name(action.kind, status),
 		.http_status = status,
 		.attempts = attempts,
-		.realtime_ns = now,
-		.since_failure_ns = now > failed_at ? (uint64_t)(now - failed_at) : 0,
+		.realtime_ns = now.realtime_ns,
+		.since_failure_ns = now.realtime_ns > failed_at ? (uint64_t)(now.realtime_ns - failed_at) : 0,
 		.error = err[0] ? err : NULL,
 	};
 	int rc = 0;
@@ -128,8 +179,17 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	case DELIVERY_RETRY:
 	case DELIVERY_REAUTH_RETRY:
 		n->retries++;
+		if (!still_pending) {
+			log_info("notification %llu: attempt %u not delivered, and it was settled "
+				 "meanwhile (%s): not retried", (unsigned long long)id, attempts,
+				 cur ? cur->last_error : "gone");
+			break;
+		}
+		/* The stored time is the wall-clock twin of the monotonic one. */
 		rc = outbox_record_attempt(n->ob, id, err[0] ? err : action.reason,
-					   action.kind == DELIVERY_REAUTH_RETRY ? now : action.retry_at_ns);
+					   sched.due_realtime_ns);
+		/* Even when the record could not be written: back off in memory. */
+		set_schedule(n, id, &sched);
 		log_warn("notification %llu not delivered (attempt %u): %s; %s", (unsigned long long)id,
 			 attempts, err[0] ? err : action.reason,
 			 action.kind == DELIVERY_REAUTH_RETRY ? "re-authenticating" : "will retry");
@@ -142,6 +202,8 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 		/* Masakari's message may be long: keep its beginning. */
 		snprintf(reason + len, sizeof(reason) - (size_t)len, "%.*s",
 			 (int)(sizeof(reason) - (size_t)len - 1), err);
+		if (!still_pending)
+			break;
 		rc = outbox_mark_failed(n->ob, id, reason);
 		log_error("notification %llu failed permanently: %s (kept in the outbox; "
 			  "`mimamorictl outbox retry %llu` after fixing the cause)",
@@ -154,14 +216,15 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 			  strerror(-rc));
 	if (n->events)
 		event_log_delivery(n->events, &rec);
-	if (n->delivery_fn && action.kind != DELIVERY_RETRY && action.kind != DELIVERY_REAUTH_RETRY)
+	if (n->delivery_fn && action.kind != DELIVERY_RETRY && action.kind != DELIVERY_REAUTH_RETRY &&
+	    (still_pending || action.kind == DELIVERY_DONE))
 		n->delivery_fn(n->delivery_ctx, id, action.kind == DELIVERY_DONE, status);
 }
 
 /* Keeps a Keystone token ready so a failure never waits for Keystone
  * (masakari-monitors pays ~0.9 s on its first notification). Called and
  * returns with the lock held; returns when to check again. */
-static int64_t keep_token_fresh(struct notifier *n, int64_t now)
+static int64_t keep_token_fresh(struct notifier *n, int64_t now_mono)
 {
 	char err[512];
 	int rc;
@@ -175,8 +238,12 @@ static int64_t keep_token_fresh(struct notifier *n, int64_t now)
 	if (rc < 0) {
 		log_warn("masakari: cannot get a Keystone token: %s (retrying in %d s)", err,
 			 TOKEN_RETRY_S);
-		return now + TOKEN_RETRY_S * (int64_t)NS_PER_S;
+		return now_mono + TOKEN_RETRY_S * (int64_t)NS_PER_S;
 	}
+	/* A token whose life is already over (clocks out of step with
+	 * Keystone's): ask again later, not in a busy loop. */
+	if (renew_at != 0 && renew_at <= now_mono)
+		return now_mono + TOKEN_RETRY_S * (int64_t)NS_PER_S;
 	return renew_at ? renew_at : INT64_MAX;
 }
 
@@ -212,14 +279,14 @@ static void *sender_thread(void *arg)
 			token_check_at = 0; /* authenticate with the new credentials now */
 			continue;
 		}
-		const struct outbox_entry *e = outbox_next_due(n->ob);
-		int64_t now = realtime_ns();
+		const struct outbox_entry *e = next_due(n);
+		struct delivery_clock now = clock_now();
 
-		if (!e || e->next_attempt_realtime_ns > now) {
-			int64_t wake_at = e ? e->next_attempt_realtime_ns : INT64_MAX;
+		if (!e || delivery_schedule_wait_ns(&e->sched, now) > 0) {
+			int64_t wake_at = e ? e->sched.due_mono_ns : INT64_MAX;
 
-			if (now >= token_check_at) {
-				token_check_at = keep_token_fresh(n, now);
+			if (now.mono_ns >= token_check_at) {
+				token_check_at = keep_token_fresh(n, now.mono_ns);
 				continue; /* the lock was released: look again */
 			}
 			if (token_check_at < wake_at)
@@ -234,6 +301,181 @@ static void *sender_thread(void *arg)
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
+}
+
+/* The outbox stores wall-clock times; monotonic time does not survive a
+ * reboot (or a restart): each pending entry's wait and age are converted
+ * once here, clamped (delivery_schedule_restore). */
+static void restore_schedules(struct notifier *n)
+{
+	struct delivery_clock now = clock_now();
+	size_t count = outbox_list(n->ob, n->scan, OUTBOX_MAX_ENTRIES);
+	size_t restored = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct outbox_entry *e = n->scan[i];
+		int64_t origin = e->retried_realtime_ns > e->created_realtime_ns
+					 ? e->retried_realtime_ns
+					 : e->created_realtime_ns;
+		struct delivery_schedule s;
+
+		if (e->state != OUTBOX_PENDING)
+			continue;
+		s = delivery_schedule_restore(&n->policy, origin, e->next_attempt_realtime_ns, now);
+		set_schedule(n, e->id, &s);
+		restored++;
+	}
+	if (restored > 0)
+		log_info("outbox: %zu pending notifications rescheduled from their stored "
+			 "wall-clock times (waits capped at %lld ms)", restored,
+			 (long long)(n->policy.max_backoff_ns / (int64_t)NS_PER_MS));
+}
+
+/* Called with the lock held. */
+static int submit_locked(struct notifier *n, const char *body, int64_t failure_realtime_ns,
+			 uint64_t *id_out)
+{
+	struct delivery_clock now = clock_now();
+	uint64_t id = 0;
+	int rc = outbox_append(n->ob, body, strlen(body), failure_realtime_ns, &id);
+
+	if (rc < 0)
+		return rc;
+	/* Age counts from the submission, on the monotonic clock. */
+	struct delivery_schedule s = delivery_schedule_start(now);
+
+	set_schedule(n, id, &s);
+	pthread_cond_signal(&n->wake);
+	if (id_out)
+		*id_out = id;
+	return 0;
+}
+
+/* body is a COMPUTE_HOST notification about host. */
+static bool compute_host_of(const char *body, const char *host)
+{
+	json_t *root = body ? json_loads(body, 0, NULL) : NULL;
+	json_t *nt = json_object_get(root, "notification");
+	const char *type = json_string_value(json_object_get(nt, "type"));
+	const char *name = json_string_value(json_object_get(nt, "hostname"));
+	bool match = type && name && strcmp(type, "COMPUTE_HOST") == 0 && strcmp(name, host) == 0;
+
+	json_decref(root);
+	return match;
+}
+
+static struct alive_host *alive_of(struct notifier *n, const char *host)
+{
+	for (size_t i = 0; i < n->n_alive; i++)
+		if (strcmp(n->alive[i].name, host) == 0)
+			return &n->alive[i];
+	return NULL;
+}
+
+/* A pending entry is not sent (see notifier_cancel_host); called with the
+ * lock held. */
+static void supersede(struct notifier *n, const struct outbox_entry *e, const char *why)
+{
+	uint64_t id = e->id;
+	uint32_t attempts = e->attempts;
+	int64_t now = realtime_ns();
+	char reason[OUTBOX_REASON_LEN];
+	int rc;
+
+	snprintf(reason, sizeof(reason), "superseded: %s", why);
+	rc = outbox_mark_failed(n->ob, id, reason);
+	if (rc < 0) {
+		struct outbox_entry *m = outbox_find_mutable(n->ob, id);
+
+		/* Not durable: hold it in memory all the same (never due). */
+		if (m)
+			m->sched.due_mono_ns = INT64_MAX;
+		log_error("outbox: cannot record notification %llu as superseded: %s (held in "
+			  "memory; a restart loads it pending again)",
+			  (unsigned long long)id, strerror(-rc));
+	}
+	log_error("COMPUTE_HOST notification %llu NOT sent: %s; its guests may need an "
+		  "operator (`mimamorictl outbox retry %llu` sends it after all)",
+		  (unsigned long long)id, reason, (unsigned long long)id);
+	if (n->events) {
+		struct delivery_record rec = { .outbox_id = id, .result = "superseded",
+					       .attempts = attempts, .realtime_ns = now,
+					       .error = reason };
+
+		event_log_delivery(n->events, &rec);
+	}
+	if (n->delivery_fn)
+		n->delivery_fn(n->delivery_ctx, id, false, 0);
+}
+
+int notifier_submit_host(struct notifier *n, const char *body, int64_t failure_realtime_ns,
+			 const char *host, uint64_t incarnation, uint64_t *id_out)
+{
+	uint64_t id = 0;
+	int rc;
+
+	assert(host != NULL);
+	pthread_mutex_lock(&n->lock);
+	rc = submit_locked(n, body, failure_realtime_ns, &id);
+	if (rc == 0) {
+		struct outbox_entry *e = outbox_find_mutable(n->ob, id);
+		const struct alive_host *a = alive_of(n, host);
+
+		assert(e != NULL);
+		e->host_incarnation = incarnation;
+		if (a && a->incarnation > incarnation) {
+			char why[OUTBOX_REASON_LEN];
+
+			snprintf(why, sizeof(why),
+				 "%s was already seen alive at incarnation %llu, above the notified "
+				 "%llu", host, (unsigned long long)a->incarnation,
+				 (unsigned long long)incarnation);
+			supersede(n, e, why);
+		}
+		if (id_out)
+			*id_out = id;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+size_t notifier_cancel_host(struct notifier *n, const char *host, uint64_t incarnation,
+			    const char *reason)
+{
+	size_t superseded = 0, count;
+	struct alive_host *a;
+
+	assert(host != NULL && reason != NULL);
+	if (strlen(host) >= HOST_NAME_LEN)
+		return 0; /* no COMPUTE_HOST can name it: the mesh's names are shorter */
+	pthread_mutex_lock(&n->lock);
+	a = alive_of(n, host);
+	if (!a) {
+		a = &n->alive[n->n_alive < MAX_ALIVE_HOSTS ? n->n_alive++ : n->alive_next++ % MAX_ALIVE_HOSTS];
+		snprintf(a->name, sizeof(a->name), "%s", host);
+		a->incarnation = incarnation;
+	} else if (incarnation > a->incarnation) {
+		a->incarnation = incarnation;
+	}
+	/* Marking one failed changes no other entry's place in the list. */
+	count = outbox_list(n->ob, n->scan, OUTBOX_MAX_ENTRIES);
+	for (size_t i = 0; i < count; i++) {
+		const struct outbox_entry *e = n->scan[i];
+		char why[OUTBOX_REASON_LEN];
+
+		if (e->state != OUTBOX_PENDING || e->host_incarnation >= incarnation ||
+		    e->sched.due_mono_ns == INT64_MAX || !compute_host_of(e->body, host))
+			continue;
+		if (e->host_incarnation)
+			snprintf(why, sizeof(why), "%s (notified at incarnation %llu)", reason,
+				 (unsigned long long)e->host_incarnation);
+		else
+			snprintf(why, sizeof(why), "%s (queued before this daemon started)", reason);
+		supersede(n, e, why);
+		superseded++;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return superseded;
 }
 
 struct notifier *notifier_start(const struct masakari_client_config *mcfg,
@@ -255,21 +497,32 @@ struct notifier *notifier_start(const struct masakari_client_config *mcfg,
 		free(n);
 		return NULL;
 	}
+	n->scan = calloc(OUTBOX_MAX_ENTRIES, sizeof(*n->scan));
+	if (!n->scan) {
+		snprintf(err, errlen, "out of memory");
+		masakari_client_free(n->mc);
+		free(n);
+		return NULL;
+	}
 	n->ob = ob;
 	n->policy = *policy;
+	restore_schedules(n);
 	n->events = events;
 	n->metrics = metrics;
 	n->rng_state = (unsigned)realtime_ns();
 	masakari_client_get_status(n->mc, &n->client_status);
 	pthread_mutex_init(&n->lock, NULL);
-	/* The outbox schedule is in wall-clock time (it survives reboots). */
+	/* Waits run on the monotonic clock: a wall-clock step neither delays
+	 * nor hastens a retry (the outbox stores wall-clock times, converted
+	 * once at start: restore_schedules). */
 	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_REALTIME);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	if (thread_start_normal_priority(&n->thread, sender_thread, n) != 0) {
 		snprintf(err, errlen, "cannot start the notifier thread");
 		masakari_client_free(n->mc);
+		free(n->scan);
 		pthread_cond_destroy(&n->wake);
 		pthread_mutex_destroy(&n->lock);
 		free(n);
@@ -291,6 +544,7 @@ void notifier_stop(struct notifier *n)
 	outbox_close(n->ob);
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->lock);
+	free(n->scan);
 	free(n);
 }
 
@@ -300,9 +554,7 @@ int notifier_submit(struct notifier *n, const char *body, int64_t failure_realti
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
-	rc = outbox_append(n->ob, body, strlen(body), failure_realtime_ns, id_out);
-	if (rc == 0)
-		pthread_cond_signal(&n->wake);
+	rc = submit_locked(n, body, failure_realtime_ns, id_out);
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
@@ -311,10 +563,17 @@ int notifier_retry(struct notifier *n, uint64_t id)
 {
 	int rc;
 
+	struct delivery_clock now = clock_now();
+
 	pthread_mutex_lock(&n->lock);
-	rc = outbox_retry(n->ob, id, realtime_ns());
-	if (rc == 0)
+	rc = outbox_retry(n->ob, id, now.realtime_ns);
+	if (rc == 0) {
+		/* The operator's retry restarts the age limit. */
+		struct delivery_schedule s = delivery_schedule_start(now);
+
+		set_schedule(n, id, &s);
 		pthread_cond_signal(&n->wake);
+	}
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
@@ -366,7 +625,10 @@ static void copy_entry(const struct outbox_entry *e, struct notifier_entry *out)
 	out->id = e->id;
 	out->state = e->state;
 	out->created_realtime_ns = e->created_realtime_ns;
-	out->next_attempt_realtime_ns = e->next_attempt_realtime_ns;
+	/* The plan in force (after a restart the stored time may lie further
+	 * ahead than the capped wait: delivery_schedule_restore). */
+	out->next_attempt_realtime_ns = e->sched.due_realtime_ns != 0 ? e->sched.due_realtime_ns
+								      : e->next_attempt_realtime_ns;
 	out->retried_realtime_ns = e->retried_realtime_ns;
 	out->attempts = e->attempts;
 	snprintf(out->last_error, sizeof(out->last_error), "%s", e->last_error);

@@ -2,7 +2,14 @@
  * loop hands it a notification with notifier_submit(), which returns only
  * once the notification is durable on disk; from then on it is delivered
  * with retries until Masakari accepts it, rejects it for good (kept as
- * failed with the reason), or it outlives the configured age. */
+ * failed with the reason), or it outlives the configured age.
+ *
+ * Timing (next attempt, backoff, max_age, the Keystone token's renewal) runs
+ * on CLOCK_MONOTONIC: a wall-clock step neither delays nor hastens a retry
+ * nor expires a notification. The outbox stores wall-clock times (they
+ * survive a reboot, monotonic time does not); at start each pending entry's
+ * remaining wait and age are converted once, the wait capped at
+ * max_backoff (core/delivery_policy.h delivery_schedule_restore). */
 #ifndef MIMAMORI_NOTIFIER_H
 #define MIMAMORI_NOTIFIER_H
 
@@ -38,6 +45,26 @@ void notifier_stop(struct notifier *n);
  * the failure's wall-clock time (the body's generated_time). */
 int notifier_submit(struct notifier *n, const char *body, int64_t failure_realtime_ns,
 		    uint64_t *id_out);
+/* A COMPUTE_HOST about host for the failure the mesh knew at incarnation:
+ * as notifier_submit, and remembered (in memory) for notifier_cancel_host.
+ * If host was already seen alive at a newer incarnation, the entry is
+ * superseded at once (kept, never sent; see below). */
+int notifier_submit_host(struct notifier *n, const char *body, int64_t failure_realtime_ns,
+			 const char *host, uint64_t incarnation, uint64_t *id_out);
+
+/* The mesh sees host ALIVE at incarnation (it rebooted or refuted: it is
+ * up). A COMPUTE_HOST for it still pending, notified at a lower
+ * incarnation or loaded from the outbox at start (incarnation unknown),
+ * would evacuate a host that is running, perhaps with its guests resumed
+ * or new ones placed on it: it is not sent. It is kept as failed with the
+ * reason "superseded: <reason>" (`mimamorictl outbox` shows it, `outbox
+ * retry ID` sends it after all), logged as an error, recorded in the event
+ * log (result "superseded") and told to the delivery callback as given up.
+ * Later notifier_submit_host calls for host below incarnation are
+ * superseded the same way. Returns how many entries were superseded. */
+size_t notifier_cancel_host(struct notifier *n, const char *host, uint64_t incarnation,
+			    const char *reason);
+
 /* An outbox entry as mimamorictl shows it (copied out under the lock). */
 struct notifier_entry {
 	uint64_t id;

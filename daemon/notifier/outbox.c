@@ -1048,6 +1048,11 @@ const struct outbox_entry *outbox_find(const struct outbox *ob, uint64_t id)
 	return i >= 0 ? &ob->entries[i] : NULL;
 }
 
+struct outbox_entry *outbox_find_mutable(struct outbox *ob, uint64_t id)
+{
+	return ob != NULL ? entry_of(ob, id) : NULL;
+}
+
 size_t outbox_count(const struct outbox *ob, enum outbox_state state)
 {
 	if (ob == NULL)

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/delivery_policy.h"
+
 #define OUTBOX_MAX_BODY (64 * 1024)
 #define OUTBOX_MAX_ENTRIES 4096
 #define OUTBOX_REASON_LEN 256
@@ -36,6 +38,12 @@ struct outbox_entry {
 	int64_t retried_realtime_ns;
 	size_t body_len;
 	char *body;               /* NUL-terminated JSON */
+	/* In memory only, never stored, zero after open and append: the
+	 * notifier's schedule on the monotonic clock (delivery_policy.h) and,
+	 * for a COMPUTE_HOST it queued itself, the incarnation notified (0:
+	 * unknown, e.g. loaded from the log). Set through outbox_find_mutable. */
+	struct delivery_schedule sched;
+	uint64_t host_incarnation;
 };
 
 struct outbox;
@@ -83,10 +91,14 @@ int outbox_mark_failed(struct outbox *ob, uint64_t id, const char *reason);
  * attempts = 0, due at now, retried_realtime_ns = now; last_error kept. */
 int outbox_retry(struct outbox *ob, uint64_t id, int64_t now_realtime_ns);
 
-/* The pending entry due soonest, or NULL. Pointer valid until the next
- * mutating call. */
+/* The pending entry due soonest by its stored wall-clock time, or NULL.
+ * Pointer valid until the next mutating call. (The notifier orders by its
+ * in-memory monotonic schedule, sched.due_mono_ns, instead.) */
 const struct outbox_entry *outbox_next_due(const struct outbox *ob);
 const struct outbox_entry *outbox_find(const struct outbox *ob, uint64_t id);
+/* The same entry, for its in-memory fields only (sched, host_incarnation):
+ * everything else changes only through the calls above, which log it. */
+struct outbox_entry *outbox_find_mutable(struct outbox *ob, uint64_t id);
 /* For OUTBOX_DELIVERED: entries marked delivered since open (they are not
  * kept). */
 size_t outbox_count(const struct outbox *ob, enum outbox_state state);

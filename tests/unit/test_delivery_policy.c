@@ -258,6 +258,137 @@ static void test_deterministic(void **state)
 	assert_ptr_equal(a.reason, b.reason);
 }
 
+/* ---- two clocks: a wall-clock step between attempts (issue 10, item 11) ----
+ * The monotonic clock starts near boot; the wall clock at NOW. */
+#define MONO0 (1000 * S)
+
+static struct delivery_clock clock_at(int64_t mono, int64_t realtime)
+{
+	return (struct delivery_clock){ .mono_ns = mono, .realtime_ns = realtime };
+}
+
+/* A notification appended at t0, its first attempt refused 1 s later: the
+ * retry is due after the backoff (200 ms at jitter 0..1: 100..200 ms). */
+static struct delivery_schedule after_first_refusal(struct delivery_clock *now)
+{
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome t = { .kind = ATTEMPT_TRANSPORT };
+	struct delivery_schedule s = delivery_schedule_start(clock_at(MONO0, NOW));
+
+	assert_int_equal(delivery_schedule_wait_ns(&s, clock_at(MONO0, NOW)), 0);
+	*now = clock_at(MONO0 + S, NOW + S);
+	struct delivery_action a = delivery_schedule_decide(&cfg, &t, 1, &s, *now, 0.0);
+	assert_int_equal(a.kind, DELIVERY_RETRY);
+	assert_int_equal(s.due_mono_ns, MONO0 + S + 100 * MS);
+	assert_int_equal(s.due_realtime_ns, NOW + S + 100 * MS); /* what is stored */
+	return s;
+}
+
+static void test_clock_step_back_does_not_delay_retry(void **state)
+{
+	(void)state;
+	struct delivery_clock now;
+	struct delivery_schedule s = after_first_refusal(&now);
+
+	/* 100 ms later by the monotonic clock, but the wall clock was set back
+	 * an hour in between: the retry is due now, not in an hour. */
+	now = clock_at(now.mono_ns + 100 * MS, now.realtime_ns + 100 * MS - 1 * H);
+	assert_int_equal(delivery_schedule_wait_ns(&s, now), 0);
+	/* And 50 ms earlier it waits exactly the remaining 50 ms. */
+	now = clock_at(now.mono_ns - 50 * MS, now.realtime_ns - 50 * MS);
+	assert_int_equal(delivery_schedule_wait_ns(&s, now), 50 * MS);
+}
+
+static void test_clock_step_forward_expires_nothing(void **state)
+{
+	(void)state;
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome t = { .kind = ATTEMPT_TRANSPORT };
+	struct delivery_clock now;
+	struct delivery_schedule s = after_first_refusal(&now);
+
+	/* The wall clock jumps a day and a bit ahead; the notification is 2 s
+	 * old: it is retried, never expired, and not retried early either. */
+	now = clock_at(now.mono_ns + 50 * MS, now.realtime_ns + 50 * MS + 25 * H);
+	assert_int_equal(delivery_schedule_wait_ns(&s, now), 50 * MS);
+	now = clock_at(now.mono_ns + 950 * MS, now.realtime_ns + 950 * MS);
+	struct delivery_action a = delivery_schedule_decide(&cfg, &t, 2, &s, now, 0.0);
+	assert_int_equal(a.kind, DELIVERY_RETRY);
+	assert_int_equal(s.due_mono_ns, now.mono_ns + 200 * MS);
+	/* The stored time follows today's wall clock (it is shown to people). */
+	assert_int_equal(s.due_realtime_ns, now.realtime_ns + 200 * MS);
+}
+
+static void test_max_age_counts_monotonic_time(void **state)
+{
+	(void)state;
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome t = { .kind = ATTEMPT_TRANSPORT };
+	struct delivery_schedule s = delivery_schedule_start(clock_at(MONO0, NOW));
+
+	/* The wall clock set back a day: 24 h + 1 s of real time still
+	 * expires it. */
+	struct delivery_action a =
+		delivery_schedule_decide(&cfg, &t, 9, &s, clock_at(MONO0 + 24 * H + S, NOW + S), 0.5);
+	assert_int_equal(a.kind, DELIVERY_EXPIRED);
+	s = delivery_schedule_start(clock_at(MONO0, NOW));
+	a = delivery_schedule_decide(&cfg, &t, 9, &s, clock_at(MONO0 + 24 * H - S, NOW + 48 * H), 0.5);
+	assert_int_equal(a.kind, DELIVERY_RETRY);
+}
+
+/* A reboot: monotonic time restarts, the stored wall-clock times are
+ * converted once, clamped. */
+static void test_restore_after_reboot(void **state)
+{
+	(void)state;
+	struct delivery_policy_config cfg = defaults();
+	struct delivery_clock boot = clock_at(5 * S, NOW);
+	struct delivery_schedule s;
+
+	/* Stored: created 10 min ago, next attempt in 12 s. */
+	s = delivery_schedule_restore(&cfg, NOW - 600 * S, NOW + 12 * S, boot);
+	assert_int_equal(s.due_mono_ns, 5 * S + 12 * S);
+	assert_int_equal(s.due_realtime_ns, NOW + 12 * S);
+	assert_int_equal(s.age_origin_mono_ns, 5 * S - 600 * S); /* before boot: fine */
+	/* Overdue: at once. */
+	s = delivery_schedule_restore(&cfg, NOW - 600 * S, NOW - 60 * S, boot);
+	assert_int_equal(delivery_schedule_wait_ns(&s, boot), 0);
+	/* Written by a clock a day ahead: waits at most max_backoff, and its
+	 * age starts at 0, not negative. */
+	s = delivery_schedule_restore(&cfg, NOW + 24 * H, NOW + 24 * H, boot);
+	assert_int_equal(delivery_schedule_wait_ns(&s, boot), cfg.max_backoff_ns);
+	assert_int_equal(s.age_origin_mono_ns, 5 * S);
+	/* Older than max_age at load: the next refusal expires it. */
+	s = delivery_schedule_restore(&cfg, NOW - 25 * H, NOW, boot);
+	struct attempt_outcome t = { .kind = ATTEMPT_TRANSPORT };
+	assert_int_equal(delivery_schedule_decide(&cfg, &t, 1, &s, boot, 0.5).kind,
+			 DELIVERY_EXPIRED);
+	/* Garbage times saturate instead of overflowing. */
+	s = delivery_schedule_restore(&cfg, INT64_MIN, INT64_MAX, clock_at(INT64_MAX - 1, INT64_MIN));
+	assert_true(s.due_mono_ns >= INT64_MAX - 1);
+	s = delivery_schedule_restore(&cfg, INT64_MAX, INT64_MIN, clock_at(0, INT64_MAX));
+	assert_int_equal(s.due_mono_ns, 0);
+}
+
+static void test_reauth_due_at_once(void **state)
+{
+	(void)state;
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome o = { .kind = ATTEMPT_HTTP, .http_status = 401 };
+	struct delivery_schedule s = delivery_schedule_start(clock_at(MONO0, NOW));
+	struct delivery_clock now = clock_at(MONO0 + S, NOW - 1 * H);
+
+	assert_int_equal(delivery_schedule_decide(&cfg, &o, 1, &s, now, 0.5).kind,
+			 DELIVERY_REAUTH_RETRY);
+	assert_int_equal(delivery_schedule_wait_ns(&s, now), 0);
+	assert_int_equal(s.due_realtime_ns, NOW - 1 * H);
+	/* A final answer leaves the schedule alone. */
+	struct delivery_schedule before = s;
+	o.http_status = 202;
+	assert_int_equal(delivery_schedule_decide(&cfg, &o, 2, &s, now, 0.5).kind, DELIVERY_DONE);
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +401,11 @@ int main(void)
 		cmocka_unit_test(test_custom_and_bad_config),
 		cmocka_unit_test(test_expiry_by_age_not_count),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_clock_step_back_does_not_delay_retry),
+		cmocka_unit_test(test_clock_step_forward_expires_nothing),
+		cmocka_unit_test(test_max_age_counts_monotonic_time),
+		cmocka_unit_test(test_restore_after_reboot),
+		cmocka_unit_test(test_reauth_due_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
