@@ -870,6 +870,19 @@ static void send_progress(struct agreement *a, struct incident *in, enum agr_sta
 	route(a, in, act);
 }
 
+/* Tells a competing claimer `to` our own progress about in, directly. */
+static void answer_claim(struct agreement *a, struct incident *in, uint32_t to)
+{
+	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, in->subject);
+	act->peer = MNAME(a, a->self);
+	act->incarnation = in->inc;
+	act->incident = in->kind;
+	act->stage = in->progress_stage;
+	act->host_status = in->host_status;
+	act->n_dest = 1;
+	act->dest[0] = MNAME(a, to);
+}
+
 /* Tells `to` the NOTIFIED record we hold for subject, in answer to its late
  * observation, claim or report (one answer per message: bounded by what
  * arrives), so it stops. */
@@ -1355,6 +1368,11 @@ static void start_claim(struct agreement *a, struct incident *in, uint32_t rank)
 	in->progress_stage = in->fence_confirmed ? AGR_STAGE_FENCED : AGR_STAGE_CLAIMED;
 	send_progress(a, in, in->progress_stage);
 	in->deadline = a->now + a->cfg.claim_settle_ns;
+	/* Re-told half-way through the settle: a claim lost on its way to a
+	 * competing claimer (deciders with different evidence may both rank
+	 * themselves 0) gets a second chance to make it yield before either
+	 * fences; the regular resend (resend_interval) comes after both. */
+	in->resend_at = a->now + a->cfg.claim_settle_ns / 2;
 	if (rank == 0)
 		rec(a, AGR_LOG_INFO, in->subject, "notifier",
 		    "%s incident of %s: this node is the notifier (rank 0)", kind_name(in->kind),
@@ -2034,6 +2052,15 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		    by_committed ? "committed" : "better rank", agr_stage_name(stage));
 		in->stage = AGR_IS_DECLARED;
 		in->hold_logged = false;
+	} else if ((acting_before_notify || in->stage == AGR_IS_NOTIFYING) &&
+		   stage == AGR_STAGE_CLAIMED && by == from) {
+		/* A competing claim that does not beat ours: its claimer may
+		 * have missed our CLAIMED (deciders with different evidence
+		 * can both rank themselves 0, and a claim goes to a subset).
+		 * Tell it, directly, so it yields before it fences. One
+		 * answer per claim received, and never to an answer (those
+		 * carry a committed stage, or come from the claim it beats). */
+		answer_claim(a, in, from);
 	}
 	evaluate(a, in);
 	return 0;

@@ -71,6 +71,12 @@ struct net {
 	bool drop_abandoned;
 	uint32_t abandoned_dropped_to;
 	uint32_t abandoned_dropped, abandoned_delivered;
+	/* competing claims: every OBSERVATION from claim_best to claim_other
+	 * (so claim_other ranks itself 0 too), and claim_best's first
+	 * CLAIMED to claim_other */
+	bool drop_claim_evidence;
+	uint32_t claim_best, claim_other;
+	uint32_t claim_obs_dropped, claimed_dropped;
 };
 
 static void send_msg(struct net *w, uint32_t from, uint32_t to, const struct mesh_wire_msg *m)
@@ -224,10 +230,22 @@ static bool hook_drop(const struct vnet *vn, uint32_t from, uint32_t to, const v
 		      size_t len, void *ctx)
 {
 	struct net *w = ctx;
+	const struct item *it = payload;
 
 	(void)vn;
-	(void)from;
 	(void)len;
+	if (w->drop_claim_evidence && it->kind == ITEM_MSG && from == w->claim_best &&
+	    to == w->claim_other) {
+		if (it->msg.kind == MESH_WIRE_OBSERVATION) {
+			w->claim_obs_dropped++;
+			return true;
+		}
+		if (it->msg.kind == MESH_WIRE_COMPLETION &&
+		    it->msg.completion.stage == AGR_STAGE_CLAIMED && w->claimed_dropped == 0) {
+			w->claimed_dropped++;
+			return true;
+		}
+	}
 	if (!w->drop_abandoned || !is_abandoned(payload))
 		return false;
 	if (w->abandoned_dropped_to == MNODE_NONE)
@@ -355,6 +373,57 @@ static void test_death_fences_then_notifies(void **state)
 		assert_int_equal(agreement_incident(mnode_agreement(w.node[i]), AGR_INCIDENT_HOST,
 						    w.names[victim], &info), 0);
 		assert_int_equal(info.stage, AGR_IS_COMPLETED);
+	}
+	net_free(&w);
+}
+
+/* Two deciders with different evidence both rank themselves 0: the best
+ * survivor B by score, and another, X, that never got B's observation (so
+ * B is no candidate in its view). B's CLAIMED to X is lost, X's reaches B.
+ * B answers X's weaker claim and re-tells its own during the settle, so X
+ * yields before it fences: one fence, one COMPUTE_HOST (before the fix:
+ * two of each; mimamori-sim --nodes 20 --scenario crash --loss 0.05
+ * --fence-delay 0.01 --seed 55). */
+static void test_competing_claims_converge_before_fencing(void **state)
+{
+	static struct net w;
+	const uint32_t victim = 4;
+	uint32_t order[4] = { 0, 1, 2, 3 };
+
+	(void)state;
+	net_init(&w, 5, true);
+	/* survivors by descending score for the victim */
+	for (uint32_t i = 0; i < 4; i++)
+		for (uint32_t j = i + 1; j < 4; j++)
+			if (agreement_score(w.names[order[j]], w.names[victim]) >
+			    agreement_score(w.names[order[i]], w.names[victim])) {
+				uint32_t t = order[i];
+
+				order[i] = order[j];
+				order[j] = t;
+			}
+	w.drop_claim_evidence = true;
+	w.claim_best = order[0];
+	w.claim_other = order[1];
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+
+	vnet_set_up(w.vn, victim, false);
+	run_until(&w, 20 * NS_PER_S);
+
+	/* the scenario happened: X never heard B's observation nor its first claim */
+	assert_true(w.claim_obs_dropped >= 1);
+	assert_int_equal(w.claimed_dropped, 1);
+	assert_int_equal(w.n_fences, 1);
+	assert_int_equal(w.fences[0].subject, victim);
+	assert_int_equal(w.fences[0].by, w.claim_best);
+	assert_int_equal(w.n_notifies, 1);
+	assert_int_equal(w.notifies[0].by, w.claim_best);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct agr_counters c;
+
+		agreement_counters(mnode_agreement(w.node[i]), &c);
+		assert_int_equal(c.duplicate_notifications, 0);
 	}
 	net_free(&w);
 }
@@ -650,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_process_report_broadcast_rule),
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_lost_abandoned_does_not_fence_a_returned_host),
+		cmocka_unit_test(test_competing_claims_converge_before_fencing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

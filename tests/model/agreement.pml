@@ -31,7 +31,9 @@
  *   heard leads; rendezvous order = node id (lower is better). Rank 0
  *   claims (CLAIMED broadcast), waits the settle time (yielding to a
  *   stronger claim: a committed one (FENCED/NOTIFYING) beats an
- *   uncommitted one, then the better score), fences (which kills H),
+ *   uncommitted one, then the better score; a claimer, or a notifier,
+ *   that hears a weaker uncommitted claim answers its sender with its
+ *   own progress), fences (which kills H),
  *   notifies and broadcasts that it committed, and broadcasts NOTIFIED
  *   once Masakari answered. Backups take over on the takeover timer. A
  *   NOTIFIED heard ends the incident. Stale messages (incarnation below
@@ -291,6 +293,9 @@ inline recv_claim(i, j)
 		if
 		:: (stage[j] == S_CLAIMED || stage[j] == S_FENCING) && (HAS(cpendf, i) || i < j) ->
 			stage[j] = S_DECLARED  /* yield to a stronger claim */
+		:: (stage[j] == S_CLAIMED || stage[j] == S_FENCING || stage[j] == S_NOTIFYING) &&
+		   !HAS(cpendf, i) ->
+			cpend[j] = cpend[j] | B(i) /* answer a weaker claim: i yields */
 		:: else -> skip
 		fi
 	:: m > IINC(j) && m >= VINC(j) && stage[j] == S_OBS ->

@@ -125,6 +125,29 @@ crash_fast)
 		false_verdicts 0 false_fences 0 false_posts 0 no_majority_posts 0
 	expect_max notify_max 3.0
 	;;
+crash_claims)
+	# two deciders with different evidence (one observation missing at
+	# one of them) both rank themselves 0 for the same crash and claim;
+	# the better one's CLAIMED to the other was lost (a claim goes to a
+	# subset, sent once per resend_interval), and hearing the weaker claim
+	# it did nothing: before the fix, both fenced after the settle and both
+	# POSTed (duplicate-POST in 6 of seeds 1..300 at N=20, 5 at N=50,
+	# mimamori-sim --scenario crash --loss 0.05 --fence-delay 0.01). A claimer
+	# now answers a weaker competing claim directly and re-tells its own
+	# half-way through the settle, so the weaker one yields before it
+	# fences (agreement.h, Who notifies): exactly one fence and one POST.
+	# The seeds below were all red.
+	for seed in 55 101 128 137 259 300; do
+		run --nodes 20 --scenario crash --loss 0.05 --fence-delay 0.01 --seed "$seed" --runs 1
+		expect failures 1 notified 1 posts 1 dup_posts 0 posts_per_failure 1..1 \
+			false_verdicts 0 false_fences 0 false_posts 0
+	done
+	for seed in 120 190 229 234 279; do
+		run --nodes 50 --scenario crash --loss 0.05 --fence-delay 0.01 --seed "$seed" --runs 1
+		expect failures 1 notified 1 posts 1 dup_posts 0 posts_per_failure 1..1 \
+			false_verdicts 0 false_fences 0 false_posts 0
+	done
+	;;
 stall_1s)
 	# SIGSTOP-like stalls of 1-1.1 s, again and again, at 5% loss: membership
 	# may declare the node dead, the agreement must not (its window counts
