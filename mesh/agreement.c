@@ -112,6 +112,10 @@ struct incident {
 	uint64_t probe_at;  /* next PROBE, NEVER when not probing */
 	uint64_t nonce_lo, probe_nonce; /* this incarnation's probes: acks accepted */
 	bool ack_logged;
+	/* the subject's kernel refused a connection to its daemon (0: never):
+	 * the host is up, its monitor is not (agreement_on_peer_refused) */
+	uint64_t refused_at;
+	bool refused_logged;
 	/* what peers told us */
 	bool progress_seen, peer_fenced;
 	uint32_t claimer; /* strongest recent claimer (see stronger()), NONE */
@@ -1861,13 +1865,59 @@ int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce
 	return 0;
 }
 
+/* How long a refusal by the subject's kernel keeps us from observing it:
+ * longer than the peers cache's reconnect back-off (2 s at most), so a
+ * daemon that stays down is refused again within it. */
+static uint64_t refused_hold_ns(const struct agreement *a)
+{
+	return 2 * a->cfg.unreachable_window_ns;
+}
+
 /* A whole window passed since the first probe of the current run with
  * no ack: first-hand observation (also re-told every resend_interval). */
-/* Our probing run of in is complete: a whole window without an ack. */
+/* Our probing run of in is complete: a whole window without an ack, and
+ * no refusal by its kernel within refused_hold_ns. */
 static bool run_complete(const struct agreement *a, const struct incident *in)
 {
 	return in->probing && !in->observed && in->run_start != NEVER &&
-	       a->now >= in->run_start + a->cfg.unreachable_window_ns;
+	       a->now >= in->run_start + a->cfg.unreachable_window_ns &&
+	       (in->refused_at == 0 || a->now >= in->refused_at + refused_hold_ns(a));
+}
+
+int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t now)
+{
+	int rc = enter(a, now);
+	if (rc < 0)
+		return rc;
+	uint32_t idx = find_msg(a, peer);
+	if (idx == NONE) {
+		a->ctr.unknown_dropped++;
+		return -ENOENT;
+	}
+	if (idx == a->self)
+		return -EINVAL;
+	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, idx);
+	if (in == NULL)
+		return -ENOENT; /* not suspected here: nothing to hold */
+	in->refused_at = a->now;
+	/* Like an ack: the run ends and our observation is withdrawn (the
+	 * host answers, only its daemon does not). */
+	in->run_start = NEVER;
+	in->observed = false;
+	uint32_t s = a->self;
+	if (in->obs_dirty) {
+		in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
+		in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	}
+	if (!in->refused_logged) {
+		in->refused_logged = true;
+		rec(a, AGR_LOG_WARN, idx, "monitor_down",
+		    "%s's kernel refuses connections to its daemon (incarnation %llu): the host is "
+		    "up, its monitor is down; not observing it unreachable",
+		    MNAME(a, idx), (unsigned long long)in->inc);
+	}
+	evaluate(a, in);
+	return 0;
 }
 
 static void observe_self(struct agreement *a, struct incident *in)

@@ -105,6 +105,7 @@ enum pend_kind {
 	PEND_VIEW,
 	PEND_TICK,
 	PEND_HOLD, /* agreement_set_hold(result != 0) */
+	PEND_REFUSED,
 };
 
 struct pending {
@@ -313,6 +314,8 @@ static int agr_call(struct mnode *n, const struct pending *p)
 		return agreement_tick(n->agr, p->now);
 	case PEND_HOLD:
 		return agreement_set_hold(n->agr, p->result != 0, p->now);
+	case PEND_REFUSED:
+		return agreement_on_peer_refused(n->agr, member, p->now);
 	}
 	return -EINVAL;
 }
@@ -505,6 +508,15 @@ void mnode_drop_broadcasts(struct mnode *n)
 {
 	n->ms_dirty = true;
 	membership_drop_broadcasts(n->ms);
+}
+
+int mnode_on_peer_refused(struct mnode *n, uint32_t idx, uint64_t now)
+{
+	struct pending p = { .kind = PEND_REFUSED, .now = now, .member = idx };
+
+	if (idx >= mnode_names_count(n->names) || idx == n->self)
+		return -EINVAL;
+	return agr_feed(n, &p);
 }
 
 int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now)

@@ -368,6 +368,16 @@ void node_on_timer(struct sim *s, struct node *nd)
 	rearm(s, nd);
 }
 
+void node_on_refused(struct sim *s, struct node *nd, uint32_t peer)
+{
+	int rc = mnode_on_peer_refused(nd->mn, peer, s->now);
+
+	if (rc != 0 && rc != -ENOENT)
+		core_error(s, nd, "mnode_on_peer_refused", rc);
+	drain(s, nd);
+	rearm(s, nd);
+}
+
 void node_on_msg(struct sim *s, struct node *nd, const struct sim_msg *sm)
 {
 	struct mesh_wire_msg *w = &s->scratch;

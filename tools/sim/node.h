@@ -59,6 +59,8 @@ void node_warm_start(struct sim *s, struct node *nd, uint64_t now);
 /* Inputs; each drains every output and re-arms the timer. */
 void node_on_timer(struct sim *s, struct node *nd);
 void node_on_msg(struct sim *s, struct node *nd, const struct sim_msg *sm);
+/* A message of nd to peer was refused by peer's kernel (its daemon down). */
+void node_on_refused(struct sim *s, struct node *nd, uint32_t peer);
 void node_on_fence_result(struct sim *s, struct node *nd, uint32_t subject, uint64_t inc,
 			  enum agr_fence_result result);
 void node_on_notify_result(struct sim *s, struct node *nd, enum agr_incident_kind kind,

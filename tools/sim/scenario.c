@@ -17,6 +17,8 @@ enum op {
 	OP_INBOUND_CUT, /* nothing reaches target */
 	OP_OUTAGE,      /* every node isolated (a switch reload) */
 	OP_HEAL,        /* node reachable again */
+	OP_DAEMON_KILL, /* the node's daemon dies; its host (kernel, guests) runs on */
+	OP_DAEMON_START, /* the daemon starts again with empty state (systemd's restart) */
 };
 
 #define CODE(op, node) (((uint64_t)(op) << 32) | (uint32_t)(node))
@@ -112,6 +114,31 @@ static void start_crash_multi(struct sim *s)
 	free(perm);
 }
 
+/* SIGKILL of one healthy host's daemon (crash, OOM kill, assert), restarted
+ * RESTART s later (systemd's Restart=on-failure, RestartSec=1s), or never
+ * (0). The host is healthy throughout: a fence or POST of it is false. */
+static void start_daemon_kill(struct sim *s, uint64_t restart_ns)
+{
+	uint64_t t = first_fault_at(s);
+	uint32_t node = pick(s);
+
+	at(s, t, OP_DAEMON_KILL, node);
+	if (restart_ns != 0)
+		at(s, t + restart_ns, OP_DAEMON_START, node);
+}
+
+static void start_daemon_restart(struct sim *s)
+{
+	/* RestartSec=1s + ~0.45 s until an ASan build listens (netns harness);
+	 * peers reconnect on nng's backoff (100 ms doubling to 2 s) after that */
+	start_daemon_kill(s, NS_PER_S + 450 * NS_PER_MS);
+}
+
+static void start_daemon_down(struct sim *s)
+{
+	start_daemon_kill(s, 0);
+}
+
 static void start_partition_k(struct sim *s, uint32_t k)
 {
 	uint32_t *perm, used = 0;
@@ -202,6 +229,11 @@ static const struct scenario scenarios[] = {
 	{ "steady", "no fault (load and false positives at --loss)", 0.0, start_none },
 	{ "loss", "no fault, 5% loss unless --loss", 0.05, start_none },
 	{ "crash", "one random node crashes", 0.0, start_crash },
+	{ "daemon-restart",
+	  "one healthy host's daemon is SIGKILLed and restarted 1 s later (empty state)", 0.0,
+	  start_daemon_restart },
+	{ "daemon-down", "one healthy host's daemon is SIGKILLed and stays down", 0.0,
+	  start_daemon_down },
 	{ "crash-multi", "--crashes K (default 3, at most (N-1)/2) nodes crash at once", 0.0,
 	  start_crash_multi },
 	{ "partition", "a minority of --minority K (default 3, at most (N-1)/2) nodes is cut off",
@@ -271,6 +303,14 @@ void scenario_step(struct sim *s, uint64_t code)
 		sim_trace(s, "scenario: crash %s", s->names[node]);
 		sim_power_off(s, node);
 		stats_failure(s, node, "crash");
+		break;
+	case OP_DAEMON_KILL:
+		sim_trace(s, "scenario: %s's daemon killed (its host runs on)", s->names[node]);
+		sim_daemon_kill(s, node);
+		break;
+	case OP_DAEMON_START:
+		sim_trace(s, "scenario: %s's daemon started again", s->names[node]);
+		sim_daemon_start(s, node);
 		break;
 	case OP_PARTITION:
 		sim_trace(s, "scenario: partition");

@@ -134,6 +134,29 @@ void sim_power_off(struct sim *s, uint32_t node)
 	sim_health_update(s);
 }
 
+void sim_daemon_kill(struct sim *s, uint32_t node)
+{
+	if (!s->up[node] || !s->nodes[node].up)
+		return;
+	/* the process is gone, the host is not: s->up (health) unchanged */
+	s->nodes[node].up = false;
+}
+
+void sim_daemon_start(struct sim *s, uint32_t node)
+{
+	struct node *nd = &s->nodes[node];
+
+	if (!s->up[node] || nd->up)
+		return;
+	node_free(nd);
+	if (node_init(s, nd, node) != 0) {
+		s->st.core_errors++;
+		return;
+	}
+	nd->start_at = s->now;
+	node_warm_start(s, nd, s->now);
+}
+
 struct sim *sim_new(const struct sim_config *cfg)
 {
 	struct sim *s = calloc(1, sizeof(*s));
@@ -223,6 +246,20 @@ void sim_free(struct sim *s)
 	free(s);
 }
 
+/* A message reached a host whose daemon is down but whose kernel runs:
+ * the kernel answers the connection with a reset, which the sender sees
+ * (if the way back works and its own daemon runs and is not stalled). */
+static void refused(struct sim *s, const struct sim_event *ev)
+{
+	const struct sim_msg *sm = ev->data.ptr;
+	struct node *from = &s->nodes[sm->from];
+
+	if (!from->up || s->now < from->stall_until || !net_link_ok(&s->net, ev->node, sm->from))
+		return;
+	s->st.refused++;
+	node_on_refused(s, from, ev->node);
+}
+
 static void dispatch(struct sim *s, struct sim_event *ev)
 {
 	struct node *nd;
@@ -237,6 +274,8 @@ static void dispatch(struct sim *s, struct sim_event *ev)
 	}
 	nd = &s->nodes[ev->node];
 	if (!nd->up) {
+		if (ev->kind == EV_MSG && s->up[ev->node])
+			refused(s, ev);
 		drop(s, ev);
 		return;
 	}

@@ -113,6 +113,10 @@ void sim_schedule(struct sim *s, uint64_t at, uint32_t kind, uint32_t node, void
 void sim_send(struct sim *s, uint32_t from, uint32_t to, struct sim_msg *sm);
 /* Crash or fence: the node stops; its pending events are dropped. */
 void sim_power_off(struct sim *s, uint32_t node);
+/* The node's daemon dies / starts again with empty state (a new
+ * incarnation of its cores, joined as after a push-pull); its host stays up. */
+void sim_daemon_kill(struct sim *s, uint32_t node);
+void sim_daemon_start(struct sim *s, uint32_t node);
 /* After any change of power or reachability. */
 void sim_health_update(struct sim *s);
 /* Trace line on stderr (with --trace). */

@@ -76,7 +76,7 @@ struct stats {
 	struct traffic at_t0, at_event; /* snapshots */
 	uint64_t t0, first_event, end;
 	bool event_seen;
-	uint64_t lost_random, lost_cut, lost_down, retransmits, lost_giveup;
+	uint64_t lost_random, lost_cut, lost_down, refused, retransmits, lost_giveup;
 	uint64_t warm_alive_updates; /* ALIVE@0 records sent (warm-up detector) */
 
 	uint64_t dead_events, false_dead, false_dead_stalled, false_deaths;
