@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errbuf.h"
 #include "base/hash.h"
 #include "base/units.h"
 
@@ -178,18 +179,6 @@ struct mnode {
 	uint64_t notes_dropped;
 };
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen)
 {
@@ -198,7 +187,7 @@ struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen
 	char why[256] = "";
 
 	if (n == NULL) {
-		fail(err, errlen, "%s", "out of memory");
+		errbuf_set(err, errlen, "%s", "out of memory");
 		return NULL;
 	}
 	n->names = cfg->names;
@@ -211,12 +200,12 @@ struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen
 		n->names = n->own_names;
 	}
 	if (ac->self == NULL || mnode_names_count(n->names) != ac->n_members) {
-		fail(err, errlen, "%s", "the names table is not the agreement's member list");
+		errbuf_set(err, errlen, "%s", "the names table is not the agreement's member list");
 		goto out;
 	}
 	n->self = mnode_names_find(n->names, ac->self);
 	if (n->self == MNODE_NONE) {
-		fail(err, errlen, "this node ('%.64s') is not a member", ac->self);
+		errbuf_set(err, errlen, "this node ('%.64s') is not a member", ac->self);
 		goto out;
 	}
 	n->state = calloc(ac->n_members, sizeof(*n->state));
@@ -232,24 +221,24 @@ struct mnode *mnode_new(const struct mnode_config *cfg, char *err, size_t errlen
 					      : 2 * ac->observation_ttl_ns;
 	if (n->state == NULL || n->time == NULL || n->peer_digest == NULL ||
 	    n->digest_state == NULL || n->says_differ == NULL || n->digest == 0) {
-		fail(err, errlen, "%s", "out of memory");
+		errbuf_set(err, errlen, "%s", "out of memory");
 		goto out;
 	}
 	n->ms = membership_create(&cfg->membership, ac->self, cfg->self_addr);
 	if (n->ms == NULL) {
-		fail(err, errlen, "membership: %s", strerror(errno));
+		errbuf_set(err, errlen, "membership: %s", strerror(errno));
 		goto out;
 	}
 	n->agr = agreement_new(ac, why, sizeof(why));
 	if (n->agr == NULL) {
-		fail(err, errlen, "agreement: %s", why);
+		errbuf_set(err, errlen, "agreement: %s", why);
 		goto out;
 	}
 	n->state[n->self] = MESH_ALIVE;
 	n->ms_dirty = n->agr_dirty = true;
 	return n;
 bad_members:
-	fail(err, errlen, "members: %s", errno == ENOMEM ? "out of memory"
+	errbuf_set(err, errlen, "members: %s", errno == ENOMEM ? "out of memory"
 			  : "empty, too many, or a name missing or repeated");
 out:
 	mnode_free(n);
