@@ -94,7 +94,9 @@ static int setup(void **state)
 	char err[256];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_notifier.XXXXXX");
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(f->dir, sizeof(f->dir), "%s/test_notifier.XXXXXX", tmp);
 	assert_non_null(mkdtemp(f->dir));
 	pthread_mutex_init(&f->told.lock, NULL);
 	f->events = event_log_open(f->dir, err, sizeof(err));
