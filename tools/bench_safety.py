@@ -202,6 +202,8 @@ def main():
     print("|---|---|---|---|---|---|")
     print(f"| {len(scheds)} | {len(losses)} | {extra['notified_once']} | {len(fences_all)} | "
           f"{extra['compute_host']} | {len(viol)} |")
+    print(f"\nfences of a host that had power (cut off from a majority, or stalled, for a whole "
+          f"window: allowed): {extra['powered_fenced']}")
     stored_after = [l["stored_after_s"] for l in losses if "stored_after_s" in l]
     if stored_after:
         stored_after.sort()

@@ -511,6 +511,15 @@ def separated_runs(timeline, names, t_end):
     return runs
 
 
+def state_at(timeline, t):
+    st = timeline[0][1]
+    for tt, s in timeline:
+        if tt > t:
+            break
+        st = s
+    return st
+
+
 def justified(runs, h, t):
     for a, b in runs.get(h, []):
         e = min(b, t)
@@ -532,6 +541,10 @@ def check(timeline, names, fences, stored, losses, t_end):
             v.append({"kind": "unjustified_notification", "host": s["host"], "t": s["t"]})
         if not any(f["target"] == s["host"] and f["rc"] == 0 and s["t"] - 120 <= f["end"] <= s["t"] for f in fences):
             v.append({"kind": "notification_without_fence", "host": s["host"], "t": s["t"]})
+    # fences of a host that had power (cut off or stalled long enough: allowed)
+    bad = {(x["host"], x["t"]) for x in v if x["kind"] == "unjustified_fence"}
+    healthy_fenced = [f for f in fences if f["target"] in names and (f["target"], f["start"]) not in bad
+                      and state_at(timeline, f["start"])["powered"][f["target"]]]
     notified_once = 0
     for lo in losses:
         h, t_off, t_on = lo["host"], lo["t_off"], lo["t_on"] or t_end
@@ -546,4 +559,5 @@ def check(timeline, names, fences, stored, losses, t_end):
                 v.append({"kind": "power_loss_notified_before_fence", "host": h, "t": got[0]["t"]})
             elif len(got) == 1:
                 notified_once += 1
-    return v, {"runs": runs, "notified_once": notified_once, "compute_host": len(ch)}
+    return v, {"runs": runs, "notified_once": notified_once, "compute_host": len(ch),
+               "powered_fenced": len(healthy_fenced)}
