@@ -40,6 +40,8 @@
 /* 56 bytes, no padding: one per member per core, N x N in the simulator. */
 struct member {
 	uint64_t incarnation;
+	/* protocol: the highest incarnation it sent us itself (0: none) */
+	uint64_t heard_inc;
 	uint64_t state_since_ns;
 	uint32_t name_hash;   /* low 32 bits of fnv1a64(): index home and check */
 	uint32_t last_rtt_us; /* our last direct ping -> ack, rounded up; 0 = none */
@@ -56,7 +58,7 @@ struct member {
 	bool addr_own;
 };
 _Static_assert(MESH_MAX_RETRANSMITS <= UINT8_MAX, "bq_transmits is a byte");
-_Static_assert(sizeof(struct member) == 56, "struct member grew");
+_Static_assert(sizeof(struct member) == 64, "struct member grew");
 
 /* Strings not found in the directory (all of them without one). */
 struct own_strings {

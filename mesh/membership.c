@@ -64,6 +64,7 @@ struct sync_session {
 struct out_send {
 	uint32_t type;
 	uint32_t flags;
+	bool header_only; /* a GOSSIP sent even without updates (leave) */
 	uint64_t seq;
 	uint64_t timeout_ns;
 	char to_name[MESH_NAME_MAX];
@@ -97,6 +98,7 @@ struct membership {
 	uint64_t seq;
 	uint32_t lhm;
 	bool joined, leaving;
+	uint32_t leave_cursor; /* leaving: next member slot tell_leave() tells */
 
 	struct member_table t;
 
@@ -564,6 +566,14 @@ static void order_insert(struct membership *m, uint32_t idx)
  * it becomes our next probe target, so about suspect_probers members
  * check it within a probe interval and their verdicts (confirmations)
  * arrive together. Reordering only: we still probe once per interval. */
+static void order_put_next(struct membership *m, uint32_t idx)
+{
+	assert(m->order_len < m->order_cap && m->order_pos <= m->order_len);
+	m->order[m->order_len++] = m->order[m->order_pos];
+	m->order[m->order_pos] = idx;
+	assert(m->order_len <= m->order_cap);
+}
+
 static void order_promote(struct membership *m, uint32_t idx)
 {
 	uint32_t others = live_count(m) - 1;
@@ -576,9 +586,7 @@ static void order_promote(struct membership *m, uint32_t idx)
 	if (others > m->cfg.suspect_probers &&
 	    xoshiro256_below(&m->rng, others) >= m->cfg.suspect_probers)
 		return;
-	m->order[m->order_len++] = m->order[m->order_pos];
-	m->order[m->order_pos] = idx;
-	assert(m->order_len <= m->order_cap);
+	order_put_next(m, idx);
 }
 
 /* New round: every probeable member, Fisher-Yates shuffled. */
@@ -800,6 +808,17 @@ static void apply_self(struct membership *m, const struct mesh_update *u)
 	assert(strcmp(u->name, member_name(&m->t, self)) == 0);
 	if (u->incarnation < self->incarnation)
 		return;
+	if (u->incarnation >= MESH_INCARNATION_MAX / 2 ||
+	    (u->incarnation - self->incarnation > MESH_INCARNATION_LEAD &&
+	     self->incarnation != 0)) {
+		/* Nobody honest holds us this far above what we said (see
+		 * "Authority"): a forgery, not to be chased towards the top.
+		 * Only a fresh start (incarnation 0: a restarted daemon does
+		 * not know what its previous life said) jumps far, and never
+		 * into the upper half, so a refutation always stays possible. */
+		m->counters.updates_refused++;
+		return;
+	}
 	if (u->incarnation == self->incarnation && u->state == self->state &&
 	    strcmp(u->addr, member_addr(&m->t, self)) == 0)
 		return;
@@ -808,7 +827,29 @@ static void apply_self(struct membership *m, const struct mesh_update *u)
 	if (u->state == MESH_SUSPECT || u->state == MESH_DEAD)
 		lhm_add(m, 1); /* Lifeguard: being accused hints we are slow */
 	bq_queue(m, MT_SELF);
-	assert(self->incarnation <= MESH_INCARNATION_MAX + 1);
+	assert(self->incarnation <= MESH_INCARNATION_MAX);
+}
+
+/* A record about someone other than its sender (see "Authority"): a
+ * LEFT is not taken (its subject is probed next, to hear it first-hand),
+ * nor an incarnation more than MESH_INCARNATION_LEAD above the subject's
+ * own word. True when the record may be applied. */
+static bool hearsay_acceptable(struct membership *m, const struct mesh_update *u, uint32_t idx)
+{
+	const struct member *mb = idx == MT_NIL ? NULL : &m->t.members[idx];
+
+	if (u->state == MESH_LEFT) {
+		m->counters.left_hearsay++;
+		if (mb && (mb->state == MESH_ALIVE || mb->state == MESH_SUSPECT) && !m->leaving &&
+		    m->order_len < m->order_cap && !(m->probe.active && m->probe.member == idx))
+			order_put_next(m, idx);
+		return false;
+	}
+	if (u->incarnation > (mb ? mb->heard_inc : 0) + MESH_INCARNATION_LEAD) {
+		m->counters.updates_refused++;
+		return false;
+	}
+	return true;
 }
 
 /* Applies one record (validated). `sender` is the message's sender. */
@@ -819,6 +860,7 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 	const char *by = u->by;
 	uint32_t idx;
 	struct member *mb;
+	bool first_hand = strcmp(u->name, sender) == 0;
 
 	assert(state >= MESH_ALIVE && state <= MESH_LEFT);
 	assert(out_room(m) >= 1);
@@ -833,6 +875,8 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		return;
 	}
 	idx = member_find(&m->t, u->name);
+	if (!first_hand && !hearsay_acceptable(m, u, idx))
+		return;
 	if (idx == MT_NIL) {
 		if (state != MESH_ALIVE)
 			return; /* no news about strangers but that they live */
@@ -848,12 +892,15 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 			m->counters.members_rejected++;
 			return;
 		}
+		mb->heard_inc = first_hand ? u->incarnation : 0;
 		member_set_state(m, idx, MESH_ALIVE, u->incarnation, "");
 		/* inserted into the index once its state is set */
 		member_index_insert(&m->t, idx);
 		return;
 	}
 	mb = &m->t.members[idx];
+	if (first_hand && u->incarnation > mb->heard_inc)
+		mb->heard_inc = u->incarnation;
 	switch (state) {
 	case MESH_ALIVE:
 		if (u->incarnation <= mb->incarnation)
@@ -1050,17 +1097,19 @@ void membership_leave(struct membership *m, uint64_t now)
 	m->leaving = true;
 	m->probe.active = false;
 	self->state = MESH_LEFT;
-	self->incarnation++;
+	if (self->incarnation < MESH_INCARNATION_MAX)
+		self->incarnation++;
 	bq_queue(m, MT_SELF);
-	assert(self->incarnation <= MESH_INCARNATION_MAX + 2);
+	m->leave_cursor = 1; /* tell_leave(): every member, first-hand */
+	assert(self->incarnation <= MESH_INCARNATION_MAX);
 	assert(self->bq_queued);
 }
 
 bool membership_leave_done(const struct membership *m)
 {
 	assert(m);
-	return m->leaving && (!m->t.members[MT_SELF].bq_queued ||
-			      m->summary.alive + m->summary.suspect == 0);
+	return m->leaving && m->leave_cursor >= m->cfg.max_members &&
+	       (!m->t.members[MT_SELF].bq_queued || m->summary.alive + m->summary.suspect == 0);
 }
 
 /* ---- message handling -------------------------------------------------- */
@@ -1460,6 +1509,21 @@ static void tick_sync(struct membership *m)
 	assert(m->next_sync_at > m->now);
 }
 
+/* Leaving: a LEFT is only taken from its subject, so we tell every
+ * member ourselves (a GOSSIP each: our header says LEFT), as the output
+ * ring has room, keeping room for what a message in the meantime needs. */
+static void tick_leave(struct membership *m)
+{
+	while (m->leaving && m->leave_cursor < m->cfg.max_members &&
+	       out_room(m) > MESH_HANDLE_MAX_OUTPUTS) {
+		const struct member *mb = &m->t.members[m->leave_cursor++];
+
+		if (mb->state == MESH_ALIVE || mb->state == MESH_SUSPECT)
+			push_send(m, MESH_MSG_GOSSIP, member_name(&m->t, mb),
+				  member_addr(&m->t, mb))->header_only = true;
+	}
+}
+
 void membership_tick(struct membership *m, uint64_t now)
 {
 	assert(m);
@@ -1471,6 +1535,7 @@ void membership_tick(struct membership *m, uint64_t now)
 	if (!m->joined && m->n_seeds > 0 && now >= m->join_retry_at && out_room(m) >= m->n_seeds)
 		send_joins(m);
 	tick_sync(m);
+	tick_leave(m);
 	assert(m->out_len <= m->out_cap);
 }
 
@@ -1495,6 +1560,8 @@ uint64_t membership_next_deadline(const struct membership *m)
 		d = min_u64(d, m->join_retry_at);
 	if (m->joined && !m->leaving)
 		d = min_u64(d, m->next_sync_at);
+	if (m->leaving && m->leave_cursor < m->cfg.max_members)
+		d = min_u64(d, m->now);
 	/* a confirmation can move a suspicion deadline into the past: due now */
 	assert(!p->active || d <= p->end_ns);
 	return d;
@@ -1533,8 +1600,9 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 	for (uint32_t t = limit; t < MESH_MAX_RETRANSMITS; t++)
 		while (m->bq_head[t] != MT_NIL)
 			bq_unlink(m, m->bq_head[t]);
-	if (dest != MT_NIL && dest != MT_SELF &&
-	    (m->t.members[dest].state == MESH_SUSPECT || m->t.members[dest].state == MESH_DEAD)) {
+	/* buddy: what we hold against the recipient, so it can refute; LEFT
+	 * too, as hearsay of it travels no further than its holder */
+	if (dest != MT_NIL && dest != MT_SELF && m->t.members[dest].state != MESH_ALIVE) {
 		const struct member *d = &m->t.members[dest];
 		fill_update(m, &msg->updates[n++], d);
 		budget -= d->wire;
@@ -1595,7 +1663,7 @@ static bool build_send(struct membership *m, const struct out_send *s, struct me
 	copy_str(msg->target_addr, sizeof(msg->target_addr), s->target_addr);
 	fill_sender(m, msg);
 	fill_piggyback(m, msg, s->to_name);
-	if (msg->type == MESH_MSG_GOSSIP && msg->n_updates == 0)
+	if (msg->type == MESH_MSG_GOSSIP && msg->n_updates == 0 && !s->header_only)
 		return false;
 	if (msg->type == MESH_MSG_GOSSIP)
 		m->counters.gossip_sent++;

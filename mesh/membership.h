@@ -36,7 +36,7 @@
  *   suspect/dead/left state only with a greater incarnation.
  * - Buddy system (Lifeguard): when our probe suspects a member we send
  *   the suspicion to that member at once, and every message we send to a
- *   member we hold suspect or dead carries that member's record first, so
+ *   member we hold suspect, dead or left carries that member's record first, so
  *   it can refute without waiting for gossip.
  * - Local health multiplier, LHM (Lifeguard): 0..lhm_max. +1 per NACK we
  *   expected and did not get for a failed probe (+1 when no helper could
@@ -68,10 +68,37 @@
  *   a member we believe dead, if any, so a healed partition merges. In a
  *   SYNC a `dead` record is taken as `suspect` (as in memberlist): the
  *   receiver's fresher knowledge may refute it.
- * - Leave: membership_leave() marks us `left` with incarnation + 1 and
- *   gossips it; we stop probing but still answer. Others record `left`,
- *   never `dead`: a planned shutdown is not a failure. Keep running until
- *   membership_leave_done() (or a deadline) before closing the transport.
+ * - Leave: membership_leave() marks us `left` with incarnation + 1,
+ *   tells every member it holds alive or suspect directly (a GOSSIP each,
+ *   whose header says `left`) and gossips it; we stop probing but still
+ *   answer. Others record `left`, never `dead`: a planned shutdown is not
+ *   a failure. Keep running until membership_leave_done() (or a deadline)
+ *   before closing the transport.
+ * - Authority: a member is the only authority on its own leave and on
+ *   its incarnation. A record about X is first-hand when X sends it (its
+ *   header, or an update about X in X's message); any other is hearsay,
+ *   and one stolen member key must not switch off failure handling for
+ *   others with it. So (1) a LEFT is taken first-hand only: a left member
+ *   is never declared failed, so a relayed "X left" would hide X's real
+ *   failure for good; hearsay of it makes X our next probe target (a
+ *   leaving X still answers, with its `left` header) and is counted
+ *   (left_hearsay). Relays cannot be authenticated (no signatures inside
+ *   messages), so they carry no LEFT at all: leave() tells everyone
+ *   itself. (2) Hearsay may move X's incarnation at most
+ *   MESH_INCARNATION_LEAD above the highest X sent us itself (0 for a
+ *   member we never heard: strangers are introduced at <= the lead);
+ *   beyond: dropped, counted (updates_refused). The lead counts from X's
+ *   own word, never from hearsay, so it cannot be ratcheted; X drops
+ *   claims about itself beyond its own incarnation + the lead (nobody
+ *   honest can hold them) and refutes the others, so it climbs at most
+ *   lead + 1 per refuted claim: ~2^51 forged rounds to reach
+ *   MESH_INCARNATION_MAX. The one exception is a fresh start
+ *   (incarnation 0: a restarted daemon must refute its previous life's
+ *   records, whatever they say), and even then X never jumps into the
+ *   upper half (>= MESH_INCARNATION_MAX / 2, which only forgeries reach).
+ *   Before, one record "X suspect at 2^62" left X no incarnation to
+ *   refute with. A member whose incarnation lags X's by more than the
+ *   lead learns X's from X itself (any message of X).
  *
  * Use
  * ---
@@ -90,7 +117,8 @@
  * Messages come from the network: the transport must check the sender's
  * name against the peer's certificate and call mesh_msg_validate() after
  * decoding; membership_handle_message() validates again. The core trusts
- * authenticated peers' updates (a member may report any other dead).
+ * authenticated peers' suspicions and deaths (a member may report any
+ * other dead: the layer above confirms a death), within "Authority".
  *
  * Defaults (membership_config_default) and why
  * ----------------------------------------------
@@ -151,6 +179,9 @@
 #define MESH_MAX_RETRANSMITS (MESH_MAX_RETRANSMIT_MULT * 5)
 /* Incarnations above this are rejected, so +1 never wraps. */
 #define MESH_INCARNATION_MAX (UINT64_C(1) << 62)
+/* How far above a member's own word (the highest incarnation it sent us
+ * itself) a third party may move it: see "Authority" below. */
+#define MESH_INCARNATION_LEAD UINT64_C(1024)
 /* Longest duration a peer may ask us to wait (PING_REQ timeout), and the
  * cap of every configured duration. */
 #define MESH_MAX_TIMEOUT_NS (UINT64_C(60) * NS_PER_S)
@@ -377,6 +408,9 @@ struct mesh_counters {
 	uint64_t joins_sent, joins_served, joins_dropped, sync_sent, sync_received;
 	uint64_t members_rejected;   /* table full of live members, or no own strings block */
 	uint64_t members_evicted;    /* dead/left records dropped for room */
+	/* Records a third party may not give (see "Authority"): */
+	uint64_t left_hearsay;       /* a LEFT about another member: not taken */
+	uint64_t updates_refused;    /* an incarnation beyond MESH_INCARNATION_LEAD */
 };
 
 /* Iterates the table, us included: start with *cursor = 0; false at end. */

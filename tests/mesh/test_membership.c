@@ -639,8 +639,9 @@ static void test_update_rules(void **state)
 	membership_member_get(m, "b", &info);
 	assert_int_equal(info.state, MESH_ALIVE);
 	assert_int_equal(info.incarnation, 6);
-	/* left beats a later dead at the same or an older incarnation */
-	gossip_from(&msg, "a", 2);
+	/* left (b's own word) beats a later dead at the same or an older
+	 * incarnation */
+	gossip_from(&msg, "b", 6);
 	add_update(&msg, "b", MESH_LEFT, 7, "");
 	add_update(&msg, "b", MESH_DEAD, 7, "a");
 	membership_handle_message(m, &msg, 7 * MS);
@@ -663,6 +664,169 @@ static void test_update_rules(void **state)
 	membership_destroy(m);
 }
 
+/* One authenticated member must not switch off HA for others (issue 10,
+ * item 5). A LEFT is taken from its subject only: a third party's "b
+ * left" would let a stolen key hide b's real failure for good (a left
+ * member is never fenced). */
+static void test_left_only_first_hand(void **state)
+{
+	struct membership_config cfg = test_cfg(16);
+	struct membership *m = membership_create(&cfg, "me", "sim://me");
+	struct mesh_msg msg;
+	struct mesh_member_info info;
+	struct mesh_counters c;
+
+	(void)state;
+	assert_non_null(m);
+	membership_join(m, NULL, 0, 0);
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_ALIVE, 0, "");
+	assert_int_equal(membership_handle_message(m, &msg, 1 * MS), 0);
+	drain(m, outs, 512);
+	/* a says b left: hearsay, b stays alive (and is probed next) */
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_LEFT, 1, "");
+	assert_int_equal(membership_handle_message(m, &msg, 2 * MS), 0);
+	drain(m, outs, 512);
+	assert_int_equal(membership_member_get(m, "b", &info), 0);
+	assert_int_equal(info.state, MESH_ALIVE);
+	assert_int_equal(info.incarnation, 0);
+	/* nor can a third party turn b's death into a planned leave */
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_DEAD, 0, "a");
+	membership_handle_message(m, &msg, 3 * MS);
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_LEFT, 1, "");
+	membership_handle_message(m, &msg, 4 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_DEAD);
+	/* in a SYNC neither */
+	gossip_from(&msg, "a", 0);
+	msg.type = MESH_MSG_SYNC;
+	add_update(&msg, "b", MESH_LEFT, 1, "");
+	membership_handle_message(m, &msg, 5 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_DEAD);
+	/* b itself says it leaves (its header, or its own record): taken */
+	gossip_from(&msg, "b", 1);
+	msg.sender.state = MESH_LEFT;
+	membership_handle_message(m, &msg, 6 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_LEFT);
+	assert_int_equal(info.incarnation, 1);
+	gossip_from(&msg, "b", 2);
+	membership_handle_message(m, &msg, 7 * MS); /* back */
+	gossip_from(&msg, "b", 2);
+	add_update(&msg, "b", MESH_LEFT, 3, "");
+	membership_handle_message(m, &msg, 8 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_LEFT);
+	assert_int_equal(info.incarnation, 3);
+	membership_counters(m, &c);
+	assert_int_equal(c.left_hearsay, 3);
+	membership_destroy(m);
+}
+
+/* A restarted member (incarnation 0) refutes its previous life's records
+ * however far up they are (below the upper half). */
+static void test_fresh_start_refutes_far(void **state)
+{
+	struct membership_config cfg = test_cfg(16);
+	struct membership *m = membership_create(&cfg, "me", "sim://me");
+	struct mesh_msg msg;
+
+	(void)state;
+	assert_non_null(m);
+	membership_join(m, NULL, 0, 0);
+	gossip_from(&msg, "a", 0);
+	msg.type = MESH_MSG_SYNC;
+	add_update(&msg, "me", MESH_DEAD, 5000, "a");
+	membership_handle_message(m, &msg, 1 * MS);
+	assert_int_equal(membership_incarnation(m), 5001);
+	membership_destroy(m);
+}
+
+/* Incarnations: a third party may move a member's incarnation only a
+ * little above what that member itself said (MESH_INCARNATION_LEAD), so a
+ * member can always refute what is said about it; before, one record "b
+ * suspect at 2^62" left b no incarnation to answer with, and "me dead at
+ * 2^62" made our own refutation invalid on the wire. */
+static void test_incarnation_bound(void **state)
+{
+	struct membership_config cfg = test_cfg(16);
+	struct membership *m = membership_create(&cfg, "me", "sim://me");
+	struct mesh_msg msg;
+	struct mesh_member_info info;
+	struct mesh_counters c;
+	size_t n;
+
+	(void)state;
+	assert_non_null(m);
+	membership_join(m, NULL, 0, 0);
+	gossip_from(&msg, "b", 3); /* b says it is at 3 */
+	assert_int_equal(membership_handle_message(m, &msg, 1 * MS), 0);
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_SUSPECT, MESH_INCARNATION_MAX, "a");
+	add_update(&msg, "c", MESH_ALIVE, MESH_INCARNATION_MAX - 7, ""); /* a stranger */
+	assert_int_equal(membership_handle_message(m, &msg, 2 * MS), 0);
+	drain(m, outs, 512);
+	assert_int_equal(membership_member_get(m, "b", &info), 0);
+	assert_int_equal(info.state, MESH_ALIVE);
+	assert_int_equal(info.incarnation, 3);
+	assert_int_equal(membership_member_get(m, "c", &info), -ENOENT);
+	/* within the lead above b's own word: an ordinary suspicion */
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_SUSPECT, 3 + MESH_INCARNATION_LEAD, "a");
+	membership_handle_message(m, &msg, 3 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_SUSPECT);
+	assert_int_equal(info.incarnation, 3 + MESH_INCARNATION_LEAD);
+	/* and no ratchet: the lead counts from b's own word, not from hearsay */
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "b", MESH_SUSPECT, 4 + MESH_INCARNATION_LEAD, "a");
+	membership_handle_message(m, &msg, 4 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.incarnation, 3 + MESH_INCARNATION_LEAD);
+	/* b refutes first-hand: taken whatever the jump */
+	gossip_from(&msg, "b", 4 + MESH_INCARNATION_LEAD);
+	membership_handle_message(m, &msg, 5 * MS);
+	drain(m, outs, 512);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_ALIVE);
+	assert_int_equal(info.incarnation, 4 + MESH_INCARNATION_LEAD);
+
+	/* about us: a claim in the upper half is dropped even at a fresh
+	 * start; one within the lead is refuted, a farther one dropped once
+	 * we have an incarnation of our own, and what we send stays valid */
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "me", MESH_DEAD, MESH_INCARNATION_MAX, "a");
+	membership_handle_message(m, &msg, 6 * MS);
+	assert_int_equal(membership_incarnation(m), 0);
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "me", MESH_DEAD, MESH_INCARNATION_LEAD, "a");
+	membership_handle_message(m, &msg, 7 * MS);
+	assert_int_equal(membership_incarnation(m), MESH_INCARNATION_LEAD + 1);
+	gossip_from(&msg, "a", 0);
+	add_update(&msg, "me", MESH_DEAD, 3 * MESH_INCARNATION_LEAD, "a");
+	membership_handle_message(m, &msg, 8 * MS);
+	assert_int_equal(membership_incarnation(m), MESH_INCARNATION_LEAD + 1);
+	membership_counters(m, &c);
+	assert_int_equal(c.updates_refused, 5);
+	membership_tick(m, 8 * MS);
+	n = drain(m, outs, 512);
+	assert_true(n > 0);
+	for (size_t k = 0; k < n; k++)
+		if (outs[k].kind == MESH_OUT_SEND)
+			assert_int_equal(mesh_msg_validate(&outs[k].send.msg, NULL), 0);
+	membership_destroy(m);
+}
+
 static void test_table_full(void **state)
 {
 	struct membership_config cfg = test_cfg(4);
@@ -682,9 +846,9 @@ static void test_table_full(void **state)
 	membership_counters(m, &c);
 	assert_int_equal(c.members_rejected, 1);
 	drain(m, outs, 512);
-	/* b leaves: its slot may be reused for d */
-	gossip_from(&msg, "a", 0);
-	add_update(&msg, "b", MESH_LEFT, 1, "");
+	/* b leaves (it says so itself): its slot may be reused for d */
+	gossip_from(&msg, "b", 1);
+	msg.sender.state = MESH_LEFT;
 	add_update(&msg, "d", MESH_ALIVE, 0, "");
 	assert_int_equal(membership_handle_message(m, &msg, 2), 0);
 	membership_counters(m, &c);
@@ -1214,6 +1378,34 @@ static void test_graceful_leave(void **state)
 	sim_free(s);
 }
 
+/* A leave in a larger mesh: a LEFT counts first-hand only, so the leaver
+ * tells every member itself; all 29 others record it, none suspects. */
+static void test_graceful_leave_thirty(void **state)
+{
+	struct membership_config cfg = test_cfg(64);
+	struct sim *s;
+	size_t mark;
+	const uint32_t leaver = 7, n = 30;
+	uint64_t t0;
+
+	(void)state;
+	s = joined_sim(n, &cfg, 9, 10 * SEC, NULL);
+	mark = s->log_len;
+	t0 = s->net->now;
+	membership_leave(s->m[leaver], s->net->now);
+	settle(s, leaver);
+	while (!membership_leave_done(s->m[leaver]) && s->net->now < t0 + 5 * SEC)
+		sim_run_until(s, s->net->now + 1 * MS);
+	assert_true(membership_leave_done(s->m[leaver]));
+	sim_run_until(s, s->net->now + 5 * MS); /* the last sends arrive */
+	sim_crash(s, leaver);
+	sim_run_until(s, s->net->now + 20 * SEC);
+	assert_int_equal(count_events(s, mark, leaver, MESH_LEFT), n - 1);
+	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_SUSPECT), 0);
+	assert_int_equal(count_events(s, mark, UINT32_MAX, MESH_DEAD), 0);
+	sim_free(s);
+}
+
 /* Confirmations shrink the suspicion timeout: watch one observer's view of
  * a crashed node; its deadline must follow the formula as accusers come
  * in, from suspicion_max with none to suspicion_min with K = 3. */
@@ -1586,6 +1778,9 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_refute_self),
 		cmocka_unit_test(test_update_rules),
+		cmocka_unit_test(test_left_only_first_hand),
+		cmocka_unit_test(test_incarnation_bound),
+		cmocka_unit_test(test_fresh_start_refutes_far),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_undrained_outputs),
 		cmocka_unit_test(test_retransmit_in_practice),
@@ -1596,6 +1791,7 @@ int main(void)
 		cmocka_unit_test(test_crash_hundred),
 		cmocka_unit_test(test_refute_buddy),
 		cmocka_unit_test(test_graceful_leave),
+		cmocka_unit_test(test_graceful_leave_thirty),
 		cmocka_unit_test(test_confirmations_shrink_timeout),
 		cmocka_unit_test(test_lifeguard_slow_node),
 		cmocka_unit_test(test_loss_no_false_dead),

@@ -655,7 +655,8 @@ static void test_process_report_broadcast_rule(void **state)
 	while (mnode_poll(a, w.out, 8) > 0)
 		;
 	gossip_about(a, w.names[1], w.addrs[1], w.names[2], w.addrs[2], MESH_ALIVE, 0, 10);
-	gossip_about(a, w.names[1], w.addrs[1], w.names[2], w.addrs[2], MESH_LEFT, 1, 11);
+	/* 2 says itself that it leaves: a LEFT counts first-hand only */
+	gossip_about(a, w.names[2], w.addrs[2], w.names[2], w.addrs[2], MESH_LEFT, 1, 11);
 	while (mnode_poll(a, w.out, 8) > 0)
 		;
 	assert_int_equal(mnode_local_process_failed(a, "pacemaker-remoted", 1234, 20), 0);
