@@ -30,6 +30,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mimamori-sim [options]\n"
+		"       mimamori-sim nemesis --help   (random fault schedules, nemesis.h)\n"
 		"  --nodes N            members (2..16384; default 20)\n"
 		"  --scenario NAME      see --list (default crash)\n"
 		"  --seed S             first seed (default 1); run r uses S + r\n"
@@ -536,6 +537,8 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	mallopt(M_TOP_PAD, 0);
 	mallopt(M_MMAP_MAX, 1 << 30);
+	if (argc > 1 && strcmp(argv[1], "nemesis") == 0)
+		return nemesis_main(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
 	if (o.n_table > 0)

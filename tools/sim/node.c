@@ -107,6 +107,7 @@ int node_init(struct sim *s, struct node *nd, uint32_t id)
 	nc.agreement.n_members = s->n;
 	nc.agreement.members_borrowed = true; /* s->name_ptrs and s->names outlive the node */
 	nc.names = s->mnames;
+	nc.members_digest = s->digest_of[id];
 	nd->mn = mnode_new(&nc, err, sizeof(err));
 	if (nd->mn == NULL) {
 		fprintf(stderr, "mimamori-sim: mnode_new(%s): %s\n", s->names[id], err);
@@ -295,8 +296,11 @@ static void rearm(struct sim *s, struct node *nd)
 		 * instant: guard against a livelock (counted, reported) */
 		if (nd->last_tick == s->now && nd->spins > 64) {
 			s->st.tick_spins++;
+			if (s->st.tick_spins <= 3)
+				sim_trace(s, "%s: livelock guard: the cores' deadline stays at %.6f",
+					  s->names[nd->id], (double)d / 1e9);
 			nd->spins = 0;
-			d = s->now + 1000;
+			d = s->now + 10 * NS_PER_MS; /* a livelock is a violation anyway: move on */
 		}
 	}
 	if (d != nd->armed) {

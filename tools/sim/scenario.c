@@ -19,6 +19,7 @@ enum op {
 	OP_HEAL,        /* node reachable again */
 	OP_DAEMON_KILL, /* the node's daemon dies; its host (kernel, guests) runs on */
 	OP_DAEMON_START, /* the daemon starts again with empty state (systemd's restart) */
+	OP_NEMESIS = 64, /* and above: nemesis.c's codes */
 };
 
 #define CODE(op, node) (((uint64_t)(op) << 32) | (uint32_t)(node))
@@ -298,6 +299,10 @@ void scenario_step(struct sim *s, uint64_t code)
 		s->st.first_event = s->now;
 		s->st.at_event = s->st.sent;
 	}
+	if (op >= OP_NEMESIS) {
+		nemesis_step(s, code);
+		return;
+	}
 	switch (op) {
 	case OP_CRASH:
 		sim_trace(s, "scenario: crash %s", s->names[node]);
@@ -371,5 +376,7 @@ void scenario_step(struct sim *s, uint64_t code)
 		sim_health_update(s);
 		stats_failure(s, node, "inbound cut");
 		break;
+	case OP_NEMESIS:
+		break; /* handled above */
 	}
 }

@@ -44,6 +44,7 @@ void services_fence(struct sim *s, uint32_t node, const struct agr_action *act)
 	uint32_t subj = sim_node_of_name(s, act->subject);
 	sim_trace(s, "%s: FENCE %s (incarnation %llu, attempt %u)", s->names[node], act->subject,
 		  (unsigned long long)act->incarnation, act->attempt);
+	nemesis_on_fence(s, node, subj);
 	sim_schedule(s, s->now + s->cfg.fence_delay_ns, EV_FENCE_DONE, node,
 		     req_new(subj, AGR_INCIDENT_HOST, act->incarnation, 0), 0);
 }
@@ -60,6 +61,8 @@ void services_fence_done(struct sim *s, const struct sim_event *ev)
 	} else {
 		result = s->up[r->subject] ? AGR_FENCE_FAILED : AGR_FENCE_OK;
 	}
+	if (result == AGR_FENCE_OK)
+		nemesis_on_fence_ok(s, r->subject);
 	sim_trace(s, "%s: fence of %s: %s", s->names[ev->node], s->names[r->subject],
 		  result == AGR_FENCE_OK ? "ok" : "failed");
 	node_on_fence_result(s, &s->nodes[ev->node], r->subject, r->inc, result);
@@ -76,8 +79,10 @@ void services_post(struct sim *s, uint32_t node, const struct agr_action *act)
 	s->svc.posted[subj] |= bit;
 	sim_trace(s, "%s: POST %s %s -> %d", s->names[node],
 		  kind == AGR_INCIDENT_HOST ? "COMPUTE_HOST" : "PROCESS", act->subject, http);
-	if (kind == AGR_INCIDENT_HOST)
+	if (kind == AGR_INCIDENT_HOST) {
 		stats_post(s, node, subj, act->decided_at, http, s->now + s->cfg.masakari_rtt_ns / 2);
+		nemesis_on_post(s, node, subj, http);
+	}
 	sim_schedule(s, s->now + s->cfg.masakari_rtt_ns, EV_MASAKARI_REPLY, node,
 		     req_new(subj, kind, act->incarnation, http), 0);
 }

@@ -122,6 +122,7 @@ void sim_health_update(struct sim *s)
 		s->n_healthy += s->healthy[i];
 	}
 	stats_health_changed(s);
+	nemesis_observe(s);
 }
 
 void sim_power_off(struct sim *s, uint32_t node)
@@ -172,9 +173,10 @@ struct sim *sim_new(const struct sim_config *cfg)
 	s->up = calloc(n, sizeof(*s->up));
 	s->healthy = calloc(n, sizeof(*s->healthy));
 	s->bidir = calloc(n, sizeof(*s->bidir));
+	s->digest_of = calloc(n, sizeof(*s->digest_of));
 	s->nodes = calloc(n, sizeof(*s->nodes));
 	if (s->names == NULL || s->name_ptrs == NULL || s->up == NULL || s->healthy == NULL ||
-	    s->bidir == NULL || s->nodes == NULL)
+	    s->bidir == NULL || s->digest_of == NULL || s->nodes == NULL)
 		goto oom;
 	if (net_init(&s->net, n, &cfg->net, cfg->seed) != 0 || services_init(&s->svc, n) != 0 ||
 	    stats_init(&s->st, n) != 0)
@@ -242,6 +244,7 @@ void sim_free(struct sim *s)
 	free(s->up);
 	free(s->healthy);
 	free(s->bidir);
+	free(s->digest_of);
 	free(s->scn.plan);
 	free(s);
 }

@@ -21,6 +21,7 @@
 #include "tools/sim/evq.h"
 #include "mesh/agreement.h"
 #include "mesh/membership.h"
+#include "tools/sim/nemesis.h"
 #include "tools/sim/net.h"
 #include "tools/sim/node.h"
 #include "tools/sim/rng.h"
@@ -99,6 +100,10 @@ struct sim {
 	struct mesh_wire_msg scratch;
 	bool warming;
 	uint64_t warm_window_start, warm_window_alive;
+	/* per node: the members digest its daemon starts with (0: its
+	 * list's own); another value models an edited members file */
+	uint64_t *digest_of;
+	struct nemesis *nem; /* nemesis.h: the ground-truth checker, or NULL */
 };
 
 /* NULL on error (message on stderr). */
