@@ -127,6 +127,7 @@ static const struct key_spec mimamori_keys[] = {
 	{ "mesh", "cert_file", K_PATH, FIELD(mesh_cert_file) },
 	{ "mesh", "unreachable_window_ms", K_MILLISECONDS, FIELD(mesh_unreachable_window_ms),
 	  .min = 400, .max = 30000, .scale = 1 },
+	{ "mesh", "allow_insecure_tcp", K_BOOL, FIELD(mesh_allow_insecure_tcp) },
 	{ "fencing", "method", K_ENUM, FIELD(fencing_method), .choices = fencing_choices },
 	{ "fencing", "command", K_PATH, FIELD(fencing_command) },
 	{ "fencing", "timeout", K_SECONDS, FIELD(fencing_timeout_s), .min = 1, .max = 3600,
@@ -1027,6 +1028,16 @@ int config_validate(const struct mimamori_config *cfg, char *err, size_t errlen)
 	if (cfg->mesh_enabled && strncmp(cfg->mesh_listen, "tls+tcp://", 10) != 0 &&
 	    strncmp(cfg->mesh_listen, "tcp://", 6) != 0) {
 		errbuf_set(err, errlen, "[mesh] listen: must be tls+tcp://HOST:PORT (or tcp:// for tests)");
+		return -1;
+	}
+	/* Without TLS any host that reaches the port speaks for any member:
+	 * it may report hosts dead (fencing them) or switch failover off. */
+	if (cfg->mesh_enabled && strncmp(cfg->mesh_listen, "tcp://", 6) == 0 &&
+	    !cfg->mesh_allow_insecure_tcp) {
+		errbuf_set(err, errlen,
+			   "[mesh] listen: tcp:// has no authentication (anyone reaching the port "
+			   "can speak for any member): use tls+tcp://, or set allow_insecure_tcp = "
+			   "true (tests only)");
 		return -1;
 	}
 	if (strcmp(cfg->fencing_method, "command") == 0 && cfg->fencing_command[0] == '\0') {

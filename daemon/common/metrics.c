@@ -101,7 +101,7 @@ struct metrics {
 	struct rpc_series rpc_other_slots[METRICS_RPC_MAX_OTHER];
 	_Atomic uint64_t rpc_other_other;
 
-	_Atomic bool mesh_enabled;
+	_Atomic bool mesh_enabled, mesh_insecure;
 	_Atomic uint64_t mesh[METRICS_MESH_COUNTERS];
 	_Atomic int64_t mesh_members[METRICS_MESH_STATES];
 	_Atomic int64_t mesh_file_mismatch, mesh_verdicts_held;
@@ -287,6 +287,12 @@ void metrics_mesh_enable(struct metrics *m)
 {
 	if (m)
 		atomic_store_explicit(&m->mesh_enabled, true, memory_order_relaxed);
+}
+
+void metrics_mesh_set_insecure(struct metrics *m, bool insecure)
+{
+	if (m)
+		atomic_store_explicit(&m->mesh_insecure, insecure, memory_order_relaxed);
 }
 
 void metrics_mesh_add(struct metrics *m, enum metrics_mesh_counter c, uint64_t n)
@@ -563,6 +569,11 @@ static void render_mesh(FILE *f, const struct metrics *m)
 	put_counter(f, "mimamori_mesh_peers_rejected_total",
 		    "Mesh calls refused: sender not a member, or its name is not its certificate's.",
 		    load(&m->mesh[METRICS_MESH_PEERS_REJECTED]));
+	put_header(f, "mimamori_mesh_insecure_transport", "gauge",
+		   "1 when the mesh runs on tcp:// without TLS ([mesh] allow_insecure_tcp): "
+		   "anyone reaching the port can speak for any member.");
+	fprintf(f, "mimamori_mesh_insecure_transport %d\n",
+		atomic_load_explicit(&m->mesh_insecure, memory_order_relaxed) ? 1 : 0);
 	put_counter(f, "mimamori_mesh_suspicions_total",
 		    "Members this node's probes accused (new suspicions and confirmations).",
 		    load(&m->mesh[METRICS_MESH_SUSPICIONS]));

@@ -131,6 +131,9 @@ enum metrics_mesh_counter {
 
 /* Starts exposing the mesh's families (all at zero until updated). */
 void metrics_mesh_enable(struct metrics *m);
+/* mimamori_mesh_insecure_transport: 1 while the mesh runs on tcp://
+ * without TLS ([mesh] allow_insecure_tcp). */
+void metrics_mesh_set_insecure(struct metrics *m, bool insecure);
 void metrics_mesh_add(struct metrics *m, enum metrics_mesh_counter c, uint64_t n);
 void metrics_mesh_set_members(struct metrics *m, enum metrics_mesh_state s, int64_t n);
 /* mimamori_mesh_probe_rtt_seconds: one direct probe's ping -> ack. */

@@ -1393,6 +1393,12 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 			 n->listen);
 		goto fail;
 	}
+	if (!n->tls && !cfg->mesh_allow_insecure_tcp) {
+		snprintf(err, errlen, "[mesh] listen %s: tcp:// without TLS needs [mesh] "
+			 "allow_insecure_tcp = true (tests only)", n->listen);
+		goto fail;
+	}
+	metrics_mesh_set_insecure(metrics, !n->tls); /* and a warning once started */
 	if ((rpc_transport_of(n->members.v[self].url) == RPC_TRANSPORT_TLS) != n->tls) {
 		snprintf(err, errlen, "%s: members use %s but [mesh] listen is %s",
 			 cfg->mesh_members_file, n->members.v[self].url, n->listen);

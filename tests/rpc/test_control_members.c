@@ -98,6 +98,7 @@ static void node_start(struct node *n, const char *name, int port, bool mesh)
 		       "[masakari]\nendpoint_override = http://127.0.0.1:1/v1\n"
 		       "[control]\nsocket = %s\n"
 		       "[mesh]\nenabled = %s\nlisten = tcp://127.0.0.1:%d\nmembers_file = %s/members\n"
+		       "allow_insecure_tcp = true\n"
 		       "[fencing]\nmethod = none\n"
 		       "[pacemaker]\ninterval = 0\n",
 		       name, n->dir, n->sock, mesh ? "true" : "false", port, g_dir);

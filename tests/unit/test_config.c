@@ -570,7 +570,7 @@ static void test_example(void **state)
 	}
 	assert_false(ferror(f));
 	fclose(f);
-	assert_int_equal(keys, 35); /* every key of every section, once */
+	assert_int_equal(keys, 36); /* every key of every section, once */
 	config_defaults(&cfg);
 	if (config_load_buffer(&cfg, "example", text, used, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -585,12 +585,43 @@ static void test_example(void **state)
 	assert_string_equal(cfg.control_group, "");
 	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9877");
 	assert_false(cfg.mesh_enabled);
+	assert_false(cfg.mesh_allow_insecure_tcp);
 	assert_string_equal(cfg.fencing_method, "pacemaker");
 	assert_int_equal(cfg.fencing_timeout_s, 60);
 	assert_int_equal(cfg.crm_mon_interval_s, 2);
 }
 
 /* ---- validation ---- */
+
+/* tcp:// (no TLS) lets anyone who reaches the port speak for any member:
+ * refused unless [mesh] allow_insecure_tcp says so (issue 10, item 5). */
+static void test_mesh_insecure_tcp(void **state)
+{
+	struct mimamori_config cfg;
+	char err[CONFIG_ERR_LEN] = "";
+	static const char base[] = "[masakari]\nendpoint_override = http://m:15868/v1\n"
+				   "[mesh]\nenabled = true\n";
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(load_str(&cfg, base, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0); /* tls+tcp:// default */
+	assert_int_equal(load_str(&cfg, "[mesh]\nlisten = tcp://0.0.0.0:7947\n", err, sizeof(err)),
+			 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_starts_with(err, "[mesh] listen: tcp:// has no authentication");
+	assert_int_equal(load_str(&cfg, "[mesh]\nallow_insecure_tcp = true\n", err, sizeof(err)),
+			 0);
+	assert_true(cfg.mesh_allow_insecure_tcp);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	/* without the mesh the listen URL is not used */
+	config_defaults(&cfg);
+	assert_int_equal(load_str(&cfg, "[masakari]\nendpoint_override = http://m:15868/v1\n"
+					"[mesh]\nlisten = tcp://0.0.0.0:7947\n",
+				  err, sizeof(err)),
+			 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+}
 
 static void test_validate(void **state)
 {
@@ -668,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_masakari_monitors_errors),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_mesh_insecure_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
