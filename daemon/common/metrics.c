@@ -569,6 +569,14 @@ static void render_mesh(FILE *f, const struct metrics *m)
 	put_counter(f, "mimamori_mesh_peers_rejected_total",
 		    "Mesh calls refused: sender not a member, or its name is not its certificate's.",
 		    load(&m->mesh[METRICS_MESH_PEERS_REJECTED]));
+	put_counter(f, "mimamori_mesh_peer_queue_dropped_total",
+		    "Mesh messages dropped because their sender's own receive queue was full: "
+		    "that peer sends faster than this node handles (a flood costs its sender only).",
+		    load(&m->mesh[METRICS_MESH_PEER_QUEUE_DROPPED]));
+	put_counter(f, "mimamori_mesh_hearsay_refused_total",
+		    "Membership records about a member refused because only that member may give "
+		    "them: a LEFT from a third party, an incarnation far above the member's own.",
+		    load(&m->mesh[METRICS_MESH_HEARSAY_REFUSED]));
 	put_header(f, "mimamori_mesh_insecure_transport", "gauge",
 		   "1 when the mesh runs on tcp:// without TLS ([mesh] allow_insecure_tcp): "
 		   "anyone reaching the port can speak for any member.");

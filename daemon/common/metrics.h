@@ -121,6 +121,10 @@ enum metrics_mesh_counter {
 	METRICS_MESH_DROPPED,        /* mimamori_mesh_messages_dropped_total: queue full,
 					not sent, invalid */
 	METRICS_MESH_PEERS_REJECTED, /* mimamori_mesh_peers_rejected_total: name != certificate */
+	METRICS_MESH_PEER_QUEUE_DROPPED, /* mimamori_mesh_peer_queue_dropped_total: a peer's
+					    receive queue was full (it floods) */
+	METRICS_MESH_HEARSAY_REFUSED, /* mimamori_mesh_hearsay_refused_total: records a
+					 third party may not give (membership.h) */
 	METRICS_MESH_SUSPICIONS,     /* mimamori_mesh_suspicions_total: our probes accused */
 	METRICS_MESH_REFUTATIONS,    /* mimamori_mesh_refutations_total: we refuted */
 	METRICS_MESH_DECLARATIONS,   /* mimamori_mesh_declarations_total: failures declared */

@@ -9,7 +9,7 @@
  * read: the members view (snap_lock), after a member's news and at least
  * every PUBLISH_EVERY_NS; mesh_node_members() copies the latest one, and a
  * view older than VIEW_STALE_NS means the thread is stuck. The RPC
- * server's workers decode, authenticate and queue (rx ring, qlock); the
+ * server's workers decode, authenticate and queue (per-peer rx queues, qlock); the
  * notifier's delivery callback and mesh_node_local_process_failed() queue
  * small control items (ctl ring, qlock); both wake the loop through an
  * eventfd. qlock and snap_lock are leaves; the mesh thread calls into the
@@ -43,12 +43,19 @@
 #include "mesh/node.h"
 #include "mesh/wire.h"
 #include "core/notification.h"
+#include "rpc/fair_queue.h"
 #include "rpc/server.h"
 #include "rpc/transport.h"
 #include "os/clock.h"
 #include "os/threads.h"
 
-#define RX_QUEUE_LEN 128      /* decoded messages waiting for the loop (~9.5 KiB each) */
+/* Decoded messages waiting for the loop (~9.5 KiB each), in per-peer
+ * queues (rpc/fair_queue.h): one flooding peer fills its own share only,
+ * and probes and acks have slots of their own. */
+#define RX_QUEUE_LEN 256
+#define RX_RESERVE 64            /* slots only probes and acks may take */
+#define RX_PER_PEER_URGENT 16
+#define RX_PER_PEER_BULK 32
 #define CTL_QUEUE_LEN 256
 #define MAX_PENDING_NOTIFY 256 /* notifications waiting for Masakari's answer */
 #define OUT_BATCH 16
@@ -165,8 +172,7 @@ struct mesh_node {
 
 	/* queues (qlock) */
 	pthread_mutex_t qlock;
-	struct mesh_wire_msg *rx;
-	size_t rx_head, rx_len;
+	struct fair_queue *rx;
 	struct ctl_item ctl[CTL_QUEUE_LEN];
 	size_t ctl_head, ctl_len;
 	bool stop_requested;
@@ -245,6 +251,16 @@ static uint32_t reject(struct mesh_node *n, struct rpc_call *call, const char *w
 	return rpc_call_error(call, RPC_PERMISSION_DENIED, "%s", why);
 }
 
+/* Probes and acks: what the failure detectors time, queued apart. */
+static bool rx_urgent(const struct mesh_wire_msg *m)
+{
+	if (m->kind == MESH_WIRE_PROBE || m->kind == MESH_WIRE_PROBE_ACK)
+		return true;
+	return m->kind == MESH_WIRE_SWIM &&
+	       (m->swim.type == MESH_MSG_PING || m->swim.type == MESH_MSG_ACK ||
+		m->swim.type == MESH_MSG_PING_REQ || m->swim.type == MESH_MSG_NACK);
+}
+
 static uint32_t on_deliver(void *ctx, struct rpc_call *call, const ProtobufCMessage *req,
 			   ProtobufCMessage *reply)
 {
@@ -299,19 +315,18 @@ static uint32_t on_deliver(void *ctx, struct rpc_call *call, const ProtobufCMess
 		       (size_t)k * sizeof(struct mesh_update);
 	}
 	pthread_mutex_lock(&n->qlock);
-	if (n->rx_len < RX_QUEUE_LEN) {
-		memcpy(&n->rx[(n->rx_head + n->rx_len) % RX_QUEUE_LEN], &m, size);
-		n->rx_len++;
-		queued = true;
-	}
+	queued = fair_queue_push(n->rx, (uint32_t)member_idx(n, m.from), rx_urgent(&m), &m,
+				 size) == 0;
 	pthread_mutex_unlock(&n->qlock);
 	if (!queued) {
 		uint64_t c = atomic_fetch_add(&n->dropped_rx, 1) + 1;
 
 		metrics_mesh_add(n->metrics, METRICS_MESH_DROPPED, 1);
+		metrics_mesh_add(n->metrics, METRICS_MESH_PEER_QUEUE_DROPPED, 1);
 		if (power_of_two(c))
-			log_warn("mesh: receive queue full, message from %s dropped (%" PRIu64
-				 " so far)", m.from, c);
+			log_warn("mesh: %s's receive queue is full (it sends faster than this node "
+				 "handles), its message dropped (%" PRIu64 " dropped so far)",
+				 m.from, c);
 		return rpc_call_error(call, RPC_RESOURCE_EXHAUSTED, "receive queue full");
 	}
 	metrics_mesh_add(n->metrics, METRICS_MESH_RECEIVED, 1);
@@ -697,6 +712,9 @@ static void sync_counters(struct mesh_node *n)
 			 mc.suspicions_raised - n->last_mc.suspicions_raised);
 	metrics_mesh_add(n->metrics, METRICS_MESH_REFUTATIONS,
 			 mc.refutations - n->last_mc.refutations);
+	metrics_mesh_add(n->metrics, METRICS_MESH_HEARSAY_REFUSED,
+			 mc.left_hearsay + mc.updates_refused - n->last_mc.left_hearsay -
+				 n->last_mc.updates_refused);
 	n->last_mc = mc;
 	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
@@ -995,21 +1013,18 @@ static void step(struct mesh_node *n)
 		log_warn("mesh: eventfd: %s", strerror(errno));
 	if (read(n->timerfd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
 		log_warn("mesh: timerfd: %s", strerror(errno));
-	/* Received messages: at most a queue's worth per step, so a flood
-	 * cannot starve the timers; what is left wakes the loop again. */
+	/* Received messages, the peers in turn: at most a queue's worth per
+	 * step, so a flood cannot starve the timers; what is left wakes the
+	 * loop again. */
 	for (size_t k = 0;; k++) {
 		static _Thread_local struct mesh_wire_msg m;
 		bool got = false, more = false;
 
 		pthread_mutex_lock(&n->qlock);
-		if (n->rx_len > 0 && k < RX_QUEUE_LEN) {
-			m = n->rx[n->rx_head];
-			n->rx_head = (n->rx_head + 1) % RX_QUEUE_LEN;
-			n->rx_len--;
-			got = true;
-		} else {
-			more = n->rx_len > 0;
-		}
+		if (k < RX_QUEUE_LEN)
+			got = fair_queue_pop(n->rx, &m, NULL);
+		else
+			more = fair_queue_len(n->rx) > 0;
 		pthread_mutex_unlock(&n->qlock);
 		if (more)
 			wake(n);
@@ -1192,7 +1207,7 @@ static void free_node(struct mesh_node *n)
 	members_list_free(&n->members);
 	free(n->logx);
 	free(n->view);
-	free(n->rx);
+	fair_queue_free(n->rx);
 	free(n->outbuf);
 	free(n->view_buf[0]);
 	free(n->view_buf[1]);
@@ -1375,7 +1390,10 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	n->self_idx = (uint32_t)self;
 	snprintf(n->self, sizeof(n->self), "%.*s", MESH_NAME_MAX - 1, cfg->hostname);
 	n->logx = calloc(n->members.n, sizeof(*n->logx));
-	n->rx = calloc(RX_QUEUE_LEN, sizeof(*n->rx));
+	n->rx = fair_queue_new(&(struct fair_queue_config){
+		.n_senders = (uint32_t)n->members.n, .slots = RX_QUEUE_LEN, .reserve = RX_RESERVE,
+		.per_sender_urgent = RX_PER_PEER_URGENT, .per_sender_bulk = RX_PER_PEER_BULK,
+		.item_size = sizeof(struct mesh_wire_msg) });
 	n->outbuf = calloc(OUT_BATCH, sizeof(*n->outbuf));
 	n->view = calloc(1, sizeof(*n->view));
 	n->view_buf[0] = calloc(n->members.n, sizeof(*n->view_buf[0]));
