@@ -126,11 +126,27 @@ struct delivery_action delivery_policy_decide(const struct delivery_policy_confi
 	}
 	switch (s) {
 	case 409:
-		/* DuplicateNotification or HostOnMaintenanceError: Masakari
-		 * already has this failure or deliberately will not act on it;
-		 * sending again cannot change that. */
-		done.reason = "409 conflict: duplicate notification or host on maintenance";
-		return done;
+		/* DuplicateNotification: Masakari has this failure already.
+		 * HostOnMaintenanceError: Masakari stored nothing and recovers
+		 * nothing (issue 10, item 8: a PROCESS notification had put the
+		 * host on maintenance, the COMPUTE_HOST after its fence was
+		 * refused, the guests never evacuated): a failure an operator
+		 * must see, kept for `outbox retry` once maintenance is off.
+		 * Sending again at once cannot change either. A 409 we cannot
+		 * read is no proof Masakari has it: failed too. */
+		switch (outcome->conflict) {
+		case MASAKARI_CONFLICT_DUPLICATE:
+			done.reason = "409 duplicate: Masakari already has this notification";
+			return done;
+		case MASAKARI_CONFLICT_HOST_ON_MAINTENANCE:
+			fail.reason = "409 host on maintenance: Masakari ignored the notification, "
+				      "nothing will be recovered";
+			return fail;
+		default:
+			fail.reason = "409 conflict not recognised as a duplicate: Masakari may not "
+				      "have the notification";
+			return fail;
+		}
 	case 401:
 		/* Usually an expired or revoked token: re-authenticate and retry
 		 * at once; repeated 401s mean a credential/role problem, so back

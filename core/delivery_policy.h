@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/masakari_reply.h"
+
 struct delivery_policy_config {
 	int64_t initial_backoff_ns;  /* first retry delay (default 200 ms) */
 	int64_t max_backoff_ns;      /* cap (default 30 s) */
@@ -31,13 +33,18 @@ enum attempt_outcome_kind {
 struct attempt_outcome {
 	enum attempt_outcome_kind kind;
 	long http_status;
+	/* A 409's meaning (core/masakari_reply.h); zero, "unrecognised",
+	 * otherwise. Only a duplicate is delivered. */
+	enum masakari_conflict conflict;
 };
 
 enum delivery_action_kind {
-	DELIVERY_DONE = 1,       /* 202, or 409 (duplicate / already known) */
+	DELIVERY_DONE = 1,       /* 202, or a 409 saying "duplicate" (Masakari has it) */
 	DELIVERY_RETRY,          /* try again at retry_at_ns */
 	DELIVERY_REAUTH_RETRY,   /* drop the token, authenticate, retry at once */
-	DELIVERY_PERMANENT_FAIL, /* 400 and other client errors: keep, do not retry */
+	DELIVERY_PERMANENT_FAIL, /* 400, a 409 other than a duplicate (host on
+				  * maintenance) and other client errors: keep,
+				  * do not retry */
 	DELIVERY_EXPIRED,        /* older than max_age: keep as failed */
 };
 

@@ -78,3 +78,19 @@ void masakari_reply_notification_uuid(const char *body, size_t len, char *out, s
 		printable(out, outlen, json_string_value(uuid), json_string_length(uuid));
 	json_decref(root);
 }
+
+enum masakari_conflict masakari_reply_conflict(const char *body, size_t len)
+{
+	char msg[512];
+
+	if (body == NULL || len == 0)
+		return MASAKARI_CONFLICT_UNRECOGNISED;
+	masakari_reply_error_message(body, len, msg, sizeof(msg));
+	/* Maintenance first: its text cannot be mistaken for a duplicate's,
+	 * and it is the one that must never pass for delivered. */
+	if (strstr(msg, "is ignored as the host is already under maintenance"))
+		return MASAKARI_CONFLICT_HOST_ON_MAINTENANCE;
+	if (strstr(msg, "Notification received from host ") && strstr(msg, " is duplicate."))
+		return MASAKARI_CONFLICT_DUPLICATE;
+	return MASAKARI_CONFLICT_UNRECOGNISED;
+}

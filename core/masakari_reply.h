@@ -20,4 +20,24 @@ void masakari_reply_error_message(const char *body, size_t len, char *out, size_
  * cut to outlen - 1 bytes; "" when the body has none. */
 void masakari_reply_notification_uuid(const char *body, size_t len, char *out, size_t outlen);
 
+/* What a 409 to POST /notifications says. Masakari answers 409 for two
+ * exceptions (masakari/ha/api.py, API 14.0): DuplicateNotification,
+ * "Notification received from host H of type T is duplicate." (the same
+ * host, type and payload within duplicate_notification_detection_interval:
+ * Masakari has it), and HostOnMaintenanceError, "Notification received from
+ * host H of type 'T' is ignored as the host is already under maintenance."
+ * (Masakari stored nothing and will recover nothing: a PROCESS STOPPED, an
+ * earlier host recovery or an operator put H on maintenance). Only the
+ * first is "delivered". */
+enum masakari_conflict {
+	MASAKARI_CONFLICT_UNRECOGNISED = 0, /* another text (a proxy, a new
+					     * release): no proof Masakari has it */
+	MASAKARI_CONFLICT_DUPLICATE,
+	MASAKARI_CONFLICT_HOST_ON_MAINTENANCE,
+	MASAKARI_CONFLICT_KINDS
+};
+
+/* Classifies a 409's body by its message (masakari_reply_error_message). */
+enum masakari_conflict masakari_reply_conflict(const char *body, size_t len);
+
 #endif

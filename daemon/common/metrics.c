@@ -90,6 +90,7 @@ struct metrics {
 	/* [0] counts kinds this build does not know */
 	_Atomic uint64_t verdicts[VERDICT_INFO + 1];
 	_Atomic uint64_t notifications[METRICS_NOTIFY_TYPES][METRICS_NOTIFY_RESULTS];
+	_Atomic uint64_t conflicts[MASAKARI_CONFLICT_KINDS];
 	_Atomic uint64_t mirrored[METRICS_MIRRORED_COUNTERS];
 	_Atomic int64_t gauges[METRICS_GAUGES];
 	_Atomic int probe_mode; /* enum metrics_probe_mode, -1 before it is known */
@@ -112,6 +113,11 @@ static const char *const cause_names[METRICS_EXIT_CAUSES] = { "signal", "exit", 
 static const char *const mode_names[METRICS_PROBE_MODES] = { "ebpf", "pidfd" };
 static const char *const type_names[METRICS_NOTIFY_TYPES] = { "VM", "PROCESS",
 								"COMPUTE_HOST" };
+static const char *const conflict_names[MASAKARI_CONFLICT_KINDS] = {
+	[MASAKARI_CONFLICT_UNRECOGNISED] = "unrecognised",
+	[MASAKARI_CONFLICT_DUPLICATE] = "duplicate",
+	[MASAKARI_CONFLICT_HOST_ON_MAINTENANCE] = "host_on_maintenance",
+};
 static const char *const result_names[METRICS_NOTIFY_RESULTS] = { "accepted", "duplicate", "retry",
 								  "failed", "expired" };
 
@@ -172,6 +178,14 @@ void metrics_notification(struct metrics *m, enum metrics_notification_type type
 {
 	if (m && (unsigned)type < METRICS_NOTIFY_TYPES && (unsigned)result < METRICS_NOTIFY_RESULTS)
 		inc(&m->notifications[type][result]);
+}
+
+void metrics_masakari_conflict(struct metrics *m, enum masakari_conflict reason)
+{
+	if (m)
+		inc(&m->conflicts[(unsigned)reason < MASAKARI_CONFLICT_KINDS
+					  ? reason
+					  : MASAKARI_CONFLICT_UNRECOGNISED]);
 }
 
 static void observe(struct histogram *h, uint64_t ns)
@@ -641,6 +655,12 @@ static void render(FILE *f, const struct metrics *m)
 			fprintf(f,
 				"mimamori_notifications_total{type=\"%s\",result=\"%s\"} %" PRIu64 "\n",
 				type_names[t], result_names[r], load(&m->notifications[t][r]));
+	put_header(f, "mimamori_masakari_conflicts_total", "counter",
+		   "Masakari's HTTP 409 answers by reason: duplicate (it has the notification), "
+		   "host_on_maintenance (it ignored it: nothing recovered), unrecognised.");
+	for (int c = 0; c < MASAKARI_CONFLICT_KINDS; c++)
+		fprintf(f, "mimamori_masakari_conflicts_total{reason=\"%s\"} %" PRIu64 "\n",
+			conflict_names[c], load(&m->conflicts[c]));
 
 	put_gauge(f, m, "mimamori_outbox_pending",
 		  "Notifications in the outbox not yet accepted by Masakari.", METRICS_OUTBOX_PENDING);

@@ -90,6 +90,9 @@ void metrics_probe_event(struct metrics *m, enum metrics_exit_cause cause);
 void metrics_verdict(struct metrics *m, enum verdict_kind kind);
 void metrics_notification(struct metrics *m, enum metrics_notification_type type,
 			  enum metrics_notification_result result);
+/* mimamori_masakari_conflicts_total{reason}: Masakari's 409s by what they
+ * say (core/masakari_reply.h); out-of-range counts as "unrecognised". */
+void metrics_masakari_conflict(struct metrics *m, enum masakari_conflict reason);
 /* Kernel exit (or libvirt event) -> verdict. */
 void metrics_observe_detection_latency_ns(struct metrics *m, uint64_t ns);
 /* Verdict -> accepted by Masakari. */
@@ -152,7 +155,8 @@ void metrics_mesh_set_members_file(struct metrics *m, int64_t mismatched, bool h
 /* The cause label of a FACT_PROC_EXIT: pidfd for the fallback, then oom,
  * then signal (WIFSIGNALED), else exit. */
 enum metrics_exit_cause metrics_exit_cause_of(const struct proc_exit_fact *e);
-/* The result label of a delivery decision (409 is DONE, but a duplicate). */
+/* The result label of a delivery decision (a 409 that is DONE is a
+ * duplicate; any other 409 is FAILED). */
 enum metrics_notification_result metrics_notification_result_of(enum delivery_action_kind kind,
 								long http_status);
 /* The type label of an outbox body ({"notification": {"type": "VM"|"PROCESS"}}).

@@ -478,6 +478,8 @@ struct attempt_outcome masakari_client_post_notification(struct masakari_client 
 	char reason[256];
 	masakari_reply_error_message(mc->resp.data, mc->resp.len, reason, sizeof(reason));
 	errbuf_set(msg, sizeof(msg), "HTTP %ld from POST %s: %s", out.http_status, url, reason);
+	if (out.http_status == 409)
+		out.conflict = masakari_reply_conflict(mc->resp.data, mc->resp.len);
 	if (out.http_status == 401) {
 		/* The token is no good whatever the policy decides next: never
 		 * send it again. */

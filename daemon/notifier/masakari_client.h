@@ -35,7 +35,8 @@ void masakari_client_free(struct masakari_client *mc);
  * (last_notification_uuid), to join logs. Keystone failures (bad credentials, service missing from the
  * catalog, Keystone unreachable) are ATTEMPT_NO_ENDPOINT: the notification
  * itself is fine and must not be failed for them. A 401 from Masakari
- * drops the cached token here already. */
+ * drops the cached token here already. A 409's message is classified
+ * (outcome.conflict: duplicate, host on maintenance, unrecognised). */
 struct attempt_outcome masakari_client_post_notification(struct masakari_client *mc,
 							 const char *body, char *err,
 							 size_t errlen);

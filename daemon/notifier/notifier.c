@@ -167,6 +167,8 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	metrics_set_gauge(n->metrics, METRICS_MASAKARI_REACHABLE, outcome.kind == ATTEMPT_HTTP);
 	if (typed)
 		metrics_notification(n->metrics, type, metrics_notification_result_of(action.kind, status));
+	if (status == 409)
+		metrics_masakari_conflict(n->metrics, outcome.conflict);
 	if (action.kind == DELIVERY_DONE)
 		metrics_observe_notification_latency_ns(n->metrics, rec.since_failure_ns);
 	switch (action.kind) {
@@ -205,9 +207,17 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 		if (!still_pending)
 			break;
 		rc = outbox_mark_failed(n->ob, id, reason);
-		log_error("notification %llu failed permanently: %s (kept in the outbox; "
-			  "`mimamorictl outbox retry %llu` after fixing the cause)",
-			  (unsigned long long)id, reason, (unsigned long long)id);
+		if (status == 409 && outcome.conflict == MASAKARI_CONFLICT_HOST_ON_MAINTENANCE)
+			/* Not "delivered": Masakari dropped it (issue 10, item 8). */
+			log_error("notification %llu REFUSED by Masakari: the host is on "
+				  "maintenance, so nothing is recovered (%s); kept in the outbox: "
+				  "after checking the host, clear its on_maintenance in Masakari and "
+				  "`mimamorictl outbox retry %llu`",
+				  (unsigned long long)id, err, (unsigned long long)id);
+		else
+			log_error("notification %llu failed permanently: %s (kept in the outbox; "
+				  "`mimamorictl outbox retry %llu` after fixing the cause)",
+				  (unsigned long long)id, reason, (unsigned long long)id);
 		break;
 	}
 	}

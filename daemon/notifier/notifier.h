@@ -92,7 +92,8 @@ void notifier_reconfigure(struct notifier *n, const struct masakari_client_confi
 void notifier_get_status(struct notifier *n, struct notifier_status *out);
 
 /* Told once per outbox entry when its delivery ends: delivered (Masakari
- * answered 2xx or 409; http_status says which) or given up (rejected for
+ * answered 2xx, or 409 duplicate; http_status says which) or given up
+ * (a 409 for a host on maintenance or unrecognised, rejected for
  * good or expired: delivered false, http_status the last HTTP status or
  * 0). Runs on the notifier thread with its lock held: it must not block
  * or call the notifier. fn NULL unregisters; once this returns, the old

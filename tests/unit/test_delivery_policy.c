@@ -52,8 +52,8 @@ static void test_classification_table(void **state)
 		{ 201, 1, DELIVERY_DONE },
 		{ 202, 1, DELIVERY_DONE },
 		{ 204, 7, DELIVERY_DONE },
-		{ 409, 1, DELIVERY_DONE },  /* duplicate or host on maintenance */
-		{ 409, 50, DELIVERY_DONE },
+		{ 409, 1, DELIVERY_PERMANENT_FAIL }, /* a 409 not read as a duplicate */
+		{ 409, 50, DELIVERY_PERMANENT_FAIL },
 		{ 401, 1, DELIVERY_REAUTH_RETRY },
 		{ 401, DELIVERY_REAUTH_IMMEDIATE_MAX, DELIVERY_REAUTH_RETRY },
 		{ 401, DELIVERY_REAUTH_IMMEDIATE_MAX + 1, DELIVERY_RETRY },
@@ -93,11 +93,43 @@ static void test_classification_table(void **state)
 	}
 }
 
+static struct delivery_action conflict(enum masakari_conflict c, uint32_t attempts, int64_t age)
+{
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome o = { .kind = ATTEMPT_HTTP, .http_status = 409, .conflict = c };
+	return delivery_policy_decide(&cfg, &o, attempts, NOW - age, NOW, 0.5);
+}
+
+/* Issue 10, item 8: Masakari's 409 "ignored as the host is already under
+ * maintenance" stored nothing and recovers nothing: never DONE. Only its
+ * duplicate 409 is; a 409 we cannot read is not proof either. */
+static void test_409_only_a_duplicate_is_delivered(void **state)
+{
+	(void)state;
+	assert_int_equal(conflict(MASAKARI_CONFLICT_DUPLICATE, 1, S).kind, DELIVERY_DONE);
+	assert_int_equal(conflict(MASAKARI_CONFLICT_DUPLICATE, 9, 25 * H).kind, DELIVERY_DONE);
+	struct delivery_action m = conflict(MASAKARI_CONFLICT_HOST_ON_MAINTENANCE, 1, S);
+	assert_int_equal(m.kind, DELIVERY_PERMANENT_FAIL);
+	assert_non_null(strstr(m.reason, "maintenance"));
+	/* old or not: final, never EXPIRED */
+	assert_int_equal(conflict(MASAKARI_CONFLICT_HOST_ON_MAINTENANCE, 3, 25 * H).kind,
+			 DELIVERY_PERMANENT_FAIL);
+	struct delivery_action u = conflict(MASAKARI_CONFLICT_UNRECOGNISED, 1, S);
+	assert_int_equal(u.kind, DELIVERY_PERMANENT_FAIL);
+	assert_non_null(strstr(u.reason, "409"));
+	/* the field only matters for a 409 */
+	struct delivery_policy_config cfg = defaults();
+	struct attempt_outcome o = { .kind = ATTEMPT_HTTP, .http_status = 202,
+				     .conflict = MASAKARI_CONFLICT_HOST_ON_MAINTENANCE };
+	assert_int_equal(delivery_policy_decide(&cfg, &o, 1, NOW, NOW, 0.5).kind, DELIVERY_DONE);
+}
+
 static void test_reasons_name_the_cause(void **state)
 {
 	(void)state;
-	assert_non_null(strstr(http(409, 1).reason, "maintenance"));
-	assert_non_null(strstr(http(409, 1).reason, "duplicate"));
+	assert_non_null(strstr(conflict(MASAKARI_CONFLICT_HOST_ON_MAINTENANCE, 1, S).reason,
+			       "maintenance"));
+	assert_non_null(strstr(conflict(MASAKARI_CONFLICT_DUPLICATE, 1, S).reason, "duplicate"));
 	assert_non_null(strstr(http(400, 1).reason, "400"));
 	assert_non_null(strstr(http(403, 1).reason, "403"));
 	assert_non_null(strstr(http(401, 1).reason, "401"));
@@ -210,7 +242,8 @@ static void test_expiry_by_age_not_count(void **state)
 	struct attempt_outcome t = { .kind = ATTEMPT_TRANSPORT };
 	struct attempt_outcome s503 = { .kind = ATTEMPT_HTTP, .http_status = 503 };
 	struct attempt_outcome s401 = { .kind = ATTEMPT_HTTP, .http_status = 401 };
-	struct attempt_outcome s409 = { .kind = ATTEMPT_HTTP, .http_status = 409 };
+	struct attempt_outcome s409 = { .kind = ATTEMPT_HTTP, .http_status = 409,
+					.conflict = MASAKARI_CONFLICT_DUPLICATE };
 	struct attempt_outcome s400 = { .kind = ATTEMPT_HTTP, .http_status = 400 };
 	struct attempt_outcome s202 = { .kind = ATTEMPT_HTTP, .http_status = 202 };
 
@@ -394,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_classification_table),
+		cmocka_unit_test(test_409_only_a_duplicate_is_delivered),
 		cmocka_unit_test(test_reasons_name_the_cause),
 		cmocka_unit_test(test_transport_and_no_endpoint),
 		cmocka_unit_test(test_backoff_growth_and_cap),

@@ -134,6 +134,44 @@ static void notification_uuid(void **state)
 	assert_string_equal(small, "58747d8");
 }
 
+/* The two 409s of Masakari 14 (ha/api.py, as masakari-api sends them):
+ * only the duplicate means Masakari has the notification (issue 10,
+ * item 8). */
+static void conflicts(void **state)
+{
+	static const char maintenance[] =
+		"{\"conflict\": {\"code\": 409, \"message\": \"Notification received from "
+		"host mesh-n2 of type 'COMPUTE_HOST' is ignored as the host is already under "
+		"maintenance.\"}}";
+	static const char duplicate[] =
+		"{\"conflict\": {\"code\": 409, \"message\": \"Notification received from "
+		"host mesh-n2 of type COMPUTE_HOST is duplicate.\"}}";
+	static const char proxy[] = "<html><body>409 Conflict</body></html>";
+	static const char other[] = "{\"conflict\": {\"code\": 409, \"message\": "
+				    "\"Conflict\"}}";
+	/* a host named like the other message does not fool it */
+	static const char tricky[] =
+		"{\"conflict\": {\"code\": 409, \"message\": \"Notification received from "
+		"host is-duplicate. of type 'PROCESS' is ignored as the host is already under "
+		"maintenance.\"}}";
+
+	(void)state;
+	assert_int_equal(masakari_reply_conflict(maintenance, sizeof(maintenance) - 1),
+			 MASAKARI_CONFLICT_HOST_ON_MAINTENANCE);
+	assert_int_equal(masakari_reply_conflict(duplicate, sizeof(duplicate) - 1),
+			 MASAKARI_CONFLICT_DUPLICATE);
+	assert_int_equal(masakari_reply_conflict(tricky, sizeof(tricky) - 1),
+			 MASAKARI_CONFLICT_HOST_ON_MAINTENANCE);
+	assert_int_equal(masakari_reply_conflict(proxy, sizeof(proxy) - 1),
+			 MASAKARI_CONFLICT_UNRECOGNISED);
+	assert_int_equal(masakari_reply_conflict(other, sizeof(other) - 1),
+			 MASAKARI_CONFLICT_UNRECOGNISED);
+	assert_int_equal(masakari_reply_conflict("", 0), MASAKARI_CONFLICT_UNRECOGNISED);
+	assert_int_equal(masakari_reply_conflict(NULL, 0), MASAKARI_CONFLICT_UNRECOGNISED);
+	/* cut short (not JSON, the sentence incomplete): not proof either */
+	assert_int_equal(masakari_reply_conflict(duplicate, 60), MASAKARI_CONFLICT_UNRECOGNISED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +179,7 @@ int main(void)
 		cmocka_unit_test(other_bodies),
 		cmocka_unit_test(printable_utf8),
 		cmocka_unit_test(notification_uuid),
+		cmocka_unit_test(conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
