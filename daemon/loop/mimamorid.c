@@ -132,14 +132,27 @@ static void handle_fact(const struct fact *f, void *ctx)
 		const struct watch_entry *to_mesh =
 			v.kind == VERDICT_PROCESS_FAILED ? watchlist_failure_to_mesh(v.name, d->mesh)
 							 : NULL;
+		/* So is a [process] watched failure (nova-compute) when the mesh
+		 * detects host failures (issue 10, item 8): Masakari's engine puts
+		 * a host on maintenance on a PROCESS STOPPED and its API then
+		 * refuses the host's COMPUTE_HOST with a 409, so the death of a
+		 * process on a host that is dying (Pacemaker's STONITH after
+		 * pacemaker-remoted died too, a power loss under way) must not
+		 * reach Masakari first. The peers post the PROCESS after
+		 * process_grace if this host is still reachable, and drop it when
+		 * the host is declared failed (fence, then one COMPUTE_HOST). */
+		const char *mesh_process =
+			to_mesh ? to_mesh->process
+			: v.kind == VERDICT_PROCESS_FAILED && v.notify && d->mesh ? v.name
+										: NULL;
 
-		if (to_mesh) {
-			int mrc = mesh_node_local_process_failed(d->mesh, to_mesh->process,
+		if (mesh_process) {
+			int mrc = mesh_node_local_process_failed(d->mesh, mesh_process,
 								 v.failure_ts_ns);
 
 			if (mrc < 0) {
 				log_error("mesh: cannot report %s's failure to the peers (%s): "
-					  "notifying Masakari from here", to_mesh->process,
+					  "notifying Masakari from here", mesh_process,
 					  strerror(-mrc));
 			} else {
 				v.notify = false;

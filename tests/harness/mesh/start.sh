@@ -46,6 +46,9 @@
 #                   PID namespace: see tests/harness/pacemaker/crm-mon-proxy.py
 #   CRM_MON_INTERVAL [1]
 #   MASAKARI [1]    0: no Masakari (endpoint_override still points at it)
+#   MASAKARI_ENGINE [none]  fake: masakari-engine too, polling the DB every
+#                   second (a PROCESS STOPPED puts the host on maintenance,
+#                   as in production: drill_test.sh)
 #   DAEMONS [1]     0: write everything, start no daemon (node-ctl.sh start)
 #   WAIT_ALIVE [30] seconds to wait until every daemon sees all N alive
 #                   (MESH=1); 0: do not wait
@@ -77,6 +80,7 @@ FENCE_TIMEOUT=${FENCE_TIMEOUT:-20}
 CRM_MON=${CRM_MON:-}
 CRM_MON_INTERVAL=${CRM_MON_INTERVAL:-1}
 MASAKARI=${MASAKARI:-1}
+MASAKARI_ENGINE=${MASAKARI_ENGINE:-none}
 DAEMONS=${DAEMONS:-1}
 WAIT_ALIVE=${WAIT_ALIVE:-30}
 STALE=${STALE:-refuse}
@@ -157,7 +161,7 @@ done < "$BASE/nodes.list" > "$BASE/members"
 MASAKARI_URL=http://$API_IP:$MASAKARI_PORT/v1
 if [ "$MASAKARI" = 1 ]; then
     mesh_nsx "$API_NS" env BASE="$BASE/masakari" LISTEN_HOST="$API_IP" MASAKARI_PORT="$MASAKARI_PORT" \
-        MODE=noauth ENGINE=none DEDUP_WINDOW=0 "$MESH_REPO/tests/harness/masakari/start.sh" > /dev/null ||
+        MODE=noauth ENGINE="$MASAKARI_ENGINE" ENGINE_POLL=1 DEDUP_WINDOW=0 "$MESH_REPO/tests/harness/masakari/start.sh" > /dev/null ||
         mesh_die "Masakari did not start (logs in $BASE/masakari/log)"
     # shellcheck disable=SC2046
     mesh_nsx "$API_NS" env BASE="$BASE/masakari" "$MESH_REPO/tests/harness/masakari/add-host.sh" \
