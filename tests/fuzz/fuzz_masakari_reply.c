@@ -65,6 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	one(copy, size, 256); /* masakari_client.c: reason[256], msg[256] */
 	one(copy, size, 64);  /* last_uuid[64] */
 	one(copy, size, 5);   /* the smallest allowed */
+	/* A 409's reading (the notifier's "delivered or not") is one of the
+	 * kinds, whatever the body. */
+	enum masakari_conflict c = masakari_reply_conflict(copy, size);
+	if ((unsigned)c >= MASAKARI_CONFLICT_KINDS)
+		abort();
 	free(copy);
 	return 0;
 }
