@@ -12,7 +12,12 @@
 #include "tools/sim/sim.h"
 
 #define GRACE (2 * NS_PER_S)
-#define QUIET (25 * NS_PER_S)
+/* The quiet phase: long enough to notify a power loss (~2-3 s) after
+ * the last fault; 25 s when the schedule may drift a members file (the
+ * hold lasts 2 x observation_ttl = 20 s after the last differing
+ * message), 12 s otherwise (one schedule in three may drift). */
+#define QUIET_DRIFT (25 * NS_PER_S)
+#define QUIET_PLAIN (12 * NS_PER_S)
 #define STEADY (2 * NS_PER_S)
 #define MAX_FAULTS 64
 #define KNOW(s) (2 * (s)->nem->w)
@@ -100,6 +105,8 @@ struct nemesis {
 	uint64_t max_lag; /* fence after its stretch ended, the longest */
 	uint32_t *comp, *stack; /* scratch: component of every node, BFS stack */
 	uint64_t w;             /* W: the daemon's unreachable window (agreement.h's default) */
+	uint64_t quiet;         /* the quiet phase's length */
+	bool drift_allowed;
 };
 
 /* ---- ground truth ---------------------------------------------------------- */
@@ -411,6 +418,8 @@ static void gen_nodes(struct sim *s)
 
 		if (kind == NK_CRASH && crashes++ >= max_crashes)
 			kind = NK_STALL;
+		if (kind == NK_DRIFT && !nm->drift_allowed)
+			kind = NK_ASYM;
 		switch (kind) {
 		case NK_CRASH:
 			f = add(s, kind, t, 0);
@@ -466,7 +475,7 @@ static void start(struct sim *s)
 	struct nemesis *nm = s->nem;
 
 	nm->fault_begin = s->st.t0 + STEADY;
-	nm->quiet_at = s->scn.end - QUIET;
+	nm->quiet_at = s->scn.end - nm->quiet;
 	nm->fault_end = nm->quiet_at;
 	nm->base_loss_threshold = s->net.loss_threshold;
 	nm->base_latency = s->net.cfg.latency_ns;
@@ -712,12 +721,13 @@ struct nem_options {
 	uint64_t agr_window_ns; /* 0: the default; else the cores' (not the checker's) */
 	uint64_t *seeds;        /* --seeds: these instead of seed .. seed + schedules - 1 */
 	size_t n_seeds;
-	bool trace, quiet_runs;
+	bool trace, quiet_runs, lines;
 };
 
 /* The schedule's world, from its seed alone (stream 11: apart from the
  * engine's streams, which sim_new seeds from the same seed). */
-static void schedule_config(const struct nem_options *o, uint64_t seed, struct sim_config *c)
+static void schedule_config(const struct nem_options *o, uint64_t seed, struct sim_config *c,
+			    bool *drift_out)
 {
 	struct sim_rng r;
 
@@ -734,7 +744,10 @@ static void schedule_config(const struct nem_options *o, uint64_t seed, struct s
 	c->fence_mode = FENCE_POWEROFF;
 	c->fence_delay_ns = rng_range(&r, 10 * NS_PER_MS, 2 * NS_PER_S);
 	c->masakari_rtt_ns = 20 * NS_PER_MS;
-	c->duration_ns = STEADY + rng_range(&r, 10 * NS_PER_S, 20 * NS_PER_S) + QUIET;
+	bool drift = rng_below(&r, 3) == 0;
+	*drift_out = drift;
+	c->duration_ns = STEADY + rng_range(&r, 10 * NS_PER_S, 20 * NS_PER_S) +
+			 (drift ? QUIET_DRIFT : QUIET_PLAIN);
 	c->trace = o->trace;
 	c->scenario = &nemesis_scenario;
 	scenario_knobs_default(&c->knobs);
@@ -749,7 +762,8 @@ static int run_schedule(const struct nem_options *o, uint64_t seed, struct campa
 	struct sim_config c;
 	struct nemesis *nm = calloc(1, sizeof(*nm));
 
-	schedule_config(o, seed, &c);
+	bool drift;
+	schedule_config(o, seed, &c, &drift);
 	if (nm == NULL)
 		return -1;
 	struct sim *s = sim_new(&c);
@@ -773,6 +787,8 @@ static int run_schedule(const struct nem_options *o, uint64_t seed, struct campa
 	struct agreement_config dflt;
 	agreement_config_default(&dflt);
 	nm->w = dflt.unreachable_window_ns;
+	nm->drift_allowed = drift;
+	nm->quiet = drift ? QUIET_DRIFT : QUIET_PLAIN;
 	s->nem = nm;
 	sim_run(s);
 
@@ -834,7 +850,22 @@ static int run_schedule(const struct nem_options *o, uint64_t seed, struct campa
 			printf("  replay: mimamori-sim nemesis --schedules 1 --seed %llu --nodes %u --trace\n",
 			       (unsigned long long)seed, s->n);
 		}
-	} else if (!o->quiet_runs) {
+	}
+	if (o->lines) {
+		/* one record per schedule: partial campaigns can be summed */
+		printf("sched seed=%llu n=%u v=", (unsigned long long)seed, s->n);
+		for (int k = 0; k < NV_KINDS; k++)
+			printf("%s%llu", k ? "," : "", (unsigned long long)nm->v_count[k]);
+		printf(" k=");
+		for (int k = 0; k < NK_KINDS; k++)
+			printf("%s%llu", k ? "," : "", (unsigned long long)nm->kinds[k]);
+		printf(" losses=%llu notified=%llu fences=%llu late=%llu lag_ms=%llu posts=%llu,%llu "
+		       "verdicts=%llu\n",
+		       (unsigned long long)nm->power_losses, (unsigned long long)nm->notified,
+		       (unsigned long long)nm->fences, (unsigned long long)nm->legit_late_fences,
+		       (unsigned long long)(nm->max_lag / NS_PER_MS), (unsigned long long)nm->posts202,
+		       (unsigned long long)nm->posts409, (unsigned long long)s->st.verdicts);
+	} else if (nv == 0 && !o->quiet_runs) {
 		printf("ok schedule seed=%llu n=%u faults=%u fences=%llu posts=%llu\n",
 		       (unsigned long long)seed, s->n, nm->n_f, (unsigned long long)nm->fences,
 		       (unsigned long long)(nm->posts202 + nm->posts409));
@@ -904,6 +935,7 @@ static void usage(FILE *out)
 		"  --seeds A,B,... exactly these seeds (a fixed set)\n"
 		"  --nodes A..B    members, uniform per schedule (default 5..50); or N\n"
 		"  --quiet         no line per passing schedule\n"
+		"  --lines         a record line per schedule (sched seed= n= v= k= ...)\n"
 		"  --trace         faults, decisions and violations on stderr\n"
 		"  --agr-window MS the cores' unreachable window; the checker keeps judging\n"
 		"                  with the daemon's default (a check of the checker: a short\n"
@@ -945,6 +977,7 @@ int nemesis_main(int argc, char **argv)
 		{ "trace", no_argument, NULL, 't' },           { "help", no_argument, NULL, 'h' },
 		{ "agr-window", required_argument, NULL, 'w' },
 		{ "seeds", required_argument, NULL, 'S' },
+		{ "lines", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nem_options o = { .schedules = 100, .seed = 1, .n_lo = 5, .n_hi = 50 };
@@ -1006,6 +1039,9 @@ int nemesis_main(int argc, char **argv)
 			o.schedules = o.n_seeds;
 			break;
 		}
+		case 'l':
+			o.lines = true;
+			break;
 		case 'q':
 			o.quiet_runs = true;
 			break;

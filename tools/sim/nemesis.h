@@ -5,7 +5,8 @@
  *
  * A schedule (one seed): N members, a base network (datagrams or tcp-like
  * retransmission, 0-3% loss, 0.2-5 ms latency + jitter), 2 s of steady
- * state, a fault phase of 10-20 s, then a quiet phase of 25 s in which
+ * state, a fault phase of 10-20 s, then a quiet phase of 12 s (25 s in the
+ * third of the schedules that may drift a members file) in which
  * every fault is healed (links, stalls, daemons restarted with the right
  * members file; powered-off hosts stay off). In the fault phase:
  *   - network faults, one after the other: a partition cutting off a
@@ -57,7 +58,7 @@
  *   unfenced:  a COMPUTE_HOST POST of h before a fence of h succeeded;
  *   missed:    a host powered off (crash or fence) with no COMPUTE_HOST
  *              stored (202) by the end, while a majority of the members
- *              is powered on at the end (the quiet phase gives it 25 s);
+ *              is powered on at the end (the quiet phase gives it 12 s, 25);
  *   core:      a core returned an unexpected error or the tick loop's
  *              livelock guard fired.
  * A second POST for a host is answered 409 by Masakari: counted (dup),
