@@ -37,6 +37,8 @@
 
 #define NONE UINT32_MAX
 #define NEVER UINT64_MAX
+/* Per incident: obs_cur, obs_prev, obs_ever, claimed (one block). */
+#define BITSETS 4
 
 /* Most essential (non-LOG) actions one call can emit per incident:
  * observation, probe, progress, FENCE/NOTIFY, completion, echo (a send
@@ -59,9 +61,10 @@ enum {
 	PCMK_FENCED = 1u << 5,
 };
 
-/* Packed (16 bytes): two per member per node, N x N in the simulator. */
+/* Packed (24 bytes): two per member per node, N x N in the simulator. */
 struct done_record {
 	uint64_t inc;
+	uint64_t seq; /* PROCESS: the report's sequence number (0 for HOST) */
 	uint32_t by;
 	int16_t http;        /* an HTTP status */
 	uint8_t host_status; /* enum agr_host_status */
@@ -91,6 +94,7 @@ struct incident {
 	enum agr_incident_kind kind;
 	uint32_t subject;
 	uint64_t inc;
+	uint64_t seq; /* PROCESS: the report's sequence number (key: inc, seq) */
 	uint64_t created_at, evidence_at, decided_at, progress_at;
 	uint64_t deadline;  /* stage timer (see evaluate / tick) */
 	uint64_t resend_at; /* re-send observation / progress */
@@ -98,7 +102,10 @@ struct incident {
 	uint64_t notify_at, completed_at, fence_sent_at;
 	uint64_t *obs_cur, *obs_prev;
 	uint64_t *obs_ever; /* every observer of this incident */
-	/* A bit was set since the three bitsets were last cleared. Clean
+	/* members whose own progress about this incident we heard: only they
+	 * are believed when they say FENCED or NOTIFIED (agreement.h, Trust) */
+	uint64_t *claimed;
+	/* A bit was set since the four bitsets were last cleared. Clean
 	 * bitsets are not written (cleared, rotated) at all: most incidents
 	 * (refuted suspicions) never get an observer, and 128 slots x 3 x N
 	 * bits per node would otherwise all be touched (N x N x 48 bytes in
@@ -120,6 +127,16 @@ struct incident {
 	bool progress_seen, peer_fenced;
 	uint32_t claimer; /* strongest recent claimer (see stronger()), NONE */
 	uint64_t claimer_at;
+	uint64_t claimer_since; /* since when it is the claimer (progress_bound) */
+	/* members no longer waited for: they handed the incident over, or
+	 * claimed it longer than progress_bound ago without a NOTIFIED (self
+	 * included after our own handover) */
+	uint32_t excluded[AGR_MAX_BACKUPS + 2];
+	uint32_t n_excluded;
+	/* a NOTIFIED from a member we never heard claim it, kept until a
+	 * second member names the same notifier (a late node's echoes) */
+	uint32_t vouch_by, vouch_from;
+	bool untrusted_logged;
 	bool claimer_committed; /* it said FENCED or NOTIFYING */
 	/* the best candidate in our view, and since when it is */
 	uint32_t best;
@@ -146,6 +163,15 @@ struct agreement {
 	bool majority;
 	uint64_t heard_at; /* last message from a peer (agreement_on_heard), 0 never */
 	uint64_t step;   /* takeover step */
+	uint64_t bound;  /* progress bound */
+	uint64_t report_seq; /* our last process report's */
+	/* our process reports, re-sent until a peer tells us their NOTIFIED */
+	struct local_report {
+		bool active;
+		uint64_t inc, seq, started_at, resend_at, interval;
+		int64_t failed_at_unix_ns;
+		char process[AGR_PROCESS_MAX];
+	} reports[4];
 	struct member *m;
 	uint32_t *ring;
 	char *names;                 /* copied names; NULL when borrowed */
@@ -239,6 +265,8 @@ const char *agr_incident_stage_name(enum agr_incident_stage s)
 const char *agr_stage_name(enum agr_stage s)
 {
 	switch (s) {
+	case AGR_STAGE_HANDED_OVER:
+		return "handed_over";
 	case AGR_STAGE_NOTIFYING:
 		return "notifying";
 	case AGR_STAGE_ABANDONED:
@@ -342,6 +370,7 @@ static int check_config(const struct agreement_config *c, char *err, size_t errl
 		{ "fence_timeout", c->fence_timeout_ns, false },
 		{ "notify_timeout", c->notify_timeout_ns, false },
 		{ "takeover_step", c->takeover_step_ns, true },
+		{ "progress_bound", c->progress_bound_ns, true },
 		{ "fence_retry_min", c->fence_retry_min_ns, false },
 		{ "fence_retry_max", c->fence_retry_max_ns, false },
 		{ "process_grace", c->process_grace_ns, true },
@@ -477,7 +506,7 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		a->borrowed = cfg->members;
 	else
 		a->names = malloc(total);
-	a->bitpool = calloc((size_t)AGR_MAX_INCIDENTS * 3 * a->words, sizeof(uint64_t));
+	a->bitpool = calloc((size_t)AGR_MAX_INCIDENTS * BITSETS * a->words, sizeof(uint64_t));
 	a->q = calloc(AGR_QUEUE_LEN, sizeof(*a->q));
 	if (a->m == NULL || a->ring == NULL || a->done == NULL ||
 	    (a->names == NULL && a->borrowed == NULL) || a->bitpool == NULL || a->q == NULL) {
@@ -526,10 +555,12 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 	a->step = cfg->takeover_step_ns != 0 ?
 			  cfg->takeover_step_ns :
 			  cfg->claim_settle_ns + cfg->fence_timeout_ns + cfg->notify_timeout_ns;
+	a->bound = cfg->progress_bound_ns != 0 ? cfg->progress_bound_ns : 2 * a->step;
 	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
-		a->inc[i].obs_cur = a->bitpool + (size_t)i * 3 * a->words;
+		a->inc[i].obs_cur = a->bitpool + (size_t)i * BITSETS * a->words;
 		a->inc[i].obs_prev = a->inc[i].obs_cur + a->words;
 		a->inc[i].obs_ever = a->inc[i].obs_prev + a->words;
+		a->inc[i].claimed = a->inc[i].obs_ever + a->words;
 	}
 	a->pcmk_status = PACEMAKER_NO_INFO;
 	return a;
@@ -717,9 +748,32 @@ static bool claimer_recent(const struct agreement *a, const struct incident *in)
 	       a->now < in->claimer_at + a->step;
 }
 
+static bool is_excluded(const struct incident *in, uint32_t i)
+{
+	for (uint32_t k = 0; k < in->n_excluded; k++)
+		if (in->excluded[k] == i)
+			return true;
+	return false;
+}
+
+/* No longer waited for (it handed over, or overran progress_bound). The
+ * list is bounded: a segment where that many members failed at one
+ * incident forgets the oldest (it then counts again). */
+static void exclude(struct incident *in, uint32_t i)
+{
+	if (is_excluded(in, i))
+		return;
+	uint32_t cap = (uint32_t)(sizeof(in->excluded) / sizeof(in->excluded[0]));
+	if (in->n_excluded == cap) {
+		memmove(in->excluded, in->excluded + 1, (cap - 1) * sizeof(in->excluded[0]));
+		in->n_excluded--;
+	}
+	in->excluded[in->n_excluded++] = i;
+}
+
 static bool candidate(const struct agreement *a, const struct incident *in, uint32_t i)
 {
-	if (i == in->subject || is_gone(a, i))
+	if (i == in->subject || is_gone(a, i) || is_excluded(in, i))
 		return false;
 	if (in->claimer == i && claimer_recent(a, in))
 		return true;
@@ -862,16 +916,19 @@ static void route(struct agreement *a, const struct incident *in, struct agr_act
 		route_add(a, act, top[i]);
 }
 
-static void send_progress(struct agreement *a, struct incident *in, enum agr_stage stage)
+static struct agr_action *send_progress(struct agreement *a, struct incident *in,
+					enum agr_stage stage)
 {
 	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, in->subject);
 	act->peer = MNAME(a, a->self);
 	act->incarnation = in->inc;
+	act->report_seq = in->seq;
 	act->incident = in->kind;
 	act->stage = stage;
 	act->host_status = in->host_status;
 	act->http_status = stage == AGR_STAGE_NOTIFIED ? in->http : 0;
 	route(a, in, act);
+	return act;
 }
 
 /* Tells a competing claimer `to` our own progress about in, directly. */
@@ -880,6 +937,7 @@ static void answer_claim(struct agreement *a, struct incident *in, uint32_t to)
 	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, in->subject);
 	act->peer = MNAME(a, a->self);
 	act->incarnation = in->inc;
+	act->report_seq = in->seq;
 	act->incident = in->kind;
 	act->stage = in->progress_stage;
 	act->host_status = in->host_status;
@@ -894,11 +952,13 @@ static void echo_done(struct agreement *a, enum agr_incident_kind kind, uint32_t
 		      uint32_t to)
 {
 	const struct done_record *d = done_of(a, kind, subject);
-	if (!d->known || to == a->self || to == subject)
+	/* A process report's sender is told too: it re-sends until then. */
+	if (!d->known || to == a->self || (to == subject && kind != AGR_INCIDENT_PROCESS))
 		return;
 	struct agr_action *act = emit(a, AGR_ACT_SEND_COMPLETION, subject);
 	act->peer = MNAME(a, d->by);
 	act->incarnation = d->inc;
+	act->report_seq = d->seq;
 	act->incident = kind;
 	act->stage = AGR_STAGE_NOTIFIED;
 	act->host_status = d->host_status;
@@ -980,13 +1040,15 @@ static void release(struct agreement *a, struct incident *in)
 	assert(*link == slot_of(a, in));
 	*link = NONE;
 	uint64_t *cur = in->obs_cur, *prev = in->obs_prev, *ever = in->obs_ever;
+	uint64_t *claimed = in->claimed;
 	if (in->obs_dirty)
-		memset(cur, 0, 3 * a->words * sizeof(uint64_t));
-	assert(prev == cur + a->words && ever == prev + a->words);
+		memset(cur, 0, BITSETS * a->words * sizeof(uint64_t));
+	assert(prev == cur + a->words && ever == prev + a->words && claimed == ever + a->words);
 	memset(in, 0, sizeof(*in));
 	in->obs_cur = cur;
 	in->obs_prev = prev;
 	in->obs_ever = ever;
+	in->claimed = claimed;
 	in->stage = AGR_IS_NONE;
 	a->want_scan = true;
 }
@@ -1037,6 +1099,7 @@ static struct incident *incident_open(struct agreement *a, enum agr_incident_kin
 	in->resend_at = a->now + a->cfg.resend_interval_ns;
 	in->window_at = a->now + a->cfg.observation_ttl_ns / 2;
 	in->claimer = NONE;
+	in->vouch_by = in->vouch_from = NONE;
 	in->best = NONE;
 	in->completed_by = NONE;
 	in->host_status = AGR_HOST_NORMAL;
@@ -1064,7 +1127,7 @@ static void reset_observations(struct agreement *a, struct incident *in, uint64_
 {
 	assert(in->stage == AGR_IS_OBSERVING);
 	if (in->obs_dirty)
-		memset(in->obs_cur, 0, 3 * a->words * sizeof(uint64_t));
+		memset(in->obs_cur, 0, BITSETS * a->words * sizeof(uint64_t));
 	in->obs_dirty = false;
 	in->inc = inc;
 	/* A new incarnation: our probes and observation were about the old one. */
@@ -1075,26 +1138,49 @@ static void reset_observations(struct agreement *a, struct incident *in, uint64_
 	in->progress_seen = false;
 	in->peer_fenced = false;
 	in->claimer = NONE;
+	in->n_excluded = 0;
+	in->vouch_by = in->vouch_from = NONE;
+}
+
+/* (inc, seq) keys: an incident's incarnation, then (PROCESS) its
+ * report's sequence number. */
+static bool key_below(uint64_t inc, uint64_t seq, uint64_t inc2, uint64_t seq2)
+{
+	return inc != inc2 ? inc < inc2 : seq < seq2;
 }
 
 static void mark_done(struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
-		      uint64_t inc, uint32_t by, int32_t http, enum agr_host_status status)
+		      uint64_t inc, uint64_t seq, uint32_t by, int32_t http,
+		      enum agr_host_status status)
 {
 	struct done_record *d = done_of(a, kind, subject);
-	if (d->known && d->inc > inc)
+	if (d->known && key_below(inc, seq, d->inc, d->seq))
 		return;
 	d->known = true;
 	d->inc = inc;
+	d->seq = seq;
 	d->by = by;
 	d->http = (int16_t)http;
 	d->host_status = (uint8_t)status;
 }
 
 static bool done_covers(const struct agreement *a, enum agr_incident_kind kind, uint32_t subject,
-			uint64_t inc)
+			uint64_t inc, uint64_t seq)
 {
 	const struct done_record *d = done_of(a, kind, subject);
-	return d->known && d->inc >= inc;
+	return d->known && !key_below(d->inc, d->seq, inc, seq);
+}
+
+/* A completed incident gives way to a newer incarnation (or process
+ * report) of its subject at once: waiting for its linger delayed a second
+ * failure within 120 s (issue 10, item 10). Its NOTIFIED record stays. */
+static struct incident *superseded(struct agreement *a, struct incident *in, uint64_t inc,
+				   uint64_t seq)
+{
+	if (in == NULL || in->stage != AGR_IS_COMPLETED || !key_below(in->inc, in->seq, inc, seq))
+		return in;
+	release(a, in);
+	return NULL;
 }
 
 static void complete(struct agreement *a, struct incident *in, uint32_t by, int32_t http,
@@ -1108,9 +1194,13 @@ static void complete(struct agreement *a, struct incident *in, uint32_t by, int3
 	in->host_status = status;
 	in->deadline = a->now + a->cfg.completion_linger_ns;
 	probe_stop(in);
-	mark_done(a, in->kind, in->subject, in->inc, by, http, status);
+	mark_done(a, in->kind, in->subject, in->inc, in->seq, by, http, status);
 	if (by == a->self) {
-		send_progress(a, in, AGR_STAGE_NOTIFIED);
+		struct agr_action *act = send_progress(a, in, AGR_STAGE_NOTIFIED);
+		/* The reporter of a process failure re-sends its report until
+		 * it hears this: told directly. */
+		if (in->kind == AGR_INCIDENT_PROCESS && act->n_dest < AGR_MAX_DEST)
+			act->dest[act->n_dest++] = MNAME(a, in->subject);
 		in->notified_resends = NOTIFIED_RESENDS;
 	}
 }
@@ -1393,10 +1483,30 @@ static void start_claim(struct agreement *a, struct incident *in, uint32_t rank)
 		after_settle(a, in);
 }
 
+/* The claimer has worked on it for progress_bound without a NOTIFIED
+ * (its fence keeps failing, or Masakari does not answer it): its progress
+ * no longer holds the backups back (issue 10, item 9). */
+static bool claimer_overdue(const struct agreement *a, const struct incident *in)
+{
+	return in->claimer != NONE && in->claimer != a->self && !is_excluded(in, in->claimer) &&
+	       a->now >= in->claimer_since + a->bound;
+}
+
 /* DECLARED: act now, or set the takeover deadline. */
 static void consider_acting(struct agreement *a, struct incident *in)
 {
 	assert(in->stage == AGR_IS_DECLARED);
+	if (claimer_overdue(a, in)) {
+		rec(a, AGR_LOG_WARN, in->subject, "notifier_overdue",
+		    "%s incident of %s: %s has worked on it for %llu s without a NOTIFIED (still "
+		    "%s): the next rank acts (Masakari answers a duplicate with 409)%s",
+		    kind_name(in->kind), MNAME(a, in->subject), MNAME(a, in->claimer),
+		    (unsigned long long)((a->now - in->claimer_since) / NS_PER_S),
+		    in->claimer_committed ? "notifying or fenced" : "claiming or fencing",
+		    in->peer_fenced ? "; its fence is known, not fencing again" : "");
+		exclude(in, in->claimer);
+		in->claimer = NONE;
+	}
 	uint32_t best = NONE;
 	uint32_t rank = rank_of_self(a, in, &best);
 	if (best != in->best) {
@@ -1413,6 +1523,10 @@ static void consider_acting(struct agreement *a, struct incident *in)
 	uint64_t at = base + (uint64_t)rank * a->step;
 	if (rank > 0 && a->now < at) {
 		in->deadline = at;
+		/* wake up when the claimer overruns its bound, too */
+		if (in->claimer != NONE && in->claimer != a->self &&
+		    !is_excluded(in, in->claimer) && in->claimer_since + a->bound < at)
+			in->deadline = in->claimer_since + a->bound;
 		return;
 	}
 	/* Our turn. A host that came back is taken over only if someone may
@@ -1522,7 +1636,7 @@ static void declare(struct agreement *a, struct incident *in, const struct evide
 static void try_decide_host(struct agreement *a, struct incident *in)
 {
 	assert(in->kind == AGR_INCIDENT_HOST && in->stage == AGR_IS_OBSERVING);
-	if (done_covers(a, AGR_INCIDENT_HOST, in->subject, in->inc)) {
+	if (done_covers(a, AGR_INCIDENT_HOST, in->subject, in->inc, 0)) {
 		complete_from_record(a, in);
 		return;
 	}
@@ -1537,7 +1651,7 @@ static void try_decide_process(struct agreement *a, struct incident *in)
 {
 	assert(in->kind == AGR_INCIDENT_PROCESS && in->stage == AGR_IS_OBSERVING);
 	const struct member *h = &a->m[in->subject];
-	if (done_covers(a, AGR_INCIDENT_PROCESS, in->subject, in->inc)) {
+	if (done_covers(a, AGR_INCIDENT_PROCESS, in->subject, in->inc, in->seq)) {
 		complete_from_record(a, in);
 		return;
 	}
@@ -1763,9 +1877,10 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 	struct incident *hi = incident_of(a, AGR_INCIDENT_HOST, idx);
 	struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, idx);
 	if (state == AGR_MEMBER_DEAD) {
+		hi = superseded(a, hi, incarnation, 0);
 		if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
 			reset_observations(a, hi, incarnation);
-		if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation))
+		if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation, 0))
 			hi = incident_open(a, AGR_INCIDENT_HOST, idx, incarnation);
 		if (hi != NULL && hi->inc == incarnation)
 			hi->seen_dead = true;
@@ -1777,9 +1892,10 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 		hi = incident_of(a, AGR_INCIDENT_HOST, idx); /* may be gone */
 		if (state == AGR_MEMBER_SUSPECT) {
 			/* Probing starts at suspicion: the window counts from here. */
+			hi = superseded(a, hi, incarnation, 0);
 			if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
 				reset_observations(a, hi, incarnation);
-			if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation))
+			if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation, 0))
 				hi = incident_open(a, AGR_INCIDENT_HOST, idx, incarnation);
 		} else if (state == AGR_MEMBER_ALIVE && hi != NULL) {
 			drop_if_idle(a, hi);
@@ -1955,11 +2071,12 @@ int agreement_on_observation(struct agreement *a, const struct agr_observation *
 		a->ctr.stale_dropped++;
 		return 0;
 	}
-	if (done_covers(a, AGR_INCIDENT_HOST, subj, o->incarnation)) {
+	if (done_covers(a, AGR_INCIDENT_HOST, subj, o->incarnation, 0)) {
 		echo_done(a, AGR_INCIDENT_HOST, subj, obs);
 		return 0;
 	}
-	struct incident *in = incident_of(a, AGR_INCIDENT_HOST, subj);
+	struct incident *in = superseded(a, incident_of(a, AGR_INCIDENT_HOST, subj),
+					 o->incarnation, 0);
 	if (in != NULL && o->incarnation < in->inc) {
 		a->ctr.stale_dropped++;
 		return 0;
@@ -1985,12 +2102,95 @@ static int check_completion(const struct agr_completion *c)
 		return -EINVAL;
 	if (c->kind != AGR_INCIDENT_HOST && c->kind != AGR_INCIDENT_PROCESS)
 		return -EINVAL;
-	if (c->stage < AGR_STAGE_CLAIMED || c->stage > AGR_STAGE_NOTIFYING)
+	if (c->stage < AGR_STAGE_CLAIMED || c->stage > AGR_STAGE_HANDED_OVER)
 		return -EINVAL;
 	if (c->stage == AGR_STAGE_NOTIFIED && c->kind == AGR_INCIDENT_HOST &&
 	    c->host_status != AGR_HOST_NORMAL && c->host_status != AGR_HOST_UNKNOWN)
 		return -EINVAL;
 	return 0;
+}
+
+static bool claimed_by(const struct incident *in, uint32_t i)
+{
+	return (in->claimed[i / 64] >> (i % 64)) & 1u;
+}
+
+static void set_claimed(struct incident *in, uint32_t i)
+{
+	in->claimed[i / 64] |= UINT64_C(1) << (i % 64);
+	in->obs_dirty = true;
+}
+
+/* A completion we do not take (agreement.h, Trust): counted, and recorded
+ * once per incident (a member that sends them is compromised or broken). */
+static void untrusted(struct agreement *a, struct incident *in, uint32_t subj, uint32_t from,
+		      const char *what)
+{
+	a->ctr.untrusted_dropped++;
+	if (in == NULL || in->untrusted_logged)
+		return;
+	in->untrusted_logged = true;
+	rec(a, AGR_LOG_WARN, subj, "untrusted_completion",
+	    "%s incident of %s: %s from %s not taken (a member that never claimed it cannot "
+	    "end it or vouch for a fence)",
+	    kind_name(in->kind), MNAME(a, subj), what, MNAME(a, from));
+}
+
+/* A process report of ours is covered by a peer's NOTIFIED: stop
+ * re-sending it. */
+static void report_acknowledged(struct agreement *a, const struct agr_completion *c)
+{
+	for (size_t k = 0; k < sizeof(a->reports) / sizeof(a->reports[0]); k++) {
+		struct local_report *r = &a->reports[k];
+		if (!r->active || key_below(c->incarnation, c->report_seq, r->inc, r->seq))
+			continue;
+		r->active = false;
+		rec(a, AGR_LOG_INFO, a->self, "process_report_acknowledged",
+		    "our report of %s is notified (HTTP %d): not sent again", r->process,
+		    c->http_status);
+	}
+}
+
+/* A NOTIFIED about in's key. Taken from a member we heard claim it (its
+ * own word), or when two members name the same notifier (a late node
+ * hears the notifier's echo and a holder's re-tell); never when it names
+ * this node (we know what we did) nor without an open incident at that
+ * key (a record far ahead would silence every later failure). */
+static void take_notified(struct agreement *a, struct incident *in,
+			  const struct agr_completion *c, uint32_t from, uint32_t by)
+{
+	enum agr_incident_kind kind = in->kind;
+	uint32_t subj = in->subject;
+	if (in->stage == AGR_IS_COMPLETED) {
+		if (in->notify_emitted && in->completed_by == a->self && by != a->self &&
+		    !in->dup_logged) {
+			in->dup_logged = true;
+			a->ctr.duplicate_notifications++;
+			rec(a, AGR_LOG_WARN, subj, "duplicate",
+			    "%s incident of %s was notified by %s too (HTTP %d): duplicate",
+			    kind_name(kind), MNAME(a, subj), MNAME(a, by), c->http_status);
+		}
+		return;
+	}
+	bool trusted = by != a->self && by == from && claimed_by(in, by);
+	if (!trusted && by != a->self) {
+		if (in->vouch_by == by && in->vouch_from != from) {
+			trusted = true;
+		} else if (in->vouch_by == NONE) {
+			in->vouch_by = by;
+			in->vouch_from = from;
+		}
+	}
+	if (!trusted) {
+		untrusted(a, in, subj, from,
+			  by == a->self ? "a NOTIFIED naming this node" :
+					  "a NOTIFIED by a member we did not hear claim it");
+		return;
+	}
+	enum agr_host_status hs = kind == AGR_INCIDENT_HOST ? (enum agr_host_status)c->host_status :
+							    AGR_HOST_NORMAL;
+	mark_done(a, kind, subj, in->inc, in->seq, by, c->http_status, hs);
+	complete_from_record(a, in);
 }
 
 int agreement_on_completion(struct agreement *a, const struct agr_completion *c, uint64_t now)
@@ -2006,36 +2206,46 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		a->ctr.unknown_dropped++;
 		return -ENOENT;
 	}
-	if (from == a->self || subj == a->self || by == subj)
-		return 0;
 	enum agr_incident_kind kind = (enum agr_incident_kind)c->kind;
 	enum agr_stage stage = (enum agr_stage)c->stage;
+	if (from == a->self || by == subj)
+		return 0;
+	if (subj == a->self) {
+		if (kind == AGR_INCIDENT_PROCESS && stage == AGR_STAGE_NOTIFIED)
+			report_acknowledged(a, c);
+		return 0;
+	}
+	uint64_t seq = kind == AGR_INCIDENT_PROCESS ? c->report_seq : 0;
 	struct incident *in = incident_of(a, kind, subj);
+	bool same = in != NULL && in->inc == c->incarnation && in->seq == seq;
+
+	if (stage != AGR_STAGE_NOTIFIED && by != from) {
+		untrusted(a, same ? in : NULL, subj, from, "progress about another member's work");
+		return 0;
+	}
 
 	if (stage == AGR_STAGE_NOTIFIED) {
 		a->ctr.completions_heard++;
-		enum agr_host_status hs = kind == AGR_INCIDENT_HOST ?
-						  (enum agr_host_status)c->host_status :
-						  AGR_HOST_NORMAL;
-		mark_done(a, kind, subj, c->incarnation, by, c->http_status, hs);
-		if (in != NULL && in->inc <= c->incarnation && in->stage != AGR_IS_COMPLETED)
-			complete_from_record(a, in);
-		else if (in != NULL && in->stage == AGR_IS_COMPLETED && in->notify_emitted &&
-			 in->completed_by == a->self && by != a->self && in->inc == c->incarnation &&
-			 !in->dup_logged) {
-			in->dup_logged = true;
-			a->ctr.duplicate_notifications++;
-			rec(a, AGR_LOG_WARN, subj, "duplicate",
-			    "%s incident of %s was notified by %s too (HTTP %d): duplicate",
-			    kind_name(kind), MNAME(a, subj), MNAME(a, by), c->http_status);
+		if (!same) {
+			a->ctr.stale_dropped++;
+			return 0;
 		}
+		take_notified(a, in, c, from, by);
 		return 0;
+	}
+
+	if (stage == AGR_STAGE_ABANDONED || stage == AGR_STAGE_HANDED_OVER) {
+		if (!same || in->stage == AGR_IS_COMPLETED)
+			return 0;
+		if (!claimed_by(in, by)) {
+			untrusted(a, in, subj, from,
+				  stage == AGR_STAGE_ABANDONED ? "an ABANDONED" : "a HANDED_OVER");
+			return 0;
+		}
 	}
 
 	if (stage == AGR_STAGE_ABANDONED) {
 		/* The claimer gave up before fencing (the host came back). */
-		if (in == NULL || in->inc != c->incarnation || in->stage == AGR_IS_COMPLETED)
-			return 0;
 		if (in->claimer == by)
 			in->claimer = NONE;
 		in->progress_seen = in->claimer != NONE && in->claimer != a->self;
@@ -2050,8 +2260,26 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		return 0;
 	}
 
+	if (stage == AGR_STAGE_HANDED_OVER) {
+		/* Its delivery failed for good: the next rank acts now, and
+		 * does not fence again if it fenced (issue 10, item 9). */
+		if (kind == AGR_INCIDENT_HOST && c->host_status == AGR_HOST_NORMAL)
+			in->peer_fenced = true;
+		exclude(in, by);
+		if (in->claimer == by)
+			in->claimer = NONE;
+		rec(a, AGR_LOG_WARN, subj, "handed_over",
+		    "%s incident of %s: %s's notification failed for good; it handed the incident "
+		    "over (%s): the next rank acts now",
+		    kind_name(kind), MNAME(a, subj), MNAME(a, by),
+		    kind != AGR_INCIDENT_HOST ? "process" :
+		    c->host_status == AGR_HOST_NORMAL ? "it fenced the host" : "not fenced");
+		evaluate(a, in);
+		return 0;
+	}
+
 	/* Progress: someone is working on it. */
-	if (done_covers(a, kind, subj, c->incarnation)) {
+	if (done_covers(a, kind, subj, c->incarnation, seq)) {
 		echo_done(a, kind, subj, from);
 		return 0;
 	}
@@ -2060,28 +2288,47 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		a->ctr.stale_dropped++;
 		return 0;
 	}
-	if (in != NULL && in->inc != c->incarnation) {
-		if (in->inc > c->incarnation || in->stage != AGR_IS_OBSERVING) {
+	in = superseded(a, in, c->incarnation, seq);
+	if (in != NULL && (in->inc != c->incarnation || in->seq != seq)) {
+		if (!key_below(in->inc, in->seq, c->incarnation, seq) ||
+		    in->stage != AGR_IS_OBSERVING) {
 			a->ctr.stale_dropped++;
 			return 0;
 		}
-		if (kind == AGR_INCIDENT_HOST)
+		if (kind == AGR_INCIDENT_HOST) {
 			reset_observations(a, in, c->incarnation);
-		else
+		} else {
 			in->inc = c->incarnation;
+			in->seq = seq;
+		}
 	}
 	if (in == NULL) {
 		in = incident_open(a, kind, subj, c->incarnation);
 		if (in == NULL)
 			return 0;
+		in->seq = seq;
 		if (kind == AGR_INCIDENT_PROCESS)
 			in->deadline = a->now + a->cfg.process_grace_ns;
 	}
+	bool fenced_stage = stage == AGR_STAGE_FENCED ||
+			    (stage == AGR_STAGE_NOTIFYING && c->host_status == AGR_HOST_NORMAL);
+	if (is_excluded(in, by)) {
+		/* It handed over or overran its bound: its word on a fence
+		 * still counts (it claimed), its progress holds nobody back. */
+		if (fenced_stage && claimed_by(in, by))
+			in->peer_fenced = true;
+		evaluate(a, in);
+		return 0;
+	}
+	/* A fence is believed only from a member already heard claiming it
+	 * (a real claimer says CLAIMED a settle before it fences, and re-sends
+	 * its progress): one message cannot make a backup skip the fence. */
+	bool was_claimer = claimed_by(in, by);
+	set_claimed(in, by);
 	in->progress_seen = true;
 	in->progress_at = a->now;
 	bool by_committed = stage == AGR_STAGE_FENCED || stage == AGR_STAGE_NOTIFYING;
-	if (stage == AGR_STAGE_FENCED ||
-	    (stage == AGR_STAGE_NOTIFYING && c->host_status == AGR_HOST_NORMAL))
+	if (fenced_stage && was_claimer)
 		in->peer_fenced = true;
 	if (in->claimer == by) {
 		in->claimer_at = a->now;
@@ -2090,6 +2337,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		   stronger(a, by, by_committed, in->claimer, in->claimer_committed, subj)) {
 		in->claimer = by;
 		in->claimer_at = a->now;
+		in->claimer_since = a->now;
 		in->claimer_committed = by_committed;
 	}
 	bool acting_before_notify = in->stage == AGR_IS_SETTLING || in->stage == AGR_IS_FENCING ||
@@ -2103,7 +2351,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		in->stage = AGR_IS_DECLARED;
 		in->hold_logged = false;
 	} else if ((acting_before_notify || in->stage == AGR_IS_NOTIFYING) &&
-		   stage == AGR_STAGE_CLAIMED && by == from) {
+		   stage == AGR_STAGE_CLAIMED) {
 		/* A competing claim that does not beat ours: its claimer may
 		 * have missed our CLAIMED (deciders with different evidence
 		 * can both rank themselves 0, and a claim goes to a subset).
@@ -2116,6 +2364,39 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 	return 0;
 }
 
+static void broadcast_report(struct agreement *a, const struct local_report *r)
+{
+	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_PROCESS_REPORT, a->self);
+	act->incarnation = r->inc;
+	act->report_seq = r->seq;
+	act->failed_at_unix_ns = r->failed_at_unix_ns;
+	snprintf(act->process, sizeof(act->process), "%s", r->process);
+}
+
+/* One broadcast can be lost (issue 10, item 10): our reports go out again,
+ * backing off to 8 resend intervals, until a peer's NOTIFIED covers them
+ * (report_acknowledged) or idle_expiry passed. */
+static void tick_reports(struct agreement *a)
+{
+	for (size_t k = 0; k < sizeof(a->reports) / sizeof(a->reports[0]); k++) {
+		struct local_report *r = &a->reports[k];
+		if (!r->active || a->now < r->resend_at)
+			continue;
+		if (a->now >= r->started_at + a->cfg.idle_expiry_ns) {
+			r->active = false;
+			rec(a, AGR_LOG_ERROR, a->self, "process_report_unacknowledged",
+			    "our report of %s was never acknowledged as notified in %llu s: not sent "
+			    "again; check the segment and Masakari",
+			    r->process, (unsigned long long)(a->cfg.idle_expiry_ns / NS_PER_S));
+			continue;
+		}
+		broadcast_report(a, r);
+		if (r->interval < 8 * a->cfg.resend_interval_ns)
+			r->interval *= 2;
+		r->resend_at = a->now + r->interval;
+	}
+}
+
 int agreement_local_process_failed(struct agreement *a, const char *process,
 				   int64_t failed_at_unix_ns, uint64_t self_incarnation,
 				   uint64_t now)
@@ -2126,13 +2407,35 @@ int agreement_local_process_failed(struct agreement *a, const char *process,
 	if (!valid_name(process, AGR_PROCESS_MAX) || self_incarnation > AGR_INCARNATION_MAX ||
 	    failed_at_unix_ns < 0)
 		return -EINVAL;
-	struct agr_action *act = emit(a, AGR_ACT_BROADCAST_PROCESS_REPORT, a->self);
-	act->incarnation = self_incarnation;
-	act->failed_at_unix_ns = failed_at_unix_ns;
-	snprintf(act->process, sizeof(act->process), "%s", process);
+	/* A new report, even at the same incarnation (issue 10, item 10);
+	 * at least the failure's wall-clock ns, so it grows across restarts
+	 * of this daemon too. */
+	uint64_t seq = a->report_seq + 1;
+	if ((uint64_t)failed_at_unix_ns > seq)
+		seq = (uint64_t)failed_at_unix_ns;
+	a->report_seq = seq;
+	struct local_report *r = &a->reports[0];
+	for (size_t k = 0; k < sizeof(a->reports) / sizeof(a->reports[0]); k++) {
+		if (!a->reports[k].active) {
+			r = &a->reports[k];
+			break;
+		}
+		if (a->reports[k].started_at < r->started_at)
+			r = &a->reports[k];
+	}
+	memset(r, 0, sizeof(*r));
+	r->active = true;
+	r->inc = self_incarnation;
+	r->seq = seq;
+	r->failed_at_unix_ns = failed_at_unix_ns;
+	snprintf(r->process, sizeof(r->process), "%s", process);
+	r->started_at = a->now;
+	r->interval = a->cfg.resend_interval_ns;
+	r->resend_at = a->now + r->interval;
+	broadcast_report(a, r);
 	rec(a, AGR_LOG_WARN, a->self, "process_report",
 	    "%s died on this host: telling peers (a process failure if this host stays "
-	    "reachable)",
+	    "reachable); sent again until a peer tells us it is notified",
 	    process);
 	return 0;
 }
@@ -2158,8 +2461,8 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 		a->ctr.stale_dropped++;
 		return 0;
 	}
-	if (done_covers(a, AGR_INCIDENT_PROCESS, idx, r->incarnation)) {
-		echo_done(a, AGR_INCIDENT_PROCESS, idx, idx);
+	if (done_covers(a, AGR_INCIDENT_PROCESS, idx, r->incarnation, r->seq)) {
+		echo_done(a, AGR_INCIDENT_PROCESS, idx, idx); /* it stops re-sending */
 		return 0;
 	}
 	if (h->state == AGR_MEMBER_DEAD || h->state == AGR_MEMBER_LEFT) {
@@ -2168,12 +2471,16 @@ int agreement_on_process_report(struct agreement *a, const struct agr_process_re
 		    h->state == AGR_MEMBER_DEAD ? "dead" : "gone");
 		return 0;
 	}
-	struct incident *in = incident_of(a, AGR_INCIDENT_PROCESS, idx);
+	/* One process incident per host at a time: a newer report replaces a
+	 * completed one, else waits (its reporter sends it again). */
+	struct incident *in = superseded(a, incident_of(a, AGR_INCIDENT_PROCESS, idx),
+					 r->incarnation, r->seq);
 	if (in != NULL)
-		return 0; /* one process incident per host at a time */
+		return 0;
 	in = incident_open(a, AGR_INCIDENT_PROCESS, idx, r->incarnation);
 	if (in == NULL)
 		return 0;
+	in->seq = r->seq;
 	snprintf(in->process, sizeof(in->process), "%s", r->process);
 	in->failed_at_unix_ns = r->failed_at_unix_ns;
 	in->deadline = a->now + a->cfg.process_grace_ns;
@@ -2318,6 +2625,31 @@ int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t
 	return 0;
 }
 
+/* Our delivery failed for good (issue 10, item 9): a final 4xx, or the
+ * outbox gave up or could not store it (a failed fsync latches it
+ * broken). Announcing that as a completion would stop everyone; the
+ * next rank takes over now instead, told whether we fenced (it does not
+ * fence again), and this node no longer counts as a candidate. */
+static void hand_over(struct agreement *a, struct incident *in, int http_status)
+{
+	bool fenced = in->fence_confirmed || in->peer_fenced;
+	a->ctr.handovers++;
+	in->host_status = fenced ? AGR_HOST_NORMAL : AGR_HOST_UNKNOWN;
+	send_progress(a, in, AGR_STAGE_HANDED_OVER);
+	rec(a, AGR_LOG_ERROR, in->subject, "handed_over",
+	    "%s incident of %s (incarnation %llu): this node's notification failed for good "
+	    "(HTTP %d); handed to the next rank%s; see mimamorictl outbox",
+	    kind_name(in->kind), MNAME(a, in->subject), (unsigned long long)in->inc, http_status,
+	    in->kind != AGR_INCIDENT_HOST ? "" :
+	    fenced ? " (fenced: it will not fence again)" : " (not fenced)");
+	exclude(in, a->self);
+	in->stage = AGR_IS_DECLARED;
+	in->acted = false;
+	in->hold_logged = false;
+	in->deadline = NEVER;
+	in->progress_at = a->now;
+}
+
 int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 			       const char *subject, uint64_t incarnation, int http_status,
 			       uint64_t now)
@@ -2340,6 +2672,10 @@ int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 	    ok ? "" : " (delivery given up: nobody else will retry; operator action needed)");
 	if (in->stage == AGR_IS_COMPLETED) {
 		/* Someone else's NOTIFIED came first; ours was a duplicate. */
+		return 0;
+	}
+	if (!ok && in->stage == AGR_IS_NOTIFYING) {
+		hand_over(a, in, http_status);
 		return 0;
 	}
 	complete(a, in, a->self, http_status, in->host_status);
@@ -2495,6 +2831,7 @@ int agreement_tick(struct agreement *a, uint64_t now)
 	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++)
 		if (a->inc[i].stage != AGR_IS_NONE)
 			tick_incident(a, &a->inc[i]);
+	tick_reports(a);
 	if (a->want_scan) {
 		/* Members dead here without an incident (the table was full, or
 		 * an older incident of theirs was still running). */
@@ -2502,7 +2839,7 @@ int agreement_tick(struct agreement *a, uint64_t now)
 		for (uint32_t i = 0; i < a->n; i++) {
 			struct member *h = &a->m[i];
 			if (h->state != AGR_MEMBER_DEAD || h->host_incident != NONE ||
-			    done_covers(a, AGR_INCIDENT_HOST, i, h->inc))
+			    done_covers(a, AGR_INCIDENT_HOST, i, h->inc, 0))
 				continue;
 			struct incident *in = incident_open(a, AGR_INCIDENT_HOST, i, h->inc);
 			if (in == NULL)
@@ -2518,6 +2855,9 @@ uint64_t agreement_next_deadline(const struct agreement *a)
 {
 	assert(a != NULL);
 	uint64_t next = a->want_scan ? a->now + a->cfg.resend_interval_ns : NEVER;
+	for (size_t k = 0; k < sizeof(a->reports) / sizeof(a->reports[0]); k++)
+		if (a->reports[k].active && a->reports[k].resend_at < next)
+			next = a->reports[k].resend_at;
 	for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
 		const struct incident *in = &a->inc[i];
 		if (in->stage == AGR_IS_NONE)
@@ -2566,6 +2906,7 @@ void agreement_action_completion(const struct agreement *a, const struct agr_act
 	out->stage = act->stage;
 	out->host_status = act->host_status;
 	out->http_status = act->http_status;
+	out->report_seq = act->report_seq;
 }
 
 void agreement_action_process_report(const struct agreement *a, const struct agr_action *act,
@@ -2578,6 +2919,7 @@ void agreement_action_process_report(const struct agreement *a, const struct agr
 	snprintf(out->process, sizeof(out->process), "%s", act->process);
 	out->incarnation = act->incarnation;
 	out->failed_at_unix_ns = act->failed_at_unix_ns;
+	out->seq = act->report_seq;
 }
 
 /* ------------------------------------------------------------ queries */

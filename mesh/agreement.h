@@ -117,7 +117,17 @@
  * ----------------------------------
  * A node whose own probe saw its pacemaker-remoted (or another watched
  * process) die calls agreement_local_process_failed(): a process report is
- * broadcast at once. Peers open a PROCESS incident for H and wait
+ * broadcast at once, and again (every resend_interval, backing off to 8 of
+ * them) until a peer's NOTIFIED covers it (the notifier tells the
+ * reporter; any peer holding the record answers a re-sent report) or
+ * idle_expiry passed (ERROR record): one lost broadcast lost it before
+ * (issue 10, item 10). A report carries a sequence number (seq, at least
+ * the failure's wall-clock ns): PROCESS incidents and their NOTIFIED
+ * records are keyed by (incarnation, seq), so a second failure at the same
+ * incarnation is a new incident (before, it was dropped as already
+ * notified); a completed one gives way to it at once, an open one first
+ * runs to its end (the re-sent report opens the next). Peers open a
+ * PROCESS incident for H and wait
  * process_grace: if H is then ALIVE in membership (reachable), it is a
  * process failure and one node sends NOTIFY_PROCESS; if H went DEAD or
  * LEFT meanwhile, the PROCESS incident is dropped and the host path
@@ -142,9 +152,16 @@
  *    NOTIFYING) is sent at each step and re-sent every resend_interval
  *    while it works, NOTIFYING included for as long as Masakari has not
  *    answered (the shell's outbox is durable and keeps retrying: a
- *    notifier that still says NOTIFYING is alive and is not replaced);
- *    then NOTIFIED, with Masakari's HTTP status, once Masakari answered
- *    (or the outbox gave up); ABANDONED if it gives up without fencing.
+ *    notifier that still says NOTIFYING is alive and is not replaced
+ *    before progress_bound, below);
+ *    then NOTIFIED, with Masakari's HTTP status, once Masakari accepted it
+ *    (202, or 409 for a duplicate); ABANDONED if it gives up without
+ *    fencing. If its own delivery fails for good (a final 4xx, the outbox
+ *    gave up or could not store it: a failed fsync latches it broken),
+ *    that is not a completion: it sends HANDED_OVER, with host_status
+ *    NORMAL if the host is known fenced, and stops being a candidate; the
+ *    others drop it from the candidates and the next rank acts at once,
+ *    without fencing again when it was fenced (issue 10, item 9).
  *  - A claim heard first leads: a node that decides after hearing a
  *    peer's claim ranks behind that claimer, whatever the scores.
  *  - A claimer that has not emitted NOTIFY yet yields (and becomes a
@@ -165,8 +182,33 @@
  *    heard, since when the current notifier is the best one in our view)
  *    + r * takeover_step, unless NOTIFIED arrived. Ranks are recomputed
  *    whenever the view or the observations change: if the notifier is
- *    declared dead, the next one acts at once. Only a silent notifier is
- *    replaced: every progress message heard moves the base forward.
+ *    declared dead, the next one acts at once. A silent notifier is
+ *    replaced: every progress message heard moves the base forward, but
+ *    only for progress_bound (2 takeover steps) after it claimed: a
+ *    claimer still fencing (its fence keeps failing) or still waiting on
+ *    Masakari then no longer counts (record "notifier_overdue"), the next
+ *    rank acts, trusting its fence if it said FENCED, and Masakari's 409
+ *    absorbs a duplicate; its later progress holds nobody back.
+ *
+ * Trust (issue 10, item 5)
+ * -------------------------
+ * Members are authenticated (TLS names), but one compromised member must
+ * not be able to make the notifier skip its fence or end an incident for
+ * everyone. Progress (CLAIMED .. HANDED_OVER) is taken only about the
+ * sender's own work (notifier = from). A fence is believed (FENCED, or
+ * NOTIFYING NORMAL, or HANDED_OVER NORMAL) only from a member already
+ * heard claiming this incident (a real claimer says CLAIMED a settle
+ * before it fences, and re-sends its progress), ABANDONED and HANDED_OVER
+ * likewise. NOTIFIED is taken only for an open incident at that very key
+ * (a record for an incarnation far ahead would silence every later
+ * failure of that host), from a member heard claiming it, or when two
+ * members name the same notifier (a late node hears the notifier's own
+ * echo and a holder's re-tell), never when it names this node. Anything
+ * else is counted (untrusted_dropped) and recorded once per incident. A
+ * member that claims and then lies at every step is indistinguishable
+ * from a notifier: these rules bound it to incidents it takes part in.
+ * Wire compatibility: an older peer rejects HANDED_OVER (unknown stage),
+ * so it replaces the notifier only after its takeover step.
  *
  * Routing (per-node message rate flat in N)
  * -----------------------------------------
@@ -227,6 +269,10 @@
  *    step is left to the operator (that record).
  *  - After NOTIFIED (ours or gossiped): recorded per member; the same
  *    incident (incarnation <= the notified one) is never notified again;
+ *    a newer incarnation's failure opens a new incident at once, even
+ *    while the completed one lingers (completion_linger: before, a host
+ *    back and dead again within it was detected only when it ended;
+ *    issue 10, item 10);
  *    late observations and claims are answered, to their sender, with
  *    our NOTIFIED record.
  *  - Messages about incarnations below the member's current one are
@@ -318,6 +364,10 @@ enum agr_stage {
 	AGR_STAGE_NOTIFYING = 6,    /* committed: NOTIFY sent, waiting for
 				       Masakari (host_status says whether it
 				       was fenced) */
+	AGR_STAGE_HANDED_OVER = 7,  /* its delivery failed here for good (a
+				       final 4xx, the outbox gave up or could
+				       not store it): the next rank takes over
+				       now; host_status NORMAL: it fenced */
 };
 
 /* Same order as enum log_level (os/log.h). */
@@ -341,6 +391,8 @@ struct agr_completion {
 	uint32_t stage;       /* enum agr_stage */
 	uint32_t host_status; /* enum agr_host_status, NOTIFIED of a HOST incident */
 	int32_t http_status;  /* NOTIFIED: Masakari's answer (202, 409, or failure) */
+	uint64_t report_seq;  /* PROCESS: the report's sequence number (0: none,
+				 an older peer's) */
 };
 
 struct agr_process_report {
@@ -351,6 +403,10 @@ struct agr_process_report {
 	 * unknown): the notification's generated_time. Carried, never
 	 * compared with anything (clocks differ between hosts). */
 	int64_t failed_at_unix_ns;
+	/* This report among the reporter's (0: none, an older peer's): a
+	 * second failure at the same incarnation is a new report. Grows
+	 * across restarts too (at least the failure's wall-clock ns). */
+	uint64_t seq;
 };
 
 /* ---- actions -------------------------------------------------------------- */
@@ -379,7 +435,9 @@ struct agr_action {
 	const char *subject;
 	const char *peer;
 	/* SEND_OBSERVATION / SEND_COMPLETION: the members to send it to
-	 * (never self nor the subject; may be 0: nobody to tell). */
+	 * (never self; the subject only for the NOTIFIED of a PROCESS
+	 * incident, which its reporter waits for; may be 0: nobody to
+	 * tell). */
 	uint32_t n_dest;
 	const char *dest[AGR_MAX_DEST];
 	uint64_t incarnation;
@@ -392,6 +450,7 @@ struct agr_action {
 	uint64_t decided_at;        /* FENCE, NOTIFY_*: when this node decided (now) */
 	char process[AGR_PROCESS_MAX];
 	int64_t failed_at_unix_ns;  /* BROADCAST_PROCESS_REPORT, NOTIFY_PROCESS: as reported */
+	uint64_t report_seq;        /* BROADCAST_PROCESS_REPORT, PROCESS completions */
 	enum agr_log_level level;
 	/* LOG: a short machine tag ("declared", "notifier", "cancelled",
 	 * "fence_failed", ...) and one line for operators. */
@@ -428,6 +487,10 @@ struct agreement_config {
 	uint64_t fence_timeout_ns;      /* 60 s: the shell's fence timeout */
 	uint64_t notify_timeout_ns;     /* 30 s: part of the default takeover_step */
 	uint64_t takeover_step_ns;      /* 0 = settle + fence + notify timeouts */
+	/* How long a claimer's progress (FENCE_FAILED, NOTIFYING, ...) keeps
+	 * the backups waiting without a NOTIFIED: then the next rank acts.
+	 * 0 = 2 x the takeover step. */
+	uint64_t progress_bound_ns;
 	uint64_t fence_retry_min_ns;    /* 5 s */
 	uint64_t fence_retry_max_ns;    /* 60 s */
 	uint64_t process_grace_ns;      /* 10 s: > membership's detection time */
@@ -555,6 +618,11 @@ struct agr_counters {
 	uint64_t fences, fence_failures, notifications, completions_heard;
 	uint64_t duplicate_notifications; /* we notified and so did someone else */
 	uint64_t stale_dropped, unknown_dropped, table_full, logs_dropped;
+	/* completions not taken: progress about another member's work, a
+	 * NOTIFIED or FENCED from a member that never claimed the incident
+	 * (agreement.h, Trust) */
+	uint64_t untrusted_dropped;
+	uint64_t handovers; /* incidents handed to the next rank (ours) */
 };
 void agreement_counters(const struct agreement *a, struct agr_counters *out);
 

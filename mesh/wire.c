@@ -125,6 +125,8 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 		pb->completion.host_status = c->host_status;
 		pb->completion.has_http_status = c->http_status != 0;
 		pb->completion.http_status = c->http_status;
+		pb->completion.has_report_seq = c->report_seq != 0;
+		pb->completion.report_seq = c->report_seq;
 		env->body_case = MIMAMORI__MESH_ENVELOPE__BODY_COMPLETION;
 		env->completion = &pb->completion;
 		break;
@@ -141,6 +143,8 @@ const Mimamori__MeshEnvelope *mesh_wire_to_pb(const struct mesh_wire_msg *m,
 			pb->report.has_failed_at_unix_ns = true;
 			pb->report.failed_at_unix_ns = m->report.failed_at_unix_ns;
 		}
+		pb->report.has_seq = m->report.seq != 0;
+		pb->report.seq = m->report.seq;
 		env->body_case = MIMAMORI__MESH_ENVELOPE__BODY_PROCESS_REPORT;
 		env->process_report = &pb->report;
 		break;
@@ -265,6 +269,7 @@ static const char *completion_from_pb(const Mimamori__AgreementCompletion *pb, c
 	c->stage = pb->stage;
 	c->host_status = pb->host_status;
 	c->http_status = pb->http_status;
+	c->report_seq = pb->has_report_seq ? pb->report_seq : 0;
 	return NULL;
 }
 
@@ -338,6 +343,7 @@ static const char *decode(const Mimamori__MeshEnvelope *env, struct mesh_wire_ms
 				return "process failure time not after the epoch";
 			rp->failed_at_unix_ns = r->failed_at_unix_ns;
 		}
+		rp->seq = r->has_seq ? r->seq : 0;
 		return NULL;
 	}
 	default:

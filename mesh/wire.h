@@ -35,7 +35,7 @@
 /* The largest enum agr_stage (mesh/agreement.h) a completion may carry:
  * raise it with the enum (a newer stage from a newer peer is rejected, as
  * the core itself would). */
-#define MESH_WIRE_MAX_STAGE AGR_STAGE_NOTIFYING
+#define MESH_WIRE_MAX_STAGE AGR_STAGE_HANDED_OVER
 
 enum mesh_wire_kind {
 	MESH_WIRE_SWIM = 1,       /* membership_handle_message */

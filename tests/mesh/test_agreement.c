@@ -88,6 +88,10 @@ struct sim {
 	char posted[64][AGR_NAME_MAX];
 	enum agr_incident_kind posted_kind[64];
 	int n_posted;
+	/* this node's Masakari fails: it answers notify_fail_http (a final
+	 * 4xx, or 0: the outbox gave up or could not store it) */
+	int notify_fail_node;
+	int notify_fail_http;
 	bool verbose;
 };
 
@@ -175,6 +179,7 @@ static struct sim *sim_new(int n, const struct agreement_config *cfg)
 	s->fence_delay = 500 * MS;
 	s->notify_delay = 50 * MS;
 	s->drop_node = -1;
+	s->notify_fail_node = -1;
 	s->net = vnet_new(&(struct vnet_config){ .n = (uint32_t)n, .start_ns = 1 * S,
 						 .latency_ns = LATENCY, .max_steps = 5000000 },
 			  &(struct vnet_hooks){ .ctx = s, .deliver = on_deliver, .tick = on_tick,
@@ -244,9 +249,11 @@ static void record(struct sim *s, int node, const struct agr_action *a)
 static void masakari(struct sim *s, int node, const struct agr_action *a)
 {
 	int http = 202;
-	for (int k = 0; k < s->n_posted; k++)
+	for (int k = 0; k < s->n_posted && node != s->notify_fail_node; k++)
 		if (strcmp(s->posted[k], a->subject) == 0 && s->posted_kind[k] == a->incident)
 			http = 409;
+	if (node == s->notify_fail_node)
+		http = s->notify_fail_http;
 	if (http == 202) {
 		assert_true(s->n_posted < 64);
 		snprintf(s->posted[s->n_posted], AGR_NAME_MAX, "%s", a->subject);
@@ -699,7 +706,8 @@ static void test_fence_none_unknown(void **state)
 }
 
 /* Fence fails: retried with backoff by the notifier alone (its progress
- * keeps the backups waiting), never notified, logged as errors. With
+ * keeps the backups waiting) for progress_bound, then by the next rank too
+ * (issue 10, item 9), never notified, logged as errors. With
  * unfenced_notify_after = 2: UNKNOWN after the second failure. */
 static void test_fence_failed(void **state)
 {
@@ -713,12 +721,23 @@ static void test_fence_failed(void **state)
 	sim_run(s, s->net->now + 30 * S);
 	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, NULL), 0);
 	int fences = count(s, AGR_ACT_FENCE, NULL);
-	assert_true(fences >= 5 && fences <= 20); /* backoff 0.5, 1, 2, 2, ... s */
 	int notifier = first(s, AGR_ACT_FENCE, NULL)->node;
-	for (int k = 0; k < fences; k++)
-		assert_int_equal(nth(s, AGR_ACT_FENCE, NULL, k)->node, notifier);
-	assert_int_equal(count_event(s, "fence_failed", notifier), fences);
-	/* backoff: the gaps grow, capped */
+	uint64_t bound = 2 * (s->cfg.claim_settle_ns + s->cfg.fence_timeout_ns +
+			      s->cfg.notify_timeout_ns);
+	int own = 0, fencers = 0;
+	bool fenced_by[MAXN] = { false };
+	for (int k = 0; k < fences; k++) {
+		const struct record *f = nth(s, AGR_ACT_FENCE, NULL, k);
+		if (f->t < first(s, AGR_ACT_FENCE, NULL)->t + bound - 1 * S)
+			assert_int_equal(f->node, notifier);
+		own += f->node == notifier;
+		fencers += !fenced_by[f->node];
+		fenced_by[f->node] = true;
+	}
+	assert_true(own >= 5 && own <= 20); /* backoff 0.5, 1, 2, 2, ... s */
+	assert_true(fencers >= 2 && fencers <= (int)s->cfg.max_backups + 1);
+	assert_int_equal(count_event(s, "fence_failed", notifier), own);
+	/* backoff: the gaps grow, capped (the first fences are the notifier's) */
 	uint64_t g1 = nth(s, AGR_ACT_FENCE, NULL, 1)->t - nth(s, AGR_ACT_FENCE, NULL, 0)->t;
 	uint64_t g3 = nth(s, AGR_ACT_FENCE, NULL, 3)->t - nth(s, AGR_ACT_FENCE, NULL, 2)->t;
 	assert_true(g3 > g1);
@@ -1724,11 +1743,16 @@ static void test_committed_claim_wins(void **state)
 	assert_int_equal(solo_count(&o, AGR_ACT_SEND_COMPLETION, AGR_STAGE_CLAIMED, NULL), 1);
 	solo_completion(&o, worst, H, AGR_STAGE_NOTIFYING);
 	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 1);
+	/* Its first word: a claim, not yet a fence we believe (issue 10,
+	 * item 5); its re-sent progress is. */
+	struct agr_incident_info info;
+	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, H, &info), 0);
+	assert_false(info.fence_confirmed);
 	solo_advance(&o, 1 * S);
+	solo_completion(&o, worst, H, AGR_STAGE_NOTIFYING);
 	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 0);
 	assert_int_equal(solo_count(&o, AGR_ACT_NOTIFY_HOST, 0, NULL), 0);
 	solo_completion(&o, worst, H, AGR_STAGE_NOTIFIED);
-	struct agr_incident_info info;
 	assert_int_equal(agreement_incident(o.a, AGR_INCIDENT_HOST, H, &info), 0);
 	assert_int_equal(info.stage, AGR_IS_COMPLETED);
 	assert_string_equal(info.completed_by, worst);
@@ -1967,7 +1991,9 @@ static void test_routing_destinations(void **state)
 	assert_non_null(again);
 	assert_false(dest_has(again, top));
 	assert_true(again->n_dest >= r);
-	/* NOTIFIED heard; a late observation gets it back, to its sender only */
+	/* NOTIFIED heard (from a member that claimed it); a late observation
+	 * gets it back, to its sender only */
+	solo_completion(&o, host_names[5], H, AGR_STAGE_CLAIMED);
 	solo_completion(&o, host_names[5], H, AGR_STAGE_NOTIFIED);
 	before = o.n;
 	solo_observation(&o, host_names[7], H);
@@ -1982,36 +2008,6 @@ static void test_routing_destinations(void **state)
 	}
 	assert_int_equal(answers, 1);
 	agreement_free(o.a);
-}
-
-/* Masakari unreachable for a long time: the notifier's outbox keeps
- * retrying and it keeps saying NOTIFYING, so no backup takes over (one
- * NOTIFY, many takeover steps later). Once it goes silent (crashes), a
- * backup does, after a step. */
-static void test_no_takeover_while_notifying(void **state)
-{
-	(void)state;
-	struct sim *s = sim_new(5, NULL);
-	s->notify_delay = 10000 * S; /* never answers within the test */
-	sim_start(s);
-	int h = 0;
-	const char *H = s->names[h];
-	sim_crash(s, h);
-	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
-	uint64_t step = s->cfg.claim_settle_ns + s->cfg.fence_timeout_ns + s->cfg.notify_timeout_ns;
-	sim_run(s, s->net->now + 10 * step);
-	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
-	int x = first(s, AGR_ACT_NOTIFY_HOST, H)->node;
-	assert_int_equal(count_event(s, "takeover", -1), 0);
-	/* the notifier goes silent: one step (times the rank) later, a backup */
-	sim_crash(s, x);
-	sim_run(s, s->net->now + (uint64_t)(s->cfg.max_backups + 1) * step);
-	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
-	int y = nth(s, AGR_ACT_NOTIFY_HOST, H, 1)->node;
-	assert_int_not_equal(y, x);
-	/* as rank 1 after a step, or rank 0 once x's observation expired */
-	assert_int_equal(count_event(s, "takeover", y) + count_event(s, "notifier", y), 1);
-	sim_free(s);
 }
 
 static void test_deterministic(void **state)
@@ -2070,6 +2066,298 @@ static void test_bad_inputs(void **state)
 	sim_free(s);
 }
 
+/* ------------------------------------------------ issue 10, items 5, 9, 10 */
+
+/* Member `from` (authenticated: the shell checked its certificate) tells
+ * every other live node, but subject, a completion. */
+static void inject_completion(struct sim *s, int from, const char *notifier, int subject,
+			      uint64_t inc, enum agr_incident_kind kind, enum agr_stage stage,
+			      enum agr_host_status hs, int http)
+{
+	struct agr_completion c = { .incarnation = inc, .kind = kind, .stage = stage,
+				    .host_status = hs, .http_status = http };
+	snprintf(c.from, sizeof(c.from), "%s", s->names[from]);
+	snprintf(c.notifier, sizeof(c.notifier), "%s", notifier);
+	snprintf(c.subject, sizeof(c.subject), "%s", s->names[subject]);
+	for (int i = 0; i < s->n; i++) {
+		if (i == from || i == subject || !vnet_is_up(s->net, (uint32_t)i))
+			continue;
+		int rc = agreement_on_completion(s->node[i], &c, s->net->now);
+		assert_true(rc == 0 || rc == -ENOENT);
+		drain(s, i);
+	}
+}
+
+/* A member other than subject and notifier. */
+static int bystander(const struct sim *s, int subject, int notifier)
+{
+	for (int i = 0; i < s->n; i++)
+		if (i != subject && i != notifier)
+			return i;
+	fail_msg("no bystander");
+	return -1;
+}
+
+/* Item 5: one compromised member says FENCED about a host it never
+ * claimed: nobody takes that as a fence. The host is fenced before it is
+ * notified (today the notifier skipped its fence). */
+static void test_forged_fenced_ignored(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 0;
+	const char *H = s->names[h];
+	int x = expected_notifier(s, h, NULL);
+	int m = bystander(s, h, x);
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 20 * MS);
+	inject_completion(s, m, s->names[m], h, 0, AGR_INCIDENT_HOST, AGR_STAGE_FENCED,
+			  AGR_HOST_NORMAL, 0);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	const struct record *f = first(s, AGR_ACT_FENCE, H);
+	assert_non_null(f);
+	assert_true(f->t < first(s, AGR_ACT_NOTIFY_HOST, H)->t);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, H)->host_status, AGR_HOST_NORMAL);
+	sim_free(s);
+}
+
+/* Item 5: one compromised member cannot end an incident it never claimed:
+ * a NOTIFIED naming another member (the notifier-to-be), and one about an
+ * incarnation far ahead sent while the host is healthy (which switched
+ * off HA for that host: every later failure "already notified"). */
+static void test_forged_notified_ignored(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 0;
+	const char *H = s->names[h];
+	int x = expected_notifier(s, h, NULL);
+	int m = bystander(s, h, x);
+	sim_crash(s, h);
+	uint64_t crash_at = s->net->now;
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 20 * MS);
+	inject_completion(s, m, s->names[x], h, 0, AGR_INCIDENT_HOST, AGR_STAGE_NOTIFIED,
+			  AGR_HOST_NORMAL, 202);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, H)->node, x);
+	assert_true(first(s, AGR_ACT_NOTIFY_HOST, H)->t - crash_at < 1 * S);
+	sim_free(s);
+
+	s = sim_new(5, NULL);
+	sim_start(s);
+	inject_completion(s, m, s->names[m], h, AGR_INCARNATION_MAX, AGR_INCIDENT_HOST,
+			  AGR_STAGE_NOTIFIED, AGR_HOST_NORMAL, 202);
+	sim_run(s, s->net->now + 1 * S);
+	sim_crash(s, h);
+	crash_at = s->net->now;
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(first(s, AGR_ACT_NOTIFY_HOST, H)->node, x);
+	assert_true(first(s, AGR_ACT_NOTIFY_HOST, H)->t - crash_at < 1 * S);
+	sim_free(s);
+}
+
+/* Item 9: the notifier's own delivery fails for good (a final 4xx, or 0:
+ * the outbox gave up or could not store it): it hands the incident to the
+ * next rank at once, with the fence's outcome, instead of announcing a
+ * completion. The next rank notifies without fencing again. */
+static void test_handover_on_local_failure(void **state)
+{
+	(void)state;
+	const int codes[] = { 400, 0 };
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+		struct sim *s = sim_new(5, NULL);
+		sim_start(s);
+		int h = 1;
+		const char *H = s->names[h];
+		int x = expected_notifier(s, h, NULL);
+		s->notify_fail_node = x;
+		s->notify_fail_http = codes[k];
+		sim_crash(s, h);
+		sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+		sim_run(s, s->net->now + 30 * S);
+		assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+		const struct record *n0 = nth(s, AGR_ACT_NOTIFY_HOST, H, 0);
+		const struct record *n1 = nth(s, AGR_ACT_NOTIFY_HOST, H, 1);
+		assert_int_equal(n0->node, x);
+		assert_int_not_equal(n1->node, x);
+		bool ex[MAXN] = { false };
+		ex[x] = true;
+		assert_int_equal(n1->node, expected_notifier(s, h, ex));
+		assert_int_equal(n1->host_status, AGR_HOST_NORMAL);
+		/* at once, not a takeover step later */
+		assert_true(n1->t - n0->t < 1 * S);
+		/* the fence's outcome was carried: one fence */
+		assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+		/* everyone still holding it has the next rank's 202 */
+		for (int i = 0; i < 5; i++) {
+			struct agr_incident_info info;
+			if (i == h || agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info) != 0)
+				continue;
+			assert_int_equal(info.stage, AGR_IS_COMPLETED);
+			assert_int_equal(info.http_status, 202);
+		}
+		sim_free(s);
+	}
+}
+
+/* Item 9: a notifier that never gets an answer from Masakari (it keeps
+ * saying NOTIFYING), or whose fence keeps failing (FENCE_FAILED), keeps
+ * the backups waiting only for a bound: then the next rank acts (a
+ * duplicate is absorbed by Masakari's 409), trusting the notifier's fence
+ * when it said it fenced. */
+static void test_stuck_notifier_bounded(void **state)
+{
+	(void)state;
+	uint64_t step;
+	struct sim *s = sim_new(5, NULL);
+	s->notify_delay = 10000 * S; /* never answers within the test */
+	sim_start(s);
+	int h = 0;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	step = s->cfg.claim_settle_ns + s->cfg.fence_timeout_ns + s->cfg.notify_timeout_ns;
+	sim_run(s, s->net->now + 3 * step + 1 * S);
+	assert_int_equal(count_event(s, "takeover", -1), 0);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+	const struct record *n0 = nth(s, AGR_ACT_NOTIFY_HOST, H, 0);
+	const struct record *n1 = nth(s, AGR_ACT_NOTIFY_HOST, H, 1);
+	assert_int_not_equal(n1->node, n0->node);
+	/* not before the bound (2 steps), and one step after it at most */
+	/* (the bound runs from its claim, a settle and a fence before n0) */
+	assert_true(n1->t - n0->t >= 2 * step - 1 * S);
+	assert_true(n1->t - n0->t <= 3 * step + 1 * S);
+	assert_int_equal(n1->host_status, AGR_HOST_NORMAL);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	assert_true(count_event(s, "notifier_overdue", -1) >= 1);
+	/* Masakari never answers anyone: one more notifier per bound, up to
+	 * the last backup rank, then nobody (no storm) */
+	sim_run(s, s->net->now + 20 * step);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), (int)s->cfg.max_backups + 1);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 1);
+	sim_free(s);
+
+	/* The notifier's fence fails, every time; the others' works. */
+	s = sim_new(5, NULL);
+	sim_start(s);
+	int x = expected_notifier(s, h, NULL);
+	s->fence[x] = FENCE_FAIL;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 10 * step);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	const struct record *nt = first(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_int_not_equal(nt->node, x);
+	assert_true(nt->t - first(s, AGR_ACT_FENCE, H)->t >= 2 * step - 200 * MS);
+	assert_int_equal(nt->host_status, AGR_HOST_NORMAL);
+	sim_free(s);
+}
+
+/* Item 10: a host notified, back at a new incarnation, and dead again
+ * within the completed incident's linger: detected as fast as the first
+ * time (before, only once the linger ended). */
+static void test_second_failure_within_linger(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 2;
+	const char *H = s->names[h];
+	sim_crash(s, h);
+	uint64_t t0 = s->net->now;
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 3 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	uint64_t first_time = first(s, AGR_ACT_NOTIFY_HOST, H)->t - t0;
+	sim_revive(s, h);
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->net->now + 1 * S);
+	sim_crash(s, h);
+	uint64_t t1 = s->net->now;
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 1);
+	sim_run(s, s->net->now + 3 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 2);
+	const struct record *n1 = nth(s, AGR_ACT_NOTIFY_HOST, H, 1);
+	assert_int_equal(n1->inc, 1);
+	assert_true(n1->t - t1 < first_time + 500 * MS);
+	assert_int_equal(count(s, AGR_ACT_FENCE, H), 2);
+	sim_free(s);
+}
+
+/* Drops the next drop_node process reports (the filter's own budget). */
+static bool drop_process_reports(const struct sim *s, const struct msg *m)
+{
+	struct sim *w = (struct sim *)s;
+
+	if (m->type != M_PROC || w->drop_node <= 0)
+		return false;
+	w->drop_node--;
+	return true;
+}
+
+/* Item 10: a process report lost on its way (here: to every peer) is
+ * sent again until a peer answers with the notification's record. */
+static void test_process_report_lost(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 3;
+	const char *H = s->names[h];
+	s->drop = drop_process_reports;
+	s->drop_node = 4; /* the first report, to each of the 4 peers */
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted",
+							FAILED_AT, 0, s->net->now), 0);
+	drain(s, h);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 1);
+	/* acknowledged: the reports stop */
+	int reports = count(s, AGR_ACT_BROADCAST_PROCESS_REPORT, H);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_BROADCAST_PROCESS_REPORT, H), reports);
+	sim_free(s);
+}
+
+/* Item 10: a second process failure at the same incarnation (the daemon
+ * was not restarted, so neither was the membership incarnation) is a new
+ * report, notified again: inside the first one's linger, and after it. */
+static void test_process_second_failure_same_incarnation(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 3;
+	const char *H = s->names[h];
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted",
+							FAILED_AT, 0, s->net->now), 0);
+	drain(s, h);
+	sim_run(s, s->net->now + 5 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 1);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "pacemaker-remoted",
+							FAILED_AT + 5 * (int64_t)S, 0,
+							s->net->now), 0);
+	drain(s, h);
+	sim_run(s, s->net->now + 5 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 2);
+	assert_true(nth(s, AGR_ACT_NOTIFY_PROCESS, H, 1)->failed_at == FAILED_AT + 5 * (int64_t)S);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(agreement_local_process_failed(s->node[h], "nova-compute",
+							FAILED_AT + 40 * (int64_t)S, 0,
+							s->net->now), 0);
+	drain(s, h);
+	sim_run(s, s->net->now + 5 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_PROCESS, H), 3);
+	sim_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2101,9 +2389,15 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_probe_from_suspicion),
 		cmocka_unit_test(test_probe_ack_resets_run),
 		cmocka_unit_test(test_routing_destinations),
-		cmocka_unit_test(test_no_takeover_while_notifying),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_forged_fenced_ignored),
+		cmocka_unit_test(test_forged_notified_ignored),
+		cmocka_unit_test(test_handover_on_local_failure),
+		cmocka_unit_test(test_stuck_notifier_bounded),
+		cmocka_unit_test(test_second_failure_within_linger),
+		cmocka_unit_test(test_process_report_lost),
+		cmocka_unit_test(test_process_second_failure_same_incarnation),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

@@ -172,7 +172,9 @@ static void test_agreement_round_trips(void **state)
 		m.completion.stage = stage;
 		m.completion.host_status = stage == AGR_STAGE_NOTIFIED ? AGR_HOST_UNKNOWN : 0;
 		m.completion.http_status = stage == AGR_STAGE_NOTIFIED ? 409 : 0;
+		m.completion.report_seq = m.completion.kind == AGR_INCIDENT_PROCESS ? 77 : 0;
 		round_trip(&m, &out);
+		assert_int_equal(out.completion.report_seq, m.completion.report_seq);
 		assert_string_equal(out.completion.from, "compute-3");
 		assert_string_equal(out.completion.notifier, "compute-4");
 		assert_string_equal(out.completion.subject, "compute-7");
@@ -196,6 +198,10 @@ static void test_agreement_round_trips(void **state)
 	assert_string_equal(out.report.reporter, "compute-3");
 	assert_string_equal(out.report.process, "pacemaker_remoted");
 	assert_int_equal(out.report.incarnation, 5);
+	assert_int_equal(out.report.seq, 0); /* an older peer's: none */
+	m.report.seq = UINT64_C(1795694400500000000);
+	round_trip(&m, &out);
+	assert_true(out.report.seq == m.report.seq);
 }
 
 /* Packs m and expects unpacking to fail with a reason containing want. */
