@@ -29,6 +29,12 @@
  *     is unknown)                                -> GUEST_STOPPED
  *   - SIGKILL after a manager's stop request (libvirt escalating its own
  *     stop, whoever delivered the KILL)           -> GUEST_STOPPED
+ *   - any other death after a manager's stop request (a crash while
+ *     libvirt stops the guest: virsh destroy/shutdown) -> GUEST_STOPPED
+ *   - after anyone else's stop request (systemd at host shutdown, an
+ *     operator's kill): a SIGKILL from that same sender (escalation), a
+ *     crash or any exit                           -> GUEST_STOPPED;
+ *     a SIGKILL from another or unknown sender, OOM -> GUEST_FAILED
  *   - any other signal                            -> GUEST_FAILED, cause
  *     "SIGKILL from bash[4242]", "SIGSEGV (crash)" (kernel-generated or
  *     self-sent) or "killed by SIGKILL (sender unknown)"
@@ -41,6 +47,14 @@
  *     no signal -> GUEST_STOPPED "guest powered off / qemu exited 0".
  *   Only GUEST_FAILED notifies. A kernel exit for an incarnation already
  *   decided or notified is GUEST_MERGED.
+ * - Incoming live migration: libvirt's STARTED/MIGRATED opens an incarnation
+ *   that is the destination of a migration until RESUMED (any detail: the
+ *   guest runs here, post-copy included) or SUSPENDED/PAUSED (migrated
+ *   paused). Its qemu's death before that, whatever the cause (the stream
+ *   broken: qemu exits 1; a kill; the source's abort), is
+ *   GUEST_MIGRATION_FAILED: recorded and counted, never notified, since the
+ *   guest still runs on the source. The source's side is judged as any
+ *   guest: its own crash during a migration is a failure.
  * - pidfd exit (status unknown): VERDICT_INFO, the mapping is removed but
  *   the incarnation stays undecided: libvirt's event decides.
  * - A duplicate report of an exit already seen (pidfd then eBPF, matched by
@@ -65,7 +79,11 @@
  * ------------------------------------------------------------------
  * - STARTED (any detail): new incarnation (the tgid mapping is kept), INFO. If RUNNING
  *   already opened this run, libvirt is only catching up: nothing is reset.
- * - STOPPED/FAILED: decided already -> GUEST_MERGED, else GUEST_FAILED.
+ *   STARTED/MIGRATED marks it an incoming migration (above), and so does a
+ *   RUNNING fact that says so (the watcher's scan at (re)connection finds a
+ *   domain paused for an incoming migration).
+ * - STOPPED/FAILED: decided already -> GUEST_MERGED, else GUEST_FAILED
+ *   (GUEST_MIGRATION_FAILED during an incoming migration).
  * - CRASHED (any detail) and STOPPED/CRASHED (guest panic): GUEST_FAILED unless a
  *   failure was already notified (then MERGED). A kernel GUEST_STOPPED
  *   (libvirt killing the crashed guest, on_crash=destroy) does not count.
@@ -77,9 +95,12 @@
  *   LIFECYCLE, vir_domain_event "<EVENT>_<DETAIL>") exactly what
  *   masakari-instance-monitor forwards: STOPPED_SHUTDOWN, STOPPED_DESTROYED,
  *   STOPPED_FAILED, SUSPENDED_IOERROR, SUSPENDED_WATCHDOG,
- *   SUSPENDED_API_ERROR, SHUTDOWN_FINISHED; STOPPED_FAILED goes out as the
- *   GUEST_FAILED notification (same payload). Once a failure is notified
- *   in an incarnation nothing more is forwarded for it (MERGED).
+ *   SUSPENDED_API_ERROR, SHUTDOWN_FINISHED, but never STOPPED_FAILED: that
+ *   one is what Masakari's engine recovers, so it goes out only as the
+ *   GUEST_FAILED notification of the rules above, and both modes recover
+ *   the same guests (a libvirt kill, an escalated stop or a failed incoming
+ *   migration followed by STOPPED/FAILED is MERGED in both). Once a failure
+ *   is notified in an incarnation nothing more is forwarded for it (MERGED).
  * - I/O error: action REPORT -> GUEST_IO_ERROR (notify IO_ERROR/
  *   IO_ERROR_REPORT); NONE/PAUSE -> INFO, or with forward_all_events
  *   GUEST_FORWARDED IO_ERROR/IO_ERROR_NONE|PAUSE. At most one notification
@@ -124,6 +145,10 @@ struct incarnation {
 	bool notified;        /* failure notified (GUEST_FAILED) */
 	bool libvirt_started; /* libvirt's STARTED seen for it */
 	bool libvirt_stopped; /* libvirt's STOPPED seen for it */
+	/* libvirt's STARTED/MIGRATED and no RESUMED or SUSPENDED/PAUSED yet:
+	 * the destination of a live migration still loading the guest, which
+	 * runs on the source until then. */
+	bool incoming_migration;
 	uint8_t io_notified;  /* bit per I/O error action notified */
 };
 
@@ -564,6 +589,7 @@ static void on_running(struct correlator *c, const struct fact *f, struct out *o
 	struct incarnation *cur = &g->cur;
 	bool opened_by_libvirt = cur->qemu_tgid == 0 && !cur->decided && !cur->notified &&
 				 !cur->qemu_exited;
+	bool incoming = r->incoming_migration;
 	if (opened_by_libvirt) {
 		cur->qemu_tgid = r->tgid;
 	} else {
@@ -573,6 +599,8 @@ static void on_running(struct correlator *c, const struct fact *f, struct out *o
 			g->prev = *cur;
 		fresh_incarnation(cur, r->tgid);
 	}
+	if (incoming)
+		cur->incoming_migration = true;
 	g->tgid = r->tgid;
 }
 
@@ -594,6 +622,7 @@ static enum verdict_kind classify_guest_exit(const struct correlator *c,
 	if (WIFSIGNALED(ws)) {
 		int sig = WTERMSIG(ws);
 		const struct signal_fact *rec = killing_record(e, sig);
+		char what[VERDICT_CAUSE_LEN];
 		if (rec && is_manager(c, rec)) {
 			fmt(cause, len, "virsh destroy / libvirt stop (%s from %s)", sig_name(sig).s,
 			    sender_name(rec).s);
@@ -606,7 +635,33 @@ static enum verdict_kind classify_guest_exit(const struct correlator *c,
 			    sig_name(stop->sig).s, sender_name(stop).s);
 			return VERDICT_GUEST_STOPPED;
 		}
-		describe_signal(cause, len, e, sig);
+		describe_signal(what, sizeof(what), e, sig);
+		if (stop_by_mgr) {
+			/* A crash while libvirt stops the guest (virsh destroy,
+			 * shutdown, a completed migration's source) ends a stop
+			 * someone asked for: nothing to recover. */
+			fmt(cause, len, "%s while libvirt stopped the guest (%s from %s)", what,
+			    sig_name(stop->sig).s, sender_name(stop).s);
+			return VERDICT_GUEST_STOPPED;
+		}
+		if (stop && sig == SIGKILL) {
+			/* A service manager (systemd at host shutdown) escalating
+			 * its own stop sends both; a SIGKILL from anyone else is
+			 * a kill of its own. */
+			if (rec && rec->sender_tgid == stop->sender_tgid) {
+				fmt(cause, len, "stop escalated to SIGKILL by %s", sender_name(rec).s);
+				return VERDICT_GUEST_STOPPED;
+			}
+			fmt(cause, len, "%s during stop (%s from %s)", what, sig_name(stop->sig).s,
+			    sender_name(stop).s);
+			return VERDICT_GUEST_FAILED;
+		}
+		if (stop) {
+			fmt(cause, len, "%s during stop (%s from %s)", what, sig_name(stop->sig).s,
+			    sender_name(stop).s);
+			return VERDICT_GUEST_STOPPED;
+		}
+		copy_str(cause, len, what, sizeof(what));
 		return VERDICT_GUEST_FAILED;
 	}
 	if (!WIFEXITED(ws)) {
@@ -626,6 +681,11 @@ static enum verdict_kind classify_guest_exit(const struct correlator *c,
 		else
 			fmt(cause, len, "libvirt requested stop (%s from %s), exit code %d",
 			    sig_name(mgr->sig).s, sender_name(mgr).s, code);
+		return VERDICT_GUEST_STOPPED;
+	}
+	if (code != 0 && stop) {
+		fmt(cause, len, "exit code %d during stop (%s from %s)", code, sig_name(stop->sig).s,
+		    sender_name(stop).s);
 		return VERDICT_GUEST_STOPPED;
 	}
 	if (code != 0) {
@@ -687,6 +747,13 @@ static void guest_exit(struct correlator *c, struct guest *g, struct incarnation
 	v->kind = kind;
 	COPY(v->cause, cause);
 	inc->decided = true;
+	if (inc->incoming_migration) {
+		/* Whatever ended it, the guest never ran here. */
+		v->kind = VERDICT_GUEST_MIGRATION_FAILED;
+		fmt(v->cause, sizeof(v->cause),
+		    "incoming migration failed: %s (the guest runs on the source)", cause);
+		return;
+	}
 	if (kind == VERDICT_GUEST_FAILED) {
 		set_failed_payload(v);
 		inc->notified = true;
@@ -853,9 +920,19 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 {
 	struct name_buf evb = event_name(l->event), detb = detail_name(l->event, l->detail);
 	const char *ev = evb.s, *det = detb.s;
-	bool forward = c->cfg.forward_all_events && instance_monitor_forwards(l->event, l->detail);
 	bool stopped = l->event == VIR_DOMAIN_EVENT_STOPPED;
 	bool failed = stopped && l->detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
+	/* STOPPED_FAILED is what Masakari's engine recovers: judged, never
+	 * forwarded, so forward_all_events adds only what the engine ignores
+	 * and both modes recover the same guests. */
+	bool forward = c->cfg.forward_all_events && !failed &&
+		       instance_monitor_forwards(l->event, l->detail);
+	/* The guest runs here from the destination's RESUMED (MIGRATED, or
+	 * POSTCOPY once post-copy starts) or, migrated paused, SUSPENDED/PAUSED. */
+	bool incoming_done = inc->incoming_migration &&
+			     (l->event == VIR_DOMAIN_EVENT_RESUMED ||
+			      (l->event == VIR_DOMAIN_EVENT_SUSPENDED &&
+			       l->detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED));
 	bool panic = l->event == VIR_DOMAIN_EVENT_CRASHED ||
 		     (stopped && l->detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED);
 	bool merged = false;
@@ -872,9 +949,18 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 			v->kind = VERDICT_GUEST_FAILED;
 			fmt(v->cause, sizeof(v->cause), "guest panic (libvirt %s/%s)", ev, det);
 		}
+	} else if (failed && !inc->decided && inc->incoming_migration) {
+		v->kind = VERDICT_GUEST_MIGRATION_FAILED;
+		fmt(v->cause, sizeof(v->cause),
+		    "incoming migration failed: libvirt %s/%s (the guest runs on the source)", ev,
+		    det);
 	} else if (failed && !inc->decided) {
 		v->kind = VERDICT_GUEST_FAILED;
 		fmt(v->cause, sizeof(v->cause), "qemu failed (libvirt %s/%s)", ev, det);
+	} else if (incoming_done) {
+		inc->incoming_migration = false;
+		fmt(v->cause, sizeof(v->cause), "libvirt %s/%s: incoming migration completed", ev,
+		    det);
 	} else if (forward) {
 		/* What masakari-instance-monitor would send, but never a
 		 * second word on a failure already notified. */
@@ -934,13 +1020,15 @@ static void on_lifecycle(struct correlator *c, const struct fact *f, struct out 
 		if (!catching_up)
 			fresh_incarnation(cur, g->tgid);
 		cur->libvirt_started = true;
+		cur->incoming_migration = l->detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED;
 		g->has_prev = false; /* libvirt's stream has moved past prev */
 		set_guest(v, g, cur->qemu_tgid);
 		fmt(v->event, sizeof(v->event), "LIFECYCLE");
 		fmt(v->vir_domain_event, sizeof(v->vir_domain_event), "STARTED_%s",
 		    detail_name(l->event, l->detail).s);
-		fmt(v->cause, sizeof(v->cause), "libvirt STARTED/%s: new incarnation",
-		    detail_name(l->event, l->detail).s);
+		fmt(v->cause, sizeof(v->cause), "libvirt STARTED/%s: new incarnation%s",
+		    detail_name(l->event, l->detail).s,
+		    cur->incoming_migration ? " (incoming migration)" : "");
 		return;
 	}
 
@@ -1116,6 +1204,8 @@ const char *verdict_kind_name(enum verdict_kind kind)
 		return "process_stopped";
 	case VERDICT_UNMAPPED_EXIT:
 		return "unmapped_exit";
+	case VERDICT_GUEST_MIGRATION_FAILED:
+		return "guest_migration_failed";
 	case VERDICT_INFO:
 		return "info";
 	}

@@ -41,6 +41,10 @@ enum verdict_kind {
 	VERDICT_PROCESS_FAILED,     /* notify PROCESS STOPPED */
 	VERDICT_PROCESS_STOPPED,    /* orderly stop: recorded */
 	VERDICT_UNMAPPED_EXIT,      /* a watched comm died, belongs to no guest */
+	/* The destination's qemu of an incoming live migration died before the
+	 * guest ran here: the guest still runs on the source. Recorded and
+	 * counted, never notified (Masakari would restart a healthy guest). */
+	VERDICT_GUEST_MIGRATION_FAILED,
 	VERDICT_INFO,               /* anything else worth recording */
 };
 

@@ -61,6 +61,9 @@ struct guest_running_fact {
 	uint32_t tgid;
 	char uuid[FACT_UUID_LEN];
 	char name[FACT_NAME_LEN];
+	/* Found, when (re)connecting, as the destination of a live migration
+	 * still loading (libvirt's STARTED/MIGRATED came before we listened). */
+	bool incoming_migration;
 };
 
 struct libvirt_lifecycle_fact {

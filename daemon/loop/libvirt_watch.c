@@ -132,7 +132,30 @@ struct qemu_search {
 	const char *uuid;
 	char *name_out;
 	uint32_t found;
+	unsigned long long found_start; /* its start time, clock ticks since boot */
+	unsigned matches;
 };
+
+/* Field 22 of /proc/PID/stat (after the parenthesised comm, which may hold
+ * spaces); 0 when unreadable. */
+static unsigned long long proc_start_ticks(uint32_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	n = read_small_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	/* after ") ": state is field 3, starttime field 22 */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			    "%*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
 
 static bool match_qemu(uint32_t pid, const char *comm, void *arg)
 {
@@ -150,9 +173,17 @@ static bool match_qemu(uint32_t pid, const char *comm, void *arg)
 	if (qemu_cmdline_parse(cmdline, (size_t)n, got_uuid, got_name) != 0 ||
 	    strcmp(got_uuid, q->uuid) != 0)
 		return true;
-	q->found = pid;
-	snprintf(q->name_out, FACT_NAME_LEN, "%s", got_name);
-	return false;
+	/* Two qemu with one uuid: a previous run still exiting, or both ends
+	 * of a live migration between two libvirtd on one kernel (the tests).
+	 * The youngest is the one libvirt's event is about. */
+	unsigned long long start = proc_start_ticks(pid);
+	q->matches++;
+	if (q->found == 0 || start >= q->found_start) {
+		q->found = pid;
+		q->found_start = start;
+		snprintf(q->name_out, FACT_NAME_LEN, "%s", got_name);
+	}
+	return true;
 }
 
 /* Finds the qemu process whose -uuid is uuid. /proc is the host's even
@@ -163,6 +194,9 @@ static uint32_t find_qemu_tgid(const char *uuid, char name_out[FACT_NAME_LEN])
 	struct qemu_search q = { .uuid = uuid, .name_out = name_out };
 
 	proc_for_each(match_qemu, &q);
+	if (q.matches > 1)
+		log_info("libvirt: %u qemu processes carry uuid %s; the youngest, %u, is taken",
+			 q.matches, uuid, q.found);
 	return q.found;
 }
 
@@ -178,15 +212,40 @@ static void domain_ids(virDomainPtr dom, char uuid[FACT_UUID_LEN], char name[FAC
 	snprintf(name, FACT_NAME_LEN, "%s", n ? n : "");
 }
 
+/* The destination of an incoming live migration, found when we connect
+ * after its STARTED/MIGRATED: paused for the migration, and libvirt (9.0)
+ * refuses job statistics "available only on the source host". The source
+ * is paused for the migration only at the switch-over, and answers. */
+static bool incoming_migration(virDomainPtr dom)
+{
+	int state = 0, reason = 0, type = 0, n = 0;
+	virTypedParameterPtr params = NULL;
+
+	if (virDomainGetState(dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_PAUSED ||
+	    reason != VIR_DOMAIN_PAUSED_MIGRATION)
+		return false;
+	if (virDomainGetJobStats(dom, &type, &params, &n, 0) == 0) {
+		virTypedParamsFree(params, n);
+		return false;
+	}
+	return virGetLastErrorCode() == VIR_ERR_OPERATION_UNSUPPORTED;
+}
+
 /* The tgid<->guest mapping, confirmed: libvirt says the domain is active
- * and a qemu process carries its uuid. */
-static void emit_guest_running(struct libvirt_watch *w, virDomainPtr dom)
+ * and a qemu process carries its uuid. at_connect: a scan of the domains
+ * that were running before we listened, whose incoming migrations no
+ * STARTED/MIGRATED event will tell us about. */
+static void emit_guest_running(struct libvirt_watch *w, virDomainPtr dom, bool at_connect)
 {
 	struct fact f = { .kind = FACT_GUEST_RUNNING };
 	char cmd_name[FACT_NAME_LEN];
 
 	domain_ids(dom, f.guest.uuid, f.guest.name);
 	f.guest.tgid = find_qemu_tgid(f.guest.uuid, cmd_name);
+	f.guest.incoming_migration = at_connect && incoming_migration(dom);
+	if (f.guest.incoming_migration)
+		log_info("libvirt: guest %s (%s) is the destination of an incoming migration",
+			 f.guest.name, f.guest.uuid);
 	f.guest.ts_ns = mono_ns();
 	if (f.guest.tgid == 0) {
 		log_warn("libvirt: guest %s (%s) is active but no qemu process carries its uuid",
@@ -211,7 +270,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	/* STARTED resets the guest's incarnation in the core; the new qemu
 	 * tgid must follow it, not precede it. */
 	if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
-		emit_guest_running(w, dom);
+		emit_guest_running(w, dom, false);
 	return 0;
 }
 
@@ -292,7 +351,7 @@ static int connect_and_subscribe(struct libvirt_watch *w)
 	/* Guests that were already running when we (re)connected. */
 	n = virConnectListAllDomains(w->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	for (int i = 0; i < n; i++) {
-		emit_guest_running(w, doms[i]);
+		emit_guest_running(w, doms[i], true);
 		virDomainFree(doms[i]);
 	}
 	free(doms);

@@ -131,6 +131,7 @@ static void test_counters(void **state)
 		      "mimamori_verdicts_total{verdict=\"process_failed\"} 0\n"
 		      "mimamori_verdicts_total{verdict=\"process_stopped\"} 0\n"
 		      "mimamori_verdicts_total{verdict=\"unmapped_exit\"} 2\n"
+		      "mimamori_verdicts_total{verdict=\"guest_migration_failed\"} 0\n"
 		      "mimamori_verdicts_total{verdict=\"info\"} 0\n");
 	/* A kind this build does not know shows up rather than vanishing. */
 	metrics_verdict(m, (enum verdict_kind)99);

@@ -12,7 +12,11 @@
 #            guests/TEMPLATE.xml: qboot (idle 32 MiB guest, starts in < 1 s),
 #            panic (panics ~0.3 s after start: CRASHED/PANICKED then
 #            STOPPED/CRASHED), panic-seabios (the same through SeaBIOS and a
-#            boot sector, ~5 s).  UUID [random].
+#            boot sector, ~5 s), migrate (64 MiB, RAMDATA_MIB of random bytes in
+#            its RAM, for live migrations that take seconds).  UUID [random].
+#   RAMDATA_MIB [16]  size of the migrate guest's random RAM contents
+#   HOST_UUID [libvirt's own]  libvirtd.conf host_uuid: two instances on one
+#            machine need different ones to migrate between them
 #   ACCEL [auto]  kvm | tcg | auto (kvm when /dev/kvm is a character device that opens, else tcg)
 #   FRESH [1]     wipe the previous state first
 #   START_TIMEOUT [30]  seconds to wait for libvirtd
@@ -33,6 +37,8 @@ GUESTS=${GUESTS-vm1:qboot}
 ACCEL=${ACCEL:-auto}
 FRESH=${FRESH:-1}
 START_TIMEOUT=${START_TIMEOUT:-30}
+RAMDATA_MIB=${RAMDATA_MIB:-16}
+HOST_UUID=${HOST_UUID:-}
 CAPS_CACHE=${CAPS_CACHE-${TMPDIR:-/tmp}/mimamori-libvirt-cache-$(id -un)}
 T0=$EPOCHREALTIME
 log() { printf '[libvirt %6.2fs] %s\n' "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}')" "$*" >&2; }
@@ -89,6 +95,7 @@ for f in libvirt.conf libvirt-admin.conf; do
   if [ -f "/etc/libvirt/$f" ] && [ ! -e "$BASE/etc-libvirt/$f" ]; then cp "/etc/libvirt/$f" "$BASE/etc-libvirt/"; fi
 done
 sed "s#@LOG_FILE@#$BASE/logs/libvirtd.log#" "$HERE/libvirtd.conf" > "$BASE/libvirtd.conf"
+[ -z "$HOST_UUID" ] || printf 'host_uuid = "%s"\n' "$HOST_UUID" >> "$BASE/libvirtd.conf"
 # libvirtd insists on user/group libvirt-qemu (created by libvirt-daemon-system)
 getent passwd libvirt-qemu > /dev/null || {
   cat /etc/passwd > "$BASE/etc-passwd"
@@ -114,6 +121,7 @@ for g in $GUESTS; do
   sed -e "s#@NAME@#$name#g" -e "s#@UUID@#$uuid#g" -e "s#@DOMTYPE@#$DOMTYPE#g" \
       -e "s#@SERIAL_LOG@#$BASE/serial/$name.log#g" -e "s#@DISK@#$BASE/img/$name.img#g" \
       -e "s#@KERNEL@#$BASE/img/panic.kernel#g" \
+      -e "s#@IDLE_KERNEL@#$BASE/img/idle.kernel#g" -e "s#@RAMDATA@#$BASE/img/$name.ramdata#g" \
       "$HERE/guests/$tmpl.xml" > "$BASE/xml/$name.xml"
   # each SeaBIOS pvpanic guest boots its own copy of the boot sector (qemu locks images)
   if grep -q '@DISK@' "$HERE/guests/$tmpl.xml"; then install -m 0644 "$HERE/guests/panic.img" "$BASE/img/$name.img"; fi
@@ -122,6 +130,15 @@ for g in $GUESTS; do
       ld -m elf_i386 -Ttext 0 --oformat binary -o "$BASE/img/panic.kernel" "$BASE/img/panic-kernel.o" \
       || die "cannot build guests/panic-kernel.S (binutils)"
     rm -f "$BASE/img/panic-kernel.o"
+  fi
+  if grep -q "@IDLE_KERNEL@" "$HERE/guests/$tmpl.xml" && { [ ! -s "$BASE/img/idle.kernel" ] || [ "$HERE/guests/idle-kernel.S" -nt "$BASE/img/idle.kernel" ]; }; then
+    as --32 "$HERE/guests/idle-kernel.S" -o "$BASE/img/idle-kernel.o" &&
+      ld -m elf_i386 -Ttext 0 --oformat binary -o "$BASE/img/idle.kernel" "$BASE/img/idle-kernel.o" \
+      || die "cannot build guests/idle-kernel.S (binutils)"
+    rm -f "$BASE/img/idle-kernel.o"
+  fi
+  if grep -q "@RAMDATA@" "$HERE/guests/$tmpl.xml"; then
+    head -c "$((RAMDATA_MIB * 1024 * 1024))" /dev/urandom > "$BASE/img/$name.ramdata" || die "cannot write $BASE/img/$name.ramdata"
   fi
   echo "$name $uuid $tmpl" >> "$BASE/guests.list"
   NAMES="$NAMES $name"
