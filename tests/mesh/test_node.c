@@ -77,6 +77,12 @@ struct net {
 	bool drop_claim_evidence;
 	uint32_t claim_best, claim_other;
 	uint32_t claim_obs_dropped, claimed_dropped;
+	/* drop the next drop_reports process reports; reports broadcast */
+	uint32_t drop_reports, reports_sent;
+	/* node notify_fail_node's Masakari answers notify_fail_http */
+	bool notify_fail;
+	uint32_t notify_fail_node;
+	int notify_fail_http;
 };
 
 static void send_msg(struct net *w, uint32_t from, uint32_t to, const struct mesh_wire_msg *m)
@@ -129,6 +135,7 @@ static void drain(struct net *w, uint32_t i)
 						 &o->msg);
 				break;
 			case MNODE_OUT_BROADCAST:
+				w->reports_sent += o->msg.kind == MESH_WIRE_PROCESS_REPORT;
 				for (uint32_t d = 0; d < w->n; d++)
 					if (mnode_reachable(w->node[i], d))
 						send_msg(w, i, d, &o->msg);
@@ -215,7 +222,10 @@ static void hook_deliver(struct vnet *vn, uint32_t from, uint32_t to, const void
 						       vn->now), 0);
 	else
 		assert_int_equal(mnode_on_notify_result(nd, it->incident, it->subject,
-							it->incarnation, 202, vn->now), 0);
+							it->incarnation,
+							w->notify_fail && to == w->notify_fail_node ?
+								w->notify_fail_http : 202,
+							vn->now), 0);
 	drain(w, to);
 }
 
@@ -234,6 +244,11 @@ static bool hook_drop(const struct vnet *vn, uint32_t from, uint32_t to, const v
 
 	(void)vn;
 	(void)len;
+	if (w->drop_reports > 0 && it->kind == ITEM_MSG &&
+	    it->msg.kind == MESH_WIRE_PROCESS_REPORT) {
+		w->drop_reports--;
+		return true;
+	}
 	if (w->drop_claim_evidence && it->kind == ITEM_MSG && from == w->claim_best &&
 	    to == w->claim_other) {
 		if (it->msg.kind == MESH_WIRE_OBSERVATION) {
@@ -710,6 +725,68 @@ static void test_config_checks(void **state)
 	mnode_names_free(t);
 }
 
+/* Issue 10, item 10, through the composition: the first broadcast of a
+ * process report is lost to every peer; the reporter sends it again until
+ * the notifier's NOTIFIED reaches it, then stops. */
+static void test_process_report_resent_until_notified(void **state)
+{
+	static struct net w;
+	const uint32_t reporter = 2;
+
+	(void)state;
+	net_init(&w, 5, true);
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	w.drop_reports = 4;
+	assert_int_equal(mnode_local_process_failed(w.node[reporter], "pacemaker-remoted",
+						    1234, w.vn->now), 0);
+	drain(&w, reporter);
+	run_until(&w, 40 * NS_PER_S);
+	assert_int_equal(w.drop_reports, 0);
+	assert_int_equal(w.n_notifies, 1);
+	assert_int_equal(w.notifies[0].kind, AGR_ACT_NOTIFY_PROCESS);
+	assert_int_equal(w.notifies[0].subject, reporter);
+	assert_int_equal(w.n_fences, 0);
+	uint32_t sent = w.reports_sent;
+	assert_true(sent >= 2);
+	run_until(&w, 80 * NS_PER_S);
+	assert_int_equal(w.reports_sent, sent);
+	assert_int_equal(w.n_notifies, 1);
+	net_free(&w);
+}
+
+/* Issue 10, item 9, through the composition: Masakari refuses the
+ * notifier's COMPUTE_HOST for good (400): the next rank notifies at once,
+ * without a second fence. */
+static void test_failed_notification_handed_over(void **state)
+{
+	static struct net w;
+	const uint32_t victim = 4;
+	uint32_t best = 0;
+
+	(void)state;
+	net_init(&w, 5, true);
+	for (uint32_t i = 1; i < 4; i++)
+		if (agreement_score(w.names[i], w.names[victim]) >
+		    agreement_score(w.names[best], w.names[victim]))
+			best = i;
+	w.notify_fail = true;
+	w.notify_fail_node = best;
+	w.notify_fail_http = 400;
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	vnet_set_up(w.vn, victim, false);
+	run_until(&w, 20 * NS_PER_S);
+	assert_int_equal(w.n_fences, 1);
+	assert_int_equal(w.fences[0].by, best);
+	assert_int_equal(w.n_notifies, 2);
+	assert_int_equal(w.notifies[0].by, best);
+	assert_int_not_equal(w.notifies[1].by, best);
+	assert_int_equal(w.notifies[1].host_status, AGR_HOST_NORMAL);
+	assert_true(w.notifies[1].at - w.notifies[0].at < NS_PER_S);
+	net_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +798,8 @@ int main(void)
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_lost_abandoned_does_not_fence_a_returned_host),
 		cmocka_unit_test(test_competing_claims_converge_before_fencing),
+		cmocka_unit_test(test_process_report_resent_until_notified),
+		cmocka_unit_test(test_failed_notification_handed_over),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
