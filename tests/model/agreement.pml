@@ -11,7 +11,11 @@
  *   never notices; up to MAXLOSS lost messages. H's refutation is a
  *   membership event (-DNOREFUTE removes it, and with it incarnations).
  *   -DNOPARTITION, -DNOHCRASH, -DHSTART (H down from the start) narrow
- *   the environment for N=5.
+ *   the environment for N=5. -DMAXRESTART=1: a crashed decider starts
+ *   again with empty state. -DHDAEMON: H's daemon dies while its host
+ *   and kernel run on (refused connections; -DNOREFUSAL, the negative
+ *   control, takes a refused probe as unanswered and must be refuted).
+ *   -DK=k: H's observer ring is k < N-1 deciders.
  * - Membership (SWIM, abstracted, asynchronous): a decider holds H dead
  *   when it cannot reach H (first hand), or when a reachable peer gossips
  *   "H dead" at an incarnation >= the one it knows (SWIM lets DEAD at
@@ -52,12 +56,6 @@
  *   majority alive, computed exactly from current reachability). Spin
  *   must find a P1 counterexample (the heal race): run-spin.sh checks it.
  * - -DFENCE_NONE: fencing method "none" (notify right after the settle).
- * - Trust (issue 10, item 5): a FENCED is believed, and a NOTIFIED taken,
- *   only from a member already heard claiming the incident.
- * - -DHANDOVER (issue 10, item 9): a notifier's delivery may fail for
- *   good (once per run): it hands the incident over with its fence's
- *   outcome and is no longer a candidate; a backup may stop waiting for a
- *   claimer still fencing or notifying (progress_bound overrun).
  *
  * Timing assumptions, as guards (the real timers are long compared with
  * message delays and local processing):
@@ -76,11 +74,12 @@
  *
  * Properties
  * ----------
- * P1 (assert at every verdict): a verdict about H at incarnation i is
- *    reached only if H is down, or was at some point, while at
+ * P1 (assert at every FENCE, and at the NOTIFY with fencing "none"; not
+ *    at the verdict, which the code may hold): a decider acts on H at
+ *    incarnation i only if H is down, or was at some point, while at
  *    incarnation i, not connected to a majority of the N members (H plus
- *    the live deciders it could reach) - "never a failure declared for a
- *    host that is up and connected to a majority".
+ *    the live deciders it could reach) - "never a healthy host fenced":
+ *    up, connected to a majority, its daemon possibly down.
  * P2 (assert at every NOTIFY): at most one NOTIFY per incident unless
  *    the run was disrupted: a message was lost, a notifier crashed
  *    between its NOTIFY and its NOTIFIED broadcast, or a decider's timer
@@ -114,7 +113,15 @@
 #define HAS(m, i) (((m) >> (i)) & 1)
 #define POP(x) (HAS(x, 0) + HAS(x, 1) + HAS(x, 2) + HAS(x, 3) + HAS(x, 4))
 #define NEED (N / 2 + 1)            /* observations: a majority of N */
-#define QUORUM ((N - 1) / 2 + 1)    /* of H's K = N-1 observers */
+/* H's observer ring: K of the N-1 deciders (agreement.h: K = min(5,
+ * N-1) observers by rendezvous rank; -DK=2 with N=5 is a ring with
+ * K < N-1). The model's ring is deciders 1..K (the rank order is the id
+ * order); the others still probe and observe, and count for NEED. */
+#ifndef K
+#define K (N - 1)
+#endif
+#define OBSV ((1 << (K + 1)) - 2)   /* deciders 1..K */
+#define QUORUM (K / 2 + 1)          /* of H's K observers */
 
 #define S_OBS 0
 #define S_DECLARED 1
@@ -131,6 +138,8 @@ byte crash_inc;  /* ghost: incarnation at which H went down */
 byte side;       /* deciders cut off from H's side; bit 0 never set */
 byte hinc;       /* H's incarnation: 0, or 1 once it refuted */
 byte crashed, hung, crashes, losses;
+byte restarts;   /* -DMAXRESTART: crashed deciders started again, empty */
+bit hdown;       /* -DHDAEMON: H's daemon is down, its kernel answers */
 byte notifies[2];/* ghost: NOTIFY actions per incident (incarnation) */
 
 /* deciders' state; per-decider bits packed in bytes */
@@ -146,28 +155,6 @@ byte obs[MAXN], stage[MAXN], claimers[MAXN], known_dead[MAXN];
 byte opend[MAXN], cpend[MAXN], dpend[MAXN];
 byte opend1, cpend1, dpend1;
 byte cpendf;     /* sender's progress says FENCED (it committed) */
-#ifdef HANDOVER
-/* -DHANDOVER (issue 10, item 9): a notifier whose delivery failed for good
- * hands the incident over (HANDED_OVER, with its fence's outcome) and is
- * no longer a candidate, at most once per run (one failing Masakari
- * answer: a second would leave a decider of N=3 nobody to hand to); a
- * backup stops waiting for a claimer that overran progress_bound (still
- * fencing, or still waiting on Masakari): a duplicate, so disrupted.
- * excl[j]: the members j no longer waits for (itself once it handed over). */
-#ifdef MAXRESTART
-#error "HANDOVER does not model a restart's empty excl[]"
-#endif
-byte excl[MAXN];
-byte cpendh;     /* sender's progress is HANDED_OVER */
-bit handed;
-#define EXCL(j) excl[j]
-#define HANDED(i) HAS(cpendh, i)
-#define EXCL_ADD(j, i) excl[j] = excl[j] | B(i)
-#else
-#define EXCL(j) 0
-#define HANDED(i) 0
-#define EXCL_ADD(j, i) skip
-#endif
 
 #define LIVE(k) (!HAS(crashed, k))
 #define SIDE(i) HAS(side, i)
@@ -184,8 +171,8 @@ bit handed;
 #define VINC(j) HAS(vinc, j)
 #define IINC(j) HAS(iinc, j)
 #define NOT_DEAD(j) (ALL - known_dead[j])
-#define CAND(j) ((obs[j] | claimers[j]) & NOT_DEAD(j) & DEC & (ALL - EXCL(j)))
-#define LEAD(j) ((claimers[j] & NOT_DEAD(j) & (ALL - B(j)) & (ALL - EXCL(j))) != 0)
+#define CAND(j) ((obs[j] | claimers[j]) & NOT_DEAD(j) & DEC)
+#define LEAD(j) ((claimers[j] & NOT_DEAD(j) & (ALL - B(j))) != 0)
 #define RANK0(j) (HAS(CAND(j), j) && !LEAD(j) && (CAND(j) & (B(j) - 1) & DEC) == 0)
 
 #ifdef NAIVE
@@ -195,9 +182,14 @@ bit handed;
 #define DECIDE_OK(j) (stage[j] == S_OBS && HAS(vdead, j) && VINC(j) == IINC(j) && \
 		      POP(obs[j]) >= QUORUM && LOCAL_MAJ(j))
 #else
+#ifdef NOREFUSAL
+/* negative control of -DHDAEMON: a refused probe taken as unanswered */
+#define PROBE_FAILS(j) (h_crashed || !REACH(j, 0) || hdown)
+#else
 #define PROBE_FAILS(j) (h_crashed || !REACH(j, 0))
+#endif
 #define DECIDE_OK(j) (stage[j] == S_OBS && HAS(vdead, j) && VINC(j) == IINC(j) && \
-		      POP(obs[j]) >= NEED && POP(obs[j] & DEC) >= QUORUM)
+		      POP(obs[j]) >= NEED && POP(obs[j] & OBSV) >= QUORUM)
 #endif
 
 /* No "holds H dead" guard: the agreement probes from SUSPECT on and may
@@ -209,7 +201,7 @@ bit handed;
 #define ACTING(k) (stage[k] == S_CLAIMED || stage[k] == S_FENCING || stage[k] == S_NOTIFYING)
 #define FAST(k) (k < N && LIVE(k) && (OBSERVE_EN(k) || DECIDE_OK(k) || CLAIM_EN(k) || ACTING(k)))
 #define FAST_ANY (FAST(1) || FAST(2) || FAST(3) || FAST(4))
-#define LEASE1(j, k) (k < N && k != j && LIVE(k) && REACH(k, j) && ACTING(k) && !HAS(EXCL(j), k))
+#define LEASE1(j, k) (k < N && k != j && LIVE(k) && REACH(k, j) && ACTING(k))
 #define LEASE(j) (LEASE1(j, 1) || LEASE1(j, 2) || LEASE1(j, 3) || LEASE1(j, 4))
 #define CUTOFF1(j, k) (k < N && k != j && LIVE(k) && !REACH(k, j) && ACTING(k))
 #define CUTOFF(j) (CUTOFF1(j, 1) || CUTOFF1(j, 2) || CUTOFF1(j, 3) || CUTOFF1(j, 4))
@@ -231,9 +223,6 @@ bit handed;
 /* A fresh incident about the incarnation the view knows. */
 inline reset_incident(j)
 {
-#ifdef HANDOVER
-	excl[j] = 0;
-#endif
 	stage[j] = S_OBS;
 	obs[j] = 0;
 	claimers[j] = 0;
@@ -250,9 +239,6 @@ inline reset_incident(j)
 inline progress(j, fenced)
 {
 	cpend[j] = DEC - B(j);
-#ifdef HANDOVER
-	cpendh = cpendh & (ALL - B(j));
-#endif
 	SETBIT(cpend1, j, IINC(j));
 	SETBIT(cpendf, j, fenced)
 }
@@ -321,16 +307,9 @@ inline recv_claim(i, j)
 {
 	m = HAS(cpend1, i);
 	if
-	:: m == IINC(j) && (HAS(EXCL(j), i) || HANDED(i)) ->
-		/* handing over, or no longer waited for: its fence counts if it
-		 * claimed; it holds nobody back (no claim, no yield) */
-		if :: HAS(cpendf, i) && HAS(claimers[j], i) -> pfenced = pfenced | B(j) :: else -> skip fi;
-		if :: HANDED(i) && HAS(claimers[j], i) -> EXCL_ADD(j, i) :: else -> skip fi
-	:: m == IINC(j) && !HAS(EXCL(j), i) && !HANDED(i) ->
-		/* a fence is believed only from a member already heard claiming
-		 * (agreement.h, Trust; issue 10, item 5) */
-		if :: HAS(cpendf, i) && HAS(claimers[j], i) -> pfenced = pfenced | B(j) :: else -> skip fi;
+	:: m == IINC(j) ->
 		claimers[j] = claimers[j] | B(i);
+		if :: HAS(cpendf, i) -> pfenced = pfenced | B(j) :: else -> skip fi;
 		if
 		:: (stage[j] == S_CLAIMED || stage[j] == S_FENCING) && (HAS(cpendf, i) || i < j) ->
 			stage[j] = S_DECLARED  /* yield to a stronger claim */
@@ -346,16 +325,15 @@ inline recv_claim(i, j)
 	fi
 }
 
-/* A NOTIFIED is taken only from a member heard claiming the incident, at
- * the incident's own incarnation (agreement.h, Trust; issue 10, item 5).
- * DELIVER holds it while that member's claim to j is still in flight (the
- * code's NOTIFIED is re-sent, and echoed to late nodes). */
 inline recv_done(i, j)
 {
 	m = HAS(dpend1, i);
 	if
-	:: m == IINC(j) && HAS(claimers[j], i) ->
-		if :: m -> done1 = done1 | B(j) :: else -> skip fi;
+	:: m -> done1 = done1 | B(j)
+	:: else -> skip
+	fi;
+	if
+	:: m >= IINC(j) ->
 		done = done | B(j);
 		if
 		:: stage[j] != S_NOTIFYING && stage[j] != S_DONE -> stage[j] = S_DONE
@@ -405,19 +383,8 @@ inline recv_done(i, j)
 		opend[i] = opend[i] & (ALL - B(j)); recv_obs(i, j) } \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(cpend[i], j) && REACH(i, j) -> \
 		cpend[i] = cpend[i] & (ALL - B(j)); recv_claim(i, j) } \
-	:: d_step { i < N && i != j && LIVE(j) && HAS(dpend[i], j) && REACH(i, j) && \
-		    (HAS(claimers[j], i) || !HAS(cpend[i], j)) -> \
+	:: d_step { i < N && i != j && LIVE(j) && HAS(dpend[i], j) && REACH(i, j) -> \
 		dpend[i] = dpend[i] & (ALL - B(j)); recv_done(i, j) }
-#endif
-
-#ifdef HANDOVER
-/* j stops waiting for claimer k, which overran progress_bound still
- * fencing or notifying (no NOTIFIED): a duplicate is allowed */
-#define OVERDUE(k) \
-	:: d_step { k < N && k != j && LIVE(j) && stage[j] == S_DECLARED && HAS(CAND(j), j) && \
-		    !HAS(done, j) && HAS(claimers[j], k) && LEASE1(j, k) && \
-		    (stage[k] == S_FENCING || stage[k] == S_NOTIFYING) -> \
-		disrupted = 1; excl[j] = excl[j] | B(k) }
 #endif
 
 proctype node(byte j)
@@ -426,7 +393,7 @@ proctype node(byte j)
 end:
 	do
 	/* membership: first-hand detection (the probe that follows fails too) */
-	:: d_step { LIVE(j) && !HAS(vdead, j) && (h_crashed || !REACH(j, 0)) ->
+	:: d_step { LIVE(j) && !HAS(vdead, j) && (h_crashed || !REACH(j, 0) || hdown) ->
 		vdead = vdead | B(j);
 		if
 		:: OBSERVE_EN(j) -> observe(j)
@@ -443,7 +410,7 @@ end:
 	/* the probe of H failed: observe and broadcast */
 	:: d_step { LIVE(j) && OBSERVE_EN(j) -> observe(j) }
 	/* verdict */
-	:: d_step { LIVE(j) && DECIDE_OK(j) -> assert(h_crashed || HAS(h_cut, IINC(j))); /* P1 */ stage[j] = S_DECLARED }
+	:: d_step { LIVE(j) && DECIDE_OK(j) -> stage[j] = S_DECLARED }
 	/* rank 0 claims */
 	:: d_step { LIVE(j) && CLAIM_EN(j) -> claim(j) }
 	/* a backup's takeover timer */
@@ -465,6 +432,11 @@ end:
 		if
 		:: LIVE_UNFENCED(j) -> reset_incident(j) /* abandoned, loudly */
 		:: else ->
+			/* P1, at the FENCE (or the NOTIFY without fencing): a
+			 * verdict may be held (monitor down, members digests
+			 * differ), acting on it is what must never hit a host
+			 * that is up and connected to a majority */
+			assert(h_crashed || HAS(h_cut, IINC(j)));
 #ifdef FENCE_NONE
 			notify(j)
 #else
@@ -475,28 +447,6 @@ end:
 	/* fence confirmed: H is off; notify */
 	:: d_step { LIVE(j) && stage[j] == S_FENCING && NET_QUIET ->
 		go_down(IINC(j)); notify(j) }
-#ifdef HANDOVER
-	/* Masakari refused it for good: handed to the next rank with the
-	 * fence's outcome; the failed NOTIFY is no notification */
-	:: d_step { LIVE(j) && stage[j] == S_NOTIFYING && !handed ->
-		/* P3 holds it to the next rank only where no decider may be
-		 * lost (nobody left to hand to: the operator's, loudly) */
-		if
-		:: crashes < MAXCRASH || crashed != 0 -> disrupted = 1
-		:: else -> skip
-		fi;
-		handed = 1; notifies[IINC(j)]--;
-		excl[j] = excl[j] | B(j); stage[j] = S_DECLARED;
-		cpend[j] = DEC - B(j); SETBIT(cpend1, j, IINC(j));
-		cpendh = cpendh | B(j);
-#ifdef FENCE_NONE
-		cpendf = cpendf & (ALL - B(j))
-#else
-		cpendf = cpendf | B(j)
-#endif
-	}
-	OVERDUE(1) OVERDUE(2) OVERDUE(3) OVERDUE(4)
-#endif
 	/* Masakari answered: NOTIFIED */
 	:: d_step { LIVE(j) && stage[j] == S_NOTIFYING ->
 		stage[j] = S_DONE; done = done | B(j);
@@ -514,6 +464,26 @@ end:
 		if :: hung = hung | B(k) :: skip fi; \
 		if :: stage[k] == S_NOTIFYING -> disrupted = 1 :: else -> skip fi; \
 		UPDATE_CUT }
+
+/* A crashed decider's daemon starts again with empty state (systemd's
+ * restart after a crash): a new process that knows nothing of the
+ * incident (no observations, claims, completions; H as membership's
+ * push-pull gives it, alive at incarnation 0 until it learns more); what
+ * it had in flight is gone; its peers learn it is alive again. It may
+ * notify again (Masakari answers 409): a disruption for P2/P3, never
+ * for P1. */
+#define FORGET(x, k) known_dead[x] = known_dead[x] & (ALL - B(k))
+#define RESTART(k) \
+	:: atomic { !env_done && k < N && restarts < MAXRESTART && HAS(crashed, k) -> \
+		restarts++; disrupted = 1; \
+		crashed = crashed & (ALL - B(k)); hung = hung & (ALL - B(k)); \
+		opend[k] = 0; cpend[k] = 0; dpend[k] = 0; \
+		vdead = vdead & (ALL - B(k)); vinc = vinc & (ALL - B(k)); \
+		iinc = iinc & (ALL - B(k)); observed = observed & (ALL - B(k)); \
+		done = done & (ALL - B(k)); done1 = done1 & (ALL - B(k)); \
+		pfenced = pfenced & (ALL - B(k)); \
+		obs[k] = 0; claimers[k] = 0; known_dead[k] = 0; stage[k] = S_OBS; \
+		FORGET(1, k); FORGET(2, k); FORGET(3, k); FORGET(4, k) }
 
 #define LOSE(i, j) \
 	:: atomic { !env_done && i < N && j < N && i != j && losses < MAXLOSS && \
@@ -545,10 +515,22 @@ end:
 #endif
 #ifndef NOREFUTE
 	/* H hears the rumour of its death and refutes */
-	:: atomic { !env_done && !h_crashed && hinc == 0 && (HEARS(1) || HEARS(2) || HEARS(3) || HEARS(4)) ->
+	:: atomic { !env_done && !h_crashed && !hdown && hinc == 0 && (HEARS(1) || HEARS(2) || HEARS(3) || HEARS(4)) ->
 		hinc = 1; UPDATE_CUT }
 #endif
 	CRASH(1) CRASH(2) CRASH(3) CRASH(4)
+#ifdef HDAEMON
+	/* H's daemon dies (SIGKILL, OOM, assert) and stays down; the host
+	 * runs on and its kernel refuses connections to the daemon's port
+	 * (issue 10, item 2). Membership stops hearing H (it may hold H
+	 * dead, and gossips it; H cannot refute), but a probe that is
+	 * refused is not an unanswered probe: agreement_on_peer_refused
+	 * ends the run, so PROBE_FAILS is unchanged (H reachable: refused). */
+	:: atomic { !env_done && !h_crashed && !hdown -> hdown = 1 }
+#endif
+#ifdef MAXRESTART
+	RESTART(1) RESTART(2) RESTART(3) RESTART(4)
+#endif
 	LOSE_FROM(1) LOSE_FROM(2) LOSE_FROM(3) LOSE_FROM(4)
 	od
 }

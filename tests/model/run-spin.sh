@@ -104,12 +104,17 @@ echo "spin $(spin -V | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'): $model"
 check pass -O0 "N=3 crash+hang, partition+heal, refutation" -DN=3
 check pass -O0 "N=3 same, plus one lost message" -DN=3 -DMAXLOSS=1
 check pass -O0 "N=3 same, fencing method none" -DN=3 -DFENCE_NONE
-check pass -O2 "N=3 handover, overdue notifier (issue 10, item 9)" -DN=3 -DHANDOVER
-check pass -O2 "N=3 handover, no crash (P3: the next rank notifies)" -DN=3 -DHANDOVER -DMAXCRASH=0
 check refuted -O0 "N=3 NAIVE rule (negative control: heal race)" -DN=3 -DNAIVE
 check pass -O2 "N=4 crash+hang, partition+heal (FIFO)" -DN=4 -DFIFO -DNOREFUTE
 check pass -O2 "N=5 partitions+heal, no crash" -DN=5 -DNOHCRASH -DMAXCRASH=0 -DNOREFUTE
 check pass -O0 "N=5 H down, divergent views (yield, lead)" -DN=5 -DHSTART -DNOPARTITION -DNOREFUTE -DMAXCRASH=0
+# issue 10: a decider restarted with empty state after its crash; H's
+# daemon down with its kernel answering (and the control without the
+# refusal rule); H's observer ring smaller than the other members (K < N-1)
+check pass -O0 "N=3 decider crash + restart with empty state" -DN=3 -DMAXRESTART=1
+check pass -O0 "N=3 H's daemon down, its kernel refusing" -DN=3 -DHDAEMON
+check refuted -O0 "N=3 refused probe as unanswered (negative control)" -DN=3 -DHDAEMON -DNOREFUSAL
+check pass -O2 "N=5 observer ring K=2, partitions+heal, no crash" -DN=5 -DK=2 -DNOHCRASH -DMAXCRASH=0 -DNOREFUTE
 if [ "$full" = 1 ]; then
 	# ~45 M states, ~2.5 min and ~5 GB here since observing from SUSPECT on.
 	check pass -O2 "N=4 crash+hang, partition+heal, refutation (FIFO)" -DN=4 -DFIFO
@@ -117,6 +122,8 @@ if [ "$full" = 1 ]; then
 	check pass -O2 "N=4 fencing method none (FIFO)" -DN=4 -DFIFO -DFENCE_NONE
 	check pass -O2 "N=4 one lost message, no crash (FIFO)" -DN=4 -DFIFO -DMAXLOSS=1 -DMAXCRASH=0
 	check pass -O2 "N=5 H down, notifier crash or hang (FIFO)" -DN=5 -DFIFO -DHSTART -DNOPARTITION -DNOREFUTE
+	check pass -O2 "N=4 H's daemon down, crash+hang, partition+heal (FIFO)" -DN=4 -DFIFO -DNOREFUTE -DHDAEMON
+	check pass -O0 "N=3 restart and H's daemon down" -DN=3 -DMAXRESTART=1 -DHDAEMON
 fi
 
 echo "states explored in total: $total_states"
