@@ -127,6 +127,7 @@ static const struct key_spec mimamori_keys[] = {
 	{ "mesh", "cert_file", K_PATH, FIELD(mesh_cert_file) },
 	{ "mesh", "unreachable_window_ms", K_MILLISECONDS, FIELD(mesh_unreachable_window_ms),
 	  .min = 400, .max = 30000, .scale = 1 },
+	{ "mesh", "refused_means_alive", K_BOOL, FIELD(mesh_refused_means_alive) },
 	{ "mesh", "allow_insecure_tcp", K_BOOL, FIELD(mesh_allow_insecure_tcp) },
 	{ "fencing", "method", K_ENUM, FIELD(fencing_method), .choices = fencing_choices },
 	{ "fencing", "command", K_PATH, FIELD(fencing_command) },
@@ -242,6 +243,7 @@ void config_defaults(struct mimamori_config *cfg)
 	snprintf(cfg->fencing_method, sizeof(cfg->fencing_method), "%s", "pacemaker");
 	cfg->fencing_timeout_s = 60;
 	cfg->mesh_unreachable_window_ms = 1200;
+	cfg->mesh_refused_means_alive = true;
 	snprintf(cfg->crm_mon_path, sizeof(cfg->crm_mon_path), "%s", "/usr/sbin/crm_mon");
 	cfg->crm_mon_interval_s = 2;
 	assert_config_invariants(cfg); /* the defaults obey the key table */

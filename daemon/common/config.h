@@ -61,6 +61,7 @@ struct mimamori_config {
 	char mesh_ca_file[CONFIG_PATH_LEN];
 	char mesh_cert_file[CONFIG_PATH_LEN];    /* certificate + key, PEM */
 	long mesh_unreachable_window_ms; /* agreement: unanswered this long = observed */
+	bool mesh_refused_means_alive;   /* a suspected host refusing connections is up */
 	bool mesh_allow_insecure_tcp;    /* tcp:// (no TLS) accepted: tests only */
 	/* [fencing] how a failed host is fenced before Masakari is told */
 	char fencing_method[16];   /* pacemaker | command | none */

@@ -105,7 +105,7 @@ struct metrics {
 	_Atomic bool mesh_enabled, mesh_insecure;
 	_Atomic uint64_t mesh[METRICS_MESH_COUNTERS];
 	_Atomic int64_t mesh_members[METRICS_MESH_STATES];
-	_Atomic int64_t mesh_file_mismatch, mesh_verdicts_held;
+	_Atomic int64_t mesh_file_mismatch, mesh_verdicts_held, mesh_monitor_down;
 	struct histogram mesh_rtt;
 };
 
@@ -327,6 +327,12 @@ void metrics_mesh_set_members_file(struct metrics *m, int64_t mismatched, bool h
 		return;
 	atomic_store_explicit(&m->mesh_file_mismatch, mismatched, memory_order_relaxed);
 	atomic_store_explicit(&m->mesh_verdicts_held, held ? 1 : 0, memory_order_relaxed);
+}
+
+void metrics_mesh_set_monitor_down(struct metrics *m, int64_t n)
+{
+	if (m)
+		atomic_store_explicit(&m->mesh_monitor_down, n, memory_order_relaxed);
 }
 
 void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns)
@@ -570,6 +576,11 @@ static void render_mesh(FILE *f, const struct metrics *m)
 		   "notification) because the members files differ in the segment.");
 	fprintf(f, "mimamori_mesh_verdicts_held %" PRId64 "\n",
 		atomic_load_explicit(&m->mesh_verdicts_held, memory_order_relaxed));
+	put_header(f, "mimamori_mesh_monitor_down", "gauge",
+		   "Suspected members whose host refuses connections to the mesh port: the host "
+		   "is up, its mimamorid is down (crashed, stopped); reported, never fenced for it.");
+	fprintf(f, "mimamori_mesh_monitor_down %" PRId64 "\n",
+		atomic_load_explicit(&m->mesh_monitor_down, memory_order_relaxed));
 	put_histogram(f, &m->mesh_rtt);
 	put_header(f, "mimamori_mesh_messages_total", "counter",
 		   "Mesh messages sent to and received from peers.");
@@ -605,6 +616,10 @@ static void render_mesh(FILE *f, const struct metrics *m)
 	put_counter(f, "mimamori_mesh_declarations_total",
 		    "Failures (hosts, and processes of reachable hosts) this node's agreement declared.",
 		    load(&m->mesh[METRICS_MESH_DECLARATIONS]));
+	put_counter(f, "mimamori_mesh_peer_refusals_total",
+		    "Connects to a suspected member's mesh port that its host refused (TCP reset): "
+		    "evidence that the host is up and only its mimamorid is down.",
+		    load(&m->mesh[METRICS_MESH_PEER_REFUSALS]));
 	put_header(f, "mimamori_mesh_fences_total", "counter",
 		   "Fence attempts run by this node, by result.");
 	fprintf(f, "mimamori_mesh_fences_total{result=\"ok\"} %" PRIu64 "\n",

@@ -133,6 +133,8 @@ enum metrics_mesh_counter {
 	METRICS_MESH_DECLARATIONS,   /* mimamori_mesh_declarations_total: failures declared */
 	METRICS_MESH_FENCES_OK,      /* mimamori_mesh_fences_total{result="ok"} */
 	METRICS_MESH_FENCES_FAILED,  /* ...{result="failed"} (failed or timed out) */
+	METRICS_MESH_PEER_REFUSALS,  /* mimamori_mesh_peer_refusals_total: a suspected
+					member's host refused our connect */
 	METRICS_MESH_COUNTERS
 };
 
@@ -149,6 +151,9 @@ void metrics_mesh_observe_rtt_ns(struct metrics *m, uint64_t ns);
  * another members digest (mesh/node.h); mimamori_mesh_verdicts_held: 1
  * while this node holds its verdicts for it. */
 void metrics_mesh_set_members_file(struct metrics *m, int64_t mismatched, bool held);
+/* mimamori_mesh_monitor_down: members whose host refuses connections
+ * while they are suspected: host up, mimamorid down. */
+void metrics_mesh_set_monitor_down(struct metrics *m, int64_t n);
 
 /* ---- classification helpers for the call sites (pure) */
 

@@ -13,7 +13,13 @@
  * notifier's delivery callback and mesh_node_local_process_failed() queue
  * small control items (ctl ring, qlock); both wake the loop through an
  * eventfd. qlock and snap_lock are leaves; the mesh thread calls into the
- * notifier (submit) holding neither. */
+ * notifier (submit) holding neither.
+ *
+ * A suspected member's host is also asked directly, by a TCP connect to
+ * its mesh port (refusal_probe.h, on this loop): a refusal means its
+ * kernel is up and only its daemon is down, which the node takes as
+ * first-hand evidence against observing it unreachable
+ * (mnode_on_peer_refused); reported, never fenced on its own. */
 #include "daemon/mesh/mesh_node.h"
 
 #include <assert.h>
@@ -40,6 +46,7 @@
 #include "os/log.h"
 #include "daemon/mesh/members_file.h"
 #include "daemon/mesh/mesh_peers.h"
+#include "daemon/mesh/refusal_probe.h"
 #include "mesh/node.h"
 #include "mesh/wire.h"
 #include "core/notification.h"
@@ -70,6 +77,14 @@
 #define PUBLISH_EVERY_NS (500 * NS_PER_MS)
 /* Older than this (two missed publishes): the mesh thread is stuck. */
 #define VIEW_STALE_NS (2 * PUBLISH_EVERY_NS)
+/* Refusal probes: a quarter of the unreachable window between two
+ * connects to a suspected member (and each one's timeout), within these
+ * bounds: the first refusal lands well inside the window, and one lands
+ * within every 2 windows after it (the node's hold, mesh/agreement.h). */
+#define REFUSAL_EVERY_MIN_NS (50 * NS_PER_MS)
+#define REFUSAL_EVERY_MAX_NS (500 * NS_PER_MS)
+/* With no member to ask, the members are looked over this often anyway. */
+#define REFUSAL_SWEEP_IDLE_NS (1000 * NS_PER_MS)
 
 enum ctl_kind { CTL_PROCESS_FAILED = 1, CTL_DELIVERY, CTL_STOP };
 
@@ -109,6 +124,10 @@ struct member_log {
 	uint32_t heard_kind, heard_stage;
 	uint64_t heard_inc;
 	char heard_notifier[MESH_NAME_MAX];
+	/* refusal probes: the next connect, and the last refusal fed (mono
+	 * ns; 0: none since it was last alive) */
+	uint64_t refusal_next_ns;
+	uint64_t refused_at;
 };
 
 struct mesh_node {
@@ -152,6 +171,10 @@ struct mesh_node {
 	uint64_t crm_next_ns;
 	int crm_last_status; /* -1 before the first view */
 	struct crm_mon_view *view;
+	struct refusal_probe *refusal; /* NULL: [mesh] refused_means_alive = false */
+	uint64_t refusal_every_ns, refusal_hold_ns;
+	uint64_t refusal_sweep_ns; /* the next refusal_step with work */
+	bool refusal_kick;         /* news that may make a member worth asking: sweep now */
 	int epfd, timerfd, evfd;
 	pthread_t thread;
 	bool thread_started;
@@ -651,6 +674,7 @@ static void do_out(struct mesh_node *n, const struct mnode_out *o)
 			do_notify(n, o);
 		break;
 	case MNODE_OUT_MEMBER:
+		n->refusal_kick = true;
 		log_member(n, o);
 		if (!o->self && o->subject != MNODE_NONE && o->event.new_state == MESH_ALIVE)
 			supersede_host_notifications(n, &o->event);
@@ -680,6 +704,121 @@ static void input_rc(const char *what, int rc)
 {
 	if (rc < 0 && rc != -ENOENT)
 		log_debug("mesh: %s not taken: %s", what, strerror(-rc));
+}
+
+/* ---- refusal probes ------------------------------------------------------------ */
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Whether member i's host is worth asking: suspected in membership (its
+ * incident may still be on its way to the agreement), or with a host
+ * incident the agreement has not completed (a verdict, our own run). A
+ * host gone for good (fenced, notified) is not asked again. */
+static bool refusal_wanted(struct mesh_node *n, uint32_t i)
+{
+	struct mnode_member m;
+	struct agr_incident_info info;
+
+	if (i == n->self_idx || mnode_member(n->node, i, &m) != 0)
+		return false;
+	if (agreement_incident(mnode_agreement(n->node), AGR_INCIDENT_HOST, n->members.v[i].name,
+			       &info) == 0)
+		return info.stage != AGR_IS_COMPLETED;
+	return m.state == MESH_SUSPECT;
+}
+
+/* Members whose host refused within the hold and that are not alive:
+ * their daemon is down, their host is up (mimamori_mesh_monitor_down). */
+static void update_monitor_down(struct mesh_node *n, uint64_t now)
+{
+	int64_t down = 0;
+
+	for (uint32_t i = 0; i < n->members.n; i++) {
+		struct mnode_member m;
+		struct member_log *l = &n->logx[i];
+
+		if (l->refused_at == 0)
+			continue;
+		if (mnode_member(n->node, i, &m) == 0 &&
+		    (m.state == MESH_ALIVE || m.state == MESH_LEFT)) {
+			l->refused_at = 0; /* back (or gone in order) */
+			continue;
+		}
+		if (now < l->refused_at + n->refusal_hold_ns)
+			down++;
+	}
+	metrics_mesh_set_monitor_down(n->metrics, down);
+}
+
+static void refusal_results(struct mesh_node *n, uint64_t now)
+{
+	struct refusal_result r[16];
+	size_t k;
+
+	while ((k = refusal_probe_poll(n->refusal, now, r, 16)) > 0) {
+		for (size_t j = 0; j < k; j++) {
+			uint32_t i = r[j].member;
+			const char *name = n->members.v[i].name;
+			int rc;
+
+			if (r[j].outcome != REFUSAL_REFUSED) {
+				log_debug("mesh: refusal probe of %s: %s%s%s", name,
+					  refusal_outcome_name(r[j].outcome), r[j].err ? ": " : "",
+					  r[j].err ? strerror(r[j].err) : "");
+				continue;
+			}
+			metrics_mesh_add(n->metrics, METRICS_MESH_PEER_REFUSALS, 1);
+			/* -ENOENT: not suspected in the agreement (yet, or any
+			 * more): the next probe tells it again */
+			rc = mnode_on_peer_refused(n->node, i, now);
+			if (rc == 0 && n->logx[i].refused_at == 0)
+				log_warn("mesh: %s's host refuses connections to its mesh port: its "
+					 "mimamorid is down, the host is up; reported, not observed "
+					 "unreachable", name);
+			if (rc == 0)
+				n->logx[i].refused_at = now;
+			else
+				input_rc("refusal", rc);
+			drain(n);
+		}
+	}
+}
+
+/* Results, then a connect to each suspected member whose turn it is: at
+ * once after news (a suspicion, a peer's observation), else when a turn
+ * comes, and at least every REFUSAL_SWEEP_IDLE_NS. */
+static void refusal_step(struct mesh_node *n, uint64_t now)
+{
+	if (!n->refusal)
+		return;
+	refusal_results(n, now);
+	if (!n->refusal_kick && now < n->refusal_sweep_ns)
+		return;
+	n->refusal_kick = false;
+	n->refusal_sweep_ns = now + REFUSAL_SWEEP_IDLE_NS;
+	for (uint32_t i = 0; i < n->members.n; i++) {
+		struct member_log *l = &n->logx[i];
+		int rc;
+
+		if (!refusal_wanted(n, i))
+			continue;
+		if (now < l->refusal_next_ns || refusal_probe_running(n->refusal, i)) {
+			n->refusal_sweep_ns = min_u64(n->refusal_sweep_ns,
+						      l->refusal_next_ns > now ? l->refusal_next_ns
+									       : now + n->refusal_every_ns);
+			continue;
+		}
+		l->refusal_next_ns = now + n->refusal_every_ns;
+		n->refusal_sweep_ns = min_u64(n->refusal_sweep_ns, l->refusal_next_ns);
+		rc = refusal_probe_start(n->refusal, i, now);
+		if (rc < 0 && rc != -ENOENT)
+			log_debug("mesh: refusal probe of %s not started: %s", n->members.v[i].name,
+				  strerror(-rc));
+	}
+	update_monitor_down(n, now);
 }
 
 static void run_deferred(struct mesh_node *n)
@@ -753,6 +892,8 @@ static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64
 
 	if (m->kind == MESH_WIRE_COMPLETION)
 		log_heard(n, m);
+	if (m->kind == MESH_WIRE_OBSERVATION)
+		n->refusal_kick = true; /* may open an incident here */
 	rc = mnode_on_message(n->node, m, now);
 	if (rc < 0 && m->kind == MESH_WIRE_SWIM)
 		log_debug("mesh: %s from %s not taken: %s", mesh_msg_type_name(m->swim.type),
@@ -930,11 +1071,6 @@ static void handle_crm_results(struct mesh_node *n, uint64_t now)
 
 /* ---- the loop ---------------------------------------------------------------- */
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
 static uint64_t next_deadline(struct mesh_node *n)
 {
 	uint64_t d = min_u64(mnode_next_deadline(n->node), fence_runner_next_deadline(n->fence));
@@ -946,6 +1082,8 @@ static uint64_t next_deadline(struct mesh_node *n)
 	}
 	if (n->leaving)
 		d = min_u64(d, n->leave_deadline);
+	if (n->refusal)
+		d = min_u64(d, min_u64(n->refusal_sweep_ns, refusal_probe_next_deadline(n->refusal)));
 	return min_u64(d, n->view_at + PUBLISH_EVERY_NS);
 }
 
@@ -1061,6 +1199,9 @@ static void step(struct mesh_node *n)
 		if (!n->crm_disabled && !n->leaving && now >= n->crm_next_ns)
 			start_crm_mon(n, now);
 	}
+	/* A refusal counts before a tick could complete a run with it. */
+	if (n->refusal)
+		refusal_results(n, now);
 	/* Timers. A tick with no room for its work leaves its deadline <= now:
 	 * a few rounds, then the loop comes back at once. */
 	for (int i = 0; i < 8 && mnode_next_deadline(n->node) <= now; i++) {
@@ -1068,6 +1209,7 @@ static void step(struct mesh_node *n)
 		drain(n);
 	}
 	run_deferred(n);
+	refusal_step(n, now);
 	sync_counters(n);
 }
 
@@ -1203,6 +1345,7 @@ static void free_node(struct mesh_node *n)
 	rpc_server_close(n->server);
 	mesh_peers_free(n->peers);
 	fence_runner_free(n->fence);
+	refusal_probe_free(n->refusal);
 	proc_runner_free(n->crm);
 	mnode_free(n->node);
 	if (n->epfd >= 0)
@@ -1466,6 +1609,19 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	}
 	if (make_node(n, cfg, err, errlen) < 0)
 		goto fail;
+	if (cfg->mesh_refused_means_alive) {
+		uint64_t every = (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS / 4;
+
+		n->refusal_every_ns = every < REFUSAL_EVERY_MIN_NS ? REFUSAL_EVERY_MIN_NS
+				      : every > REFUSAL_EVERY_MAX_NS ? REFUSAL_EVERY_MAX_NS : every;
+		/* how long one refusal holds our observation (mesh/agreement.c) */
+		n->refusal_hold_ns = 2 * (uint64_t)cfg->mesh_unreachable_window_ms * NS_PER_MS;
+		n->refusal = refusal_probe_new(&n->members, n->self_idx, n->refusal_every_ns);
+		if (!n->refusal) {
+			snprintf(err, errlen, "mesh: refusal probes: %s", strerror(errno));
+			goto fail;
+		}
+	}
 
 	/* The loop's fds. */
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1473,7 +1629,8 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 	n->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (n->epfd < 0 || n->timerfd < 0 || n->evfd < 0 || epoll_add(n->epfd, n->timerfd) < 0 ||
 	    epoll_add(n->epfd, n->evfd) < 0 || epoll_add(n->epfd, fence_runner_fd(n->fence)) < 0 ||
-	    (n->crm && epoll_add(n->epfd, proc_runner_fd(n->crm)) < 0)) {
+	    (n->crm && epoll_add(n->epfd, proc_runner_fd(n->crm)) < 0) ||
+	    (n->refusal && epoll_add(n->epfd, refusal_probe_fd(n->refusal)) < 0)) {
 		snprintf(err, errlen, "mesh: event loop: %s", strerror(errno));
 		goto fail;
 	}
@@ -1507,6 +1664,10 @@ struct mesh_node *mesh_node_start(const struct mimamori_config *cfg, struct noti
 		 access(cfg->fencing_command, X_OK) < 0)
 		log_error("mesh: [fencing] command %s: %s: every fence will fail and failed hosts "
 			  "will not be notified", cfg->fencing_command, strerror(errno));
+	if (!n->refusal)
+		log_warn("mesh: [mesh] refused_means_alive = false: a member whose host refuses "
+			 "connections (its mimamorid crashed, the host is up) is treated like a "
+			 "dead host: fenced and notified");
 	if (!n->tls)
 		log_warn("mesh: INSECURE: [mesh] listen is %s: peers are NOT authenticated (no TLS "
 			 "certificate names); any process that reaches this port can speak for any "

@@ -11,6 +11,9 @@
  *                            callback--> mesh thread --> agreement
  *   mesh thread --every [pacemaker] interval--> crm_mon -X (child with a
  *                            timeout) --> crm_mon_parse --> agreement
+ *   mesh thread --suspected member: TCP connect to its mesh port
+ *                            (refusal_probe.h)--> refused: its host is up,
+ *                            its daemon down --> mnode_on_peer_refused
  *
  * Members are the members file's ("NAME URL" lines, members_file.h); this
  * node is the line whose NAME is [node] hostname. Messages go to the URL

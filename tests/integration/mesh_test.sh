@@ -10,6 +10,11 @@
 #     "exactly one" judged once a backup notifier's takeover would have
 #     posted too (query.py takeover-wait: the agreement's step with the
 #     [fencing] timeout written here)
+#  2b. a crashed mimamorid on a live host (issue 10, item 2): one SIGKILLed
+#     and started 1 s later, another SIGKILLed and left down (host up, port
+#     closed): neither fenced nor notified, judged after a backup's takeover
+#     window; both reported as monitor_down (record; metric on every peer
+#     while one stays down)
 #  3. 2|3 partition: the minority notifies nothing; the majority declares the
 #     minority's hosts (mesh/agreement.h: observations from 3 of 5), fences
 #     and notifies each exactly once; never a majority host; heal: all alive
@@ -36,7 +41,7 @@ require_root
 require_cmd ip nsenter unshare openssl curl iptables
 [ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
 [ -x "$MIMAMORICTL" ] || tap_bail "no mimamorictl at $MIMAMORICTL"
-tap_plan 42
+tap_plan 50
 
 state_dir mesh
 export BASE=$STATE_DIR/mesh
@@ -54,7 +59,7 @@ diagnostics() {
 on_cleanup diagnostics
 
 BASE=$BASE N=5 NS_PREFIX=mimt SUBNET=${T_MESH_SUBNET:-10.77.10} STALE=clean WAIT_ALIVE=0 FENCE_TIMEOUT=5 \
-    MIMAMORID="$MIMAMORID" MIMAMORICTL="$MIMAMORICTL" "$H/start.sh" > /dev/null ||
+    METRICS=1 MIMAMORID="$MIMAMORID" MIMAMORICTL="$MIMAMORICTL" "$H/start.sh" > /dev/null ||
     tap_bail "the mesh harness did not start"
 # shellcheck source=/dev/null
 . "$BASE/env.sh"
@@ -71,6 +76,9 @@ fence_count() { "$H/query.py" fences | json_eval "sum(1 for f in d if f['target'
 fence_total() { "$H/query.py" fences | json_len .; }
 stored_total() { stored | json_len .; }
 ctl() { "$H/node-ctl.sh" "$1" ctl "${@:2}"; }
+metric() { # NODE NAME: the sample NAME (no labels) of NODE's /metrics ([metrics] listen, METRICS=1)
+    "$H/node-ctl.sh" "$1" exec curl -s --max-time 5 "http://$(awk -v n="$1" '$1 == n { print $2 }' "$BASE/nodes.list"):9877/metrics" |
+        awk -v m="$2" '$1 == m { print $2 }'; }
 TAKEOVER_S=$("$H/query.py" takeover-wait) || tap_bail "query.py takeover-wait failed"
 # sleeps until a backup notifier's duplicate of the notification stored at
 # unix time FIRST would have been stored too
@@ -157,6 +165,39 @@ fencer=$("$H/query.py" fences | json_eval "[f['actor'] for f in d if f['target']
 tap_same "$posters" "$fencer" "one node queued the notification: the one that fenced ($fencer)"
 "$H/node-ctl.sh" "$V" poweron > /dev/null 2>&1 || tap_bail "cannot restart $V"
 tap_check "$V back (link up, daemon restarted): all 5 alive again" "$H/query.py" wait-alive 30
+
+# ================================================================ 2b. a crashed daemon on a live host
+# (issue 10, item 2) A SIGKILLed mimamorid leaves its host up: the host's
+# kernel resets the peers' connects to the mesh port (refusal_probe.h), their
+# evidence that only the monitor is down. D1 is started again 1 s later
+# (systemd's Restart=on-failure, RestartSec=1s), D2 stays down. Before the
+# refusal counted, both were declared, fenced and notified ~1.5 s after the
+# kill. Judged once a backup notifier's takeover would have posted too.
+D1=${NAMES[2]} D2=${NAMES[3]} PEERS=("${NAMES[0]}" "${NAMES[1]}" "${NAMES[4]}")
+s0=$(stored_total) f0=$(fence_total) TK=$EPOCHREALTIME
+"$H/node-ctl.sh" "$D2" kill || tap_bail "cannot SIGKILL $D2's mimamorid"
+"$H/node-ctl.sh" "$D1" kill || tap_bail "cannot SIGKILL $D1's mimamorid"
+sleep 1
+"$H/node-ctl.sh" "$D1" start > /dev/null 2>&1 || tap_bail "cannot start $D1's mimamorid again"
+d1_alive() { local p; for p in "${PEERS[@]}"; do [ "$("$H/query.py" state "$p" "$D1")" = ALIVE ] || return 1; done; }
+tap_check "$D1's mimamorid SIGKILLed and started 1 s later, $D2's SIGKILLed: $D1 alive again for ${PEERS[*]}" wait_for d1_alive 30
+monitor_down_noted() { # MEMBER: every peer recorded its monitor down since the kill
+    local p; for p in "${PEERS[@]}"; do
+        "$H/query.py" mesh-events "$p" "$TK" | json_eval "any(e['detail'].startswith('[monitor_down] $1\'s kernel refuses') for e in d)" | grep -q true || return 1
+    done; }
+tap_check "... every peer recorded [monitor_down] for $D1 and $D2" \
+    wait_for "monitor_down_noted $D1 && monitor_down_noted $D2" 10
+after_takeover "$TK"
+tap_same "$(fence_total)" "$f0" "... ${TAKEOVER_S} s later: no fence (their kernels answered: the hosts are up)"
+tap_same "$(stored_total)" "$s0" "... and no notification"
+gauges="" refusals=""
+for p in "${PEERS[@]}"; do gauges="$gauges $(metric "$p" mimamori_mesh_monitor_down)"; refusals="$refusals $(metric "$p" mimamori_mesh_peer_refusals_total)"; done
+tap_is "${gauges# }" "1 1 1" "... mimamori_mesh_monitor_down on ${PEERS[*]}: 1 ($D2 still down; refusals:$refusals)"
+"$H/node-ctl.sh" "$D2" start > /dev/null 2>&1 || tap_bail "cannot start $D2's mimamorid again"
+tap_check "$D2's mimamorid started again: all 5 alive" "$H/query.py" wait-alive 30
+gauge0() { local p; for p in "${PEERS[@]}"; do [ "$(metric "$p" mimamori_mesh_monitor_down)" = 0 ] || return 1; done; }
+tap_check "... mimamori_mesh_monitor_down back to 0 on ${PEERS[*]}" wait_for gauge0 10
+tap_same "$(fence_total) $(stored_total)" "$f0 $s0" "... still no fence and no notification"
 
 # ================================================================ 3. partition 2|3
 MIN=("${NAMES[0]}" "${NAMES[1]}") MAJ=("${NAMES[2]}" "${NAMES[3]}" "${NAMES[4]}")

@@ -570,7 +570,7 @@ static void test_example(void **state)
 	}
 	assert_false(ferror(f));
 	fclose(f);
-	assert_int_equal(keys, 36); /* every key of every section, once */
+	assert_int_equal(keys, 37); /* every key of every section, once */
 	config_defaults(&cfg);
 	if (config_load_buffer(&cfg, "example", text, used, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -585,6 +585,7 @@ static void test_example(void **state)
 	assert_string_equal(cfg.control_group, "");
 	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9877");
 	assert_false(cfg.mesh_enabled);
+	assert_true(cfg.mesh_refused_means_alive);
 	assert_false(cfg.mesh_allow_insecure_tcp);
 	assert_string_equal(cfg.fencing_method, "pacemaker");
 	assert_int_equal(cfg.fencing_timeout_s, 60);
