@@ -56,6 +56,12 @@
  *   majority alive, computed exactly from current reachability). Spin
  *   must find a P1 counterexample (the heal race): run-spin.sh checks it.
  * - -DFENCE_NONE: fencing method "none" (notify right after the settle).
+ * - Trust (issue 10, item 5): a FENCED is believed, and a NOTIFIED taken,
+ *   only from a member already heard claiming the incident.
+ * - -DHANDOVER (issue 10, item 9): a notifier's delivery may fail for
+ *   good (once per run): it hands the incident over with its fence's
+ *   outcome and is no longer a candidate; a backup may stop waiting for a
+ *   claimer still fencing or notifying (progress_bound overrun).
  *
  * Timing assumptions, as guards (the real timers are long compared with
  * message delays and local processing):
@@ -155,6 +161,28 @@ byte obs[MAXN], stage[MAXN], claimers[MAXN], known_dead[MAXN];
 byte opend[MAXN], cpend[MAXN], dpend[MAXN];
 byte opend1, cpend1, dpend1;
 byte cpendf;     /* sender's progress says FENCED (it committed) */
+#ifdef HANDOVER
+/* -DHANDOVER (issue 10, item 9): a notifier whose delivery failed for good
+ * hands the incident over (HANDED_OVER, with its fence's outcome) and is
+ * no longer a candidate, at most once per run (one failing Masakari
+ * answer: a second would leave a decider of N=3 nobody to hand to); a
+ * backup stops waiting for a claimer that overran progress_bound (still
+ * fencing, or still waiting on Masakari): a duplicate, so disrupted.
+ * excl[j]: the members j no longer waits for (itself once it handed over). */
+#ifdef MAXRESTART
+#error "HANDOVER does not model a restart's empty excl[]"
+#endif
+byte excl[MAXN];
+byte cpendh;     /* sender's progress is HANDED_OVER */
+bit handed;
+#define EXCL(j) excl[j]
+#define HANDED(i) HAS(cpendh, i)
+#define EXCL_ADD(j, i) excl[j] = excl[j] | B(i)
+#else
+#define EXCL(j) 0
+#define HANDED(i) 0
+#define EXCL_ADD(j, i) skip
+#endif
 
 #define LIVE(k) (!HAS(crashed, k))
 #define SIDE(i) HAS(side, i)
@@ -171,8 +199,8 @@ byte cpendf;     /* sender's progress says FENCED (it committed) */
 #define VINC(j) HAS(vinc, j)
 #define IINC(j) HAS(iinc, j)
 #define NOT_DEAD(j) (ALL - known_dead[j])
-#define CAND(j) ((obs[j] | claimers[j]) & NOT_DEAD(j) & DEC)
-#define LEAD(j) ((claimers[j] & NOT_DEAD(j) & (ALL - B(j))) != 0)
+#define CAND(j) ((obs[j] | claimers[j]) & NOT_DEAD(j) & DEC & (ALL - EXCL(j)))
+#define LEAD(j) ((claimers[j] & NOT_DEAD(j) & (ALL - B(j)) & (ALL - EXCL(j))) != 0)
 #define RANK0(j) (HAS(CAND(j), j) && !LEAD(j) && (CAND(j) & (B(j) - 1) & DEC) == 0)
 
 #ifdef NAIVE
@@ -201,7 +229,7 @@ byte cpendf;     /* sender's progress says FENCED (it committed) */
 #define ACTING(k) (stage[k] == S_CLAIMED || stage[k] == S_FENCING || stage[k] == S_NOTIFYING)
 #define FAST(k) (k < N && LIVE(k) && (OBSERVE_EN(k) || DECIDE_OK(k) || CLAIM_EN(k) || ACTING(k)))
 #define FAST_ANY (FAST(1) || FAST(2) || FAST(3) || FAST(4))
-#define LEASE1(j, k) (k < N && k != j && LIVE(k) && REACH(k, j) && ACTING(k))
+#define LEASE1(j, k) (k < N && k != j && LIVE(k) && REACH(k, j) && ACTING(k) && !HAS(EXCL(j), k))
 #define LEASE(j) (LEASE1(j, 1) || LEASE1(j, 2) || LEASE1(j, 3) || LEASE1(j, 4))
 #define CUTOFF1(j, k) (k < N && k != j && LIVE(k) && !REACH(k, j) && ACTING(k))
 #define CUTOFF(j) (CUTOFF1(j, 1) || CUTOFF1(j, 2) || CUTOFF1(j, 3) || CUTOFF1(j, 4))
@@ -223,6 +251,9 @@ byte cpendf;     /* sender's progress says FENCED (it committed) */
 /* A fresh incident about the incarnation the view knows. */
 inline reset_incident(j)
 {
+#ifdef HANDOVER
+	excl[j] = 0;
+#endif
 	stage[j] = S_OBS;
 	obs[j] = 0;
 	claimers[j] = 0;
@@ -239,6 +270,9 @@ inline reset_incident(j)
 inline progress(j, fenced)
 {
 	cpend[j] = DEC - B(j);
+#ifdef HANDOVER
+	cpendh = cpendh & (ALL - B(j));
+#endif
 	SETBIT(cpend1, j, IINC(j));
 	SETBIT(cpendf, j, fenced)
 }
@@ -307,9 +341,16 @@ inline recv_claim(i, j)
 {
 	m = HAS(cpend1, i);
 	if
-	:: m == IINC(j) ->
+	:: m == IINC(j) && (HAS(EXCL(j), i) || HANDED(i)) ->
+		/* handing over, or no longer waited for: its fence counts if it
+		 * claimed; it holds nobody back (no claim, no yield) */
+		if :: HAS(cpendf, i) && HAS(claimers[j], i) -> pfenced = pfenced | B(j) :: else -> skip fi;
+		if :: HANDED(i) && HAS(claimers[j], i) -> EXCL_ADD(j, i) :: else -> skip fi
+	:: m == IINC(j) && !HAS(EXCL(j), i) && !HANDED(i) ->
+		/* a fence is believed only from a member already heard claiming
+		 * (agreement.h, Trust; issue 10, item 5) */
+		if :: HAS(cpendf, i) && HAS(claimers[j], i) -> pfenced = pfenced | B(j) :: else -> skip fi;
 		claimers[j] = claimers[j] | B(i);
-		if :: HAS(cpendf, i) -> pfenced = pfenced | B(j) :: else -> skip fi;
 		if
 		:: (stage[j] == S_CLAIMED || stage[j] == S_FENCING) && (HAS(cpendf, i) || i < j) ->
 			stage[j] = S_DECLARED  /* yield to a stronger claim */
@@ -325,15 +366,16 @@ inline recv_claim(i, j)
 	fi
 }
 
+/* A NOTIFIED is taken only from a member heard claiming the incident, at
+ * the incident's own incarnation (agreement.h, Trust; issue 10, item 5).
+ * DELIVER holds it while that member's claim to j is still in flight (the
+ * code's NOTIFIED is re-sent, and echoed to late nodes). */
 inline recv_done(i, j)
 {
 	m = HAS(dpend1, i);
 	if
-	:: m -> done1 = done1 | B(j)
-	:: else -> skip
-	fi;
-	if
-	:: m >= IINC(j) ->
+	:: m == IINC(j) && HAS(claimers[j], i) ->
+		if :: m -> done1 = done1 | B(j) :: else -> skip fi;
 		done = done | B(j);
 		if
 		:: stage[j] != S_NOTIFYING && stage[j] != S_DONE -> stage[j] = S_DONE
@@ -383,8 +425,19 @@ inline recv_done(i, j)
 		opend[i] = opend[i] & (ALL - B(j)); recv_obs(i, j) } \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(cpend[i], j) && REACH(i, j) -> \
 		cpend[i] = cpend[i] & (ALL - B(j)); recv_claim(i, j) } \
-	:: d_step { i < N && i != j && LIVE(j) && HAS(dpend[i], j) && REACH(i, j) -> \
+	:: d_step { i < N && i != j && LIVE(j) && HAS(dpend[i], j) && REACH(i, j) && \
+		    (HAS(claimers[j], i) || !HAS(cpend[i], j)) -> \
 		dpend[i] = dpend[i] & (ALL - B(j)); recv_done(i, j) }
+#endif
+
+#ifdef HANDOVER
+/* j stops waiting for claimer k, which overran progress_bound still
+ * fencing or notifying (no NOTIFIED): a duplicate is allowed */
+#define OVERDUE(k) \
+	:: d_step { k < N && k != j && LIVE(j) && stage[j] == S_DECLARED && HAS(CAND(j), j) && \
+		    !HAS(done, j) && HAS(claimers[j], k) && LEASE1(j, k) && \
+		    (stage[k] == S_FENCING || stage[k] == S_NOTIFYING) -> \
+		disrupted = 1; excl[j] = excl[j] | B(k) }
 #endif
 
 proctype node(byte j)
@@ -447,6 +500,28 @@ end:
 	/* fence confirmed: H is off; notify */
 	:: d_step { LIVE(j) && stage[j] == S_FENCING && NET_QUIET ->
 		go_down(IINC(j)); notify(j) }
+#ifdef HANDOVER
+	/* Masakari refused it for good: handed to the next rank with the
+	 * fence's outcome; the failed NOTIFY is no notification */
+	:: d_step { LIVE(j) && stage[j] == S_NOTIFYING && !handed ->
+		/* P3 holds it to the next rank only where no decider may be
+		 * lost (nobody left to hand to: the operator's, loudly) */
+		if
+		:: crashes < MAXCRASH || crashed != 0 -> disrupted = 1
+		:: else -> skip
+		fi;
+		handed = 1; notifies[IINC(j)]--;
+		excl[j] = excl[j] | B(j); stage[j] = S_DECLARED;
+		cpend[j] = DEC - B(j); SETBIT(cpend1, j, IINC(j));
+		cpendh = cpendh | B(j);
+#ifdef FENCE_NONE
+		cpendf = cpendf & (ALL - B(j))
+#else
+		cpendf = cpendf | B(j)
+#endif
+	}
+	OVERDUE(1) OVERDUE(2) OVERDUE(3) OVERDUE(4)
+#endif
 	/* Masakari answered: NOTIFIED */
 	:: d_step { LIVE(j) && stage[j] == S_NOTIFYING ->
 		stage[j] = S_DONE; done = done | B(j);

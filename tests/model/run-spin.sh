@@ -104,6 +104,8 @@ echo "spin $(spin -V | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'): $model"
 check pass -O0 "N=3 crash+hang, partition+heal, refutation" -DN=3
 check pass -O0 "N=3 same, plus one lost message" -DN=3 -DMAXLOSS=1
 check pass -O0 "N=3 same, fencing method none" -DN=3 -DFENCE_NONE
+check pass -O2 "N=3 handover, overdue notifier (issue 10, item 9)" -DN=3 -DHANDOVER
+check pass -O2 "N=3 handover, no crash (P3: the next rank notifies)" -DN=3 -DHANDOVER -DMAXCRASH=0
 check refuted -O0 "N=3 NAIVE rule (negative control: heal race)" -DN=3 -DNAIVE
 check pass -O2 "N=4 crash+hang, partition+heal (FIFO)" -DN=4 -DFIFO -DNOREFUTE
 check pass -O2 "N=5 partitions+heal, no crash" -DN=5 -DNOHCRASH -DMAXCRASH=0 -DNOREFUTE
