@@ -2122,15 +2122,17 @@ static void set_claimed(struct incident *in, uint32_t i)
 }
 
 /* A completion we do not take (agreement.h, Trust): counted, and recorded
- * once per incident (a member that sends them is compromised or broken). */
+ * once per incident: WARN when no honest member sends it (a member that
+ * does is compromised or broken), DEBUG for a NOTIFIED still waiting for a
+ * second member's word (a late node's first echo, routinely). */
 static void untrusted(struct agreement *a, struct incident *in, uint32_t subj, uint32_t from,
-		      const char *what)
+		      enum agr_log_level level, const char *what)
 {
 	a->ctr.untrusted_dropped++;
 	if (in == NULL || in->untrusted_logged)
 		return;
-	in->untrusted_logged = true;
-	rec(a, AGR_LOG_WARN, subj, "untrusted_completion",
+	in->untrusted_logged = level <= AGR_LOG_WARN;
+	rec(a, level, subj, "untrusted_completion",
 	    "%s incident of %s: %s from %s not taken (a member that never claimed it cannot "
 	    "end it or vouch for a fence)",
 	    kind_name(in->kind), MNAME(a, subj), what, MNAME(a, from));
@@ -2182,9 +2184,12 @@ static void take_notified(struct agreement *a, struct incident *in,
 		}
 	}
 	if (!trusted) {
-		untrusted(a, in, subj, from,
-			  by == a->self ? "a NOTIFIED naming this node" :
-					  "a NOTIFIED by a member we did not hear claim it");
+		if (by == a->self)
+			untrusted(a, in, subj, from, AGR_LOG_WARN, "a NOTIFIED naming this node");
+		else
+			untrusted(a, in, subj, from, AGR_LOG_DEBUG,
+				  "a NOTIFIED by a member we did not hear claim it (until a "
+				  "second member names it)");
 		return;
 	}
 	enum agr_host_status hs = kind == AGR_INCIDENT_HOST ? (enum agr_host_status)c->host_status :
@@ -2220,7 +2225,8 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 	bool same = in != NULL && in->inc == c->incarnation && in->seq == seq;
 
 	if (stage != AGR_STAGE_NOTIFIED && by != from) {
-		untrusted(a, same ? in : NULL, subj, from, "progress about another member's work");
+		untrusted(a, same ? in : NULL, subj, from, AGR_LOG_WARN,
+			  "progress about another member's work");
 		return 0;
 	}
 
@@ -2238,7 +2244,7 @@ int agreement_on_completion(struct agreement *a, const struct agr_completion *c,
 		if (!same || in->stage == AGR_IS_COMPLETED)
 			return 0;
 		if (!claimed_by(in, by)) {
-			untrusted(a, in, subj, from,
+			untrusted(a, in, subj, from, AGR_LOG_WARN,
 				  stage == AGR_STAGE_ABANDONED ? "an ABANDONED" : "a HANDED_OVER");
 			return 0;
 		}
