@@ -2675,12 +2675,18 @@ int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 	rec(a, ok ? AGR_LOG_INFO : AGR_LOG_ERROR, idx, "notified",
 	    "%s incident of %s (incarnation %llu): Masakari answered %d%s", kind_name(kind),
 	    MNAME(a, idx), (unsigned long long)incarnation, http_status,
-	    ok ? "" : " (delivery given up: nobody else will retry; operator action needed)");
+	    ok ? "" :
+	    http_status == AGR_HTTP_REFUSED_MAINTENANCE ?
+		 " (refused: the host is on maintenance in Masakari; nobody else will retry: "
+		 "operator action needed)" :
+		 " (this node's delivery failed for good: handed to the next rank)");
 	if (in->stage == AGR_IS_COMPLETED) {
 		/* Someone else's NOTIFIED came first; ours was a duplicate. */
 		return 0;
 	}
-	if (!ok && in->stage == AGR_IS_NOTIFYING) {
+	/* A host on maintenance refuses every notifier alike: handing that
+	 * over would only repeat the refusal max_backups times. */
+	if (!ok && http_status != AGR_HTTP_REFUSED_MAINTENANCE && in->stage == AGR_IS_NOTIFYING) {
 		hand_over(a, in, http_status);
 		return 0;
 	}

@@ -551,7 +551,10 @@ void agreement_on_heard(struct agreement *a, uint64_t now);
 int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
 			      enum agr_fence_result result, uint64_t now);
 /* Masakari's final answer to NOTIFY_HOST / NOTIFY_PROCESS (http_status
- * 202 or 409 = accepted; anything else = given up). */
+ * 202 or 409 = accepted; AGR_HTTP_REFUSED_MAINTENANCE = refused for the
+ * host itself, final for every notifier: ends the incident, as an error;
+ * anything else = this node's delivery failed for good: handed over). */
+#define AGR_HTTP_REFUSED_MAINTENANCE (-409)
 int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 			       const char *subject, uint64_t incarnation, int http_status,
 			       uint64_t now);

@@ -936,12 +936,12 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 			struct pending_notify *p = &n->pending[i];
 			int http = c->delivered ? (int)c->http_status : (int)(c->http_status ? c->http_status : -1);
 
-			/* Not delivered, whatever the status: the agreement hands
-			 * the incident to the next rank (issue 10, item 9). A 409
-			 * refused (host on maintenance) must not read as the 409 of
-			 * a duplicate, which it takes as accepted. */
+			/* Not delivered: the agreement hands the incident to the
+			 * next rank (issue 10, item 9), except a 409 refused for a
+			 * host on maintenance, which every notifier would get: it
+			 * must not read as the 409 of a duplicate (accepted). */
 			if (!c->delivered && http == 409)
-				http = -409;
+				http = AGR_HTTP_REFUSED_MAINTENANCE;
 
 			if (!p->used || p->outbox_id != c->outbox_id)
 				continue;
