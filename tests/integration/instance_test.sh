@@ -20,7 +20,7 @@ require_root
 require_cmd virsh curl
 [ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
 
-if [ "$MODE" = noauth ]; then tap_plan 38; else tap_plan 8; fi
+if [ "$MODE" = noauth ]; then tap_plan 47; else tap_plan 8; fi
 
 state_dir "instance-$MODE"
 masakari_start "$STATE_DIR/masakari" MODE="$MODE" ENGINE=none DEDUP_WINDOW=0 "${PORTS[@]}" ||
@@ -49,7 +49,7 @@ write_conf() { # PROBE_MODE
     else
         printf 'endpoint_override = %s\n' "$MASAKARI_URL"
     fi
-    printf '[instance]\nlibvirt_uri = %s\n' "$LIBVIRT_DEFAULT_URI"
+    printf '[instance]\nlibvirt_uri = %s\nforward_all_events = %s\n' "$LIBVIRT_DEFAULT_URI" "${FORWARD_ALL:-false}"
     printf '[process]\nwatched = nova-compute\n[probe]\nmode = %s\n' "$1"
     # this run's own socket and port, not /run/mimamori's and 9877
     printf '[control]\nsocket = %s/control.sock\n[metrics]\nlisten = 127.0.0.1:%s\n' "$STATE_DIR" "$(free_port)"
@@ -101,6 +101,8 @@ start_guest() { # NAME
 }
 # virDomainEventType / virDomainEventStoppedDetailType
 STOPPED=5 STOPPED_DESTROYED=1 STOPPED_CRASHED=2 STOPPED_FAILED=5 CRASHED=8
+# a signal is pending for PID (shared queue): SIGTERM's bit, 1 << (15 - 1)
+sigterm_pending() { [ $(( 0x$(awk '$1 == "ShdPnd:" { print $2 }' "/proc/$1/status") & 0x4000 )) != 0 ]; }
 
 # started here, not inside tap_check: that runs in a subshell, and the
 # daemon's PID must stay known to this shell
@@ -137,6 +139,64 @@ tap_is "$(count_vm "$VM2")" 0 "virsh destroy of vm2: no notification"
 
 tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('instance_uuid') == '$VM2'")" 1 \
     "virsh destroy is recorded as an intentional stop"
+
+# ---- a crash while libvirt stops the guest (issue 10, item 7): qemu
+# SIGSTOPped, `virsh destroy` (libvirt's SIGTERM stays pending), then SIGABRT
+# and SIGCONT: qemu dies of the SIGABRT, in the middle of the stop the
+# operator asked for. Nothing to recover.
+start_guest vm2 || tap_bail "vm2 did not start"
+PID=$(qemu_pid vm2)
+kill -STOP "$PID"
+timeout 30 virsh -q destroy vm2 > /dev/null 2>&1 & DESTROY=$!
+wait_for "sigterm_pending $PID" 10 || tap_bail "step 'crash during destroy': libvirt's SIGTERM never reached vm2's qemu"
+kill -ABRT "$PID"; kill -CONT "$PID"
+wait "$DESTROY" || tap_bail "step 'crash during destroy': virsh destroy failed or took over 30s"
+wait_for "[ \$(libvirt_said $VM2 $STOPPED $STOPPED_DESTROYED) -ge 2 ]" 10 ||
+    tap_bail "libvirt never reported that event"
+tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('pid') == $PID and 'SIGABRT' in e.get('cause', '') and 'while libvirt stopped the guest (SIGTERM from libvirtd' in e.get('cause', '')")" 1 \
+    "SIGABRT while libvirt destroys vm2: an intentional stop, with the crash and libvirt's SIGTERM as its cause"
+tap_is "$(count_vm "$VM2")" 0 "... no notification"
+
+# ---- a stop escalated by its own sender (systemd's SIGTERM, then its
+# SIGKILL at host shutdown): this shell sends both to a SIGSTOPped qemu, so
+# the SIGTERM is never handled and libvirt says STOPPED/FAILED
+escalated_stop() { # NAME: sets PID (its qemu); waits for libvirt's STOPPED/FAILED
+    local pid n0 uuid; uuid=$(uuid_of "$1")
+    start_guest "$1" || tap_bail "$1 did not start"
+    pid=$(qemu_pid "$1"); n0=$(libvirt_said "$uuid" $STOPPED $STOPPED_FAILED)
+    kill -STOP "$pid"; kill -TERM "$pid"; kill -KILL "$pid"
+    wait_for "[ \$(libvirt_said $uuid $STOPPED $STOPPED_FAILED) -gt $n0 ]" 10 ||
+        tap_bail "step 'escalated stop of $1': libvirt never reported STOPPED/FAILED"
+    sleep 0.5   # a notification would be queued by now
+    PID=$pid
+}
+escalated_stop vm2
+tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('pid') == $PID and e.get('cause', '').startswith('stop escalated to SIGKILL by ')")" 1 \
+    "SIGTERM then SIGKILL from one sender: an intentional stop (escalation)"
+tap_is "$(events_count "e.get('verdict') == 'guest_merged' and e.get('instance_uuid') == '$VM2' and e.get('fact', {}).get('detail') == $STOPPED_FAILED")" 1 \
+    "... libvirt's STOPPED/FAILED after it merged"
+tap_is "$(count_vm "$VM2")" 0 "... no notification"
+
+# ---- the same with forward_all_events = true: the option adds only what
+# Masakari's engine ignores, never a STOPPED_FAILED the default would not send
+stop_daemon TERM
+FORWARD_ALL=true write_conf auto
+start_daemon || tap_bail "mimamorid (forward_all_events) did not start"
+escalated_stop vm2
+tap_is "$(events_count "e.get('verdict') == 'guest_stopped' and e.get('pid') == $PID")" 1 \
+    "forward_all_events: the escalated stop is an intentional stop too"
+tap_is "$(count_vm "$VM2")" 0 "forward_all_events: libvirt's STOPPED/FAILED after it is not forwarded"
+start_guest vm2 || tap_bail "vm2 did not start"
+PID=$(qemu_pid vm2)
+BEFORE=$(count_vm "$VM2")
+kill -KILL "$PID"
+tap_check "forward_all_events: SIGKILL of vm2's qemu is still notified" wait_for "[ \$(count_vm $VM2) = $((BEFORE + 1)) ]" 10
+wait_for "[ \$(events_count \"e.get('verdict') == 'guest_merged' and e.get('pid') == $PID\") -ge 1 ]" 10 ||
+    tap_bail "step 'forward_all_events kill': libvirt's STOPPED/FAILED never merged"
+tap_is "$(count_vm "$VM2")" $((BEFORE + 1)) "... once"
+stop_daemon TERM
+write_conf auto
+start_daemon || tap_bail "mimamorid did not restart"
 
 # ---- guest panic: one notification (masakari-monitors drops these)
 virsh -q start panic1 > /dev/null
