@@ -2881,9 +2881,16 @@ uint64_t agreement_next_deadline(const struct agreement *a)
 			t = in->window_at;
 		if (in->probing && in->probe_at < t)
 			t = in->probe_at;
-		if (in->probing && !in->observed && in->run_start != NEVER &&
-		    in->run_start + a->cfg.unreachable_window_ns < t)
-			t = in->run_start + a->cfg.unreachable_window_ns;
+		if (in->probing && !in->observed && in->run_start != NEVER) {
+			/* When run_complete() can first hold: a refusal's hold
+			 * ends later than the window (offering the window's end
+			 * while held would be a deadline in the past: a spin). */
+			uint64_t done = in->run_start + a->cfg.unreachable_window_ns;
+			if (in->refused_at != 0 && in->refused_at + refused_hold_ns(a) > done)
+				done = in->refused_at + refused_hold_ns(a);
+			if (done < t)
+				t = done;
+		}
 		if (t < next)
 			next = t;
 	}

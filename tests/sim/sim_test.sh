@@ -263,6 +263,16 @@ nemesis)
 		cat "$out"
 		exit 1
 	}
+	# seed 11 at N = 46: a refusal held a run past its window while the
+	# agreement offered the window's end as its deadline, already past: the
+	# mesh thread spun until the hold ended (a livelock the campaign found)
+	"$sim" nemesis --schedules 1 --seed 11 --nodes 46 --quiet >"$out.3" 2>"$out.err"
+	rc=$?
+	if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.3"; then
+		echo "FAIL: nemesis seed 11 at N = 46 exited $rc (livelock after a refusal?)"
+		cat "$out.3"
+		exit 1
+	fi
 	# the checker can fail: the cores with a 0.4 s window (the checker
 	# keeps the daemon's 1.2 s) fence hosts that were cut off for less
 	"$sim" nemesis --schedules 6 --seed 1000 --nodes 5..12 --agr-window 400 --quiet >"$out.2" 2>"$out.err"
