@@ -617,8 +617,9 @@ static void render_mesh(FILE *f, const struct metrics *m)
 		    "Failures (hosts, and processes of reachable hosts) this node's agreement declared.",
 		    load(&m->mesh[METRICS_MESH_DECLARATIONS]));
 	put_counter(f, "mimamori_mesh_peer_refusals_total",
-		    "Connects to a suspected member's mesh port that its host refused (TCP reset): "
-		    "evidence that the host is up and only its mimamorid is down.",
+		    "Connects to a suspected member's mesh port that its host's kernel answered "
+		    "(refused with a TCP reset, or accepted while its mimamorid does not answer "
+		    "the mesh): evidence that the host is up and only its monitor is down or hung.",
 		    load(&m->mesh[METRICS_MESH_PEER_REFUSALS]));
 	put_header(f, "mimamori_mesh_fences_total", "counter",
 		   "Fence attempts run by this node, by result.");

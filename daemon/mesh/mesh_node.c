@@ -764,20 +764,30 @@ static void refusal_results(struct mesh_node *n, uint64_t now)
 			const char *name = n->members.v[i].name;
 			int rc;
 
-			if (r[j].outcome != REFUSAL_REFUSED) {
+			if (r[j].outcome == REFUSAL_NO_ANSWER) {
 				log_debug("mesh: refusal probe of %s: %s%s%s", name,
 					  refusal_outcome_name(r[j].outcome), r[j].err ? ": " : "",
 					  r[j].err ? strerror(r[j].err) : "");
 				continue;
 			}
+			/* Refused or accepted, the host's kernel answered the
+			 * SYN: the host is up and reachable, whatever its daemon
+			 * does (down, hung, starved). An accepted connect while the
+			 * member is suspected is a daemon that cannot answer the
+			 * mesh (a hung one: the listening socket is the kernel's),
+			 * or a link that comes and goes faster than TCP's
+			 * retransmissions of the mesh's own connection: neither is
+			 * a dead host (issue 10, item 2). */
 			metrics_mesh_add(n->metrics, METRICS_MESH_PEER_REFUSALS, 1);
 			/* -ENOENT: not suspected in the agreement (yet, or any
 			 * more): the next probe tells it again */
 			rc = mnode_on_peer_refused(n->node, i, now);
 			if (rc == 0 && n->logx[i].refused_at == 0)
-				log_warn("mesh: %s's host refuses connections to its mesh port: its "
-					 "mimamorid is down, the host is up; reported, not observed "
-					 "unreachable", name);
+				log_warn("mesh: %s's host %s connections to its mesh port: its "
+					 "mimamorid is %s, the host is up; reported, not observed "
+					 "unreachable", name,
+					 r[j].outcome == REFUSAL_REFUSED ? "refuses" : "accepts",
+					 r[j].outcome == REFUSAL_REFUSED ? "down" : "not answering the mesh (hung?)");
 			if (rc == 0)
 				n->logx[i].refused_at = now;
 			else

@@ -5,8 +5,11 @@
  *   refused (ECONNREFUSED): the host's kernel answered the SYN with a reset
  *     (or an ICMP port unreachable): the host is up, only its mimamorid is
  *     not listening. mesh_node.c feeds it to mnode_on_peer_refused.
- *   accepted: something listens again (a restarted daemon): no evidence
- *     either way; its SWIM messages will tell.
+ *   accepted: the host's kernel completed the handshake (the listening
+ *     socket is the kernel's): the host is up too. mesh_node.c feeds it
+ *     like a refusal: a suspected member whose port accepts has a daemon
+ *     that is hung or starved, or a link that flaps faster than TCP's
+ *     retransmissions of the mesh's own connection; never a dead host.
  *   no answer: our timeout, or any other error. EHOSTUNREACH in particular
  *     is NOT a sign of life: a powered-off host on our own segment gives it
  *     (ARP fails), and so does a router's ICMP host unreachable.

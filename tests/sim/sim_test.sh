@@ -158,6 +158,15 @@ stall_1s)
 	run --nodes 20 --scenario starved --loss 0.05 --stall 1-1.1 --stall-gap 1-3 --seed 1 --runs 4 --duration 60
 	expect verdicts 0 false_verdicts 0 false_fences 0 posts 0
 	;;
+stall_long)
+	# a daemon hung for 2-3 s (longer than the window) on a running kernel,
+	# again and again, at 5% loss: its kernel completes its peers' connects
+	# (mimamorid's refusal probe), so the host is up, never fenced (issue 10,
+	# item 2: a hung monitor is reported, not fenced). Red before: 5 fences
+	# and 5 POSTs of the healthy host over these runs.
+	run --nodes 5 --scenario starved --loss 0.05 --stall 2-3 --stall-gap 1-3 --seed 1 --runs 5 --duration 60
+	expect verdicts 0 false_verdicts 0 false_fences 0 posts 0
+	;;
 partition)
 	# N=5 cut 2|3: the minority never declares nor notifies; the majority
 	# declares both minority hosts (agreement.h: a host a majority cannot

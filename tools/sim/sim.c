@@ -249,10 +249,12 @@ void sim_free(struct sim *s)
 	free(s);
 }
 
-/* A message reached a host whose daemon is down but whose kernel runs:
- * the kernel answers the connection with a reset, which the sender sees
- * (if the way back works and its own daemon runs and is not stalled). */
-static void refused(struct sim *s, const struct sim_event *ev)
+/* A message reached a host whose kernel runs but whose daemon is down
+ * (the kernel answers the connection with a reset) or stalled (the kernel
+ * completes it: the listening socket is the kernel's), which the sender
+ * sees if the way back works and its own daemon runs and is not stalled.
+ * mimamorid's refusal probe feeds both to mnode_on_peer_refused. */
+static void kernel_answered(struct sim *s, const struct sim_event *ev)
 {
 	const struct sim_msg *sm = ev->data.ptr;
 	struct node *from = &s->nodes[sm->from];
@@ -278,12 +280,14 @@ static void dispatch(struct sim *s, struct sim_event *ev)
 	nd = &s->nodes[ev->node];
 	if (!nd->up) {
 		if (ev->kind == EV_MSG && s->up[ev->node])
-			refused(s, ev);
+			kernel_answered(s, ev);
 		drop(s, ev);
 		return;
 	}
 	if (s->now < nd->stall_until) {
 		/* CPU-starved: the process sees it when it runs again */
+		if (ev->kind == EV_MSG && ev->at != nd->stall_until)
+			kernel_answered(s, ev); /* once, on arrival */
 		if (ev->kind == EV_TIMER) {
 			if (ev->at != nd->armed)
 				return; /* stale */
