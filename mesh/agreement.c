@@ -162,6 +162,7 @@ struct agreement {
 	 * the observations (majority_regained) */
 	bool majority;
 	uint64_t heard_at; /* last message from a peer (agreement_on_heard), 0 never */
+	uint64_t *peer_heard_at; /* per member: its last message here, 0 never */
 	uint64_t step;   /* takeover step */
 	uint64_t bound;  /* progress bound */
 	uint64_t report_seq; /* our last process report's */
@@ -508,7 +509,8 @@ struct agreement *agreement_new(const struct agreement_config *cfg, char *err, s
 		a->names = malloc(total);
 	a->bitpool = calloc((size_t)AGR_MAX_INCIDENTS * BITSETS * a->words, sizeof(uint64_t));
 	a->q = calloc(AGR_QUEUE_LEN, sizeof(*a->q));
-	if (a->m == NULL || a->ring == NULL || a->done == NULL ||
+	a->peer_heard_at = calloc(a->n, sizeof(*a->peer_heard_at));
+	if (a->m == NULL || a->peer_heard_at == NULL || a->ring == NULL || a->done == NULL ||
 	    (a->names == NULL && a->borrowed == NULL) || a->bitpool == NULL || a->q == NULL) {
 		errbuf_set(err, errlen, "out of memory");
 		agreement_free(a);
@@ -576,6 +578,7 @@ void agreement_free(struct agreement *a)
 	free(a->done);
 	free(a->bitpool);
 	free(a->q);
+	free(a->peer_heard_at);
 	free(a);
 }
 
@@ -1925,6 +1928,31 @@ void agreement_on_heard(struct agreement *a, uint64_t now)
 	a->heard_at = a->now;
 }
 
+/* A member this node holds DEAD speaks again after a silence: a split
+ * this node's live count never noticed has healed (or it came back).
+ * Observations made on either side saw the split, not a failure: counted
+ * together they can reach a majority no side had (nemesis seed 111 at
+ * N = 19: 9|9|1, both halves observed the singleton). Start over, as on
+ * a reconnection; once per silence, so a member held dead that keeps
+ * answering does not hold every verdict off. */
+void agreement_on_heard_from(struct agreement *a, const char *peer, uint64_t now)
+{
+	assert(a != NULL);
+	agreement_on_heard(a, now);
+	uint32_t idx = find_msg(a, peer);
+	if (idx == NONE || idx == a->self)
+		return;
+	uint64_t last = a->peer_heard_at[idx];
+	a->peer_heard_at[idx] = a->now;
+	if (a->m[idx].state != AGR_MEMBER_DEAD ||
+	    (last != 0 && a->now < last + a->cfg.unreachable_window_ns))
+		return;
+	char why[160];
+	snprintf(why, sizeof(why), "%s, held dead here, heard again (a split healed?)",
+		 name_of(a, &a->m[idx]));
+	restart_observations(a, why);
+}
+
 int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, uint64_t now)
 {
 	int rc = enter(a, now);
@@ -2021,7 +2049,13 @@ int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t no
 	in->run_start = NEVER;
 	in->observed = false;
 	uint32_t s = a->self;
-	if (in->obs_dirty) {
+	if (in->obs_dirty && in->stage == AGR_IS_OBSERVING) {
+		/* Its host is up now: what we received before this saw a cut
+		 * link, not a failure (made in an outage, delivered at the
+		 * heal, such an observation would count for observation_ttl
+		 * and join a later split's: nemesis seed 365 at N = 17). */
+		memset(in->obs_cur, 0, 2 * a->words * sizeof(uint64_t));
+	} else if (in->obs_dirty) {
 		in->obs_cur[s / 64] &= ~(UINT64_C(1) << (s % 64));
 		in->obs_prev[s / 64] &= ~(UINT64_C(1) << (s % 64));
 	}

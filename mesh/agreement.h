@@ -547,6 +547,9 @@ int agreement_on_pacemaker_view(struct agreement *a, const struct pacemaker_view
  * re-tells no observation. Emits at most a record; never -EBUSY. A shell
  * that never calls it is never silent. */
 void agreement_on_heard(struct agreement *a, uint64_t now);
+/* agreement_on_heard, and peer (a member's name) was heard at now: one
+ * held DEAD here, heard after a silence, restarts the observations. */
+void agreement_on_heard_from(struct agreement *a, const char *peer, uint64_t now);
 /* Result of FENCE(subject, incarnation). */
 int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t incarnation,
 			      enum agr_fence_result result, uint64_t now);

@@ -513,7 +513,7 @@ int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t no
 	struct pending p = { .now = now };
 
 	/* Any message: we are not cut off (agreement_on_heard). */
-	agreement_on_heard(n->agr, now);
+	agreement_on_heard_from(n->agr, m->from, now);
 	n->agr_dirty = true;
 	/* Before the message acts: an observation from a node counting
 	 * another list must not complete a verdict here. */

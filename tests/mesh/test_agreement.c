@@ -1157,7 +1157,7 @@ static void test_host_returns_after_decision(void **state)
 struct bare {
 	struct agreement *a;
 	uint64_t now, observed_at;
-	int restarts;
+	int restarts, declared;
 };
 
 static void bare_drain(struct bare *b)
@@ -1172,6 +1172,8 @@ static void bare_drain(struct bare *b)
 			if (act[i].kind == AGR_ACT_LOG &&
 			    strcmp(act[i].event, "observations_restarted") == 0)
 				b->restarts++;
+			if (act[i].kind == AGR_ACT_LOG && strcmp(act[i].event, "declared") == 0)
+				b->declared++;
 		}
 }
 
@@ -1278,6 +1280,88 @@ static void test_observations_after_reconnection(void **state)
 	assert_int_equal(b.restarts, 1);
 	bare_run(&b, 8 * S, true);
 	assert_int_equal(b.observed_at, 5200 * MS);
+	agreement_free(b.a);
+}
+
+static void bare_observation(struct bare *b, const char *observer, const char *subject)
+{
+	struct agr_observation o = { .incarnation = 0 };
+
+	snprintf(o.observer, sizeof(o.observer), "%s", observer);
+	snprintf(o.subject, sizeof(o.subject), "%s", subject);
+	assert_int_equal(agreement_on_observation(b->a, &o, b->now), 0);
+	bare_drain(b);
+}
+
+/* A split this node's live count never noticed (nemesis seed 111 at
+ * N = 19: 9|9|1): "d", held dead here, speaks again. Observations of "e"
+ * made before (b's, c's, ours) saw the split: counted with the other
+ * side's they would reach a majority no side had. They start over; "d"
+ * heard on and on restarts nothing more. Control: without d's word the
+ * same evidence declares e at 2.2 s. */
+static void test_dead_member_heard_restarts(void **state)
+{
+	struct bare b;
+
+	(void)state;
+	for (int heal = 0; heal < 2; heal++) {
+		bare_new(&b);
+		bare_run(&b, 1 * S, true);
+		bare_state(&b, "d", AGR_MEMBER_DEAD, 0);
+		bare_state(&b, "e", AGR_MEMBER_DEAD, 0); /* a, b, c: 3 of 5 */
+		bare_run(&b, 1500 * MS, true);
+		bare_observation(&b, "b", "e");
+		bare_observation(&b, "c", "e");
+		bare_run(&b, 2 * S, true);
+		if (heal) {
+			for (uint64_t t = 2 * S; t <= 2500 * MS; t += 100 * MS) {
+				bare_run(&b, t, true);
+				agreement_on_heard_from(b.a, "d", t);
+				bare_drain(&b);
+			}
+			assert_int_equal(b.restarts, 1);
+		}
+		bare_run(&b, 3 * S, true);
+		assert_int_equal(b.declared, heal ? 0 : 1);
+		assert_int_equal(b.observed_at, heal ? UINT64_MAX : 2200 * MS);
+		if (heal) { /* fresh evidence still declares: our run, b's, c's */
+			bare_run(&b, 3300 * MS, true);
+			assert_int_equal(b.observed_at, 3200 * MS);
+			bare_observation(&b, "b", "e");
+			bare_observation(&b, "c", "e");
+			assert_int_equal(b.declared, 1);
+		}
+		agreement_free(b.a);
+	}
+}
+
+/* Daemon down, kernel answering (nemesis seed 365 at N = 17): b's and c's
+ * observations of e, made in an outage (no refusal could arrive) and
+ * delivered at its heal, must not count once e's kernel refuses us: its
+ * host is up. Otherwise they count for observation_ttl (10 s), and a
+ * later split, where no refusal reaches our side, completes our run and
+ * declares e (3 of 5). Fresh ones after the refusal still count. */
+static void test_refusal_voids_received_observations(void **state)
+{
+	struct bare b;
+
+	(void)state;
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_DEAD, 0);
+	bare_run(&b, 1100 * MS, true);
+	bare_observation(&b, "b", "e");
+	bare_observation(&b, "c", "e");
+	assert_int_equal(b.declared, 0);
+	assert_int_equal(agreement_on_peer_refused(b.a, "e", b.now), 0);
+	bare_drain(&b);
+	/* no more refusals (a split): our run completes after the hold */
+	bare_run(&b, 8 * S, true);
+	assert_int_not_equal(b.observed_at, UINT64_MAX);
+	assert_int_equal(b.declared, 0);
+	bare_observation(&b, "b", "e");
+	bare_observation(&b, "c", "e");
+	assert_int_equal(b.declared, 1);
 	agreement_free(b.a);
 }
 
@@ -2405,6 +2489,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_heal_race),
 		cmocka_unit_test(test_host_returns_after_decision),
 		cmocka_unit_test(test_observations_after_reconnection),
+		cmocka_unit_test(test_dead_member_heard_restarts),
+		cmocka_unit_test(test_refusal_voids_received_observations),
 		cmocka_unit_test(test_no_renotify_same_incident),
 		cmocka_unit_test(test_process_failure_not_host),
 		cmocka_unit_test(test_crm_mon_no_quorum_ignored),

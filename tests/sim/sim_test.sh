@@ -282,6 +282,20 @@ nemesis)
 		cat "$out.3"
 		exit 1
 	fi
+	# fences of healthy hosts the campaign found: a split the deciders' live
+	# count never noticed, both sides' observations counted at its heal
+	# (111/19, 99/50, 117/41, 201/33); a daemon-down host whose outage-made
+	# observations, delivered at the heal, joined a later split's (163/24,
+	# 332/16, 365/17)
+	for sn in 111/19 99/50 117/41 201/33 163/24 332/16 365/17; do
+		"$sim" nemesis --schedules 1 --seed "${sn%/*}" --nodes "${sn#*/}" --quiet >"$out.4" 2>"$out.err"
+		rc=$?
+		if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.4"; then
+			echo "FAIL: nemesis seed ${sn%/*} at N = ${sn#*/} exited $rc (a healthy host fenced?)"
+			cat "$out.4"
+			exit 1
+		fi
+	done
 	# the checker can fail: the cores with a 0.4 s window (the checker
 	# keeps the daemon's 1.2 s) fence hosts that were cut off for less
 	"$sim" nemesis --schedules 6 --seed 1000 --nodes 5..12 --agr-window 400 --quiet >"$out.2" 2>"$out.err"
