@@ -2618,8 +2618,23 @@ static void fence_result(struct agreement *a, struct incident *in, enum agr_fenc
 			return;
 		in->progress_stage = AGR_STAGE_FENCED;
 		send_progress(a, in, AGR_STAGE_FENCED);
-		if (in->stage == AGR_IS_FENCING)
+		if (in->stage == AGR_IS_FENCING) {
 			notify(a, in, AGR_HOST_NORMAL);
+		} else if (in->stage == AGR_IS_DECLARED && in->claimer != NONE &&
+			   in->claimer != a->self &&
+			   stronger(a, a->self, true, in->claimer, in->claimer_committed, idx)) {
+			/* We yielded while our fence ran on, and our FENCED now
+			 * beats the claim we yielded to: that claimer yields to it
+			 * and would wait for us, we for it, both until a takeover
+			 * step. Claim again, fenced: the notification follows the
+			 * settle unless a stronger claim makes us yield. */
+			rec(a, AGR_LOG_INFO, idx, "resume",
+			    "%s incident of %s: our fence completed after we yielded to %s (%s): "
+			    "ours is now the stronger claim; this node claims it again",
+			    kind_name(in->kind), MNAME(a, idx), MNAME(a, in->claimer),
+			    in->claimer_committed ? "fenced too, worse rank" : "not fenced");
+			start_claim(a, in, rank_of_self(a, in, NULL));
+		}
 		return;
 	}
 	a->ctr.fence_failures++;

@@ -425,7 +425,7 @@ static void push_event(struct membership *m, const struct member *mb, uint32_t o
 	struct mesh_event *ev = &out_push(m, MESH_OUT_EVENT)->event;
 
 	assert(mb != &m->t.members[MT_SELF]);
-	assert(old_state != mb->state);
+	assert(old_state != mb->state || mb->state == MESH_DEAD);
 	copy_str(ev->name, sizeof(ev->name), member_name(&m->t, mb));
 	copy_str(ev->addr, sizeof(ev->addr), member_addr(&m->t, mb));
 	copy_str(ev->by, sizeof(ev->by), member_by(&m->t, mb));
@@ -766,6 +766,7 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 {
 	struct member *mb = &m->t.members[idx];
 	uint8_t old = mb->state;
+	uint64_t old_inc = mb->incarnation;
 	uint32_t *cnt;
 
 	assert(idx != MT_SELF && state >= MESH_ALIVE && state <= MESH_LEFT);
@@ -790,7 +791,7 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 	}
 	if (state == MESH_ALIVE && old != MESH_ALIVE && old != MESH_SUSPECT)
 		order_insert(m, idx);
-	if (old != state)
+	if (old != state || (state == MESH_DEAD && inc != old_inc))
 		push_event(m, mb, old);
 	bq_queue(m, idx);
 	assert(m->summary.alive + m->summary.suspect + m->summary.dead + m->summary.left +
@@ -941,8 +942,13 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 		member_set_state(m, idx, MESH_SUSPECT, u->incarnation, by);
 		return;
 	case MESH_DEAD:
-		if (u->incarnation < mb->incarnation || mb->state == MESH_DEAD ||
-		    mb->state == MESH_LEFT)
+		/* Dead at a newer incarnation than the dead we hold: it came
+		 * back (we missed its ALIVE) and failed again. Taken, with an
+		 * event: the agreement probes and observes only the
+		 * incarnation membership holds, and a designated observer
+		 * stuck on the old one kept a real power loss from a verdict. */
+		if (u->incarnation < mb->incarnation || mb->state == MESH_LEFT ||
+		    (mb->state == MESH_DEAD && u->incarnation == mb->incarnation))
 			return;
 		if (!member_strings_fit(&m->t, mb, NULL, NULL, by)) {
 			m->counters.members_rejected++;

@@ -265,7 +265,9 @@ struct mesh_event {
 	char by[MESH_NAME_MAX];
 	uint64_t incarnation;
 	uint64_t at_ns;      /* `now` of the call that produced it */
-	uint32_t old_state;  /* enum mesh_state; NONE for a new member */
+	uint32_t old_state;  /* enum mesh_state; NONE for a new member; DEAD
+				for a dead member now dead at a newer
+				incarnation */
 	uint32_t new_state;
 };
 

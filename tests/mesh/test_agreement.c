@@ -1844,6 +1844,35 @@ static void test_committed_claim_wins(void **state)
 	agreement_free(o.a);
 }
 
+/* Our fence was under way when a worse member's FENCED made us yield; ours
+ * then completes: both fenced, ours the stronger claim, and that member
+ * yields to it. We claim again and notify after the settle, not a
+ * takeover step later (mimamori-sim nemesis seed 2 at N = 30: the two
+ * claimers yielded to each other and the fenced host was never
+ * notified). */
+static void test_fence_completes_after_yield(void **state)
+{
+	(void)state;
+	const char *H = host_names[0];
+	struct solo o;
+	struct agreement_config c;
+	const char *best, *worst;
+
+	solo_start(&o, &c, &best, &worst, false);
+	solo_advance(&o, c.claim_settle_ns + 10 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 1);
+	solo_completion(&o, worst, H, AGR_STAGE_CLAIMED);
+	solo_completion(&o, worst, H, AGR_STAGE_FENCED);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "yield"), 1);
+	assert_int_equal(agreement_on_fence_result(o.a, H, 0, AGR_FENCE_OK, o.now), 0);
+	solo_drain(&o);
+	assert_int_equal(solo_count(&o, AGR_ACT_LOG, 0, "resume"), 1);
+	solo_advance(&o, c.claim_settle_ns + 10 * MS);
+	assert_int_equal(solo_count(&o, AGR_ACT_NOTIFY_HOST, 0, NULL), 1);
+	assert_int_equal(solo_count(&o, AGR_ACT_FENCE, 0, NULL), 1); /* not again */
+	agreement_free(o.a);
+}
+
 /* Same inputs, same outputs. */
 static uint64_t run_digest(void)
 {
@@ -2498,6 +2527,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_two_claimers_yield),
 		cmocka_unit_test(test_claim_leads),
 		cmocka_unit_test(test_committed_claim_wins),
+		cmocka_unit_test(test_fence_completes_after_yield),
 		cmocka_unit_test(test_hold_without_majority),
 		cmocka_unit_test(test_fence_held_without_majority),
 		cmocka_unit_test(test_probe_from_suspicion),

@@ -272,6 +272,19 @@ nemesis)
 		cat "$out"
 		exit 1
 	}
+	# power losses never notified the campaign found: two claimers that
+	# both fenced, each yielded to the other (2/30); a DEAD at a newer
+	# incarnation ignored by members holding the older one, designated
+	# observers of the host among them (96/25)
+	for sn in 2/30 96/25; do
+		"$sim" nemesis --schedules 1 --seed "${sn%/*}" --nodes "${sn#*/}" --quiet >"$out.2" 2>"$out.err"
+		rc=$?
+		if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.2"; then
+			echo "FAIL: nemesis seed ${sn%/*} at N = ${sn#*/} exited $rc (a power loss never notified?)"
+			cat "$out.2"
+			exit 1
+		fi
+	done
 	# seed 11 at N = 46: a refusal held a run past its window while the
 	# agreement offered the window's end as its deadline, already past: the
 	# mesh thread spun until the hold ended (a livelock the campaign found)
