@@ -14,7 +14,7 @@ set -u
 sim=$1
 case_name=$2
 out=$(mktemp "${TMPDIR:-/tmp}/mimamori-sim-test.XXXXXX") || exit 1
-trap 'rm -f "$out" "$out.2" "$out.err"' EXIT
+trap 'rm -f "$out" "$out".*' EXIT
 
 # mimamorid runs the agreement with the core's defaults (mesh/agreement.h:
 # probe every 200 ms from suspicion, 1.2 s unreachable window, 100 ms claim
