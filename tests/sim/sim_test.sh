@@ -15,6 +15,21 @@ sim=$1
 case_name=$2
 out=$(mktemp "${TMPDIR:-/tmp}/mimamori-sim-test.XXXXXX") || exit 1
 trap 'rm -f "$out" "$out".*' EXIT
+# nemesis_clean WHY SEED/N...: each schedule (a seed found red by the random
+# campaign, kept with its fix) runs without a safety violation or livelock.
+nemesis_clean() {
+	local why=$1 sn rc
+	shift
+	for sn in "$@"; do
+		"$sim" nemesis --schedules 1 --seed "${sn%/*}" --nodes "${sn#*/}" --quiet >"$out.seed" 2>"$out.err"
+		rc=$?
+		if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.seed"; then
+			echo "FAIL: nemesis seed ${sn%/*} at N = ${sn#*/} exited $rc ($why)"
+			cat "$out.seed"
+			exit 1
+		fi
+	done
+}
 
 # mimamorid runs the agreement with the core's defaults (mesh/agreement.h:
 # probe every 200 ms from suspicion, 1.2 s unreachable window, 100 ms claim
@@ -276,39 +291,17 @@ nemesis)
 	# both fenced, each yielded to the other (2/30); a DEAD at a newer
 	# incarnation ignored by members holding the older one, designated
 	# observers of the host among them (96/25)
-	for sn in 2/30 96/25; do
-		"$sim" nemesis --schedules 1 --seed "${sn%/*}" --nodes "${sn#*/}" --quiet >"$out.2" 2>"$out.err"
-		rc=$?
-		if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.2"; then
-			echo "FAIL: nemesis seed ${sn%/*} at N = ${sn#*/} exited $rc (a power loss never notified?)"
-			cat "$out.2"
-			exit 1
-		fi
-	done
+	nemesis_clean "a power loss never notified?" 2/30 96/25
 	# seed 11 at N = 46: a refusal held a run past its window while the
 	# agreement offered the window's end as its deadline, already past: the
 	# mesh thread spun until the hold ended (a livelock the campaign found)
-	"$sim" nemesis --schedules 1 --seed 11 --nodes 46 --quiet >"$out.3" 2>"$out.err"
-	rc=$?
-	if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.3"; then
-		echo "FAIL: nemesis seed 11 at N = 46 exited $rc (livelock after a refusal?)"
-		cat "$out.3"
-		exit 1
-	fi
+	nemesis_clean "livelock after a refusal?" 11/46
 	# fences of healthy hosts the campaign found: a split the deciders' live
 	# count never noticed, both sides' observations counted at its heal
 	# (111/19, 99/50, 117/41, 201/33); a daemon-down host whose outage-made
 	# observations, delivered at the heal, joined a later split's (163/24,
 	# 332/16, 365/17)
-	for sn in 111/19 99/50 117/41 201/33 163/24 332/16 365/17; do
-		"$sim" nemesis --schedules 1 --seed "${sn%/*}" --nodes "${sn#*/}" --quiet >"$out.4" 2>"$out.err"
-		rc=$?
-		if [ "$rc" -ne 0 ] || ! grep -q '^safety violations (fence, POST, unfenced, missed): 0; core errors / livelocks: 0$' "$out.4"; then
-			echo "FAIL: nemesis seed ${sn%/*} at N = ${sn#*/} exited $rc (a healthy host fenced?)"
-			cat "$out.4"
-			exit 1
-		fi
-	done
+	nemesis_clean "a healthy host fenced?" 111/19 99/50 117/41 201/33 163/24 332/16 365/17
 	# the checker can fail: the cores with a 0.4 s window (the checker
 	# keeps the daemon's 1.2 s) fence hosts that were cut off for less
 	"$sim" nemesis --schedules 6 --seed 1000 --nodes 5..12 --agr-window 400 --quiet >"$out.2" 2>"$out.err"
