@@ -2163,6 +2163,8 @@ static void untrusted(struct agreement *a, struct incident *in, uint32_t subj, u
 		      enum agr_log_level level, const char *what)
 {
 	a->ctr.untrusted_dropped++;
+	if (level <= AGR_LOG_WARN)
+		a->ctr.untrusted_no_honest_sender++;
 	if (in == NULL || in->untrusted_logged)
 		return;
 	in->untrusted_logged = level <= AGR_LOG_WARN;

@@ -628,6 +628,9 @@ struct agr_counters {
 	 * NOTIFIED or FENCED from a member that never claimed the incident
 	 * (agreement.h, Trust) */
 	uint64_t untrusted_dropped;
+	/* of those, what no honest member sends (recorded at WARN; the rest
+	 * are NOTIFIEDs waiting for a second member's word) */
+	uint64_t untrusted_no_honest_sender;
 	uint64_t handovers; /* incidents handed to the next rank (ours) */
 };
 void agreement_counters(const struct agreement *a, struct agr_counters *out);

@@ -621,6 +621,23 @@ static void render_mesh(FILE *f, const struct metrics *m)
 		    "(refused with a TCP reset, or accepted while its mimamorid does not answer "
 		    "the mesh): evidence that the host is up and only its monitor is down or hung.",
 		    load(&m->mesh[METRICS_MESH_PEER_REFUSALS]));
+	put_header(f, "mimamori_mesh_untrusted_dropped_total", "counter",
+		   "Peers' completions this node's agreement did not take. "
+		   "reason=\"unconfirmed\": a NOTIFIED from a member that did not claim the "
+		   "incident, waiting for a second member's word (a late node's first echo, "
+		   "routine); reason=\"no_honest_sender\": what no honest member sends (progress "
+		   "about another member's work, a NOTIFIED naming this node, an ABANDONED or "
+		   "HANDED_OVER from a non-claimer): a compromised or misconfigured member.");
+	fprintf(f, "mimamori_mesh_untrusted_dropped_total{reason=\"unconfirmed\"} %" PRIu64 "\n",
+		load(&m->mesh[METRICS_MESH_UNTRUSTED_UNCONFIRMED]));
+	fprintf(f, "mimamori_mesh_untrusted_dropped_total{reason=\"no_honest_sender\"} %" PRIu64
+		   "\n",
+		load(&m->mesh[METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER]));
+	put_counter(f, "mimamori_mesh_handovers_total",
+		    "Incidents this node handed to the next notifier after its own delivery failed "
+		    "for good (a final 4xx, the outbox gave up or could not store it): "
+		    "HANDED_OVER, with the fence's outcome.",
+		    load(&m->mesh[METRICS_MESH_HANDOVERS]));
 	put_header(f, "mimamori_mesh_fences_total", "counter",
 		   "Fence attempts run by this node, by result.");
 	fprintf(f, "mimamori_mesh_fences_total{result=\"ok\"} %" PRIu64 "\n",

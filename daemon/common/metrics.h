@@ -135,6 +135,12 @@ enum metrics_mesh_counter {
 	METRICS_MESH_FENCES_FAILED,  /* ...{result="failed"} (failed or timed out) */
 	METRICS_MESH_PEER_REFUSALS,  /* mimamori_mesh_peer_refusals_total: a suspected
 					member's host refused our connect */
+	/* mimamori_mesh_untrusted_dropped_total{reason=...}: peers' completions
+	 * the agreement did not take (agreement.h, Trust) */
+	METRICS_MESH_UNTRUSTED_UNCONFIRMED,      /* a NOTIFIED awaiting a second word */
+	METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER, /* what no honest member sends */
+	METRICS_MESH_HANDOVERS,      /* mimamori_mesh_handovers_total: incidents we handed
+					to the next notifier */
 	METRICS_MESH_COUNTERS
 };
 

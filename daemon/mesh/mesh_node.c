@@ -867,6 +867,12 @@ static void sync_counters(struct mesh_node *n)
 	n->last_mc = mc;
 	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
+	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER,
+			 ac.untrusted_no_honest_sender - n->last_ac.untrusted_no_honest_sender);
+	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_UNCONFIRMED,
+			 (ac.untrusted_dropped - ac.untrusted_no_honest_sender) -
+				 (n->last_ac.untrusted_dropped - n->last_ac.untrusted_no_honest_sender));
+	metrics_mesh_add(n->metrics, METRICS_MESH_HANDOVERS, ac.handovers - n->last_ac.handovers);
 	n->last_ac = ac;
 	metrics_mesh_set_members_file(n->metrics, mnode_digest_mismatches(n->node),
 				      mnode_verdicts_held(n->node));

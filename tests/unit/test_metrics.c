@@ -254,6 +254,47 @@ static void test_mesh_members_file(void **state)
 	metrics_free(m);
 }
 
+/* The agreement's trust and hand-over counters (mesh/agreement.h): the
+ * completions not taken, split by whether an honest member sends them
+ * (a NOTIFIED still waiting for a second member's word) or none does (a
+ * compromised or misconfigured member: alerted), and the incidents this
+ * node handed to the next rank. */
+static void test_mesh_untrusted_and_handovers(void **state)
+{
+	(void)state;
+	struct metrics *m = metrics_new();
+
+	metrics_mesh_enable(m);
+	assert_family(m, "mimamori_mesh_untrusted_dropped_total",
+		      "# HELP mimamori_mesh_untrusted_dropped_total Peers' completions this node's "
+		      "agreement did not take. reason=\"unconfirmed\": a NOTIFIED from a member "
+		      "that did not claim the incident, waiting for a second member's word (a late "
+		      "node's first echo, routine); reason=\"no_honest_sender\": what no honest "
+		      "member sends (progress about another member's work, a NOTIFIED naming this "
+		      "node, an ABANDONED or HANDED_OVER from a non-claimer): a compromised or "
+		      "misconfigured member.\n"
+		      "# TYPE mimamori_mesh_untrusted_dropped_total counter\n"
+		      "mimamori_mesh_untrusted_dropped_total{reason=\"unconfirmed\"} 0\n"
+		      "mimamori_mesh_untrusted_dropped_total{reason=\"no_honest_sender\"} 0\n");
+	assert_family(m, "mimamori_mesh_handovers_total",
+		      "# HELP mimamori_mesh_handovers_total Incidents this node handed to the next "
+		      "notifier after its own delivery failed for good (a final 4xx, the outbox "
+		      "gave up or could not store it): HANDED_OVER, with the fence's outcome.\n"
+		      "# TYPE mimamori_mesh_handovers_total counter\n"
+		      "mimamori_mesh_handovers_total 0\n");
+	metrics_mesh_add(m, METRICS_MESH_UNTRUSTED_UNCONFIRMED, 5);
+	metrics_mesh_add(m, METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER, 2);
+	metrics_mesh_add(m, METRICS_MESH_HANDOVERS, 1);
+	char *text = render(m);
+	assert_int_equal(sample(text, "mimamori_mesh_untrusted_dropped_total{reason=\"unconfirmed\"}"), 5);
+	assert_int_equal(sample(text,
+				"mimamori_mesh_untrusted_dropped_total{reason=\"no_honest_sender\"}"),
+			 2);
+	assert_int_equal(sample(text, "mimamori_mesh_handovers_total"), 1);
+	free(text);
+	metrics_free(m);
+}
+
 static void test_histogram_buckets(void **state)
 {
 	(void)state;
@@ -608,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_gauges),
 		cmocka_unit_test(test_mesh_members_file),
+		cmocka_unit_test(test_mesh_untrusted_and_handovers),
 		cmocka_unit_test(test_histogram_buckets),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_rpc_table_bounded),
