@@ -2028,7 +2028,8 @@ static bool run_complete(const struct agreement *a, const struct incident *in)
 	       (in->refused_at == 0 || a->now >= in->refused_at + refused_hold_ns(a));
 }
 
-int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t now)
+int agreement_on_peer_answered(struct agreement *a, const char *peer, enum agr_peer_answer how,
+			       uint64_t now)
 {
 	int rc = enter(a, now);
 	if (rc < 0)
@@ -2062,12 +2063,19 @@ int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t no
 	if (!in->refused_logged) {
 		in->refused_logged = true;
 		rec(a, AGR_LOG_WARN, idx, "monitor_down",
-		    "%s's kernel refuses connections to its daemon (incarnation %llu): the host is "
-		    "up, its monitor is down; not observing it unreachable",
-		    MNAME(a, idx), (unsigned long long)in->inc);
+		    "%s's kernel %s our connect to its daemon (incarnation %llu): the host is "
+		    "up, its monitor is %s; not observing it unreachable",
+		    MNAME(a, idx), how == AGR_PEER_ACCEPTED ? "accepts" : "refuses",
+		    (unsigned long long)in->inc,
+		    how == AGR_PEER_ACCEPTED ? "hung or starved" : "down");
 	}
 	evaluate(a, in);
 	return 0;
+}
+
+int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t now)
+{
+	return agreement_on_peer_answered(a, peer, AGR_PEER_REFUSED, now);
 }
 
 static void observe_self(struct agreement *a, struct incident *in)

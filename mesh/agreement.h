@@ -519,12 +519,21 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 int agreement_on_probe(struct agreement *a, const char *from, uint64_t nonce, uint64_t now);
 /* The answer to one of our probes. */
 int agreement_on_probe_ack(struct agreement *a, const char *from, uint64_t nonce, uint64_t now);
-/* A connection to `peer`'s daemon was refused by its kernel (TCP RST):
- * first-hand evidence that the host is up and only its monitor is down.
- * Like an ack it ends our unanswered run and withdraws our observation,
- * and no run completes within 2 x unreachable_window of a refusal; logged
- * once per incident ("monitor_down", WARN). A crashed or hung daemon is
- * reported, never fenced on its own. -ENOENT: not suspected here. */
+/* How a suspect's kernel answered our connect to its daemon's port. */
+enum agr_peer_answer {
+	AGR_PEER_REFUSED,  /* TCP RST: its daemon is down */
+	AGR_PEER_ACCEPTED, /* the listening socket is the kernel's: its daemon is hung or starved */
+};
+/* A connection to `peer`'s daemon was answered by its kernel (refused or
+ * accepted, `how`): first-hand evidence that the host is up and only its
+ * monitor is down or hung. Like an ack it ends our unanswered run and
+ * withdraws our observation, and no run completes within 2 x
+ * unreachable_window of such an answer; logged once per incident
+ * ("monitor_down", WARN, saying which answer). A crashed or hung daemon
+ * is reported, never fenced on its own. -ENOENT: not suspected here. */
+int agreement_on_peer_answered(struct agreement *a, const char *peer, enum agr_peer_answer how,
+			       uint64_t now);
+/* agreement_on_peer_answered(a, peer, AGR_PEER_REFUSED, now) */
 int agreement_on_peer_refused(struct agreement *a, const char *peer, uint64_t now);
 int agreement_on_observation(struct agreement *a, const struct agr_observation *o,
 			     uint64_t now);

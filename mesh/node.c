@@ -116,7 +116,8 @@ struct pending {
 	uint32_t state;       /* MEMBER_STATE */
 	uint64_t incarnation; /* MEMBER_STATE, FENCE/NOTIFY_RESULT, LOCAL_PROCESS (ours) */
 	uint64_t nonce;
-	int result;           /* FENCE: enum agr_fence_result; NOTIFY: HTTP status */
+	int result;           /* FENCE: enum agr_fence_result; NOTIFY: HTTP status;
+				 REFUSED: enum agr_peer_answer */
 	enum agr_incident_kind incident;
 	const struct pacemaker_view *view;
 	union {
@@ -304,7 +305,8 @@ static int agr_call(struct mnode *n, const struct pending *p)
 	case PEND_HOLD:
 		return agreement_set_hold(n->agr, p->result != 0, p->now);
 	case PEND_REFUSED:
-		return agreement_on_peer_refused(n->agr, member, p->now);
+		return agreement_on_peer_answered(n->agr, member, (enum agr_peer_answer)p->result,
+						  p->now);
 	}
 	return -EINVAL;
 }
@@ -499,13 +501,19 @@ void mnode_drop_broadcasts(struct mnode *n)
 	membership_drop_broadcasts(n->ms);
 }
 
-int mnode_on_peer_refused(struct mnode *n, uint32_t idx, uint64_t now)
+int mnode_on_peer_answered(struct mnode *n, uint32_t idx, enum agr_peer_answer how, uint64_t now)
 {
-	struct pending p = { .kind = PEND_REFUSED, .now = now, .member = idx };
+	struct pending p = { .kind = PEND_REFUSED, .now = now, .member = idx, .result = how };
 
-	if (idx >= mnode_names_count(n->names) || idx == n->self)
+	if (idx >= mnode_names_count(n->names) || idx == n->self ||
+	    (how != AGR_PEER_REFUSED && how != AGR_PEER_ACCEPTED))
 		return -EINVAL;
 	return agr_feed(n, &p);
+}
+
+int mnode_on_peer_refused(struct mnode *n, uint32_t idx, uint64_t now)
+{
+	return mnode_on_peer_answered(n, idx, AGR_PEER_REFUSED, now);
 }
 
 int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now)

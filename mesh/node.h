@@ -186,9 +186,12 @@ void mnode_leave(struct mnode *n, uint64_t now);
 bool mnode_leave_done(const struct mnode *n);
 /* A peer's message, decoded and authenticated (m->from is the sender). */
 int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t now);
-/* A connection to member idx's daemon was refused by its kernel (TCP
- * RST, ECONNREFUSED): its host is up, its monitor is down
- * (agreement_on_peer_refused). -ENOENT: not suspected here (harmless). */
+/* A connection to member idx's daemon was answered by its kernel: refused
+ * (TCP RST, ECONNREFUSED: its monitor is down) or accepted (its monitor is
+ * hung); either way its host is up (agreement_on_peer_answered). -ENOENT:
+ * not suspected here (harmless). */
+int mnode_on_peer_answered(struct mnode *n, uint32_t idx, enum agr_peer_answer how, uint64_t now);
+/* mnode_on_peer_answered(n, idx, AGR_PEER_REFUSED, now) */
 int mnode_on_peer_refused(struct mnode *n, uint32_t idx, uint64_t now);
 /* Runs the timers due at now: membership's at once, the agreement's after
  * membership's outputs are drained (within mnode_poll). */

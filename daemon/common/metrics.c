@@ -577,8 +577,9 @@ static void render_mesh(FILE *f, const struct metrics *m)
 	fprintf(f, "mimamori_mesh_verdicts_held %" PRId64 "\n",
 		atomic_load_explicit(&m->mesh_verdicts_held, memory_order_relaxed));
 	put_header(f, "mimamori_mesh_monitor_down", "gauge",
-		   "Suspected members whose host refuses connections to the mesh port: the host "
-		   "is up, its mimamorid is down (crashed, stopped); reported, never fenced for it.");
+		   "Suspected members whose host's kernel answers connects to the mesh port "
+		   "(refuses them, or accepts them while mimamorid does not answer the mesh): the "
+		   "host is up, its mimamorid is down or hung; reported, never fenced for it.");
 	fprintf(f, "mimamori_mesh_monitor_down %" PRId64 "\n",
 		atomic_load_explicit(&m->mesh_monitor_down, memory_order_relaxed));
 	put_histogram(f, &m->mesh_rtt);

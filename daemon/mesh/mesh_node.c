@@ -781,7 +781,10 @@ static void refusal_results(struct mesh_node *n, uint64_t now)
 			metrics_mesh_add(n->metrics, METRICS_MESH_PEER_REFUSALS, 1);
 			/* -ENOENT: not suspected in the agreement (yet, or any
 			 * more): the next probe tells it again */
-			rc = mnode_on_peer_refused(n->node, i, now);
+			rc = mnode_on_peer_answered(n->node, i,
+						    r[j].outcome == REFUSAL_ACCEPTED ? AGR_PEER_ACCEPTED
+										     : AGR_PEER_REFUSED,
+						    now);
 			if (rc == 0 && n->logx[i].refused_at == 0)
 				log_warn("mesh: %s's host %s connections to its mesh port: its "
 					 "mimamorid is %s, the host is up; reported, not observed "

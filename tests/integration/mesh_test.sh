@@ -182,12 +182,13 @@ sleep 1
 "$H/node-ctl.sh" "$D1" start > /dev/null 2>&1 || tap_bail "cannot start $D1's mimamorid again"
 d1_alive() { local p; for p in "${PEERS[@]}"; do [ "$("$H/query.py" state "$p" "$D1")" = ALIVE ] || return 1; done; }
 tap_check "$D1's mimamorid SIGKILLed and started 1 s later, $D2's SIGKILLed: $D1 alive again for ${PEERS[*]}" wait_for d1_alive 30
-monitor_down_noted() { # MEMBER: every peer recorded its monitor down since the kill
+monitor_down_noted() { # MEMBER VERB: every peer recorded its monitor down since $TK, saying
+    # what its kernel did with our connect (VERB: refuses, daemon down; accepts, daemon hung)
     local p; for p in "${PEERS[@]}"; do
-        "$H/query.py" mesh-events "$p" "$TK" | json_eval "any(e['detail'].startswith('[monitor_down] $1\'s kernel refuses') for e in d)" | grep -q true || return 1
+        "$H/query.py" mesh-events "$p" "$TK" | json_eval "any(e['detail'].startswith('[monitor_down] $1\'s kernel $2 our connect') for e in d)" | grep -q true || return 1
     done; }
-tap_check "... every peer recorded [monitor_down] for $D1 and $D2" \
-    wait_for "monitor_down_noted $D1 && monitor_down_noted $D2" 10
+tap_check "... every peer recorded [monitor_down] for $D1 and $D2 (their kernels refuse)" \
+    wait_for "monitor_down_noted $D1 refuses && monitor_down_noted $D2 refuses" 10
 after_takeover "$TK"
 tap_same "$(fence_total)" "$f0" "... ${TAKEOVER_S} s later: no fence (their kernels answered: the hosts are up)"
 tap_same "$(stored_total)" "$s0" "... and no notification"
@@ -207,8 +208,8 @@ TP=$EPOCHREALTIME
 sleep 4
 "$H/node-ctl.sh" "$D1" resume || tap_bail "cannot SIGCONT $D1's mimamorid"
 TK=$TP
-tap_check "$D1's mimamorid SIGSTOPped for 4 s: every peer recorded [monitor_down] for it" \
-    wait_for "monitor_down_noted $D1" 10
+tap_check "$D1's mimamorid SIGSTOPped for 4 s: every peer recorded [monitor_down] for it (its kernel accepts)" \
+    wait_for "monitor_down_noted $D1 accepts" 10
 tap_check "... all 5 alive again" "$H/query.py" wait-alive 30
 sleep 2
 tap_same "$(fence_total) $(stored_total)" "$f0 $s0" "... no fence and no notification (its kernel answered: the host is up)"

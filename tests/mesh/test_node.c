@@ -83,6 +83,8 @@ struct net {
 	bool notify_fail;
 	uint32_t notify_fail_node;
 	int notify_fail_http;
+	/* each node's last [monitor_down] record */
+	char monitor_down[MAX_NODES][AGR_TEXT_MAX];
 };
 
 static void send_msg(struct net *w, uint32_t from, uint32_t to, const struct mesh_wire_msg *m)
@@ -174,6 +176,9 @@ static void drain(struct net *w, uint32_t i)
 				break;
 			}
 			case MNODE_OUT_LOG:
+				if (strcmp(o->act.event, "monitor_down") == 0)
+					snprintf(w->monitor_down[i], sizeof(w->monitor_down[i]), "%s",
+						 o->act.text);
 				if (getenv("NODE_TRACE") != NULL && o->act.kind == AGR_ACT_LOG)
 					printf("%9.3f %s %s: %s\n", (double)now / 1e9, w->names[i],
 					       o->act.event, o->act.text);
@@ -787,6 +792,40 @@ static void test_failed_notification_handed_over(void **state)
 	net_free(&w);
 }
 
+/* The [monitor_down] record says what the suspect's kernel did: refused
+ * our connect (its daemon is down) or accepted it (its daemon is hung or
+ * starved); before, an accepted connect was recorded as a refusal. */
+static void test_monitor_down_says_refused_or_accepted(void **state)
+{
+	static struct net w;
+	const uint32_t victim = 4;
+	struct agr_incident_info info;
+
+	(void)state;
+	net_init(&w, 5, true);
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	vnet_set_up(w.vn, victim, false);
+	for (uint64_t t = w.vn->now;
+	     agreement_incident(mnode_agreement(w.node[0]), AGR_INCIDENT_HOST, w.names[victim],
+				&info) != 0 ||
+	     agreement_incident(mnode_agreement(w.node[1]), AGR_INCIDENT_HOST, w.names[victim],
+				&info) != 0;
+	     t += 10 * NS_PER_MS) {
+		assert_true(t < 20 * NS_PER_S);
+		run_until(&w, t);
+	}
+	assert_int_equal(mnode_on_peer_answered(w.node[0], victim, AGR_PEER_ACCEPTED, w.vn->now), 0);
+	drain(&w, 0);
+	assert_int_equal(mnode_on_peer_answered(w.node[1], victim, AGR_PEER_REFUSED, w.vn->now), 0);
+	drain(&w, 1);
+	assert_non_null(strstr(w.monitor_down[0], "accepts our connect"));
+	assert_null(strstr(w.monitor_down[0], "refuses"));
+	assert_non_null(strstr(w.monitor_down[1], "refuses our connect"));
+	assert_null(strstr(w.monitor_down[1], "accepts"));
+	net_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_competing_claims_converge_before_fencing),
 		cmocka_unit_test(test_process_report_resent_until_notified),
 		cmocka_unit_test(test_failed_notification_handed_over),
+		cmocka_unit_test(test_monitor_down_says_refused_or_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
