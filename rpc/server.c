@@ -17,6 +17,7 @@
 
 #include "base/units.h"
 #include "os/clock.h"
+#include "os/threads.h"
 #include "rpc/envelope.h"
 #include "rpc/message.h"
 #include "rpc/pipe_set.h"
@@ -525,7 +526,7 @@ int rpc_server_new(struct rpc_server **out, const char *url, const ProtobufCServ
 
 	for (uint32_t i = 0; i < workers; i++) {
 		struct worker *w = &s->workers[i];
-		if ((rv = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		if ((rv = thread_start_normal_priority(&w->thread, worker_main, w)) != 0) {
 			snprintf(err, errlen, "rpc server: start worker: %s", strerror(rv));
 			return server_fail(s, NNG_ENOMEM, NULL, err, errlen);
 		}

@@ -671,6 +671,13 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = 1;
 
+	/* Stack size and malloc arenas of every thread, the libraries' too:
+	 * before any starts (os/threads.h; issue 12). */
+	if ((rc = threads_init_process()) != 0) {
+		log_error("thread defaults: %s", strerror(rc));
+		return 1;
+	}
+	rc = 1;
 	if (load_configuration(&d, argc, argv, &check_only) < 0)
 		return EXIT_CONFIG;
 	if (check_only) {

@@ -781,10 +781,7 @@ static void refusal_results(struct mesh_node *n, uint64_t now)
 			metrics_mesh_add(n->metrics, METRICS_MESH_PEER_REFUSALS, 1);
 			/* -ENOENT: not suspected in the agreement (yet, or any
 			 * more): the next probe tells it again */
-			rc = mnode_on_peer_answered(n->node, i,
-						    r[j].outcome == REFUSAL_ACCEPTED ? AGR_PEER_ACCEPTED
-										     : AGR_PEER_REFUSED,
-						    now);
+			rc = mnode_on_peer_refused(n->node, i, now);
 			if (rc == 0 && n->logx[i].refused_at == 0)
 				log_warn("mesh: %s's host %s connections to its mesh port: its "
 					 "mimamorid is %s, the host is up; reported, not observed "
@@ -870,12 +867,6 @@ static void sync_counters(struct mesh_node *n)
 	n->last_mc = mc;
 	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
-	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER,
-			 ac.untrusted_no_honest_sender - n->last_ac.untrusted_no_honest_sender);
-	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_UNCONFIRMED,
-			 (ac.untrusted_dropped - ac.untrusted_no_honest_sender) -
-				 (n->last_ac.untrusted_dropped - n->last_ac.untrusted_no_honest_sender));
-	metrics_mesh_add(n->metrics, METRICS_MESH_HANDOVERS, ac.handovers - n->last_ac.handovers);
 	n->last_ac = ac;
 	metrics_mesh_set_members_file(n->metrics, mnode_digest_mismatches(n->node),
 				      mnode_verdicts_held(n->node));
@@ -1181,7 +1172,9 @@ static void step(struct mesh_node *n)
 	 * step, so a flood cannot starve the timers; what is left wakes the
 	 * loop again. */
 	for (size_t k = 0;; k++) {
-		static _Thread_local struct mesh_wire_msg m;
+		/* On the stack (os/threads.h: room enough), not _Thread_local: that
+		 * is made in every thread of the process (issue 12). */
+		struct mesh_wire_msg m;
 		bool got = false, more = false;
 
 		pthread_mutex_lock(&n->qlock);

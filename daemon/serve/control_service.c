@@ -160,19 +160,23 @@ static uint32_t pid_of_comm(const char *name)
 	return c.lowest;
 }
 
-static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
-			  ProtobufCMessage *reply)
+/* A handler's large scratch comes from the heap, per call, never from a
+ * static __thread array: thread-local storage is made (and zeroed) in every
+ * thread of the process, nng's pool included, and these took 923 KiB of
+ * each thread's stack (issue 12). A block of THREAD_MMAP_THRESHOLD or more
+ * is mmap'd: only what a call writes is touched, and free returns it. */
+static uint32_t status_reply(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			     ProtobufCMessage *reply, struct control_snapshot *snap)
 {
 	struct control_service *cs = arg;
 	Mimamori__StatusReply *r = (Mimamori__StatusReply *)reply;
-	static __thread struct control_snapshot snap; /* large: not on the stack */
 	struct libvirt_watch_status lv;
 	struct notifier_status ns;
 	int64_t now = realtime_ns();
 
 	(void)req;
 	pthread_mutex_lock(&cs->lock);
-	snap = cs->snap;
+	*snap = cs->snap;
 	pthread_mutex_unlock(&cs->lock);
 	libvirt_watch_get_status(cs->ctx.libvirt, &lv);
 	notifier_get_status(cs->ctx.notifier, &ns);
@@ -195,15 +199,15 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 		return done(cs, call, RPC_RESOURCE_EXHAUSTED);
 
 	p->has_mode = true;
-	p->mode = snap.probe_mode && strcmp(snap.probe_mode, "ebpf") == 0
+	p->mode = snap->probe_mode && strcmp(snap->probe_mode, "ebpf") == 0
 			  ? MIMAMORI__PROBE_MODE__PROBE_MODE_EBPF
 			  : MIMAMORI__PROBE_MODE__PROBE_MODE_PIDFD;
-	if (snap.degraded_reason[0])
-		p->degraded_reason = STR(call, snap.degraded_reason);
+	if (snap->degraded_reason[0])
+		p->degraded_reason = STR(call, snap->degraded_reason);
 	p->has_events = p->has_ringbuf_drops = p->has_pidfd_watched = true;
-	p->events = snap.probe_stats.events;
-	p->ringbuf_drops = snap.probe_stats.ringbuf_drops;
-	p->pidfd_watched = (uint32_t)snap.pidfd_watched;
+	p->events = snap->probe_stats.events;
+	p->ringbuf_drops = snap->probe_stats.ringbuf_drops;
+	p->pidfd_watched = (uint32_t)snap->pidfd_watched;
 	r->probe = p;
 
 	l->has_connected = l->has_reconnects = true;
@@ -239,21 +243,21 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 	}
 	r->outbox = o;
 
-	r->guests = rpc_call_alloc(call, (snap.n_guests + 1) * sizeof(*r->guests));
+	r->guests = rpc_call_alloc(call, (snap->n_guests + 1) * sizeof(*r->guests));
 	if (!r->guests)
 		return done(cs, call, RPC_RESOURCE_EXHAUSTED);
-	for (size_t i = 0; i < snap.n_guests; i++) {
+	for (size_t i = 0; i < snap->n_guests; i++) {
 		Mimamori__WatchedGuest *g = NEW(call, Mimamori__WatchedGuest, mimamori__watched_guest__descriptor);
 
 		if (!g)
 			return done(cs, call, RPC_RESOURCE_EXHAUSTED);
-		g->uuid = rpc_call_strndup(call, snap.guests[i].uuid, sizeof(snap.guests[i].uuid));
-		g->name = rpc_call_strndup(call, snap.guests[i].name, sizeof(snap.guests[i].name));
+		g->uuid = rpc_call_strndup(call, snap->guests[i].uuid, sizeof(snap->guests[i].uuid));
+		g->name = rpc_call_strndup(call, snap->guests[i].name, sizeof(snap->guests[i].name));
 		g->has_pid = true;
-		g->pid = snap.guests[i].tgid;
+		g->pid = snap->guests[i].tgid;
 		r->guests[r->n_guests++] = g;
 	}
-	if (snap.guests_truncated) {
+	if (snap->guests_truncated) {
 		r->has_guests_truncated = true;
 		r->guests_truncated = true;
 	}
@@ -271,20 +275,32 @@ static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessa
 		r->processes[r->n_processes++] = w;
 	}
 	c->has_verdicts = c->has_notifications = c->has_notifications_failed = true;
-	c->verdicts = snap.verdicts;
-	c->notifications = snap.notifications;
+	c->verdicts = snap->verdicts;
+	c->notifications = snap->notifications;
 	c->notifications_failed = ns.failed;
 	r->counters = c;
 	return done(cs, call, fill_capabilities(call, cs->ctx.capabilities, r));
 }
 
-static uint32_t on_events(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+static uint32_t on_status(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
 			  ProtobufCMessage *reply)
+{
+	struct control_snapshot *scratch = malloc(sizeof(*scratch));
+	uint32_t code;
+
+	if (!scratch)
+		return done(arg, call, RPC_RESOURCE_EXHAUSTED);
+	code = status_reply(arg, call, req, reply, scratch);
+	free(scratch);
+	return code;
+}
+
+static uint32_t events_reply(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			     ProtobufCMessage *reply, struct event_record *recs)
 {
 	struct control_service *cs = arg;
 	const Mimamori__EventsRequest *q = (const Mimamori__EventsRequest *)req;
 	Mimamori__EventsReply *r = (Mimamori__EventsReply *)reply;
-	static __thread struct event_record recs[MAX_EVENTS_PER_REPLY + 1];
 	uint64_t first, last;
 	size_t want = q->has_max_count && q->max_count ? q->max_count : 50;
 	size_t n, bytes = 0;
@@ -381,13 +397,25 @@ static Mimamori__OutboxEntry *entry_message(struct rpc_call *call, const struct 
 	return m;
 }
 
-static uint32_t on_outbox(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+static uint32_t on_events(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
 			  ProtobufCMessage *reply)
+{
+	struct event_record *scratch = malloc((MAX_EVENTS_PER_REPLY + 1) * sizeof(*scratch));
+	uint32_t code;
+
+	if (!scratch)
+		return done(arg, call, RPC_RESOURCE_EXHAUSTED);
+	code = events_reply(arg, call, req, reply, scratch);
+	free(scratch);
+	return code;
+}
+
+static uint32_t outbox_reply(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			     ProtobufCMessage *reply, struct notifier_entry *entries)
 {
 	struct control_service *cs = arg;
 	const Mimamori__OutboxRequest *q = (const Mimamori__OutboxRequest *)req;
 	Mimamori__OutboxReply *r = (Mimamori__OutboxReply *)reply;
-	static __thread struct notifier_entry entries[MAX_OUTBOX_PER_REPLY];
 	enum outbox_state state = 0;
 	size_t want = q->has_max_count && q->max_count ? q->max_count : MAX_OUTBOX_PER_REPLY;
 	size_t n, total = 0;
@@ -422,6 +450,19 @@ static uint32_t on_outbox(void *arg, struct rpc_call *call, const ProtobufCMessa
 	r->total = (uint32_t)total;
 	r->truncated = total > n;
 	return done(cs, call, RPC_OK);
+}
+
+static uint32_t on_outbox(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage *reply)
+{
+	struct notifier_entry *scratch = malloc(MAX_OUTBOX_PER_REPLY * sizeof(*scratch));
+	uint32_t code;
+
+	if (!scratch)
+		return done(arg, call, RPC_RESOURCE_EXHAUSTED);
+	code = outbox_reply(arg, call, req, reply, scratch);
+	free(scratch);
+	return code;
 }
 
 static uint32_t on_outbox_retry(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
@@ -462,12 +503,11 @@ static uint32_t on_outbox_retry(void *arg, struct rpc_call *call, const Protobuf
 #define MEMBERS_REPLY_BUDGET (48 * 1024)
 _Static_assert(MEMBERS_REPLY_BUDGET + 8 * 1024 < RPC_DEFAULT_MAX_MSG, "room for the envelope");
 
-static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
-			   ProtobufCMessage *reply)
+static uint32_t members_reply(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			      ProtobufCMessage *reply, struct mesh_node_member *members)
 {
 	struct control_service *cs = arg;
 	Mimamori__MembersReply *r = (Mimamori__MembersReply *)reply;
-	static __thread struct mesh_node_member members[MAX_MEMBERS_PER_REPLY];
 	int64_t left = rpc_call_remaining_ms(call);
 	uint32_t wait_ms;
 	size_t bytes = 0, total;
@@ -536,6 +576,19 @@ static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMess
 /* A socket file left by a daemon that was killed makes nng fail with
  * "address in use". It is removed only when it is a socket nobody answers
  * on: a running daemon's socket is never taken over. */
+static uint32_t on_members(void *arg, struct rpc_call *call, const ProtobufCMessage *req,
+			   ProtobufCMessage *reply)
+{
+	struct mesh_node_member *scratch = malloc(MAX_MEMBERS_PER_REPLY * sizeof(*scratch));
+	uint32_t code;
+
+	if (!scratch)
+		return done(arg, call, RPC_RESOURCE_EXHAUSTED);
+	code = members_reply(arg, call, req, reply, scratch);
+	free(scratch);
+	return code;
+}
+
 static int remove_stale_socket(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
