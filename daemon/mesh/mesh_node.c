@@ -781,7 +781,10 @@ static void refusal_results(struct mesh_node *n, uint64_t now)
 			metrics_mesh_add(n->metrics, METRICS_MESH_PEER_REFUSALS, 1);
 			/* -ENOENT: not suspected in the agreement (yet, or any
 			 * more): the next probe tells it again */
-			rc = mnode_on_peer_refused(n->node, i, now);
+			rc = mnode_on_peer_answered(n->node, i,
+						    r[j].outcome == REFUSAL_ACCEPTED ? AGR_PEER_ACCEPTED
+										     : AGR_PEER_REFUSED,
+						    now);
 			if (rc == 0 && n->logx[i].refused_at == 0)
 				log_warn("mesh: %s's host %s connections to its mesh port: its "
 					 "mimamorid is %s, the host is up; reported, not observed "
@@ -867,6 +870,12 @@ static void sync_counters(struct mesh_node *n)
 	n->last_mc = mc;
 	agreement_counters(mnode_agreement(n->node), &ac);
 	metrics_mesh_add(n->metrics, METRICS_MESH_DECLARATIONS, ac.declared - n->last_ac.declared);
+	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER,
+			 ac.untrusted_no_honest_sender - n->last_ac.untrusted_no_honest_sender);
+	metrics_mesh_add(n->metrics, METRICS_MESH_UNTRUSTED_UNCONFIRMED,
+			 (ac.untrusted_dropped - ac.untrusted_no_honest_sender) -
+				 (n->last_ac.untrusted_dropped - n->last_ac.untrusted_no_honest_sender));
+	metrics_mesh_add(n->metrics, METRICS_MESH_HANDOVERS, ac.handovers - n->last_ac.handovers);
 	n->last_ac = ac;
 	metrics_mesh_set_members_file(n->metrics, mnode_digest_mismatches(n->node),
 				      mnode_verdicts_held(n->node));
