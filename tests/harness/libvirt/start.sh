@@ -110,6 +110,16 @@ if [ ! -x "$BASE/reaper" ] || [ "$HERE/reaper.c" -nt "$BASE/reaper" ]; then
 fi
 
 # ---- guests: templates -> $BASE/xml/NAME.xml
+# build_kernel NAME [AS-ARGS...]: $BASE/img/NAME.kernel from guests/guest-kernel.S
+# (panic: writes pvpanic; idle, with IDLE defined: halts), once per state dir
+build_kernel() {
+  local name=$1; shift
+  [ -s "$BASE/img/$name.kernel" ] && [ "$BASE/img/$name.kernel" -nt "$HERE/guests/guest-kernel.S" ] && return 0
+  as --32 "$@" "$HERE/guests/guest-kernel.S" -o "$BASE/img/$name-kernel.o" &&
+    ld -m elf_i386 -Ttext 0 --oformat binary -o "$BASE/img/$name.kernel" "$BASE/img/$name-kernel.o" \
+    || die "cannot build $name.kernel from guests/guest-kernel.S (binutils)"
+  rm -f "$BASE/img/$name-kernel.o"
+}
 : > "$BASE/guests.list"
 NAMES=""
 for g in $GUESTS; do
@@ -125,18 +135,8 @@ for g in $GUESTS; do
       "$HERE/guests/$tmpl.xml" > "$BASE/xml/$name.xml"
   # each SeaBIOS pvpanic guest boots its own copy of the boot sector (qemu locks images)
   if grep -q '@DISK@' "$HERE/guests/$tmpl.xml"; then install -m 0644 "$HERE/guests/panic.img" "$BASE/img/$name.img"; fi
-  if grep -q "@KERNEL@" "$HERE/guests/$tmpl.xml" && { [ ! -s "$BASE/img/panic.kernel" ] || [ "$HERE/guests/panic-kernel.S" -nt "$BASE/img/panic.kernel" ]; }; then
-    as --32 "$HERE/guests/panic-kernel.S" -o "$BASE/img/panic-kernel.o" &&
-      ld -m elf_i386 -Ttext 0 --oformat binary -o "$BASE/img/panic.kernel" "$BASE/img/panic-kernel.o" \
-      || die "cannot build guests/panic-kernel.S (binutils)"
-    rm -f "$BASE/img/panic-kernel.o"
-  fi
-  if grep -q "@IDLE_KERNEL@" "$HERE/guests/$tmpl.xml" && { [ ! -s "$BASE/img/idle.kernel" ] || [ "$HERE/guests/idle-kernel.S" -nt "$BASE/img/idle.kernel" ]; }; then
-    as --32 "$HERE/guests/idle-kernel.S" -o "$BASE/img/idle-kernel.o" &&
-      ld -m elf_i386 -Ttext 0 --oformat binary -o "$BASE/img/idle.kernel" "$BASE/img/idle-kernel.o" \
-      || die "cannot build guests/idle-kernel.S (binutils)"
-    rm -f "$BASE/img/idle-kernel.o"
-  fi
+  if grep -q "@KERNEL@" "$HERE/guests/$tmpl.xml"; then build_kernel panic; fi
+  if grep -q "@IDLE_KERNEL@" "$HERE/guests/$tmpl.xml"; then build_kernel idle --defsym IDLE=1; fi
   if grep -q "@RAMDATA@" "$HERE/guests/$tmpl.xml"; then
     head -c "$((RAMDATA_MIB * 1024 * 1024))" /dev/urandom > "$BASE/img/$name.ramdata" || die "cannot write $BASE/img/$name.ramdata"
   fi

@@ -1,10 +1,17 @@
-/* Smallest x86 "Linux kernel" for the panic guest (guests/panic.xml): a boot
+/* Smallest x86 "Linux kernel" for the harness's qboot guests: a boot
  * protocol 2.06 setup header, so qemu's -kernel loader and qboot accept it
  * (qboot boots a -kernel image in ~0.2 s; SeaBIOS needs 4-6 s to reach a
- * boot sector on the test machines).  The real-mode entry prints one line on COM1 and
- * writes 1 to the ISA pvpanic port 0x505.  start.sh builds it (binutils):
- *   as --32 panic-kernel.S -o panic-kernel.o
- *   ld -m elf_i386 -Ttext 0 --oformat binary -o panic.kernel panic-kernel.o */
+ * boot sector on the test machines).  The real-mode entry prints one line on
+ * COM1, then
+ *  - panic.kernel (guests/panic.xml): writes 1 to the ISA pvpanic port 0x505
+ *    and halts;
+ *  - idle.kernel (IDLE defined; guests/migrate.xml, whose initrd of random
+ *    bytes qboot loads into guest RAM for a live migration to copy): halts
+ *    for ever.
+ * start.sh builds both (binutils):
+ *   as --32 guest-kernel.S -o panic-kernel.o
+ *   as --32 --defsym IDLE=1 guest-kernel.S -o idle-kernel.o
+ *   ld -m elf_i386 -Ttext 0 --oformat binary -o NAME.kernel NAME-kernel.o */
         .code16
         .section .text
         .globl _start
@@ -45,12 +52,19 @@ entry:  cli
         jz      2f
         outb    %al, %dx
         jmp     1b
-2:      movw    $0x505, %dx
+2:
+.ifndef IDLE
+        movw    $0x505, %dx
         movb    $1, %al
         outb    %al, %dx
+.endif
 3:      hlt
         jmp     3b
+.ifdef IDLE
+msg:    .asciz  "idle guest: entry reached, halting\r\n"
+.else
 msg:    .asciz  "panic guest: entry reached, writing pvpanic\r\n"
+.endif
         .org    0x400
         /* "protected-mode kernel": one sector, never run */
         .fill   512, 1, 0
