@@ -178,6 +178,12 @@ struct mnode {
 	struct digest_note notes[DIGEST_NOTES];
 	uint32_t note_head, note_len;
 	uint64_t notes_dropped;
+	/* Joined with seeds, no seed's whole table yet: our incarnation may
+	 * still be below our previous life's (mnode_local_process_failed). */
+	bool unsettled;
+	uint64_t join_at;
+	struct pending deferred[MNODE_DEFERRED_MAX]; /* PEND_LOCAL_PROCESS, in order */
+	uint32_t n_deferred;
 };
 
 
@@ -478,9 +484,36 @@ static void check_digest(struct mnode *n, const struct mesh_wire_msg *m, uint64_
 
 int mnode_join(struct mnode *n, const char *const *seed_addrs, size_t k, uint64_t now)
 {
+	int rc;
+
 	advance(n, now);
 	n->ms_dirty = true;
-	return membership_join(n->ms, seed_addrs, k, now);
+	rc = membership_join(n->ms, seed_addrs, k, now);
+	if (rc == 0 && k > 0) {
+		n->unsettled = true;
+		n->join_at = now;
+	}
+	return rc;
+}
+
+/* Our incarnation is settled: the reports that waited go out, at it. */
+static void settle(struct mnode *n, uint64_t now)
+{
+	n->unsettled = false;
+	for (uint32_t k = 0; k < n->n_deferred; k++) {
+		struct pending p = n->deferred[k];
+
+		p.now = now;
+		p.incarnation = membership_incarnation(n->ms);
+		if (agr_feed(n, &p) == -EBUSY) {
+			/* inputs kept across a drain are full: the rest waits for
+			 * the next message */
+			memmove(n->deferred, n->deferred + k, (n->n_deferred - k) * sizeof(p));
+			n->n_deferred -= k;
+			return;
+		}
+	}
+	n->n_deferred = 0;
 }
 
 void mnode_leave(struct mnode *n, uint64_t now)
@@ -527,10 +560,21 @@ int mnode_on_message(struct mnode *n, const struct mesh_wire_msg *m, uint64_t no
 	 * another list must not complete a verdict here. */
 	check_digest(n, m, now);
 	switch (m->kind) {
-	case MESH_WIRE_SWIM:
+	case MESH_WIRE_SWIM: {
+		int rc;
+
 		advance(n, now);
 		n->ms_dirty = true;
-		return membership_handle_message(n->ms, &m->swim, now);
+		rc = membership_handle_message(n->ms, &m->swim, now);
+		/* A seed's whole table applied: what it held of our previous
+		 * life is refuted; our incarnation is above it now. */
+		if ((n->unsettled && rc == 0 && m->swim.type == MESH_MSG_SYNC &&
+		     (m->swim.flags & MESH_FLAG_SYNC_LAST) != 0) ||
+		    (n->unsettled && now >= n->join_at + MNODE_SETTLE_MAX_NS) ||
+		    (!n->unsettled && n->n_deferred > 0))
+			settle(n, now);
+		return rc;
+	}
 	case MESH_WIRE_PROBE:
 	case MESH_WIRE_PROBE_ACK:
 		if (member_of(n, m->from, &p.member) < 0)
@@ -606,11 +650,29 @@ int mnode_local_process_failed(struct mnode *n, const char *process, int64_t fai
 	struct pending p = { .kind = PEND_LOCAL_PROCESS, .now = now,
 			     .incarnation = membership_incarnation(n->ms) };
 
-	if (process == NULL || strlen(process) >= sizeof(p.report.process))
+	if (process == NULL || strlen(process) >= sizeof(p.report.process) ||
+	    failed_at_unix_ns < 0)
 		return -EINVAL;
 	snprintf(p.report.process, sizeof(p.report.process), "%s", process);
 	p.report.failed_at_unix_ns = failed_at_unix_ns;
-	return agr_feed(n, &p);
+	if (n->unsettled && now >= n->join_at + MNODE_SETTLE_MAX_NS)
+		settle(n, now);
+	if (!n->unsettled && n->n_deferred == 0)
+		return agr_feed(n, &p);
+	/* Just (re)started: at incarnation 0 every peer holding our previous
+	 * life would drop the report as stale, and its re-sends too. */
+	if (n->n_deferred == MNODE_DEFERRED_MAX)
+		return -EBUSY;
+	advance(n, now);
+	n->deferred[n->n_deferred++] = p;
+	digest_note(n, AGR_LOG_INFO, n->self, "process_report_deferred",
+		    "%s died on this host just after this daemon joined: the report waits until a "
+		    "peer's whole table brought our incarnation above our previous life's "
+		    "(at most %llu s)",
+		    process, (unsigned long long)(MNODE_SETTLE_MAX_NS / UINT64_C(1000000000)));
+	if (!n->unsettled)
+		settle(n, now);
+	return 0;
 }
 
 /* ---- outputs ---------------------------------------------------------- */

@@ -80,6 +80,8 @@
 
 #define MNODE_NONE UINT32_MAX /* "no member" index */
 #define MNODE_PENDING_MAX 16  /* agreement inputs kept across a drain */
+#define MNODE_DEFERRED_MAX 4  /* process reports waiting for our incarnation */
+#define MNODE_SETTLE_MAX_NS (10 * UINT64_C(1000000000)) /* waited for at most */
 
 /* The member names in configuration order with a name -> index table:
  * immutable, so one may serve many nodes (the simulator's N nodes). The
@@ -206,7 +208,12 @@ int mnode_on_notify_result(struct mnode *n, enum agr_incident_kind kind, const c
  * returned 0. */
 int mnode_on_pacemaker_view(struct mnode *n, const struct pacemaker_view *v, uint64_t now);
 /* This host's `process` died (failed_at_unix_ns: when, by our clock; 0
- * unknown): reported to the peers with our current incarnation. */
+ * unknown): reported to the peers with our current incarnation. Between
+ * mnode_join() with seeds and the end of a seed's whole table (or
+ * MNODE_SETTLE_MAX_NS) the report waits: a restarted daemon starts at
+ * incarnation 0, below what its peers hold of its previous life, and a
+ * report at it is dropped as stale everywhere; the table brings our old
+ * records, which membership refutes above them. */
 int mnode_local_process_failed(struct mnode *n, const char *process, int64_t failed_at_unix_ns,
 			       uint64_t now);
 /* The simulator's pre-converged start (membership_drop_broadcasts). */

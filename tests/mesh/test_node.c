@@ -278,6 +278,26 @@ static bool hook_drop(const struct vnet *vn, uint32_t from, uint32_t to, const v
 	return true;
 }
 
+/* Node i's mnode, as a fresh daemon starts it. */
+static struct mnode *node_new(struct net *w, uint32_t i)
+{
+	struct mnode_config cfg = { .self_addr = w->addrs[i] };
+	char err[256] = "";
+	struct mnode *nd;
+
+	membership_config_default(&cfg.membership);
+	cfg.membership.max_members = w->n;
+	cfg.membership.seed = 1000 + i;
+	agreement_config_default(&cfg.agreement);
+	cfg.agreement.self = w->names[i];
+	cfg.agreement.members = w->name_ptrs;
+	cfg.agreement.n_members = w->n;
+	nd = mnode_new(&cfg, err, sizeof(err));
+	if (nd == NULL)
+		fail_msg("mnode_new(%s): %s", w->names[i], err);
+	return nd;
+}
+
 /* n nodes; with `network`, on a vnet (1 ms links) and joined through
  * compute-0; without, only created (a test feeds one node by hand). */
 static void net_init(struct net *w, uint32_t n, bool network)
@@ -290,20 +310,8 @@ static void net_init(struct net *w, uint32_t n, bool network)
 		snprintf(w->addrs[i], sizeof(w->addrs[i]), "tcp://10.0.0.%u:7947", i + 1);
 		w->name_ptrs[i] = w->names[i];
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct mnode_config cfg = { .self_addr = w->addrs[i] };
-		char err[256] = "";
-
-		membership_config_default(&cfg.membership);
-		cfg.membership.max_members = n;
-		cfg.membership.seed = 1000 + i;
-		agreement_config_default(&cfg.agreement);
-		cfg.agreement.self = w->names[i];
-		cfg.agreement.members = w->name_ptrs;
-		cfg.agreement.n_members = n;
-		w->node[i] = mnode_new(&cfg, err, sizeof(err));
-		assert_non_null(w->node[i]);
-	}
+	for (uint32_t i = 0; i < n; i++)
+		w->node[i] = node_new(w, i);
 	if (!network)
 		return;
 	struct vnet_config nc = { .n = n, .latency_ns = LATENCY_NS, .seed = 7,
@@ -826,6 +834,57 @@ static void test_monitor_down_says_refused_or_accepted(void **state)
 	net_free(&w);
 }
 
+/* Issue 10, loose end of item 10: a daemon restarted (a graceful stop,
+ * so its peers hold it LEFT at its incarnation + 1) starts again at
+ * incarnation 0 and a watched process dies at once, before membership's
+ * refutation brought its incarnation back above its previous life's. Its
+ * report must still reach the peers and be acted on exactly once (before:
+ * every peer dropped it as stale, and its re-sends too: never notified). */
+static void test_process_report_right_after_restart(void **state)
+{
+	static struct net w;
+	const uint32_t reporter = 2;
+	struct mnode_member m;
+
+	(void)state;
+	net_init(&w, 5, true);
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	mnode_leave(w.node[reporter], w.vn->now);
+	drain(&w, reporter);
+	for (uint64_t t = w.vn->now; !mnode_leave_done(w.node[reporter]); t += 10 * NS_PER_MS) {
+		assert_true(t < 10 * NS_PER_S);
+		run_until(&w, t);
+	}
+	run_until(&w, w.vn->now + NS_PER_S);
+	assert_int_equal(mnode_member(w.node[0], reporter, &m), 0);
+	assert_int_equal(m.state, MESH_LEFT);
+	assert_true(m.incarnation >= 1);
+
+	/* the daemon starts again: empty state, incarnation 0 */
+	mnode_free(w.node[reporter]);
+	w.node[reporter] = node_new(&w, reporter);
+	const char *seed = w.addrs[0];
+
+	assert_int_equal(mnode_join(w.node[reporter], &seed, 1, w.vn->now), 0);
+	drain(&w, reporter);
+	assert_int_equal(mnode_local_process_failed(w.node[reporter], "nova-compute",
+						    1796600000LL * NS_PER_S, w.vn->now), 0);
+	drain(&w, reporter);
+	run_until(&w, w.vn->now + 60 * NS_PER_S);
+	assert_int_equal(w.n_fences, 0);
+	assert_int_equal(w.n_notifies, 1);
+	assert_int_equal(w.notifies[0].kind, AGR_ACT_NOTIFY_PROCESS);
+	assert_int_equal(w.notifies[0].subject, reporter);
+	/* and it stops re-sending once notified: nothing more later */
+	uint32_t sent = w.reports_sent;
+
+	run_until(&w, w.vn->now + 120 * NS_PER_S);
+	assert_int_equal(w.reports_sent, sent);
+	assert_int_equal(w.n_notifies, 1);
+	net_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_process_report_resent_until_notified),
 		cmocka_unit_test(test_failed_notification_handed_over),
 		cmocka_unit_test(test_monitor_down_says_refused_or_accepted),
+		cmocka_unit_test(test_process_report_right_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
