@@ -904,6 +904,29 @@ static void log_heard(struct mesh_node *n, const struct mesh_wire_msg *m)
 		 c->stage == AGR_STAGE_NOTIFIED ? " (Masakari answered)" : "");
 }
 
+/* A peer's accepted COMPUTE_HOST for a failure we may notify too (a
+ * backup's takeover): ours then meets Masakari's "on maintenance" 409,
+ * the first one's effect, and is a duplicate, not a refusal (issue 10,
+ * item 8; notifier_peer_notified). Told once the agreement took the
+ * peer's word (it completed the incident by it), or, when our own answer
+ * was that 409, on the notifier's own word. */
+static void tell_peer_notified(struct mesh_node *n, const struct agr_completion *c,
+			       const char *from)
+{
+	struct agr_incident_info info;
+
+	if (n->notifier == NULL || c->stage != AGR_STAGE_NOTIFIED || c->kind != AGR_INCIDENT_HOST ||
+	    (c->http_status != 202 && c->http_status != 409) || strcmp(c->notifier, n->self) == 0)
+		return;
+	if (agreement_incident(mnode_agreement(n->node), AGR_INCIDENT_HOST, c->subject, &info) != 0 ||
+	    info.incarnation != c->incarnation || info.stage != AGR_IS_COMPLETED)
+		return;
+	if (strcmp(info.completed_by, c->notifier) == 0 ||
+	    (strcmp(info.completed_by, n->self) == 0 &&
+	     info.http_status == AGR_HTTP_REFUSED_MAINTENANCE && strcmp(c->notifier, from) == 0))
+		(void)notifier_peer_notified(n->notifier, c->subject, c->incarnation);
+}
+
 static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64_t now)
 {
 	const struct membership *ms = mnode_membership(n->node);
@@ -920,6 +943,8 @@ static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64
 	else
 		input_rc(mesh_wire_kind_name(m->kind), rc);
 	drain(n);
+	if (m->kind == MESH_WIRE_COMPLETION)
+		tell_peer_notified(n, &m->completion, m->from);
 	if (m->kind == MESH_WIRE_SWIM) {
 		uint64_t acks = n->last_mc.acks_received;
 		struct mesh_counters mc;

@@ -29,7 +29,7 @@
 
 struct alive_host {
 	char name[HOST_NAME_LEN];
-	uint64_t incarnation; /* seen alive at */
+	uint64_t incarnation; /* seen alive at, or whose failure a peer notified */
 };
 
 struct notifier {
@@ -57,9 +57,14 @@ struct notifier {
 	/* notifier_cancel_host's memory, under lock (a ring when full). */
 	struct alive_host alive[MAX_ALIVE_HOSTS];
 	size_t n_alive, alive_next;
+	/* notifier_peer_notified's memory, under lock (a ring when full). */
+	struct alive_host peer_notified[MAX_ALIVE_HOSTS];
+	size_t n_peer_notified, peer_notified_next;
 	/* The sender thread's scratch for outbox_list. */
 	const struct outbox_entry **scan;
 };
+
+static bool peer_notified_covers(const struct notifier *n, const struct outbox_entry *e);
 
 /* Both clocks at one instant: the schedule runs on the monotonic one. */
 static struct delivery_clock clock_now(void)
@@ -153,6 +158,19 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	still_pending = cur && cur->state == OUTBOX_PENDING;
 
 	long status = outcome.kind == ATTEMPT_HTTP ? outcome.http_status : 0;
+	/* Masakari checks maintenance before duplicates: our COMPUTE_HOST for
+	 * a failure whose notification by a peer Masakari already accepted
+	 * (its engine then put the host on maintenance) is refused "on
+	 * maintenance". That is our duplicate, not a refusal (issue 10,
+	 * item 8): delivered, counted as a duplicate, no alert. */
+	bool after_peer = status == 409 &&
+			  outcome.conflict == MASAKARI_CONFLICT_HOST_ON_MAINTENANCE && cur &&
+			  peer_notified_covers(n, cur);
+
+	if (after_peer) {
+		action.kind = DELIVERY_DONE;
+		outcome.conflict = MASAKARI_CONFLICT_DUPLICATE;
+	}
 	struct delivery_record rec = {
 		.outbox_id = id,
 		.result = result_name(action.kind, status),
@@ -175,8 +193,10 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 	case DELIVERY_DONE:
 		rc = outbox_mark_delivered(n->ob, id);
 		n->accepted++;
-		log_info("notification %llu %s by Masakari (HTTP %ld) %.1f ms after the failure",
-			 (unsigned long long)id, rec.result, status, (double)rec.since_failure_ns / 1e6);
+		log_info("notification %llu %s by Masakari (HTTP %ld) %.1f ms after the failure%s",
+			 (unsigned long long)id, rec.result, status, (double)rec.since_failure_ns / 1e6,
+			 after_peer ? " (\"on maintenance\": a peer's notification of this failure "
+				      "was accepted first)" : "");
 		break;
 	case DELIVERY_RETRY:
 	case DELIVERY_REAUTH_RETRY:
@@ -207,6 +227,13 @@ static void attempt(struct notifier *n, const struct outbox_entry *e)
 		if (!still_pending)
 			break;
 		rc = outbox_mark_failed(n->ob, id, reason);
+		if (rc == 0 && status == 409 &&
+		    outcome.conflict == MASAKARI_CONFLICT_HOST_ON_MAINTENANCE) {
+			struct outbox_entry *m = outbox_find_mutable(n->ob, id);
+
+			if (m)
+				m->refused_maintenance = true; /* notifier_peer_notified */
+		}
 		if (status == 409 && outcome.conflict == MASAKARI_CONFLICT_HOST_ON_MAINTENANCE)
 			/* Not "delivered": Masakari dropped it (issue 10, item 8). */
 			log_error("notification %llu REFUSED by Masakari: the host is on "
@@ -374,6 +401,19 @@ static bool compute_host_of(const char *body, const char *host)
 	return match;
 }
 
+/* e is a COMPUTE_HOST this daemon queued for a failure a peer notified
+ * (notifier_peer_notified); called with the lock held. */
+static bool peer_notified_covers(const struct notifier *n, const struct outbox_entry *e)
+{
+	if (!e->host_known)
+		return false;
+	for (size_t i = 0; i < n->n_peer_notified; i++)
+		if (n->peer_notified[i].incarnation == e->host_incarnation &&
+		    compute_host_of(e->body, n->peer_notified[i].name))
+			return true;
+	return false;
+}
+
 static struct alive_host *alive_of(struct notifier *n, const char *host)
 {
 	for (size_t i = 0; i < n->n_alive; i++)
@@ -433,6 +473,7 @@ int notifier_submit_host(struct notifier *n, const char *body, int64_t failure_r
 
 		assert(e != NULL);
 		e->host_incarnation = incarnation;
+		e->host_known = true;
 		if (a && a->incarnation > incarnation) {
 			char why[OUTBOX_REASON_LEN];
 
@@ -486,6 +527,48 @@ size_t notifier_cancel_host(struct notifier *n, const char *host, uint64_t incar
 	}
 	pthread_mutex_unlock(&n->lock);
 	return superseded;
+}
+
+size_t notifier_peer_notified(struct notifier *n, const char *host, uint64_t incarnation)
+{
+	size_t settled = 0, count, k;
+	struct alive_host *p = NULL;
+
+	assert(host != NULL);
+	if (strlen(host) >= HOST_NAME_LEN)
+		return 0; /* no COMPUTE_HOST can name it */
+	pthread_mutex_lock(&n->lock);
+	for (k = 0; k < n->n_peer_notified; k++)
+		if (strcmp(n->peer_notified[k].name, host) == 0 &&
+		    n->peer_notified[k].incarnation == incarnation)
+			p = &n->peer_notified[k];
+	if (!p) {
+		p = &n->peer_notified[n->n_peer_notified < MAX_ALIVE_HOSTS
+					      ? n->n_peer_notified++
+					      : n->peer_notified_next++ % MAX_ALIVE_HOSTS];
+		snprintf(p->name, sizeof(p->name), "%s", host);
+		p->incarnation = incarnation;
+	}
+	/* Ours already refused "on maintenance" before the peer's word came:
+	 * settled now. Settling one changes no other entry's place. */
+	count = outbox_list(n->ob, n->scan, OUTBOX_MAX_ENTRIES);
+	for (size_t i = 0; i < count; i++) {
+		const struct outbox_entry *e = n->scan[i];
+		uint64_t id = e->id;
+
+		if (e->state != OUTBOX_FAILED || !e->refused_maintenance ||
+		    !peer_notified_covers(n, e))
+			continue;
+		if (outbox_mark_delivered(n->ob, id) < 0)
+			continue;
+		settled++;
+		log_info("notification %llu settled: Masakari refused it \"on maintenance\" because "
+			 "a peer's notification of the same failure (%s at incarnation %llu) was "
+			 "accepted first", (unsigned long long)id, host,
+			 (unsigned long long)incarnation);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return settled;
 }
 
 struct notifier *notifier_start(const struct masakari_client_config *mcfg,

@@ -65,6 +65,18 @@ int notifier_submit_host(struct notifier *n, const char *body, int64_t failure_r
 size_t notifier_cancel_host(struct notifier *n, const char *host, uint64_t incarnation,
 			    const char *reason);
 
+/* A peer's notification of host's failure at incarnation was accepted by
+ * Masakari (the mesh took its NOTIFIED). Masakari checks maintenance
+ * before duplicates, and the first notification put the host on
+ * maintenance: our COMPUTE_HOST for the same failure (queued with
+ * notifier_submit_host at that incarnation) that Masakari refuses "on
+ * maintenance" is our duplicate, not a refusal (issue 10, item 8). Such
+ * an answer after this call is recorded as a duplicate (delivered, no
+ * conflict alert); an entry already failed for it is settled now. Returns
+ * how many entries were settled. Entries loaded from before a restart
+ * (incarnation unknown) are never matched. */
+size_t notifier_peer_notified(struct notifier *n, const char *host, uint64_t incarnation);
+
 /* An outbox entry as mimamorictl shows it (copied out under the lock). */
 struct notifier_entry {
 	uint64_t id;

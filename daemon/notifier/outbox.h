@@ -44,6 +44,8 @@ struct outbox_entry {
 	 * unknown, e.g. loaded from the log). Set through outbox_find_mutable. */
 	struct delivery_schedule sched;
 	uint64_t host_incarnation;
+	bool host_known; /* host_incarnation was set (it may be 0) */
+	bool refused_maintenance; /* failed on a 409 "host on maintenance" */
 };
 
 struct outbox;

@@ -12,8 +12,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,7 +71,7 @@ static bool was_told_given_up(struct fixture *f, uint64_t id)
 	return found;
 }
 
-static void start(struct fixture *f)
+static void start_at(struct fixture *f, const char *endpoint)
 {
 	struct masakari_client_config mcfg;
 	struct delivery_policy_config policy;
@@ -75,7 +80,7 @@ static void start(struct fixture *f)
 
 	memset(&mcfg, 0, sizeof(mcfg));
 	mcfg.noauth = true;
-	snprintf(mcfg.endpoint_override, sizeof(mcfg.endpoint_override), "http://127.0.0.1:1/v1");
+	snprintf(mcfg.endpoint_override, sizeof(mcfg.endpoint_override), "%s", endpoint);
 	mcfg.timeout_ms = 200;
 	delivery_policy_defaults(&policy);
 	policy.max_backoff_ns = 1 * (int64_t)NS_PER_S; /* keeps the waits below short */
@@ -86,6 +91,11 @@ static void start(struct fixture *f)
 	if (!f->n)
 		fail_msg("notifier: %s", err);
 	notifier_set_delivery_callback(f->n, on_delivery, &f->told);
+}
+
+static void start(struct fixture *f)
+{
+	start_at(f, "http://127.0.0.1:1/v1");
 }
 
 static int setup(void **state)
@@ -260,6 +270,187 @@ static void test_restart_reschedules_from_stored_times(void **state)
 	assert_true(entry(f, a).attempts > before);
 }
 
+/* Masakari's API as it answers a COMPUTE_HOST for a host its engine has
+ * put on maintenance: the 409 and its exact body, recorded from Masakari
+ * 14.0.2 (FIELD-GUIDE; tests/fuzz/corpus/masakari_reply). One answer per
+ * connection, on a thread. */
+struct on_maintenance {
+	int fd;
+	pthread_t thread;
+	atomic_uint requests;
+	char url[64];
+};
+
+static void *on_maintenance_main(void *arg)
+{
+	static const char body[] =
+		"{\"conflict\": {\"code\": 409, \"message\": \"Notification received from host "
+		"h1 of type 'COMPUTE_HOST' is ignored as the host is already under maintenance.\"}}";
+	struct on_maintenance *m = arg;
+	int c;
+
+	while ((c = accept(m->fd, NULL, NULL)) >= 0) {
+		char req[8192], reply[512];
+		size_t got = 0;
+		ssize_t k;
+		const char *end = NULL, *cl;
+
+		/* the request: headers, then Content-Length bytes of body */
+		while (got < sizeof(req) - 1 && (k = recv(c, req + got, sizeof(req) - 1 - got, 0)) > 0) {
+			got += (size_t)k;
+			req[got] = '\0';
+			end = strstr(req, "\r\n\r\n");
+			cl = strcasestr(req, "content-length:");
+			if (end && (!cl || got >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10)))
+				break;
+		}
+		int len = snprintf(reply, sizeof(reply),
+				   "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n"
+				   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				   strlen(body), body);
+		if (end && send(c, reply, (size_t)len, MSG_NOSIGNAL) == len)
+			atomic_fetch_add(&m->requests, 1);
+		close(c);
+	}
+	return NULL;
+}
+
+static void on_maintenance_start(struct on_maintenance *m)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	m->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(m->fd >= 0);
+	assert_int_equal(bind(m->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m->fd, 16), 0);
+	assert_int_equal(getsockname(m->fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(m->url, sizeof(m->url), "http://127.0.0.1:%u/v1", ntohs(a.sin_port));
+	atomic_init(&m->requests, 0);
+	assert_int_equal(pthread_create(&m->thread, NULL, on_maintenance_main, m), 0);
+}
+
+static void on_maintenance_stop(struct on_maintenance *m)
+{
+	shutdown(m->fd, SHUT_RDWR);
+	pthread_join(m->thread, NULL);
+	close(m->fd);
+}
+
+static void restart_at(struct fixture *f, const char *endpoint)
+{
+	notifier_set_delivery_callback(f->n, NULL, NULL);
+	notifier_stop(f->n);
+	start_at(f, endpoint);
+}
+
+/* Until entry id left the outbox's pending set (10 s at most). */
+static void wait_settled(struct fixture *f, uint64_t id)
+{
+	uint64_t deadline = mono_ns() + 10 * NS_PER_S;
+	struct notifier_entry e;
+
+	while (notifier_get_entry(f->n, id, &e) == 0 && e.state == OUTBOX_PENDING) {
+		assert_true(mono_ns() < deadline);
+		usleep(10000);
+	}
+}
+
+/* The event log's delivery record of id says result. */
+static bool delivery_logged_as(struct fixture *f, uint64_t id, const char *result)
+{
+	static struct event_record recs[256];
+	uint64_t first, last;
+	size_t k = event_log_since(f->events, 0, recs, 256, &first, &last);
+
+	for (size_t i = 0; i < k; i++)
+		if (recs[i].outbox_id == id && strcmp(recs[i].kind, "delivery") == 0 &&
+		    strcmp(recs[i].verdict, result) == 0)
+			return true;
+	return false;
+}
+
+static bool was_told(struct fixture *f, uint64_t id, bool delivered, long http)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&f->told.lock);
+	for (size_t i = 0; i < f->told.n; i++)
+		if (f->told.v[i].id == id && f->told.v[i].delivered == delivered &&
+		    f->told.v[i].http == http)
+			found = true;
+	pthread_mutex_unlock(&f->told.lock);
+	return found;
+}
+
+/* Issue 10, item 8: a backup notifier's COMPUTE_HOST after a peer's was
+ * accepted meets Masakari's "on maintenance" 409 (it checks maintenance
+ * before duplicates). Known before the answer: a duplicate, delivered.
+ * The same answer for another host, or for another failure (incarnation)
+ * of this one, stays a refusal: failed, kept, alerted. */
+static void test_maintenance_after_peer_notified_is_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct on_maintenance m;
+	struct notifier_entry e;
+
+	on_maintenance_start(&m);
+	restart_at(f, m.url);
+	assert_int_equal(notifier_peer_notified(f->n, "h1", 5), 0);
+	uint64_t dup = submit_host(f, "h1", 5);
+	uint64_t other_host = submit_host(f, "h2", 5);
+	uint64_t other_failure = submit_host(f, "h1", 6);
+
+	wait_settled(f, dup);
+	wait_settled(f, other_host);
+	wait_settled(f, other_failure);
+	assert_int_equal(notifier_get_entry(f->n, dup, &e), -ENOENT); /* delivered */
+	assert_true(was_told(f, dup, true, 409));
+	assert_true(delivery_logged_as(f, dup, "duplicate"));
+	assert_true(delivery_logged_as(f, other_host, "failed"));
+	assert_int_equal(entry(f, other_host).state, OUTBOX_FAILED);
+	assert_true(was_told(f, other_host, false, 409));
+	assert_int_equal(entry(f, other_failure).state, OUTBOX_FAILED);
+	assert_true(atomic_load(&m.requests) >= 3);
+	on_maintenance_stop(&m);
+}
+
+/* The peer's word after our answer: the entry already failed "on
+ * maintenance" is settled then; one failed for another reason is not. */
+static void test_peer_notified_later_settles_refused_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct on_maintenance m;
+	struct notifier_entry e;
+
+	on_maintenance_start(&m);
+	restart_at(f, m.url);
+	uint64_t refused = submit_host(f, "h1", 5);
+
+	wait_settled(f, refused);
+	assert_int_equal(entry(f, refused).state, OUTBOX_FAILED);
+	on_maintenance_stop(&m);
+	restart_at(f, "http://127.0.0.1:1/v1");
+	/* after a restart the incarnation is unknown: never matched */
+	assert_int_equal(notifier_peer_notified(f->n, "h1", 5), 0);
+	assert_int_equal(entry(f, refused).state, OUTBOX_FAILED);
+
+	on_maintenance_start(&m);
+	restart_at(f, m.url);
+	uint64_t again = submit_host(f, "h1", 7);
+	uint64_t superseded = submit_host(f, "h3", 7);
+
+	assert_int_equal(notifier_cancel_host(f->n, "h3", 8, "h3 is alive at 8"), 1);
+	wait_settled(f, again);
+	assert_int_equal(entry(f, again).state, OUTBOX_FAILED);
+	assert_int_equal(notifier_peer_notified(f->n, "h1", 6), 0); /* another failure */
+	assert_int_equal(notifier_peer_notified(f->n, "h3", 7), 0); /* not refused for maintenance */
+	assert_int_equal(entry(f, superseded).state, OUTBOX_FAILED);
+	assert_int_equal(notifier_peer_notified(f->n, "h1", 7), 1);
+	assert_int_equal(notifier_get_entry(f->n, again, &e), -ENOENT);
+	on_maintenance_stop(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +459,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_loaded_entry_superseded_by_alive, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_reschedules_from_stored_times, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_maintenance_after_peer_notified_is_duplicate,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_notified_later_settles_refused_entry, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
