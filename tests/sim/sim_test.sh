@@ -302,6 +302,16 @@ nemesis)
 	# observations, delivered at the heal, joined a later split's (163/24,
 	# 332/16, 365/17)
 	nemesis_clean "a healthy host fenced?" 111/19 99/50 117/41 201/33 163/24 332/16 365/17
+	# fences of hosts cut off from a bare majority or across outages, counted
+	# with observations of members that could not hear (mesh/agreement.c
+	# deaf(), heard_through()): a member receiving nothing (an inbound cut,
+	# its flapping isolation, the first seconds of a full outage) finds
+	# every member unreachable, and its observation was the n/2 + 1-th
+	# (136/41, 1410/29, 2098/20: an inbound cut inside a bare majority;
+	# 125/16, 1960/25, 3836/18: outages; 5220/23: a flapping member
+	# isolated for part of its run; 1646/5, 2120/7, 3929/12, 4724/9, 4873/10)
+	nemesis_clean "an observer that could not hear counted?" 136/41 1410/29 2098/20 125/16 \
+		1960/25 3836/18 5220/23 1646/5 2120/7 3929/12 4724/9 4873/10
 	# the checker can fail: the cores with a 0.4 s window (the checker
 	# keeps the daemon's 1.2 s) fence hosts that were cut off for less
 	"$sim" nemesis --schedules 6 --seed 1000 --nodes 5..12 --agr-window 400 --quiet >"$out.2" 2>"$out.err"
