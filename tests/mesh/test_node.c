@@ -83,6 +83,10 @@ struct net {
 	bool notify_fail;
 	uint32_t notify_fail_node;
 	int notify_fail_http;
+	/* every HANDED_OVER is dropped (a peer of a version without it rejects
+	 * the unknown stage: a rolling upgrade) */
+	bool drop_handed_over;
+	uint32_t handed_over_dropped;
 	/* each node's last [monitor_down] record */
 	char monitor_down[MAX_NODES][AGR_TEXT_MAX];
 };
@@ -252,6 +256,11 @@ static bool hook_drop(const struct vnet *vn, uint32_t from, uint32_t to, const v
 	if (w->drop_reports > 0 && it->kind == ITEM_MSG &&
 	    it->msg.kind == MESH_WIRE_PROCESS_REPORT) {
 		w->drop_reports--;
+		return true;
+	}
+	if (w->drop_handed_over && it->kind == ITEM_MSG && it->msg.kind == MESH_WIRE_COMPLETION &&
+	    it->msg.completion.stage == AGR_STAGE_HANDED_OVER) {
+		w->handed_over_dropped++;
 		return true;
 	}
 	if (w->drop_claim_evidence && it->kind == ITEM_MSG && from == w->claim_best &&
@@ -885,6 +894,44 @@ static void test_process_report_right_after_restart(void **state)
 	net_free(&w);
 }
 
+/* A rolling upgrade: the notifier's COMPUTE_HOST is refused for good
+ * (400) and it hands over, but its peers run a version without
+ * HANDED_OVER and reject it. They take over only after their takeover
+ * step (the claimer fell silent), and they know its fence from its
+ * FENCED and NOTIFYING NORMAL: one fence in all, never a second, and the
+ * failure is still notified (docs/ROLLING-UPGRADE.md). */
+static void test_handover_to_old_peers_fences_once(void **state)
+{
+	static struct net w;
+	const uint32_t victim = 4;
+	uint32_t best = 0;
+
+	(void)state;
+	net_init(&w, 5, true);
+	for (uint32_t i = 1; i < 4; i++)
+		if (agreement_score(w.names[i], w.names[victim]) >
+		    agreement_score(w.names[best], w.names[victim]))
+			best = i;
+	w.notify_fail = true;
+	w.notify_fail_node = best;
+	w.notify_fail_http = 400;
+	w.drop_handed_over = true;
+	run_until(&w, 5 * NS_PER_S);
+	all_alive(&w);
+	vnet_set_up(w.vn, victim, false);
+	run_until(&w, 400 * NS_PER_S);
+	assert_true(w.handed_over_dropped >= 1);
+	assert_int_equal(w.n_fences, 1);
+	assert_int_equal(w.fences[0].by, best);
+	assert_int_equal(w.n_notifies, 2);
+	assert_int_equal(w.notifies[0].by, best);
+	assert_int_not_equal(w.notifies[1].by, best);
+	assert_int_equal(w.notifies[1].host_status, AGR_HOST_NORMAL);
+	/* not at once, as a peer that takes HANDED_OVER does: a takeover step */
+	assert_true(w.notifies[1].at - w.notifies[0].at > NS_PER_S);
+	net_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -900,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_failed_notification_handed_over),
 		cmocka_unit_test(test_monitor_down_says_refused_or_accepted),
 		cmocka_unit_test(test_process_report_right_after_restart),
+		cmocka_unit_test(test_handover_to_old_peers_fences_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
