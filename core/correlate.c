@@ -84,9 +84,16 @@
  *   domain paused for an incoming migration).
  * - STOPPED/FAILED: decided already -> GUEST_MERGED, else GUEST_FAILED
  *   (GUEST_MIGRATION_FAILED during an incoming migration).
- * - CRASHED (any detail) and STOPPED/CRASHED (guest panic): GUEST_FAILED unless a
- *   failure was already notified (then MERGED). A kernel GUEST_STOPPED
- *   (libvirt killing the crashed guest, on_crash=destroy) does not count.
+ * - CRASHED (any detail): guest panic, GUEST_FAILED unless a failure was
+ *   already notified (then MERGED). A kernel GUEST_STOPPED (libvirt killing
+ *   the crashed guest, on_crash=destroy) does not count.
+ * - STOPPED/CRASHED: libvirt sends it after a panic (always after its
+ *   CRASHED/PANICKED, on one ordered stream) and after an operator's crash
+ *   dump (`virsh dump --crash`: SUSPENDED/PAUSED and a dump job, no
+ *   CRASHED). Without a CRASHED before it, on a run whose events reached us
+ *   in full (see events_complete), it is the operator's dump: GUEST_STOPPED
+ *   (MERGED when decided). Otherwise (a CRASHED seen, or events possibly
+ *   lost across a reconnection) it counts as a panic, as the rule above.
  * - STOPPED/{SHUTDOWN,DESTROYED,SAVED,MIGRATED,FROM_SNAPSHOT}, SHUTDOWN (any):
  *   GUEST_STOPPED, or MERGED when already decided. SHUTDOWN does not
  *   decide: qemu is still alive and its exit still gets its own verdict.
@@ -149,6 +156,11 @@ struct incarnation {
 	 * the destination of a live migration still loading the guest, which
 	 * runs on the source until then. */
 	bool incoming_migration;
+	/* libvirt's lifecycle events of this run reach us in full: it began
+	 * with a STARTED on the live connection, or the scan at the latest
+	 * (re)connection found it. A lost connection clears it. */
+	bool events_complete;
+	bool panicked;        /* libvirt's CRASHED (or a scan found it crashed) */
 	uint8_t io_notified;  /* bit per I/O error action notified */
 };
 
@@ -548,6 +560,18 @@ static struct incarnation *libvirt_target(struct guest *g)
 
 /* ---- FACT_GUEST_RUNNING ---- */
 
+/* The scan at (re)connection runs after the event subscription: from it on,
+ * every lifecycle event of the run reaches us, and a panic before it shows
+ * in the state it read. */
+static void note_scan(struct incarnation *inc, const struct guest_running_fact *r)
+{
+	if (!r->scanned)
+		return;
+	inc->events_complete = true;
+	if (r->crashed)
+		inc->panicked = true;
+}
+
 static void on_running(struct correlator *c, const struct fact *f, struct out *o)
 {
 	const struct guest_running_fact *r = &f->guest;
@@ -570,8 +594,11 @@ static void on_running(struct correlator *c, const struct fact *f, struct out *o
 		    "guest table full (%d running guests): qemu not tracked", CORRELATE_MAX_GUESTS);
 		return;
 	}
-	if (g->tgid == r->tgid)
-		return; /* rescans repeat what we know */
+	if (g->tgid == r->tgid) {
+		/* rescans repeat what we know, and may vouch for the events */
+		note_scan(&g->cur, r);
+		return;
+	}
 	if (g->cur.qemu_exited && g->cur.qemu_tgid == r->tgid) {
 		/* A scan raced with the exit we already judged. */
 		v = emit(o, VERDICT_INFO, VERDICT_FROM_LIBVIRT, r->ts_ns);
@@ -601,6 +628,7 @@ static void on_running(struct correlator *c, const struct fact *f, struct out *o
 	}
 	if (incoming)
 		cur->incoming_migration = true;
+	note_scan(cur, r);
 	g->tgid = r->tgid;
 }
 
@@ -933,14 +961,20 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 			     (l->event == VIR_DOMAIN_EVENT_RESUMED ||
 			      (l->event == VIR_DOMAIN_EVENT_SUSPENDED &&
 			       l->detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED));
-	bool panic = l->event == VIR_DOMAIN_EVENT_CRASHED ||
-		     (stopped && l->detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+	bool crashed_event = l->event == VIR_DOMAIN_EVENT_CRASHED;
+	bool stopped_crashed = stopped && l->detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED;
+	/* libvirt reports a panic as CRASHED/PANICKED before its STOPPED/
+	 * CRASHED; an operator's `virsh dump --crash` has no CRASHED. */
+	bool dump_crash = stopped_crashed && !inc->panicked && inc->events_complete;
+	bool panic = crashed_event || (stopped_crashed && !dump_crash);
 	bool merged = false;
 
 	set_guest(v, g, inc->qemu_tgid);
 	fmt(v->event, sizeof(v->event), "LIFECYCLE");
 	fmt(v->vir_domain_event, sizeof(v->vir_domain_event), "%s_%s", ev, det);
 
+	if (crashed_event)
+		inc->panicked = true;
 	if (panic) {
 		/* A kernel GUEST_STOPPED before this is libvirt destroying the
 		 * crashed guest (on_crash=destroy): the panic still counts. */
@@ -948,6 +982,15 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 		if (!merged) {
 			v->kind = VERDICT_GUEST_FAILED;
 			fmt(v->cause, sizeof(v->cause), "guest panic (libvirt %s/%s)", ev, det);
+		}
+	} else if (dump_crash) {
+		merged = inc->decided;
+		if (!merged) {
+			v->kind = VERDICT_GUEST_STOPPED;
+			fmt(v->cause, sizeof(v->cause),
+			    "libvirt %s/%s without a CRASHED before it: an operator's crash dump "
+			    "(virsh dump --crash)",
+			    ev, det);
 		}
 	} else if (failed && !inc->decided && inc->incoming_migration) {
 		v->kind = VERDICT_GUEST_MIGRATION_FAILED;
@@ -984,7 +1027,8 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 
 	if (merged) {
 		v->kind = VERDICT_GUEST_MERGED;
-		fmt(v->cause, sizeof(v->cause), "libvirt %s/%s confirmed earlier verdict", ev, det);
+		fmt(v->cause, sizeof(v->cause), "libvirt %s/%s%s confirmed earlier verdict", ev, det,
+		    dump_crash ? " (an operator's crash dump: no CRASHED before it)" : "");
 	}
 	if (v->kind == VERDICT_GUEST_FAILED) {
 		set_failed_payload(v);
@@ -1020,6 +1064,7 @@ static void on_lifecycle(struct correlator *c, const struct fact *f, struct out 
 		if (!catching_up)
 			fresh_incarnation(cur, g->tgid);
 		cur->libvirt_started = true;
+		cur->events_complete = true;
 		cur->incoming_migration = l->detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED;
 		g->has_prev = false; /* libvirt's stream has moved past prev */
 		set_guest(v, g, cur->qemu_tgid);
@@ -1093,8 +1138,10 @@ static void on_connection(struct correlator *c, const struct fact *f, struct out
 	const struct libvirt_connection_fact *cn = &f->connection;
 	/* Events may be lost across the gap: stop waiting for prev's STOPPED
 	 * so it cannot be matched against the next incarnation's. */
-	for (size_t i = 0; i < CORRELATE_MAX_GUESTS; i++)
+	for (size_t i = 0; i < CORRELATE_MAX_GUESTS; i++) {
 		c->guests[i].has_prev = false;
+		c->guests[i].cur.events_complete = false;
+	}
 	struct verdict *v = emit(o, VERDICT_INFO, VERDICT_FROM_LIBVIRT, cn->ts_ns);
 	fmt(v->cause, sizeof(v->cause), "%s",
 	    cn->up ? "libvirt connection up"

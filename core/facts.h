@@ -64,6 +64,12 @@ struct guest_running_fact {
 	/* Found, when (re)connecting, as the destination of a live migration
 	 * still loading (libvirt's STARTED/MIGRATED came before we listened). */
 	bool incoming_migration;
+	/* Found by the scan at (re)connection, made after subscribing to
+	 * events: every later lifecycle event of this run reaches us. */
+	bool scanned;
+	/* ... and that scan found the guest panicked (CRASHED, or PAUSED/
+	 * CRASHED): its CRASHED event came before we listened. */
+	bool crashed;
 };
 
 struct libvirt_lifecycle_fact {

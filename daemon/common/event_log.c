@@ -174,6 +174,8 @@ static json_t *fact_json(const struct fact *f)
 		json_object_set_new(o, "pid", json_integer(f->guest.tgid));
 		json_object_set_new(o, "uuid", json_string(f->guest.uuid));
 		json_object_set_new(o, "name", json_string(f->guest.name));
+		if (f->guest.scanned)
+			json_object_set_new(o, "scanned_crashed", json_boolean(f->guest.crashed));
 		break;
 	case FACT_LIBVIRT_LIFECYCLE:
 		json_object_set_new(o, "kind", json_string("libvirt_lifecycle"));

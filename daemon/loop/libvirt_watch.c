@@ -39,7 +39,6 @@ _Static_assert(sizeof(struct fact) <= PIPE_BUF, "facts must be written atomicall
 #define KEEPALIVE_COUNT 3
 #define STOP_POLL_MS 200
 #define CMDLINE_MAX 65536
-
 struct libvirt_watch {
 	char uri[512];
 	int pipe_rd, pipe_wr;
@@ -231,6 +230,21 @@ static bool incoming_migration(virDomainPtr dom)
 	return virGetLastErrorCode() == VIR_ERR_OPERATION_UNSUPPORTED;
 }
 
+/* The scan at (re)connection, after the event subscription, vouches that
+ * every later event of this run reaches us, and a panic before it shows in
+ * libvirt's state: CRASHED, or PAUSED/CRASHED (a libvirtd that restarted
+ * finds qemu's guest-panicked runstate so). Unread state vouches nothing. */
+static void note_scanned_state(virDomainPtr dom, struct guest_running_fact *g)
+{
+	int state = 0, reason = 0;
+
+	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+		return;
+	g->scanned = true;
+	g->crashed = state == VIR_DOMAIN_CRASHED ||
+		     (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_CRASHED);
+}
+
 /* The tgid<->guest mapping, confirmed: libvirt says the domain is active
  * and a qemu process carries its uuid. at_connect: a scan of the domains
  * that were running before we listened, whose incoming migrations no
@@ -243,6 +257,8 @@ static void emit_guest_running(struct libvirt_watch *w, virDomainPtr dom, bool a
 	domain_ids(dom, f.guest.uuid, f.guest.name);
 	f.guest.tgid = find_qemu_tgid(f.guest.uuid, cmd_name);
 	f.guest.incoming_migration = at_connect && incoming_migration(dom);
+	if (at_connect)
+		note_scanned_state(dom, &f.guest);
 	if (f.guest.incoming_migration)
 		log_info("libvirt: guest %s (%s) is the destination of an incoming migration",
 			 f.guest.name, f.guest.uuid);

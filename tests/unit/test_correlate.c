@@ -54,6 +54,11 @@
 	{ .kind = FACT_GUEST_RUNNING,                                                  \
 	  .guest = { .ts_ns = (ts), .tgid = (tgid_), .uuid = U1, .name = N1,           \
 		     .incoming_migration = true } }
+/* found by the watcher's scan at (re)connection, crashed_: in a CRASHED state */
+#define F_RUNNING_SCANNED(ts, tgid_, crashed_)                                         \
+	{ .kind = FACT_GUEST_RUNNING,                                                  \
+	  .guest = { .ts_ns = (ts), .tgid = (tgid_), .uuid = U1, .name = N1,           \
+		     .scanned = true, .crashed = (crashed_) } }
 #define F_EXIT(ts, tgid_, comm_, status_, ...)                                         \
 	{ .kind = FACT_PROC_EXIT,                                                      \
 	  .exit = { .ts_ns = (ts), .source = EXIT_SOURCE_EBPF, .tgid = (tgid_),        \
@@ -320,6 +325,81 @@ static const struct scenario scenarios[] = {
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, CRASHED),
 		    L_FAILED(QEMU, 300, "guest panic (libvirt STOPPED/CRASHED)"))),
+	  1 },
+	/* ---- an operator's crash dump (virsh dump --crash): libvirt pauses the
+	 * guest, dumps it, kills qemu and says STOPPED/CRASHED, with no
+	 * CRASHED/PANICKED before it (a panic always has one) ---- */
+	{ "virsh dump --crash: STOPPED/CRASHED without CRASHED is a stop", false,
+	  STEPS(ONE(F_LIFE(100, STARTED, BOOTED),
+		    L_INFO("STARTED_BOOTED", 0, 100, "libvirt STARTED/BOOTED: new incarnation")),
+		NONE(F_RUNNING(110, QEMU)),
+		ONE(F_LIFE(200, SUSPENDED, PAUSED),
+		    L_INFO("SUSPENDED_PAUSED", QEMU, 200, "libvirt SUSPENDED/PAUSED")),
+		ONE(F_QEMU_EXIT(300, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_MERGED("STOPPED_CRASHED", QEMU, 310,
+			     "libvirt STOPPED/CRASHED (an operator's crash dump: no CRASHED "
+			     "before it) confirmed earlier verdict"))),
+	  0 },
+	{ "virsh dump --crash: libvirt's STOPPED/CRASHED before the kernel's exit", false,
+	  STEPS(NONE(F_RUNNING_SCANNED(100, QEMU, false)),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_STOPPED("STOPPED_CRASHED", QEMU, 310,
+			      "libvirt STOPPED/CRASHED without a CRASHED before it: an operator's "
+			      "crash dump (virsh dump --crash)")),
+		ONE(F_QEMU_EXIT(320, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_MERGED(QEMU, 320,
+			     "libvirt requested stop (SIGTERM from libvirtd[812]); already decided"))),
+	  0 },
+	{ "STOPPED/CRASHED after a reconnection without a scan: may be a panic", false,
+	  STEPS(ONE(F_LIFE(100, STARTED, BOOTED),
+		    L_INFO("STARTED_BOOTED", 0, 100, "libvirt STARTED/BOOTED: new incarnation")),
+		NONE(F_RUNNING(110, QEMU)),
+		ONE(F_CONN(150, false),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 150,
+		      .cause = "libvirt connection down: kernel facts still decide known guests" }),
+		ONE(F_CONN(160, true),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 160,
+		      .cause = "libvirt connection up" }),
+		ONE(F_QEMU_EXIT(300, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_FAILED(QEMU, 310, "guest panic (libvirt STOPPED/CRASHED)"))),
+	  1 },
+	{ "the scan at reconnection vouches for the events: a dump is a stop", false,
+	  STEPS(ONE(F_LIFE(100, STARTED, BOOTED),
+		    L_INFO("STARTED_BOOTED", 0, 100, "libvirt STARTED/BOOTED: new incarnation")),
+		NONE(F_RUNNING(110, QEMU)),
+		ONE(F_CONN(150, false),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 150,
+		      .cause = "libvirt connection down: kernel facts still decide known guests" }),
+		ONE(F_CONN(160, true),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 160,
+		      .cause = "libvirt connection up" }),
+		NONE(F_RUNNING_SCANNED(170, QEMU, false)),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_STOPPED("STOPPED_CRASHED", QEMU, 310,
+			      "libvirt STOPPED/CRASHED without a CRASHED before it: an operator's "
+			      "crash dump (virsh dump --crash)"))),
+	  0 },
+	{ "the scan found the guest crashed: its STOPPED/CRASHED is the panic", false,
+	  STEPS(NONE(F_RUNNING_SCANNED(100, QEMU, true)),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_FAILED(QEMU, 310, "guest panic (libvirt STOPPED/CRASHED)"))),
+	  1 },
+	{ "a panic on a fully watched run: CRASHED, then STOPPED/CRASHED merged", false,
+	  STEPS(ONE(F_LIFE(100, STARTED, BOOTED),
+		    L_INFO("STARTED_BOOTED", 0, 100, "libvirt STARTED/BOOTED: new incarnation")),
+		NONE(F_RUNNING(110, QEMU)),
+		ONE(F_LIFE(150, CRASHED, PANICKED),
+		    L_FAILED(QEMU, 150, "guest panic (libvirt CRASHED/PANICKED)")),
+		ONE(F_LIFE(300, STOPPED, CRASHED),
+		    L_MERGED("STOPPED_CRASHED", QEMU, 300,
+			     "libvirt STOPPED/CRASHED confirmed earlier verdict"))),
 	  1 },
 	/* ---- I/O errors ---- */
 	{ "I/O error report notified once per incarnation", false,
