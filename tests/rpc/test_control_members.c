@@ -6,9 +6,7 @@
  *    with its address and state, this node marked, total and truncated set;
  *    a member that stops shows as no longer alive;
  *  - without the mesh: FAILED_PRECONDITION, never a list of this node alone. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,27 +22,19 @@
 #include "daemon/common/config.h"
 #include "proto/control.pb-c.h"
 #include "daemon/serve/control_service.h"
-#include "core/delivery_policy.h"
 #include "daemon/common/event_log.h"
 #include "daemon/mesh/mesh_node.h"
 #include "daemon/notifier/notifier.h"
-#include "daemon/notifier/outbox.h"
 #include "rpc/client.h"
 #include "rpc/message.h"
+#include "tests/support/mesh_daemon.h"
 
 #define SVC (&mimamori__control__descriptor)
 #define DEADLINE_MS 5000
 
 struct node {
-	char name[16];
-	char dir[512];
-	struct mimamori_config cfg;
-	struct event_log *events;
-	struct metrics *metrics;
-	struct notifier *notifier;
-	struct mesh_node *mesh;
+	struct test_mesh_daemon d;
 	struct control_service *control;
-	char sock[600];
 };
 
 static char g_dir[256];
@@ -54,20 +42,6 @@ static int g_port[2];
 /* Static: a stopped control service stays allocated (control_service_stop:
  * nng may still reference it), as in mimamorid until its exit. */
 static struct node g_a, g_b, g_c;
-
-/* A loopback port nobody listens on right now (the kernel's pick). */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -82,57 +56,18 @@ static void write_file(const char *path, const char *text)
  * the same order, from a real configuration. mesh: [mesh] enabled. */
 static void node_start(struct node *n, const char *name, int port, bool mesh)
 {
-	char conf[2048], err[512];
-	struct outbox_open_report rep = { 0 };
-	struct delivery_policy_config policy;
-	struct outbox *ob;
-	int len;
+	char err[512];
 
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	snprintf(n->dir, sizeof(n->dir), "%s/%s", g_dir, name);
-	assert_int_equal(mkdir(n->dir, 0700), 0);
-	snprintf(n->sock, sizeof(n->sock), "%s/control.sock", n->dir);
-	/* Masakari at a port nothing listens on: nothing is notified here. */
-	len = snprintf(conf, sizeof(conf),
-		       "[node]\nhostname = %s\nstate_dir = %s\n"
-		       "[masakari]\nendpoint_override = http://127.0.0.1:1/v1\n"
-		       "[control]\nsocket = %s\n"
-		       "[mesh]\nenabled = %s\nlisten = tcp://127.0.0.1:%d\nmembers_file = %s/members\n"
-		       "allow_insecure_tcp = true\n"
-		       "[fencing]\nmethod = none\n"
-		       "[pacemaker]\ninterval = 0\n",
-		       name, n->dir, n->sock, mesh ? "true" : "false", port, g_dir);
-	assert_true(len > 0 && len < (int)sizeof(conf));
-	config_defaults(&n->cfg);
-	if (config_load_buffer(&n->cfg, name, conf, (size_t)len, err, sizeof(err)) < 0 ||
-	    config_validate(&n->cfg, err, sizeof(err)) < 0)
-		fail_msg("config of %s: %s", name, err);
-	n->events = event_log_open(n->dir, err, sizeof(err));
-	if (!n->events)
-		fail_msg("event log: %s", err);
-	n->metrics = metrics_new();
-	assert_non_null(n->metrics);
-	ob = outbox_open(n->dir, &rep, err, sizeof(err));
-	if (!ob)
-		fail_msg("outbox: %s", err);
-	delivery_policy_defaults(&policy);
-	n->notifier = notifier_start(&n->cfg.masakari, &policy, ob, n->events, n->metrics, err, sizeof(err));
-	if (!n->notifier)
-		fail_msg("notifier: %s", err);
-	if (mesh) {
-		n->mesh = mesh_node_start(&n->cfg, n->notifier, n->events, n->metrics, err, sizeof(err));
-		if (!n->mesh)
-			fail_msg("mesh of %s: %s", name, err);
-	}
+	test_mesh_daemon_start(&n->d, g_dir, name, port, mesh);
 	struct control_context cc = {
-		.hostname = n->cfg.hostname,
+		.hostname = n->d.cfg.hostname,
 		.pid = getpid(),
-		.events = n->events,
-		.notifier = n->notifier,
-		.metrics = n->metrics,
-		.mesh = n->mesh,
+		.events = n->d.events,
+		.notifier = n->d.notifier,
+		.metrics = n->d.metrics,
+		.mesh = n->d.mesh,
 	};
-	n->control = control_service_start(n->sock, &cc, err, sizeof(err));
+	n->control = control_service_start(n->d.sock, &cc, err, sizeof(err));
 	if (!n->control)
 		fail_msg("control service: %s", err);
 }
@@ -142,11 +77,7 @@ static void node_start(struct node *n, const char *name, int port, bool mesh)
 static void node_stop(struct node *n)
 {
 	control_service_stop(n->control);
-	mesh_node_stop(n->mesh);
-	n->mesh = NULL;
-	notifier_stop(n->notifier);
-	event_log_close(n->events);
-	metrics_free(n->metrics);
+	test_mesh_daemon_stop(&n->d);
 }
 
 /* Members on n's control socket: the status code, and the reply on OK. */
@@ -159,7 +90,7 @@ static uint32_t members(struct node *n, Mimamori__MembersReply **reply, struct r
 	ProtobufCMessage *m = NULL;
 	uint32_t code;
 
-	snprintf(url, sizeof(url), "ipc://%s", n->sock);
+	snprintf(url, sizeof(url), "ipc://%s", n->d.sock);
 	if (rpc_client_new(&c, url, &o, err, sizeof(err)) != 0)
 		fail_msg("connect %s: %s", url, err);
 	code = rpc_call(c, SVC, "Members", &req.base, &m, DEADLINE_MS, st);
@@ -200,7 +131,7 @@ static Mimamori__MembersReply *reply_with_state(struct node *n, const char *memb
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	fail_msg("%s: %s is in state %d after 15 s, not %d", n->name, member, (int)last, (int)want);
+	fail_msg("%s: %s is in state %d after 15 s, not %d", n->d.name, member, (int)last, (int)want);
 	return NULL;
 }
 
@@ -220,8 +151,8 @@ static int setup(void **state)
 	snprintf(g_dir, sizeof(g_dir), "%s/mimamori-members-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
 	if (!mkdtemp(g_dir))
 		return -1;
-	g_port[0] = free_port();
-	g_port[1] = free_port();
+	g_port[0] = test_free_port();
+	g_port[1] = test_free_port();
 	snprintf(members_text, sizeof(members_text),
 		 "node-a tcp://127.0.0.1:%d\nnode-b tcp://127.0.0.1:%d\n", g_port[0], g_port[1]);
 	char path[300];
@@ -288,7 +219,7 @@ static void test_members_without_mesh_is_an_error(void **state)
 	struct rpc_status st;
 
 	(void)state;
-	node_start(c, "node-c", free_port(), false);
+	node_start(c, "node-c", test_free_port(), false);
 	assert_int_equal(members(c, &r, &st), RPC_FAILED_PRECONDITION);
 	assert_null(r);
 	assert_non_null(strstr(st.message, "mesh is not enabled"));

@@ -28,47 +28,23 @@
 
 #include <cmocka.h>
 
-#include "core/delivery_policy.h"
 #include "daemon/common/config.h"
 #include "daemon/common/event_log.h"
 #include "daemon/common/metrics.h"
 #include "daemon/mesh/mesh_node.h"
 #include "daemon/notifier/notifier.h"
-#include "daemon/notifier/outbox.h"
 #include "mesh/wire.h"
 #include "proto/mesh.pb-c.h"
 #include "rpc/client.h"
 #include "rpc/message.h"
+#include "tests/support/mesh_daemon.h"
 
 #define FLOOD_MS 4000
 #define FLOOD_CLIENTS 4
 
-struct node {
-	char name[16];
-	char dir[512];
-	struct mimamori_config cfg;
-	struct event_log *events;
-	struct metrics *metrics;
-	struct notifier *notifier;
-	struct mesh_node *mesh;
-};
-
 static char g_dir[256];
 static int g_port[3]; /* a, b, c */
-static struct node g_a, g_c;
-
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
+static struct test_mesh_daemon g_a, g_c;
 
 static uint64_t now_ms(void)
 {
@@ -85,62 +61,8 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static void node_start(struct node *n, const char *name, int port)
-{
-	char conf[2048], err[512];
-	struct outbox *ob;
-	struct outbox_open_report rep = { 0 };
-	struct delivery_policy_config policy;
-	int len;
-
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	snprintf(n->dir, sizeof(n->dir), "%s/%s", g_dir, name);
-	assert_int_equal(mkdir(n->dir, 0700), 0);
-	/* Masakari at a port nothing listens on: nothing is notified here. */
-	len = snprintf(conf, sizeof(conf),
-		       "[node]\nhostname = %s\nstate_dir = %s\n"
-		       "[masakari]\nendpoint_override = http://127.0.0.1:1/v1\n"
-		       "[control]\nsocket = %s/control.sock\n"
-		       "[mesh]\nenabled = true\nlisten = tcp://127.0.0.1:%d\nmembers_file = %s/members\n"
-		       "allow_insecure_tcp = true\n"
-		       "[fencing]\nmethod = none\n"
-		       "[pacemaker]\ninterval = 0\n",
-		       name, n->dir, n->dir, port, g_dir);
-	assert_true(len > 0 && len < (int)sizeof(conf));
-	config_defaults(&n->cfg);
-	if (config_load_buffer(&n->cfg, name, conf, (size_t)len, err, sizeof(err)) < 0 ||
-	    config_validate(&n->cfg, err, sizeof(err)) < 0)
-		fail_msg("config of %s: %s", name, err);
-	n->events = event_log_open(n->dir, err, sizeof(err));
-	if (!n->events)
-		fail_msg("event log: %s", err);
-	n->metrics = metrics_new();
-	assert_non_null(n->metrics);
-	metrics_mesh_enable(n->metrics);
-	ob = outbox_open(n->dir, &rep, err, sizeof(err));
-	if (!ob)
-		fail_msg("outbox: %s", err);
-	delivery_policy_defaults(&policy);
-	n->notifier = notifier_start(&n->cfg.masakari, &policy, ob, n->events, n->metrics, err,
-				     sizeof(err));
-	if (!n->notifier)
-		fail_msg("notifier: %s", err);
-	n->mesh = mesh_node_start(&n->cfg, n->notifier, n->events, n->metrics, err, sizeof(err));
-	if (!n->mesh)
-		fail_msg("mesh of %s: %s", name, err);
-}
-
-static void node_stop(struct node *n)
-{
-	mesh_node_stop(n->mesh);
-	n->mesh = NULL;
-	notifier_stop(n->notifier);
-	event_log_close(n->events);
-	metrics_free(n->metrics);
-}
-
 /* member's state in n's published view */
-static uint32_t state_of(struct node *n, const char *member, uint32_t *rtt_us)
+static uint32_t state_of(struct test_mesh_daemon *n, const char *member, uint32_t *rtt_us)
 {
 	struct mesh_node_member v[3];
 	long k = mesh_node_members(n->mesh, v, 3, 1000);
@@ -157,7 +79,7 @@ static uint32_t state_of(struct node *n, const char *member, uint32_t *rtt_us)
 }
 
 /* A value of a metrics line ("name value"), 0 when absent. */
-static double metric(struct node *n, const char *name)
+static double metric(struct test_mesh_daemon *n, const char *name)
 {
 	size_t len;
 	char *text = metrics_render(n->metrics, &len);
@@ -240,7 +162,7 @@ static int setup(void **state)
 	if (!mkdtemp(g_dir))
 		return -1;
 	for (int i = 0; i < 3; i++)
-		g_port[i] = free_port();
+		g_port[i] = test_free_port();
 	snprintf(text, sizeof(text),
 		 "node-a tcp://127.0.0.1:%d\nnode-b tcp://127.0.0.1:%d\nnode-c tcp://127.0.0.1:%d\n",
 		 g_port[0], g_port[1], g_port[2]);
@@ -263,14 +185,14 @@ static int teardown(void **state)
 
 static void test_flood_does_not_starve_acks(void **state)
 {
-	struct node *a = &g_a, *c = &g_c;
+	struct test_mesh_daemon *a = &g_a, *c = &g_c;
 	pthread_t th[FLOOD_CLIENTS];
 	uint64_t t0;
 	uint32_t rtt0 = 0, rtt = 0, rtt_changes = 0, bad = 0;
 
 	(void)state;
-	node_start(a, "node-a", g_port[0]);
-	node_start(c, "node-c", g_port[2]);
+	test_mesh_daemon_start(a, g_dir, "node-a", g_port[0], true);
+	test_mesh_daemon_start(c, g_dir, "node-c", g_port[2], true);
 	/* a and c see each other alive (b is never heard: it never answers) */
 	t0 = now_ms();
 	while (state_of(a, "node-c", NULL) != 1 || state_of(c, "node-a", NULL) != 1) {
@@ -311,8 +233,8 @@ static void test_flood_does_not_starve_acks(void **state)
 	assert_int_equal(bad, 0);
 	assert_true(rtt_changes > 0); /* c's direct probes of a were answered */
 	assert_true(metric(a, "mimamori_mesh_peer_queue_dropped_total") > 0);
-	node_stop(c);
-	node_stop(a);
+	test_mesh_daemon_stop(c);
+	test_mesh_daemon_stop(a);
 }
 
 int main(void)
