@@ -65,6 +65,9 @@ struct out_send {
 	uint32_t type;
 	uint32_t flags;
 	bool header_only; /* a GOSSIP sent even without updates (leave) */
+	bool buddy_only;  /* the destination's own record, no queued ones
+			     (a reconnect ping: a transmission to a member
+			     likely dead must not use up a record's sends) */
 	uint64_t seq;
 	uint64_t timeout_ns;
 	char to_name[MESH_NAME_MAX];
@@ -120,6 +123,11 @@ struct membership {
 
 	uint64_t next_probe_at, next_gossip_at, last_gossip_at;
 	uint64_t join_retry_at, next_sync_at;
+	uint64_t next_reconnect_at, last_death_at; /* reconnect pings (dead_reconnect) */
+	/* A member back from the dead to push-pull with (MT_NIL: none),
+	 * and when the last such push-pull went out (0: never). */
+	uint32_t revived, revived_hash;
+	uint64_t revival_sync_at;
 	char seeds[MESH_MAX_SEEDS][MESH_ADDR_MAX];
 	uint32_t n_seeds;
 
@@ -128,6 +136,12 @@ struct membership {
 };
 
 enum source { SRC_HEADER, SRC_GOSSIP, SRC_SYNC };
+
+/* A reconnect ping (dead_reconnect) every this many probe intervals
+ * (1 s by default): an outage's dead members still hear of their death
+ * within about a second of its heal, and a member without a majority
+ * sends one small message a second while it has recently dead ones. */
+#define RECONNECT_PROBES 5u
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -332,6 +346,7 @@ void membership_config_default(struct membership_config *cfg)
 	cfg->gossip_interval_ns = 50 * NS_PER_MS;
 	cfg->gossip_nodes = 3;
 	cfg->sync_interval_ns = 30000 * NS_PER_MS;
+	cfg->dead_reconnect_ns = 30000 * NS_PER_MS;
 	cfg->join_retry_ns = 1000 * NS_PER_MS;
 	cfg->max_piggyback_bytes = 1400;
 	cfg->max_updates_per_msg = MESH_MAX_UPDATES;
@@ -373,6 +388,8 @@ int membership_config_check(const struct membership_config *cfg, char *err, size
 	else if (cfg->sync_interval_ns != 0 && (cfg->sync_interval_ns < 100 * NS_PER_MS ||
 						cfg->sync_interval_ns > 3600 * NS_PER_S))
 		bad = "sync_interval must be 0 (off) or 100 ms..1 h";
+	else if (cfg->dead_reconnect_ns > 3600 * NS_PER_S)
+		bad = "dead_reconnect must be 0 (off)..1 h";
 	else if (cfg->join_retry_ns < 10 * NS_PER_MS || cfg->join_retry_ns > 10 * MESH_MAX_TIMEOUT_NS)
 		bad = "join_retry must be 10 ms..600 s";
 	else if (cfg->max_piggyback_bytes < MESH_UPDATE_MAX_WIRE || cfg->max_piggyback_bytes > 65536)
@@ -784,6 +801,11 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 		assert(!"callers check strings_fit()");
 	if (old != state)
 		mb->state_since_ns = m->now;
+	if (state == MESH_DEAD && old != MESH_DEAD) {
+		m->last_death_at = m->now;
+		if (m->next_reconnect_at == 0)
+			m->next_reconnect_at = m->now + RECONNECT_PROBES * m->cfg.probe_interval_ns;
+	}
 	if (state == MESH_SUSPECT && old != MESH_SUSPECT) {
 		mb->suspect_pos = m->n_suspects;
 		m->suspects[m->n_suspects++] = idx;
@@ -791,6 +813,17 @@ static void member_set_state(struct membership *m, uint32_t idx, uint8_t state, 
 	}
 	if (state == MESH_ALIVE && old != MESH_ALIVE && old != MESH_SUSPECT)
 		order_insert(m, idx);
+	if (state == MESH_ALIVE && old == MESH_DEAD && m->revived == MT_NIL &&
+	    (m->revival_sync_at == 0 ||
+	     m->now - m->revival_sync_at >= RECONNECT_PROBES * m->cfg.probe_interval_ns)) {
+		/* back from the dead: what we missed while apart (records
+		 * gossiped then, lost in the outage) comes by push-pull with
+		 * it, at the next tick; at most one a reconnect interval */
+		m->revived = idx;
+		m->revived_hash = mb->name_hash;
+		if (m->joined && !m->leaving)
+			m->next_sync_at = m->now;
+	}
 	if (old != state || (state == MESH_DEAD && inc != old_inc))
 		push_event(m, mb, old);
 	bq_queue(m, idx);
@@ -867,9 +900,15 @@ static void apply_update(struct membership *m, const struct mesh_update *u, enum
 	assert(out_room(m) >= 1);
 	if (src == SRC_SYNC && state == MESH_DEAD) {
 		/* memberlist: a peer's "dead" may be stale; suspect it and
-		 * let the member refute. */
-		state = MESH_SUSPECT;
-		by = sender;
+		 * let the member refute. But one newer than the dead we hold
+		 * is taken as from gossip (see MESH_DEAD below): it accuses
+		 * nobody we hold alive. */
+		uint32_t held = member_find(&m->t, u->name);
+		if (held == MT_NIL || held == MT_SELF || m->t.members[held].state != MESH_DEAD ||
+		    u->incarnation <= m->t.members[held].incarnation) {
+			state = MESH_SUSPECT;
+			by = sender;
+		}
 	}
 	if (strcmp(u->name, member_name(&m->t, &m->t.members[MT_SELF])) == 0) {
 		apply_self(m, u);
@@ -1012,6 +1051,7 @@ struct membership *membership_create(const struct membership_config *cfg,
 		m->bq_head[i] = MT_NIL;
 	member_table_add_self(&m->t, self_name, self_addr);
 	m->next_gossip_at = UINT64_MAX;
+	m->revived = MT_NIL;
 	return m;
 }
 
@@ -1422,6 +1462,58 @@ static void probe_fail(struct membership *m)
 	assert(t->state == MESH_SUSPECT);
 }
 
+/* Whether a reconnect ping may be due: no majority of the members we
+ * know (left ones aside) is live here, and a member died less than
+ * dead_reconnect ago (it may have come back since: then none is sent).
+ * Only a member without a majority pings: after a partition or an
+ * outage, where both sides hold each other dead, some side has none
+ * (and until it merges, nothing that needs a quorum runs there); a
+ * member with a majority live leaves a dead one to that one's own pings
+ * (our ACK carries its dead record: it refutes), and a crash costs it
+ * nothing. */
+static bool reconnect_pending(const struct membership *m)
+{
+	uint32_t known = live_count(m) + m->summary.dead;
+
+	return m->cfg.dead_reconnect_ns != 0 && m->summary.dead > 0 && m->next_reconnect_at != 0 &&
+	       m->joined && !m->leaving && 2 * live_count(m) <= known &&
+	       m->now - m->last_death_at < m->cfg.dead_reconnect_ns;
+}
+
+/* Reconnect (see membership.h): one PING to a random member held dead
+ * for less than dead_reconnect, every RECONNECT_PROBES probe intervals
+ * (not scaled by the LHM: it accuses nobody, and an outage leaves the
+ * LHM at its top). Not a probe: its ACK (a late ack) only carries the
+ * member's refutation in its header; no ACK, no verdict. */
+static void tick_reconnect(struct membership *m)
+{
+	uint32_t pick = MT_NIL, seen = 0;
+	struct out_send *s;
+
+	if (!reconnect_pending(m)) {
+		m->next_reconnect_at = 0; /* the next death re-arms it */
+		return;
+	}
+	if (m->now < m->next_reconnect_at || out_room(m) < 1)
+		return;
+	m->next_reconnect_at = m->now + RECONNECT_PROBES * m->cfg.probe_interval_ns;
+	for (uint32_t i = 1; i < m->cfg.max_members; i++) {
+		const struct member *mb = &m->t.members[i];
+		if (mb->state != MESH_DEAD || m->now - mb->state_since_ns >= m->cfg.dead_reconnect_ns)
+			continue;
+		if (xoshiro256_below(&m->rng, ++seen) == 0)
+			pick = i; /* reservoir sampling: uniform among them */
+	}
+	if (pick == MT_NIL)
+		return;
+	const struct member *t = &m->t.members[pick];
+	s = push_send(m, MESH_MSG_PING, member_name(&m->t, t), member_addr(&m->t, t));
+	s->seq = ++m->seq;
+	s->buddy_only = true;
+	copy_str(s->target, sizeof(s->target), member_name(&m->t, t));
+	m->counters.dead_pings_sent++;
+}
+
 static void tick_probe(struct membership *m)
 {
 	struct probe *p = &m->probe;
@@ -1505,6 +1597,14 @@ static void tick_sync(struct membership *m)
 		return;
 	schedule_sync(m);
 	idx = pick_sync_partner(m);
+	if (m->revived != MT_NIL) {
+		const struct member *r = &m->t.members[m->revived];
+		if (r->name_hash == m->revived_hash && r->state == MESH_ALIVE) {
+			idx = m->revived;
+			m->revival_sync_at = m->now;
+		}
+		m->revived = MT_NIL;
+	}
 	if (idx == MT_NIL)
 		return;
 	const struct member *t = &m->t.members[idx];
@@ -1537,6 +1637,7 @@ void membership_tick(struct membership *m, uint64_t now)
 	tick_relays(m);
 	tick_suspicions(m);
 	tick_probe(m);
+	tick_reconnect(m);
 	tick_gossip(m);
 	if (!m->joined && m->n_seeds > 0 && now >= m->join_retry_at && out_room(m) >= m->n_seeds)
 		send_joins(m);
@@ -1566,6 +1667,8 @@ uint64_t membership_next_deadline(const struct membership *m)
 		d = min_u64(d, m->join_retry_at);
 	if (m->joined && !m->leaving)
 		d = min_u64(d, m->next_sync_at);
+	if (reconnect_pending(m))
+		d = min_u64(d, m->next_reconnect_at);
 	if (m->leaving && m->leave_cursor < m->cfg.max_members)
 		d = min_u64(d, m->now);
 	/* a confirmation can move a suspicion deadline into the past: due now */
@@ -1592,7 +1695,8 @@ static void fill_update(const struct membership *m, struct mesh_update *u,
 /* Piggyback: the destination's own record first when we suspect it or
  * hold it dead (buddy system), then queued records, fewest-sent first,
  * within the count and byte budgets. */
-static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const char *to_name)
+static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const char *to_name,
+			   bool buddy_only)
 {
 	uint32_t picked[MESH_MAX_UPDATES];
 	uint32_t n_picked = 0, n = 0, skipped = 0;
@@ -1617,7 +1721,7 @@ static void fill_piggyback(struct membership *m, struct mesh_msg *msg, const cha
 	}
 	/* records too big for what is left are skipped, a bounded number of
 	 * times: the walk stays O(max) however long the queue */
-	for (uint32_t t = 0; t < limit && n < max && skipped <= max; t++) {
+	for (uint32_t t = 0; !buddy_only && t < limit && n < max && skipped <= max; t++) {
 		for (uint32_t idx = m->bq_head[t]; idx != MT_NIL && n < max && skipped <= max;
 		     idx = m->t.members[idx].bq_next) {
 			const struct member *mb = &m->t.members[idx];
@@ -1668,7 +1772,7 @@ static bool build_send(struct membership *m, const struct out_send *s, struct me
 	copy_str(msg->target, sizeof(msg->target), s->target);
 	copy_str(msg->target_addr, sizeof(msg->target_addr), s->target_addr);
 	fill_sender(m, msg);
-	fill_piggyback(m, msg, s->to_name);
+	fill_piggyback(m, msg, s->to_name, s->buddy_only);
 	if (msg->type == MESH_MSG_GOSSIP && msg->n_updates == 0 && !s->header_only)
 		return false;
 	if (msg->type == MESH_MSG_GOSSIP)

@@ -68,6 +68,21 @@
  *   a member we believe dead, if any, so a healed partition merges. In a
  *   SYNC a `dead` record is taken as `suspect` (as in memberlist): the
  *   receiver's fresher knowledge may refute it.
+ * - Reconnect: a member that holds no majority of the members it knows
+ *   live (left ones aside) also pings, every 5 probe intervals, one
+ *   random member it has held dead for less than dead_reconnect
+ *   (memberlist's "gossip to the dead"), carrying that dead record only:
+ *   a member that is up refutes, and the ACK's header (alive, newer
+ *   incarnation) brings it back. So an outage that left every member dead
+ *   at every other merges within seconds of its heal, not at the next
+ *   anti-entropy (15-45 s); a side of a partition with a majority needs
+ *   no pings (the other side pings it), nor does a crash.
+ * - Revival push-pull: a member back from the dead (alive at a newer
+ *   incarnation than the dead we hold) is push-pulled with at once (JOIN
+ *   + our SYNC stream; at most one such a second), as anti-entropy would
+ *   later: records gossiped while we were apart were lost. In a SYNC, a
+ *   `dead` newer than the dead we hold is taken as dead (as from gossip),
+ *   any other `dead` as `suspect`.
  * - Leave: membership_leave() marks us `left` with incarnation + 1,
  *   tells every member it holds alive or suspect directly (a GOSSIP each,
  *   whose header says `left`) and gossips it; we stop probing but still
@@ -306,6 +321,11 @@ struct membership_config {
 	uint64_t gossip_interval_ns;   /* 50 ms */
 	uint32_t gossip_nodes;         /* 3; 0 = piggyback on probes only */
 	uint64_t sync_interval_ns;     /* 30 s anti-entropy push-pull; 0 = off */
+	/* 30 s: while no majority is live here, every 5 probe intervals a
+	 * member held dead for less than this is sent a PING (not a probe:
+	 * no verdict) carrying its dead record only; a live one refutes and
+	 * its ACK brings it back (see "Reconnect"). 0 = off. */
+	uint64_t dead_reconnect_ns;
 	uint64_t join_retry_ns;        /* 1 s */
 	uint32_t max_piggyback_bytes;  /* 1400, >= MESH_UPDATE_MAX_WIRE */
 	uint32_t max_updates_per_msg;  /* 32, <= MESH_MAX_UPDATES */
@@ -400,6 +420,7 @@ struct mesh_summary {
 struct mesh_counters {
 	uint64_t messages_received, messages_invalid, messages_dropped, messages_ignored;
 	uint64_t probes_sent, acks_received, probes_failed, late_acks;
+	uint64_t dead_pings_sent;     /* reconnect pings to members held dead (dead_reconnect) */
 	uint64_t ping_reqs_sent, ping_reqs_served, ping_reqs_dropped;
 	uint64_t nacks_sent, nacks_received;
 	uint64_t suspicions_raised;  /* our own probes accused (new suspicion or confirmation) */

@@ -719,6 +719,75 @@ static void test_dead_again_newer_incarnation(void **state)
 	membership_destroy(m);
 }
 
+/* Members that hold one dead member at different incarnations observe
+ * different incidents (nemesis seeds 4647 N=6, 4922 N=7: a host that
+ * lost power in an outage was held dead at incarnation 1 by three
+ * members and at 0 by the fourth, which never observed it, so the 4 of
+ * 6 needed were never reached). Gossip of the newer dead record was lost
+ * in the outage; a member coming back from the dead is now push-pulled
+ * with at once (JOIN + our SYNC stream), and a SYNC's dead record newer
+ * than the dead we hold is taken as dead, as from gossip. */
+static void test_revival_push_pull(void **state)
+{
+	struct membership_config cfg = test_cfg(16);
+	struct membership *m = membership_create(&cfg, "me", "sim://me");
+	struct mesh_msg msg;
+	struct mesh_member_info info;
+	size_t n;
+	bool join = false, sync = false;
+
+	(void)state;
+	assert_non_null(m);
+	membership_join(m, NULL, 0, 0);
+	gossip_from(&msg, "c", 0);
+	add_update(&msg, "a", MESH_ALIVE, 0, "");
+	add_update(&msg, "b", MESH_ALIVE, 0, "");
+	add_update(&msg, "a", MESH_DEAD, 0, "c");
+	add_update(&msg, "b", MESH_DEAD, 0, "c");
+	assert_int_equal(membership_handle_message(m, &msg, 1 * MS), 0);
+	membership_tick(m, 1 * MS);
+	drain(m, outs, 512);
+	/* a comes back (it refuted): push-pull with it now, not in 15-45 s */
+	gossip_from(&msg, "a", 1);
+	assert_int_equal(membership_handle_message(m, &msg, 2 * SEC), 0);
+	membership_member_get(m, "a", &info);
+	assert_int_equal(info.state, MESH_ALIVE);
+	assert_true(membership_next_deadline(m) <= 2 * SEC);
+	membership_tick(m, 2 * SEC);
+	n = drain(m, outs, 512);
+	for (size_t k = 0; k < n; k++) {
+		if (outs[k].kind != MESH_OUT_SEND || strcmp(outs[k].send.to_name, "a") != 0)
+			continue;
+		join = join || outs[k].send.msg.type == MESH_MSG_JOIN;
+		sync = sync || outs[k].send.msg.type == MESH_MSG_SYNC;
+	}
+	assert_true(join && sync);
+	/* its SYNC says b is dead at incarnation 1: taken (we hold it dead
+	 * at 0), not turned into a suspicion we would ignore */
+	memset(&msg, 0, sizeof(msg));
+	msg.type = MESH_MSG_SYNC;
+	msg.flags = MESH_FLAG_SYNC_LAST;
+	snprintf(msg.sender.name, MESH_NAME_MAX, "a");
+	snprintf(msg.sender.addr, MESH_ADDR_MAX, "sim://a");
+	msg.sender.state = MESH_ALIVE;
+	msg.sender.incarnation = 1;
+	add_update(&msg, "b", MESH_DEAD, 1, "a");
+	assert_int_equal(membership_handle_message(m, &msg, 2 * SEC + 5 * MS), 0);
+	membership_member_get(m, "b", &info);
+	assert_int_equal(info.state, MESH_DEAD);
+	assert_int_equal(info.incarnation, 1);
+	/* a SYNC's dead about a member we hold alive is still a suspicion */
+	gossip_from(&msg, "d", 0);
+	assert_int_equal(membership_handle_message(m, &msg, 2 * SEC + 6 * MS), 0);
+	msg.type = MESH_MSG_SYNC;
+	msg.flags = MESH_FLAG_SYNC_LAST;
+	add_update(&msg, "c", MESH_DEAD, 0, "d");
+	assert_int_equal(membership_handle_message(m, &msg, 2 * SEC + 7 * MS), 0);
+	membership_member_get(m, "c", &info);
+	assert_int_equal(info.state, MESH_SUSPECT);
+	membership_destroy(m);
+}
+
 /* One authenticated member must not switch off HA for others (issue 10,
  * item 5). A LEFT is taken from its subject only: a third party's "b
  * left" would let a stolen key hide b's real failure for good (a left
@@ -1683,6 +1752,69 @@ static void test_partition(void **state)
 	sim_free(s);
 }
 
+static bool everyone_holds_everyone_dead(const struct sim *s)
+{
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct mesh_summary sum;
+		membership_summary(s->m[i], &sum);
+		if (sum.dead != s->n - 1)
+			return false;
+	}
+	return true;
+}
+
+/* A full outage long enough for every member to hold every other dead
+ * (nemesis seed 3940 N=5: a host that lost power in it was never
+ * notified): nobody probes or gossips to a member it holds dead, so
+ * before the reconnect pings (dead_reconnect) only anti-entropy, every
+ * 15-45 s, merged the mesh again, and the agreement, with no majority
+ * live anywhere, observed nobody meanwhile. Now a member without a
+ * majority live pings one member it has held dead for less than
+ * dead_reconnect a second, carrying its dead record; the member refutes,
+ * and its ACK brings it back. */
+static void test_outage_heals_without_sync(void **state)
+{
+	struct membership_config cfg = test_cfg(16); /* sync_interval 30 s */
+	struct sim *s;
+	uint64_t t0, t_dead, t_heal;
+	struct mesh_counters c0, c1;
+
+	(void)state;
+	s = joined_sim(5, &cfg, 23, 2 * SEC, NULL);
+	t0 = s->net->now;
+	for (uint32_t i = 0; i < s->n; i++)
+		vnet_set_group(s->net, i, i + 1); /* every link down */
+	t_dead = sim_run_until_cond(s, t0 + 20 * SEC, 10 * MS, everyone_holds_everyone_dead);
+	assert_true(t_dead != NEVER);
+	vnet_heal(s->net);
+	t0 = s->net->now;
+	assert_true(t0 < 12 * SEC); /* no anti-entropy yet: its first is >= 15 s after joining */
+	t_heal = sim_run_until_cond(s, t0 + 20 * SEC, 10 * MS, all_see_all_alive);
+	assert_true(t_heal != NEVER);
+	print_message("outage: all held dead after %.2f s; all alive %.2f s after the heal\n",
+		      (double)t_dead / SEC, (double)(t_heal - t0) / SEC);
+	assert_true(t_heal - t0 <= 2 * SEC);
+	/* a crash costs a member with a majority live no ping */
+	membership_counters(s->m[0], &c0);
+	assert_true(c0.dead_pings_sent > 0);
+	sim_crash(s, 4);
+	sim_run_until(s, s->net->now + 10 * SEC);
+	membership_counters(s->m[0], &c1);
+	assert_int_equal(c1.dead_pings_sent, c0.dead_pings_sent);
+	/* without a majority, the dead are pinged for dead_reconnect, no longer */
+	sim_crash(s, 3);
+	sim_crash(s, 2);
+	sim_run_until(s, s->net->now + 10 * SEC);
+	membership_counters(s->m[0], &c0);
+	assert_true(c0.dead_pings_sent > c1.dead_pings_sent);
+	sim_run_until(s, s->net->now + cfg.dead_reconnect_ns);
+	membership_counters(s->m[0], &c0);
+	sim_run_until(s, s->net->now + 5 * SEC);
+	membership_counters(s->m[0], &c1);
+	assert_int_equal(c1.dead_pings_sent, c0.dead_pings_sent);
+	sim_free(s);
+}
+
 /* Chaos: crashes, restarts, graceful leaves and rejoins, partitions,
  * lossy periods, slow and stalled nodes at random for a minute; then the
  * network heals and every stopped node restarts. Whatever happened, the
@@ -1834,6 +1966,7 @@ int main(void)
 		cmocka_unit_test(test_refute_self),
 		cmocka_unit_test(test_update_rules),
 		cmocka_unit_test(test_dead_again_newer_incarnation),
+		cmocka_unit_test(test_revival_push_pull),
 		cmocka_unit_test(test_left_only_first_hand),
 		cmocka_unit_test(test_incarnation_bound),
 		cmocka_unit_test(test_fresh_start_refutes_far),
@@ -1853,6 +1986,7 @@ int main(void)
 		cmocka_unit_test(test_loss_no_false_dead),
 		cmocka_unit_test(test_stall_not_dead),
 		cmocka_unit_test(test_partition),
+		cmocka_unit_test(test_outage_heals_without_sync),
 		cmocka_unit_test(test_chaos),
 		cmocka_unit_test(test_determinism),
 	};
