@@ -58,7 +58,20 @@
  *   unfenced:  a COMPUTE_HOST POST of h before a fence of h succeeded;
  *   missed:    a host powered off (crash or fence) with no COMPUTE_HOST
  *              stored (202) by the end, while a majority of the members
- *              is powered on at the end (the quiet phase gives it 12 s, 25);
+ *              is powered on at the end (the quiet phase gives it 12 s, 25).
+ *              One legitimate path takes longer: the member that fenced
+ *              it has its daemon killed (SIGKILL, down, a drift restart)
+ *              before a 202 for it. Its peers cannot tell whether that
+ *              fence hit or whether the claimer is just slow, so backup
+ *              rank 1 takes over only a takeover step (claim_settle +
+ *              fence_timeout + notify_timeout, 90.1 s) after the
+ *              claimer's last progress (agreement.h, "Rank r takes over
+ *              at"); a restarted daemon has forgotten its claim. Such a
+ *              schedule is run again with its quiet phase a takeover step
+ *              longer (same seed, same faults), and only that run counts:
+ *              the host must still be notified by its end (seed 2798 at
+ *              N = 5: the fence hit at 20.5 s, the notifier's daemon was
+ *              killed at 20.1 s, the backup's POST came at 110.7 s);
  *   core:      a core returned an unexpected error or the tick loop's
  *              livelock guard fired.
  * A second POST for a host is answered 409 by Masakari: counted (dup),
