@@ -10,7 +10,9 @@ N times with SIGKILL and measures from the kill:
   - kill -> notification stored by Masakari, for both monitors.
 Masakari 14 truncates created_at to whole seconds, so "stored" is taken from
 an SQLite trigger on Masakari's notifications table (millisecond clock).
-Env: BENCH_STATE [a new $TMPDIR/mimamori-bench-instance.XXXXXX]. Masakari,
+After the kills, each monitor's footprint with the guest and libvirt
+connected: RSS, PSS (/proc/PID/smaps_rollup), threads.
+Env: BUILD [build], BENCH_STATE [a new $TMPDIR/mimamori-bench-instance.XXXXXX]. Masakari,
 Keystone, the Nova stand-in and mimamorid's metrics listen on ports found
 free at start; mimamorid's control socket is in the state directory.
 """
@@ -72,7 +74,7 @@ def pct(xs, p):
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    build = os.path.join(ROOT, "build")
+    build = os.path.join(ROOT, os.environ.get("BUILD", "build"))
     mimamorid = os.path.join(build, "daemon", "mimamorid")
     killstamp = os.path.join(build, "tools", "killstamp")
     sh(f"rm -rf {STATE} && mkdir -p {STATE}")
@@ -163,6 +165,7 @@ def main():
                   f"stored: mimamori {rows[-1]['mim']:.1f} ms, masakari-instance-monitor {rows[-1]['mm']:.1f} ms",
                   file=sys.stderr)
             wait(lambda: sh(f"{virsh} domstate bench1") .startswith("shut off"), 10, "libvirt to see the guest stopped")
+        foot = {name: footprint(p.pid) for name, p in zip(("mimamorid", "masakari-instancemonitor"), procs)}
     finally:
         cleanup()
 
@@ -183,6 +186,21 @@ def main():
           f"{cold['mm']:.1f} ms (masakari-instance-monitor)")
     ratio = pct([r["mm"] for r in rows], 50) / pct([r["mim"] for r in rows], 50)
     print(f"\nmedian kill -> stored: mimamori is {ratio:.1f}x sooner than masakari-instance-monitor")
+    print("\n| after the kills, libvirt connected | RSS (MiB) | PSS (MiB) | threads |")
+    print("|---|---|---|---|")
+    for name, (rss, pss, nth) in foot.items():
+        print(f"| {name} | {rss / 1024:.1f} | {pss / 1024:.1f} | {nth} |")
+
+
+def footprint(pid):
+    """RSS and PSS (KiB) and threads of pid (its main process: the monitors run one)."""
+    vals = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if v.strip().endswith("kB"):
+                vals[k] = int(v.split()[0])
+    return vals.get("Rss", 0), vals.get("Pss", 0), len(os.listdir(f"/proc/{pid}/task"))
 
 
 if __name__ == "__main__":
