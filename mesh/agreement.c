@@ -1942,19 +1942,6 @@ void agreement_on_heard(struct agreement *a, uint64_t now)
 		snprintf(why, sizeof(why), "a peer heard again after %llu ms of silence",
 			 (unsigned long long)((a->now - a->heard_at) / NS_PER_MS));
 		restart_observations(a, why);
-	} else if (a->heard_at != 0 && a->now >= a->heard_at + deaf_ns(a)) {
-		/* Deaf for part of a run: its unanswered probes are no evidence
-		 * (deaf()). Our runs start over now; observations already made
-		 * (with a whole window of hearing) stand. Nemesis seed 228 at
-		 * N = 40: a flapping member of a bare majority, isolated for
-		 * 1.4 s, observed the cut-off minority 0.5 s after it was back
-		 * (its run had started while it was isolated). */
-		for (uint32_t i = 0; i < AGR_MAX_INCIDENTS; i++) {
-			struct incident *in = &a->inc[i];
-			if (in->stage != AGR_IS_NONE && in->probing && !in->observed &&
-			    in->run_start != NEVER && in->run_start < a->now)
-				in->run_start = a->now;
-		}
 	}
 	a->heard_at = a->now;
 }
@@ -2052,31 +2039,11 @@ static uint64_t refused_hold_ns(const struct agreement *a)
  * no ack: first-hand observation (also re-told every resend_interval). */
 /* Our probing run of in is complete: a whole window without an ack, and
  * no refusal by its kernel within refused_hold_ns. */
-static bool run_due(const struct agreement *a, const struct incident *in)
+static bool run_complete(const struct agreement *a, const struct incident *in)
 {
 	return in->probing && !in->observed && in->run_start != NEVER &&
 	       a->now >= in->run_start + a->cfg.unreachable_window_ns &&
 	       (in->refused_at == 0 || a->now >= in->refused_at + refused_hold_ns(a));
-}
-
-/* The run's probes went unanswered while this node could hear: a message
- * from some peer arrived after the run's last probe was sent (at most a
- * probe interval before the window's end), so that probe's ack was not
- * lost to our own deafness. An observer cut off late in its run (nemesis
- * seed 228 at N = 40: a flapping member of a bare majority, isolated
- * again 0.55 s before its window ended, was the n/2 + 1-th observer of the
- * cut-off minority) waits for a message; deaf() for half a window, its run
- * starts over. Never heard anything yet (start-up, unit tests without a
- * transport): nothing to compare. */
-static bool heard_through(const struct agreement *a, const struct incident *in)
-{
-	return a->heard_at == 0 || a->heard_at + a->cfg.probe_interval_ns >=
-					   in->run_start + a->cfg.unreachable_window_ns;
-}
-
-static bool run_complete(const struct agreement *a, const struct incident *in)
-{
-	return run_due(a, in) && heard_through(a, in);
 }
 
 int agreement_on_peer_answered(struct agreement *a, const char *peer, enum agr_peer_answer how,
@@ -2818,11 +2785,12 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		in->window_at = now + a->cfg.observation_ttl_ns / 2;
 	}
 	probe_update(a, in);
-	if (run_complete(a, in) && may_observe(a))
-		observe_self(a, in);
-	else if (run_due(a, in) && (!may_observe(a) || deaf(a)))
-		in->run_start = now; /* cut off or no majority: not an observation; start over */
-	/* else due, not heard through, not yet deaf: wait for a message */
+	if (run_complete(a, in)) {
+		if (may_observe(a))
+			observe_self(a, in);
+		else /* cut off, deaf or no majority: not an observation; start over */
+			in->run_start = now;
+	}
 	if (in->probing && now >= in->probe_at)
 		send_probe(a, in);
 
@@ -2997,10 +2965,6 @@ uint64_t agreement_next_deadline(const struct agreement *a)
 			uint64_t done = in->run_start + a->cfg.unreachable_window_ns;
 			if (in->refused_at != 0 && in->refused_at + refused_hold_ns(a) > done)
 				done = in->refused_at + refused_hold_ns(a);
-			/* Due but waiting for a message (heard_through): look
-			 * again shortly, never in the past (a spin). */
-			if (done <= a->now && !heard_through(a, in))
-				done = a->now + a->cfg.probe_interval_ns / 4;
 			if (done < t)
 				t = done;
 		}
