@@ -2756,14 +2756,20 @@ int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 	    http_status == AGR_HTTP_REFUSED_MAINTENANCE ?
 		 " (refused: the host is on maintenance in Masakari; nobody else will retry: "
 		 "operator action needed)" :
+	    http_status == AGR_HTTP_SUPERSEDED ?
+		 " (not sent: the host is alive again at a newer incarnation; nobody else will "
+		 "send it: its guests may need an operator)" :
 		 " (this node's delivery failed for good: handed to the next rank)");
 	if (in->stage == AGR_IS_COMPLETED) {
 		/* Someone else's NOTIFIED came first; ours was a duplicate. */
 		return 0;
 	}
-	/* A host on maintenance refuses every notifier alike: handing that
-	 * over would only repeat the refusal max_backups times. */
-	if (!ok && http_status != AGR_HTTP_REFUSED_MAINTENANCE && in->stage == AGR_IS_NOTIFYING) {
+	/* A host on maintenance refuses every notifier alike, and every
+	 * notifier that sees the host alive again supersedes its COMPUTE_HOST:
+	 * handing either over would only repeat it max_backups times, and
+	 * then leave the incident open for good. */
+	if (!ok && http_status != AGR_HTTP_REFUSED_MAINTENANCE &&
+	    http_status != AGR_HTTP_SUPERSEDED && in->stage == AGR_IS_NOTIFYING) {
 		hand_over(a, in, http_status);
 		return 0;
 	}

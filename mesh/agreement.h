@@ -567,6 +567,10 @@ int agreement_on_fence_result(struct agreement *a, const char *subject, uint64_t
  * host itself, final for every notifier: ends the incident, as an error;
  * anything else = this node's delivery failed for good: handed over). */
 #define AGR_HTTP_REFUSED_MAINTENANCE (-409)
+/* Not sent: the shell's notifier superseded it (the host is alive again
+ * at a newer incarnation; every notifier that sees it so does the same):
+ * ends the incident, as an error, like AGR_HTTP_REFUSED_MAINTENANCE. */
+#define AGR_HTTP_SUPERSEDED (-410)
 int agreement_on_notify_result(struct agreement *a, enum agr_incident_kind kind,
 			       const char *subject, uint64_t incarnation, int http_status,
 			       uint64_t now);

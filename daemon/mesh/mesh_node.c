@@ -716,7 +716,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 /* Whether member i's host is worth asking: suspected in membership (its
  * incident may still be on its way to the agreement), or with a host
  * incident the agreement has not completed (a verdict, our own run). A
- * host gone for good (fenced, notified) is not asked again. */
+ * host gone for good (fenced, notified) is not asked again, nor one alive
+ * again at a newer incarnation than its incident's: it answers the mesh
+ * itself. Asked anyway, its kernel's answer every refusal period, fed as a
+ * refusal, was logged as a hung daemon and held a later failure's verdict
+ * (nemesis seed 30:3, an incident left open after its fence). */
 static bool refusal_wanted(struct mesh_node *n, uint32_t i)
 {
 	struct mnode_member m;
@@ -726,7 +730,8 @@ static bool refusal_wanted(struct mesh_node *n, uint32_t i)
 		return false;
 	if (agreement_incident(mnode_agreement(n->node), AGR_INCIDENT_HOST, n->members.v[i].name,
 			       &info) == 0)
-		return info.stage != AGR_IS_COMPLETED;
+		return info.stage != AGR_IS_COMPLETED &&
+		       !(m.state == MESH_ALIVE && m.incarnation > info.incarnation);
 	return m.state == MESH_SUSPECT;
 }
 
@@ -962,6 +967,15 @@ static void handle_rx(struct mesh_node *n, const struct mesh_wire_msg *m, uint64
 
 /* ---- control items ----------------------------------------------------------- */
 
+/* Whether membership knows member i at an incarnation above inc: it was
+ * alive at it (only the member itself raises its incarnation). */
+static bool alive_above(struct mesh_node *n, uint32_t i, uint64_t inc)
+{
+	struct mnode_member m;
+
+	return mnode_member(n->node, i, &m) == 0 && m.incarnation > inc;
+}
+
 static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t now)
 {
 	switch (c->kind) {
@@ -990,6 +1004,16 @@ static void handle_ctl(struct mesh_node *n, const struct ctl_item *c, uint64_t n
 			if (!p->used || p->outbox_id != c->outbox_id)
 				continue;
 			p->used = false;
+			/* A COMPUTE_HOST the notifier superseded (its host is alive
+			 * at a newer incarnation: notifier_cancel_host) is not a
+			 * delivery failure: every notifier that sees the host so
+			 * supersedes it too, so handing it over only went round the
+			 * ranks and left the incident open for good, which then
+			 * kept the host's next failure from being observed (nemesis
+			 * seed 30:3 then 30:5: a power loss never notified). */
+			if (!c->delivered && p->kind == AGR_INCIDENT_HOST &&
+			    alive_above(n, p->subject, p->incarnation))
+				http = AGR_HTTP_SUPERSEDED;
 			if (c->delivered)
 				log_info("mesh: notification %" PRIu64 " for %s delivered (HTTP %ld)",
 					 c->outbox_id, n->members.v[p->subject].name, c->http_status);

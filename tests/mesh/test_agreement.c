@@ -2383,6 +2383,37 @@ static void test_maintenance_refusal_not_handed_over(void **state)
 	sim_free(s);
 }
 
+/* A COMPUTE_HOST the daemon's notifier did not send because the host is
+ * alive again at a newer incarnation (AGR_HTTP_SUPERSEDED) ends the
+ * incident, like a maintenance refusal: every notifier that sees the host
+ * alive supersedes it alike. Handed over, it went round every rank and
+ * left the incident open (DECLARED, no candidate): the host's next
+ * failure, at a newer incarnation, was then never observed (netns nemesis
+ * seed 30:3 then 30:5). */
+static void test_superseded_notification_not_handed_over(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 1;
+	const char *H = s->names[h];
+	s->notify_fail_node = expected_notifier(s, h, NULL);
+	s->notify_fail_http = AGR_HTTP_SUPERSEDED;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 30 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 1);
+	assert_int_equal(count_event(s, "handed_over", -1), 0);
+	for (int i = 0; i < 5; i++) {
+		struct agr_incident_info info;
+		if (i == h || agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info) != 0)
+			continue;
+		assert_int_equal(info.stage, AGR_IS_COMPLETED);
+		assert_int_equal(info.http_status, AGR_HTTP_SUPERSEDED);
+	}
+	sim_free(s);
+}
+
 /* Item 9: a notifier that never gets an answer from Masakari (it keeps
  * saying NOTIFYING), or whose fence keeps failing (FENCE_FAILED), keeps
  * the backups waiting only for a bound: then the next rank acts (a
@@ -2575,6 +2606,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_handover_on_local_failure),
 		cmocka_unit_test(test_stuck_notifier_bounded),
 		cmocka_unit_test(test_maintenance_refusal_not_handed_over),
+		cmocka_unit_test(test_superseded_notification_not_handed_over),
 		cmocka_unit_test(test_second_failure_within_linger),
 		cmocka_unit_test(test_process_report_lost),
 		cmocka_unit_test(test_process_second_failure_same_incarnation),
