@@ -237,6 +237,15 @@ class Mesh:
         except (OSError, ValueError):
             return None
 
+    def signal_daemon(self, name, sig):
+        """sig to name's running mimamorid, if it has one (gone already: fine)."""
+        p = self.pid(name)
+        if p:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+
     def apply_link(self, name):
         up = "up" if not self.cuts[name] else "down"
         self.sh(["ip", "-n", self.hub, "link", "set", self.nodes[name]["veth"], up], timeout=10)
@@ -312,12 +321,7 @@ class Mesh:
             with self.lock:
                 self.running[n] = False
                 self.record(t)
-                p = self.pid(n)
-                if p:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                self.signal_daemon(n, signal.SIGKILL)
         elif op == "start":
             # running from the moment it is started (lenient: it may take
             # seconds until its control socket answers)
@@ -332,15 +336,11 @@ class Mesh:
             with self.lock:
                 self.paused[n] = True
                 self.record(t)
-                p = self.pid(n)
-                if p:
-                    os.kill(p, signal.SIGSTOP)
+                self.signal_daemon(n, signal.SIGSTOP)
         elif op == "cont":
             n = args[0]
             with self.lock:
-                p = self.pid(n)
-                if p:
-                    os.kill(p, signal.SIGCONT)
+                self.signal_daemon(n, signal.SIGCONT)
                 self.paused[n] = False
                 self.record(time.time())
         elif op == "drift":
@@ -367,12 +367,7 @@ class Mesh:
                 self.cuts[n].add("power")
                 self.record(t)
                 self.apply_link(n)
-                p = self.pid(n)
-                if p:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                self.signal_daemon(n, signal.SIGKILL)
             return t
         elif op == "poweron":
             n = args[0]
