@@ -161,6 +161,10 @@ struct incarnation {
 	 * (re)connection found it. A lost connection clears it. */
 	bool events_complete;
 	bool panicked;        /* libvirt's CRASHED (or a scan found it crashed) */
+	/* libvirt killed qemu (its signal, per the kernel) and has sent no
+	 * STOPPED since: its state, asked later, says whether it lost the
+	 * guest (a failed reconnection after libvirtd's restart). */
+	bool awaiting_libvirt_word;
 	uint8_t io_notified;  /* bit per I/O error action notified */
 };
 
@@ -637,7 +641,7 @@ static void on_running(struct correlator *c, const struct fact *f, struct out *o
 /* Judges a dead qemu from the kernel's record. */
 static enum verdict_kind classify_guest_exit(const struct correlator *c,
 					     const struct proc_exit_fact *e, char *cause,
-					     size_t len)
+					     size_t len, bool *by_libvirt)
 {
 	int ws = e->wait_status;
 	const struct signal_fact *stop = e->has_stop_request ? &e->stop_request : NULL;
@@ -651,6 +655,7 @@ static enum verdict_kind classify_guest_exit(const struct correlator *c,
 		int sig = WTERMSIG(ws);
 		const struct signal_fact *rec = killing_record(e, sig);
 		char what[VERDICT_CAUSE_LEN];
+		*by_libvirt = stop_by_mgr || (rec && is_manager(c, rec));
 		if (rec && is_manager(c, rec)) {
 			fmt(cause, len, "virsh destroy / libvirt stop (%s from %s)", sig_name(sig).s,
 			    sender_name(rec).s);
@@ -703,6 +708,7 @@ static enum verdict_kind classify_guest_exit(const struct correlator *c,
 					       ? &e->fatal_signal
 					       : NULL;
 	if (mgr) {
+		*by_libvirt = true;
 		if (code == 0)
 			fmt(cause, len, "libvirt requested stop (%s from %s)", sig_name(mgr->sig).s,
 			    sender_name(mgr).s);
@@ -766,7 +772,8 @@ static void guest_exit(struct correlator *c, struct guest *g, struct incarnation
 		return;
 	}
 	char cause[VERDICT_CAUSE_LEN];
-	enum verdict_kind kind = classify_guest_exit(c, e, cause, sizeof(cause));
+	bool by_libvirt = false;
+	enum verdict_kind kind = classify_guest_exit(c, e, cause, sizeof(cause), &by_libvirt);
 	if (inc->decided || inc->notified) {
 		v->kind = VERDICT_GUEST_MERGED;
 		fmt(v->cause, sizeof(v->cause), "%s; already decided", cause);
@@ -785,6 +792,12 @@ static void guest_exit(struct correlator *c, struct guest *g, struct incarnation
 	if (kind == VERDICT_GUEST_FAILED) {
 		set_failed_payload(v);
 		inc->notified = true;
+	} else if (by_libvirt && !inc->libvirt_stopped) {
+		/* Every stop libvirt makes of a running guest ends in a STOPPED
+		 * event, save one: a libvirtd that restarted and cannot
+		 * reconnect to qemu kills it silently. */
+		inc->awaiting_libvirt_word = true;
+		v->check_libvirt_state = true;
 	}
 }
 
@@ -1038,6 +1051,7 @@ static void judge_lifecycle(const struct correlator *c, struct guest *g, struct 
 	if (stopped) {
 		inc->decided = true;
 		inc->libvirt_stopped = true;
+		inc->awaiting_libvirt_word = false;
 	}
 }
 
@@ -1131,6 +1145,80 @@ static void on_io_error(struct correlator *c, const struct fact *f, struct out *
 	}
 }
 
+/* ---- FACT_LIBVIRT_STATE ---- */
+
+static const char *shutoff_reason_name(int32_t reason)
+{
+	switch (reason) {
+	case VIR_DOMAIN_SHUTOFF_UNKNOWN: return "UNKNOWN";
+	case VIR_DOMAIN_SHUTOFF_SHUTDOWN: return "SHUTDOWN";
+	case VIR_DOMAIN_SHUTOFF_DESTROYED: return "DESTROYED";
+	case VIR_DOMAIN_SHUTOFF_CRASHED: return "CRASHED";
+	case VIR_DOMAIN_SHUTOFF_MIGRATED: return "MIGRATED";
+	case VIR_DOMAIN_SHUTOFF_SAVED: return "SAVED";
+	case VIR_DOMAIN_SHUTOFF_FAILED: return "FAILED";
+	case VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT: return "FROM_SNAPSHOT";
+	case VIR_DOMAIN_SHUTOFF_DAEMON: return "DAEMON";
+	default: return NULL;
+	}
+}
+
+/* libvirt's answer about a guest whose qemu it killed without a STOPPED.
+ * Shut off for CRASHED, DAEMON or UNKNOWN with no event: what
+ * qemuProcessReconnect leaves when a restarted libvirtd cannot reach qemu's
+ * monitor (CRASHED when qemu runs with -no-shutdown, as libvirt 9.0 starts
+ * it; DAEMON after a later step failed; UNKNOWN otherwise). No operator
+ * asked for it: a failure. Any other answer (a STOPPED reason whose event
+ * we lost, running again, unknown domain) is recorded only. */
+static void on_state(struct correlator *c, const struct fact *f, struct out *o)
+{
+	const struct libvirt_state_fact *st = &f->state;
+	struct verdict *v = emit(o, VERDICT_INFO, VERDICT_FROM_LIBVIRT, st->ts_ns);
+	struct guest *g = find_uuid(c, st->uuid);
+	struct incarnation *inc = !g			       ? NULL
+				  : g->cur.awaiting_libvirt_word ? &g->cur
+				  : g->has_prev && g->prev.awaiting_libvirt_word ? &g->prev
+										 : NULL;
+	const char *reason = shutoff_reason_name(st->reason);
+	bool shutoff = st->found && st->state == VIR_DOMAIN_SHUTOFF;
+	char said[48];
+
+	if (!st->found)
+		fmt(said, sizeof(said), "no such domain");
+	else if (shutoff && reason)
+		fmt(said, sizeof(said), "shut off, reason %s", reason);
+	else
+		fmt(said, sizeof(said), "state %d reason %d", (int)st->state, (int)st->reason);
+	if (g) {
+		touch(c, g);
+		set_guest(v, g, inc ? inc->qemu_tgid : g->tgid);
+	} else {
+		COPY(v->instance_uuid, st->uuid);
+		COPY(v->name, st->name);
+	}
+	fmt(v->event, sizeof(v->event), "LIFECYCLE");
+	if (!inc) {
+		fmt(v->cause, sizeof(v->cause), "libvirt: %s (no stop awaiting its word)", said);
+		return;
+	}
+	inc->awaiting_libvirt_word = false;
+	if (shutoff && (st->reason == VIR_DOMAIN_SHUTOFF_CRASHED ||
+			st->reason == VIR_DOMAIN_SHUTOFF_DAEMON ||
+			st->reason == VIR_DOMAIN_SHUTOFF_UNKNOWN) &&
+	    !inc->notified) {
+		v->kind = VERDICT_GUEST_FAILED;
+		set_failed_payload(v);
+		inc->notified = true;
+		inc->decided = true;
+		fmt(v->cause, sizeof(v->cause),
+		    "libvirt killed qemu and sent no STOPPED; %s: libvirtd lost the guest "
+		    "(a failed reconnection after its restart)",
+		    said);
+		return;
+	}
+	fmt(v->cause, sizeof(v->cause), "libvirt: %s after its stop (no STOPPED received)", said);
+}
+
 /* ---- FACT_LIBVIRT_CONNECTION ---- */
 
 static void on_connection(struct correlator *c, const struct fact *f, struct out *o)
@@ -1194,6 +1282,9 @@ size_t correlator_feed(struct correlator *c, const struct fact *f,
 		break;
 	case FACT_LIBVIRT_CONNECTION:
 		on_connection(c, f, &o);
+		break;
+	case FACT_LIBVIRT_STATE:
+		on_state(c, f, &o);
 		break;
 	default: {
 		struct verdict *v = emit(&o, VERDICT_INFO, VERDICT_FROM_KERNEL, 0);

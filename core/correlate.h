@@ -69,6 +69,12 @@ struct verdict {
 	/* Human-readable cause: "SIGKILL from bash[4242] (pid 4242)", "OOM kill",
 	 * "exit code 3", "guest panic", "virsh destroy (libvirtd SIGTERM)". */
 	char cause[VERDICT_CAUSE_LEN];
+	/* libvirt killed this guest's qemu and has not said why (no STOPPED
+	 * yet): the shell asks libvirt for the domain's state once its STOPPED
+	 * is overdue and feeds the answer back (FACT_LIBVIRT_STATE). A libvirtd
+	 * that restarts and cannot reconnect to a qemu kills it without any
+	 * event; only the shutoff reason tells. */
+	bool check_libvirt_state;
 };
 
 struct correlator;

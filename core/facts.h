@@ -22,6 +22,7 @@ enum fact_kind {
 	FACT_LIBVIRT_LIFECYCLE, /* libvirt VIR_DOMAIN_EVENT_ID_LIFECYCLE */
 	FACT_LIBVIRT_IO_ERROR,  /* libvirt VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON */
 	FACT_LIBVIRT_CONNECTION,/* libvirt connection up or down */
+	FACT_LIBVIRT_STATE,     /* a domain's state, asked of libvirt (virDomainGetState) */
 };
 
 /* Where an exit fact came from: the eBPF probe knows the cause, the pidfd
@@ -88,6 +89,17 @@ struct libvirt_io_error_fact {
 	char reason[FACT_REASON_LEN];
 };
 
+/* What libvirt says of a domain when asked (virDomainGetState): the core
+ * asks after libvirt killed a guest's qemu and said nothing of it. */
+struct libvirt_state_fact {
+	uint64_t ts_ns;
+	char uuid[FACT_UUID_LEN];
+	char name[FACT_NAME_LEN];
+	bool found;     /* false: libvirt has no such domain (any more) */
+	int32_t state;  /* virDomainState */
+	int32_t reason; /* virDomain<State>Reason of that state */
+};
+
 struct libvirt_connection_fact {
 	uint64_t ts_ns;
 	bool up;
@@ -101,6 +113,7 @@ struct fact {
 		struct libvirt_lifecycle_fact lifecycle;
 		struct libvirt_io_error_fact io_error;
 		struct libvirt_connection_fact connection;
+		struct libvirt_state_fact state;
 	};
 };
 

@@ -195,6 +195,14 @@ static json_t *fact_json(const struct fact *f)
 		json_object_set_new(o, "kind", json_string("libvirt_connection"));
 		json_object_set_new(o, "up", json_boolean(f->connection.up));
 		break;
+	case FACT_LIBVIRT_STATE:
+		json_object_set_new(o, "kind", json_string("libvirt_state"));
+		json_object_set_new(o, "uuid", json_string(f->state.uuid));
+		json_object_set_new(o, "name", json_string(f->state.name));
+		json_object_set_new(o, "found", json_boolean(f->state.found));
+		json_object_set_new(o, "state", json_integer(f->state.state));
+		json_object_set_new(o, "reason", json_integer(f->state.reason));
+		break;
 	}
 	return o;
 }
@@ -207,6 +215,7 @@ static const char *fact_kind_name(enum fact_kind k)
 	case FACT_LIBVIRT_LIFECYCLE: return "libvirt_lifecycle";
 	case FACT_LIBVIRT_IO_ERROR: return "libvirt_io_error";
 	case FACT_LIBVIRT_CONNECTION: return "libvirt_connection";
+	case FACT_LIBVIRT_STATE: return "libvirt_state";
 	}
 	return "unknown";
 }

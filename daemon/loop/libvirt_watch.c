@@ -39,6 +39,18 @@ _Static_assert(sizeof(struct fact) <= PIPE_BUF, "facts must be written atomicall
 #define KEEPALIVE_COUNT 3
 #define STOP_POLL_MS 200
 #define CMDLINE_MAX 65536
+#define STATE_CHECKS_MAX 64
+#define STATE_CHECK_RETRY_MS 1000
+#define STATE_CHECK_ATTEMPTS 5
+
+/* A domain whose state the main thread asked for (libvirt_watch_check_state). */
+struct state_check {
+	bool used;
+	char uuid[FACT_UUID_LEN];
+	uint64_t due_ns;
+	unsigned attempts;
+};
+
 struct libvirt_watch {
 	char uri[512];
 	int pipe_rd, pipe_wr;
@@ -49,6 +61,8 @@ struct libvirt_watch {
 	int lifecycle_cb_id, io_error_cb_id;
 	pthread_mutex_t status_lock; /* guards status only */
 	struct libvirt_watch_status status;
+	pthread_mutex_t checks_lock; /* guards checks only */
+	struct state_check checks[STATE_CHECKS_MAX];
 };
 
 static void emit(struct libvirt_watch *w, const struct fact *f)
@@ -306,6 +320,92 @@ static void on_io_error(virConnectPtr conn, virDomainPtr dom, const char *src_pa
 	emit(w, &f);
 }
 
+/* One state check on the live connection: 1 when done (a fact emitted, or
+ * given up), 0 to ask again later (still active: libvirt may still be
+ * stopping it; or the call failed). */
+static int check_state(struct libvirt_watch *w, const struct state_check *c)
+{
+	struct fact f = { .kind = FACT_LIBVIRT_STATE };
+	bool last = c->attempts + 1 >= STATE_CHECK_ATTEMPTS;
+	virDomainPtr dom = virDomainLookupByUUIDString(w->conn, c->uuid);
+	int state = 0, reason = 0;
+
+	snprintf(f.state.uuid, sizeof(f.state.uuid), "%s", c->uuid);
+	if (!dom && virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+		if (last)
+			log_warn("libvirt: cannot look up domain %s to learn why libvirt stopped it: %s",
+				 c->uuid, virGetLastErrorMessage());
+		return last;
+	}
+	if (dom) {
+		int rc = virDomainGetState(dom, &state, &reason, 0);
+
+		domain_ids(dom, f.state.uuid, f.state.name);
+		virDomainFree(dom);
+		if (rc < 0 || (state != VIR_DOMAIN_SHUTOFF && !last)) {
+			if (rc < 0 && last)
+				log_warn("libvirt: cannot read the state of %s: %s", c->uuid,
+					 virGetLastErrorMessage());
+			return rc < 0 ? last : 0;
+		}
+		f.state.found = true;
+		f.state.state = state;
+		f.state.reason = reason;
+	}
+	f.state.ts_ns = mono_ns();
+	log_info("libvirt: domain %s %s: state %d reason %d", f.state.name, f.state.uuid, state,
+		 reason);
+	emit(w, &f);
+	return 1;
+}
+
+static void run_due_state_checks(struct libvirt_watch *w)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = 0; i < STATE_CHECKS_MAX; i++) {
+		struct state_check c;
+
+		pthread_mutex_lock(&w->checks_lock);
+		c = w->checks[i];
+		pthread_mutex_unlock(&w->checks_lock);
+		if (!c.used || c.due_ns > now)
+			continue;
+		int done = check_state(w, &c);
+
+		/* the main thread only fills unused slots: this one is still c */
+		pthread_mutex_lock(&w->checks_lock);
+		if (done) {
+			w->checks[i].used = false;
+		} else {
+			w->checks[i].attempts++;
+			w->checks[i].due_ns = now + (uint64_t)STATE_CHECK_RETRY_MS * 1000000u;
+		}
+		pthread_mutex_unlock(&w->checks_lock);
+	}
+}
+
+int libvirt_watch_check_state(struct libvirt_watch *w, const char *uuid, unsigned delay_ms)
+{
+	int rc = -ENOSPC;
+
+	pthread_mutex_lock(&w->checks_lock);
+	for (size_t i = 0; i < STATE_CHECKS_MAX; i++) {
+		struct state_check *c = &w->checks[i];
+
+		if (c->used)
+			continue;
+		memset(c, 0, sizeof(*c));
+		c->used = true;
+		snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+		c->due_ns = mono_ns() + (uint64_t)delay_ms * 1000000u;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&w->checks_lock);
+	return rc;
+}
+
 static void on_close(virConnectPtr conn, int reason, void *opaque)
 {
 	struct libvirt_watch *w = opaque;
@@ -427,11 +527,14 @@ static void *watch_thread(void *arg)
 		backoff_ms = RECONNECT_MIN_MS;
 		set_status(w, true, NULL);
 		log_info("libvirt: connected to %s", w->uri);
+		/* Events first, then checks: a STOPPED libvirt sent before its
+		 * state was read reaches the core before the state does. */
 		while (!atomic_load(&w->stop) && !atomic_load(&w->connection_closed)) {
 			if (virEventRunDefaultImpl() < 0) {
 				log_warn("libvirt: event loop failed");
 				break;
 			}
+			run_due_state_checks(w);
 		}
 		disconnect(w);
 		emit_connection(w, false);
@@ -462,6 +565,7 @@ struct libvirt_watch *libvirt_watch_start(const char *uri, char *err, size_t err
 	snprintf(w->status.uri, sizeof(w->status.uri), "%s", uri);
 	w->lifecycle_cb_id = w->io_error_cb_id = -1;
 	pthread_mutex_init(&w->status_lock, NULL);
+	pthread_mutex_init(&w->checks_lock, NULL);
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		free(w);
@@ -488,6 +592,7 @@ fail:
 	close(fds[0]);
 	close(fds[1]);
 	pthread_mutex_destroy(&w->status_lock);
+	pthread_mutex_destroy(&w->checks_lock);
 	free(w);
 	return NULL;
 }
@@ -501,6 +606,7 @@ void libvirt_watch_stop(struct libvirt_watch *w)
 	close(w->pipe_rd);
 	close(w->pipe_wr);
 	pthread_mutex_destroy(&w->status_lock);
+	pthread_mutex_destroy(&w->checks_lock);
 	free(w);
 }
 

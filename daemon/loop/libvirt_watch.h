@@ -30,6 +30,17 @@ int libvirt_watch_fd(const struct libvirt_watch *w);
 int libvirt_watch_read(struct libvirt_watch *w, struct fact *out);
 void libvirt_watch_get_status(struct libvirt_watch *w, struct libvirt_watch_status *out);
 
+/* libvirt reports its own stop of a guest ~200 ms after qemu died (it polls
+ * every 200 ms for the death): its STOPPED is overdue after this. */
+#define LIBVIRT_STOPPED_OVERDUE_MS 2000
+
+/* Asks libvirt for the state of domain uuid (virDomainGetState) delay_ms
+ * from now, once connected, and again while the domain is still active, a
+ * few times; the answer arrives as a FACT_LIBVIRT_STATE. For a qemu libvirt
+ * killed without a STOPPED (verdict.check_libvirt_state). Thread-safe.
+ * Returns 0, or -ENOSPC when too many checks are pending. */
+int libvirt_watch_check_state(struct libvirt_watch *w, const char *uuid, unsigned delay_ms);
+
 /* Helpers shared with the /proc scan: parse qemu's command line (NUL-
  * separated) for -uuid and -name guest=NAME. Pure; returns 0 when a uuid
  * was found. */

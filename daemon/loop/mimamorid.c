@@ -162,6 +162,13 @@ static void handle_fact(const struct fact *f, void *ctx)
 			}
 		}
 		handle_verdict(d, f, &v);
+		/* libvirt killed this qemu and has not said why: its state will
+		 * (issue 10, item 7: a failed reconnection after its restart) */
+		if (v.check_libvirt_state &&
+		    libvirt_watch_check_state(d->libvirt, v.instance_uuid,
+					      LIBVIRT_STOPPED_OVERDUE_MS) < 0)
+			log_warn("libvirt: too many state checks pending; %s %s not checked",
+				 v.name, v.instance_uuid);
 	}
 	/* Without eBPF, the qemu processes libvirt tells us about are what the
 	 * pidfd fallback must watch. */

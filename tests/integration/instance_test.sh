@@ -20,7 +20,7 @@ require_root
 require_cmd virsh curl
 [ -x "$MIMAMORID" ] || tap_bail "no mimamorid at $MIMAMORID"
 
-if [ "$MODE" = noauth ]; then tap_plan 49; else tap_plan 8; fi
+if [ "$MODE" = noauth ]; then tap_plan 55; else tap_plan 8; fi
 
 state_dir "instance-$MODE"
 masakari_start "$STATE_DIR/masakari" MODE="$MODE" ENGINE=none DEDUP_WINDOW=0 "${PORTS[@]}" ||
@@ -318,6 +318,27 @@ tap_check "after the reconnect the outbox is empty" \
     wait_for "[ \$(json_get outbox.pending '$DSTATE/status.json') = 0 ]" 5
 tap_is "$(count_vm "$VM1")" $((BEFORE + 1)) "after the reconnect nothing more is sent for vm1"
 
+# ---- libvirtd restarted and unable to reconnect to a guest's qemu (issue
+# 10, item 7): it kills that qemu (its SIGTERM) and says nothing: no
+# lifecycle event, only the shutoff reason. vm2's monitor socket is removed
+# while no libvirtd runs; vm1's is left alone and must survive the restart
+# unnotified.
+start_guest vm1 || tap_bail "vm1 did not restart"
+start_guest vm2 || tap_bail "vm2 did not start"
+PID=$(qemu_pid vm2)
+BEFORE1=$(count_vm "$VM1") BEFORE=$(count_vm "$VM2")
+LIBVIRTD=$(BASE=$STATE_DIR/libvirt BETWEEN='rm -f /var/lib/libvirt/qemu/domain-*-vm2/monitor.sock' \
+    "$LIBVIRT_HARNESS/restart.sh") || tap_bail "step 'restart libvirtd without vm2's monitor' failed"
+wait_for "[ ! -d /proc/$PID ]" 20 || tap_bail "step 'failed reconnection': the restarted libvirtd did not kill vm2's qemu"
+tap_check "vm2 killed by libvirtd after its failed reconnection: Masakari stores one VM notification" \
+    wait_for "[ \$(count_vm $VM2) = $((BEFORE + 1)) ]" 20
+tap_is "$(events_count "e.get('verdict') == 'guest_failed' and e.get('instance_uuid') == '$VM2' and e.get('source') == 'libvirt' and 'failed reconnection' in e.get('cause', '')")" 1 \
+    "... judged on libvirt's shutoff reason (no event), after the kernel saw libvirt's SIGTERM"
+tap_is "$(virsh -q domstate --reason vm2)" "shut off (crashed)" "... libvirt holds vm2 shut off, reason crashed"
+tap_check "vm1 (its monitor intact) still runs after the restart" wait_for "mapped vm1" 10
+tap_is "$(count_vm "$VM1")" "$BEFORE1" "... and nothing is notified for it"
+tap_is "$(count_vm "$VM2")" $((BEFORE + 1)) "... nor anything more for vm2"
+
 # ---- no eBPF: the pidfd fallback, loudly degraded, libvirt decides
 stop_daemon TERM
 write_conf pidfd
@@ -329,10 +350,13 @@ BEFORE=$(count_vm "$VM2")
 start_guest vm2 || tap_bail "vm2 did not start"
 tap_check "pidfd fallback: vm2's qemu is watched (probe.pidfd_watched >= 1)" \
     wait_for "[ \$(json_get probe.pidfd_watched '$DSTATE/status.json') -ge 1 ]" 5
+# (the failed reconnection above was judged on libvirt's word too)
+LIBVIRT_FAILED="e.get('verdict') == 'guest_failed' and e.get('instance_uuid') == '$VM2' and e.get('source') == 'libvirt'"
+LF0=$(events_count "$LIBVIRT_FAILED")
 kill -KILL "$(qemu_pid vm2)"
 tap_check "pidfd fallback: SIGKILL of vm2's qemu is notified (on libvirt's word)" \
     wait_for "[ \$(count_vm $VM2) = $((BEFORE + 1)) ]" 10
-tap_is "$(events_count "e.get('verdict') == 'guest_failed' and e.get('instance_uuid') == '$VM2' and e.get('source') == 'libvirt'")" 1 \
+tap_is "$(events_count "$LIBVIRT_FAILED")" $((LF0 + 1)) \
     "the pidfd fallback verdict came from libvirt, once"
 stop_daemon TERM
 tap_is "$DAEMON_RC" 0 "mimamorid stops cleanly on SIGTERM (exit 0, no sanitizer report)"

@@ -78,6 +78,10 @@
 	{ .kind = FACT_LIBVIRT_IO_ERROR,                                               \
 	  .io_error = { .ts_ns = (ts), .uuid = U1, .name = N1,                         \
 			.action = VIR_DOMAIN_EVENT_IO_ERROR_##act, .reason = reason_ } }
+#define F_STATE(ts, st, rs)                                                            \
+	{ .kind = FACT_LIBVIRT_STATE,                                                  \
+	  .state = { .ts_ns = (ts), .uuid = U1, .name = N1, .found = true,             \
+		     .state = VIR_DOMAIN_##st, .reason = VIR_DOMAIN_##st##_##rs } }
 #define F_CONN(ts, up_)                                                                \
 	{ .kind = FACT_LIBVIRT_CONNECTION, .connection = { .ts_ns = (ts), .up = (up_) } }
 
@@ -92,6 +96,11 @@
 		"STOPPED_FAILED", tgid, ts, cause)
 #define K_STOPPED(tgid, ts, cause)                                                     \
 	V_GUEST(VERDICT_GUEST_STOPPED, VERDICT_FROM_KERNEL, false, "", "", tgid, ts, cause)
+/* libvirt's own kill, its STOPPED not seen yet: the shell asks its state later */
+#define K_STOPPED_BY_LIBVIRT(tgid_, ts_, cause_)                                       \
+	{ .kind = VERDICT_GUEST_STOPPED, .source = VERDICT_FROM_KERNEL, .event = "",   \
+	  .vir_domain_event = "", .instance_uuid = U1, .name = N1, .tgid = (tgid_),    \
+	  .failure_ts_ns = (ts_), .cause = cause_, .check_libvirt_state = true }
 #define K_MERGED(tgid, ts, cause)                                                      \
 	V_GUEST(VERDICT_GUEST_MERGED, VERDICT_FROM_KERNEL, false, "", "", tgid, ts, cause)
 #define L_VERDICT(kind, notify, vde, tgid, ts, cause)                                  \
@@ -184,7 +193,7 @@ static const struct scenario scenarios[] = {
 	{ "exit code 1 after libvirt's SIGTERM is a stop", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, EXITED(1), STOPREQ(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "libvirt requested stop (SIGTERM from libvirtd[812]), exit code 1"))),
 	  0 },
 	/* ---- intentional stops ---- */
@@ -192,7 +201,7 @@ static const struct scenario scenarios[] = {
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, DESTROYED),
 		    L_MERGED("STOPPED_DESTROYED", QEMU, 300,
 			     "libvirt STOPPED/DESTROYED confirmed earlier verdict"))),
@@ -201,7 +210,7 @@ static const struct scenario scenarios[] = {
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, DESTROYED),
 		    L_FORWARDED("STOPPED_DESTROYED", QEMU, 300,
 				"forwarded libvirt STOPPED/DESTROYED"))),
@@ -210,7 +219,7 @@ static const struct scenario scenarios[] = {
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGKILL))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, DESTROYED),
 		    L_MERGED("STOPPED_DESTROYED", QEMU, 300,
@@ -219,14 +228,14 @@ static const struct scenario scenarios[] = {
 	{ "SIGKILL unrecorded after libvirtd's SIGTERM: escalation", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), STOPREQ(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "libvirt stop escalated to SIGKILL (after SIGTERM from libvirtd[812])"))),
 	  0 },
 	{ "manager matched on the thread comm when the leader's is unknown", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL),
 				KILLER(SENDER(SIGKILL, SI_USER_CODE, 900, "virtqemud", ""))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from virtqemud[900])"))),
 	  0 },
 	{ "a thread named like libvirtd in another process is no manager", false,
@@ -311,7 +320,7 @@ static const struct scenario scenarios[] = {
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(250, CRASHED, PANICKED),
 		    L_FAILED(QEMU, 250, "guest panic (libvirt CRASHED/PANICKED)")),
 		ONE(F_LIFE(300, STOPPED, CRASHED),
@@ -321,7 +330,7 @@ static const struct scenario scenarios[] = {
 	{ "panic seen only as STOPPED/CRASHED after a kernel stop", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), KILLER(FROM_LIBVIRTD(SIGKILL))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, CRASHED),
 		    L_FAILED(QEMU, 300, "guest panic (libvirt STOPPED/CRASHED)"))),
@@ -337,7 +346,7 @@ static const struct scenario scenarios[] = {
 		    L_INFO("SUSPENDED_PAUSED", QEMU, 200, "libvirt SUSPENDED/PAUSED")),
 		ONE(F_QEMU_EXIT(300, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(310, STOPPED, CRASHED),
 		    L_MERGED("STOPPED_CRASHED", QEMU, 310,
 			     "libvirt STOPPED/CRASHED (an operator's crash dump: no CRASHED "
@@ -366,7 +375,7 @@ static const struct scenario scenarios[] = {
 		      .cause = "libvirt connection up" }),
 		ONE(F_QEMU_EXIT(300, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 300, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(310, STOPPED, CRASHED),
 		    L_FAILED(QEMU, 310, "guest panic (libvirt STOPPED/CRASHED)"))),
 	  1 },
@@ -401,6 +410,96 @@ static const struct scenario scenarios[] = {
 		    L_MERGED("STOPPED_CRASHED", QEMU, 300,
 			     "libvirt STOPPED/CRASHED confirmed earlier verdict"))),
 	  1 },
+	/* ---- libvirt's kill without a STOPPED: its state, asked later, tells
+	 * (a restarted libvirtd that cannot reconnect to qemu kills it with no
+	 * event, shutoff reason CRASHED, DAEMON or UNKNOWN) ---- */
+	{ "libvirtd's failed reconnection: silent kill, shut off CRASHED: a failure", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_CONN(150, false),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 150,
+		      .cause = "libvirt connection down: kernel facts still decide known guests" }),
+		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
+					 "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_CONN(300, true),
+		    { .kind = VERDICT_INFO, .source = VERDICT_FROM_LIBVIRT, .failure_ts_ns = 300,
+		      .cause = "libvirt connection up" }),
+		ONE(F_STATE(2300, SHUTOFF, CRASHED),
+		    L_FAILED(QEMU, 2300,
+			     "libvirt killed qemu and sent no STOPPED; shut off, reason CRASHED: "
+			     "libvirtd lost the guest (a failed reconnection after its restart)")),
+		ONE(F_STATE(2400, SHUTOFF, CRASHED),
+		    L_INFO("", 0, 2400, "libvirt: shut off, reason CRASHED (no stop awaiting its word)"))),
+	  1 },
+	{ "silent kill, shut off DAEMON (a later reconnection step failed): a failure", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGKILL))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
+					 "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
+		ONE(F_STATE(2200, SHUTOFF, DAEMON),
+		    L_FAILED(QEMU, 2200,
+			     "libvirt killed qemu and sent no STOPPED; shut off, reason DAEMON: "
+			     "libvirtd lost the guest (a failed reconnection after its restart)"))),
+	  1 },
+	{ "virsh destroy: its STOPPED came, the state check that follows records", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
+					 "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_LIFE(300, STOPPED, DESTROYED),
+		    L_MERGED("STOPPED_DESTROYED", QEMU, 300,
+			     "libvirt STOPPED/DESTROYED confirmed earlier verdict")),
+		ONE(F_STATE(2200, SHUTOFF, DESTROYED),
+		    L_INFO("", 0, 2200,
+			   "libvirt: shut off, reason DESTROYED (no stop awaiting its word)"))),
+	  0 },
+	{ "a crash dump's STOPPED/CRASHED came: its shutoff reason CRASHED is no failure", false,
+	  STEPS(ONE(F_LIFE(100, STARTED, BOOTED),
+		    L_INFO("STARTED_BOOTED", 0, 100, "libvirt STARTED/BOOTED: new incarnation")),
+		NONE(F_RUNNING(110, QEMU)),
+		ONE(F_QEMU_EXIT(300, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 300,
+					 "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_LIFE(310, STOPPED, CRASHED),
+		    L_MERGED("STOPPED_CRASHED", QEMU, 310,
+			     "libvirt STOPPED/CRASHED (an operator's crash dump: no CRASHED "
+			     "before it) confirmed earlier verdict")),
+		ONE(F_STATE(2300, SHUTOFF, CRASHED),
+		    L_INFO("", 0, 2300,
+			   "libvirt: shut off, reason CRASHED (no stop awaiting its word)"))),
+	  0 },
+	{ "a STOPPED lost across a reconnection: shut off DESTROYED is a stop", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
+					 "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_STATE(2200, SHUTOFF, DESTROYED),
+		    L_INFO("", QEMU, 2200,
+			   "libvirt: shut off, reason DESTROYED after its stop (no STOPPED "
+			   "received)"))),
+	  0 },
+	{ "running again when asked (restarted by its owner): no failure", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
+				KILLER(FROM_LIBVIRTD(SIGTERM))),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
+					 "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		ONE(F_STATE(6200, RUNNING, BOOTED),
+		    L_INFO("", QEMU, 6200,
+			   "libvirt: state 1 reason 1 after its stop (no STOPPED received)"))),
+	  0 },
+	{ "a kill by someone else is judged at once: no state check", false,
+	  STEPS(NONE(F_RUNNING(100, QEMU)),
+		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), KILLER(FROM_BASH(SIGTERM))),
+		    K_STOPPED(QEMU, 200, "terminated by SIGTERM from bash[4242]")),
+		ONE(F_STATE(2200, SHUTOFF, CRASHED),
+		    L_INFO("", 0, 2200, "libvirt: shut off, reason CRASHED (no stop awaiting its word)"))),
+	  0 },
 	/* ---- I/O errors ---- */
 	{ "I/O error report notified once per incarnation", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
@@ -482,7 +581,7 @@ static const struct scenario scenarios[] = {
 	{ "STOPPED/FAILED after a libvirt kill: merged", false,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), KILLER(FROM_LIBVIRTD(SIGKILL))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, FAILED),
 		    L_MERGED("STOPPED_FAILED", QEMU, 300,
@@ -494,7 +593,7 @@ static const struct scenario scenarios[] = {
 	{ "STOPPED/FAILED after a libvirt kill, forward_all_events: merged too", true,
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), KILLER(FROM_LIBVIRTD(SIGKILL))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, FAILED),
 		    L_MERGED("STOPPED_FAILED", QEMU, 300,
@@ -507,7 +606,7 @@ static const struct scenario scenarios[] = {
 	  STEPS(NONE(F_RUNNING(100, QEMU)),
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGKILL), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGKILL))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "virsh destroy / libvirt stop (SIGKILL from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, FAILED),
 		    L_MERGED("STOPPED_FAILED", QEMU, 300,
@@ -519,7 +618,7 @@ static const struct scenario scenarios[] = {
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGSEGV), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(SENDER(SIGSEGV, SEGV_MAPERR_CODE, QEMU, "qemu-kvm",
 					      "qemu-kvm"))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "SIGSEGV (crash) while libvirt stopped the guest (SIGTERM from "
 			      "libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, DESTROYED),
@@ -532,7 +631,7 @@ static const struct scenario scenarios[] = {
 		ONE(F_QEMU_EXIT(200, QEMU, SIGNALED(SIGABRT), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(SENDER(SIGABRT, SI_TKILL_CODE, QEMU, "qemu-kvm",
 					      "qemu-kvm"))),
-		    K_STOPPED(QEMU, 200,
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200,
 			      "SIGABRT (crash) while libvirt stopped the guest (SIGTERM from "
 			      "libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, FAILED),
@@ -705,7 +804,7 @@ static const struct scenario scenarios[] = {
 		    L_INFO("SUSPENDED_MIGRATED", QEMU, 150, "libvirt SUSPENDED/MIGRATED")),
 		ONE(F_QEMU_EXIT(200, QEMU, EXITED(0), STOPREQ(FROM_LIBVIRTD(SIGTERM)),
 				KILLER(FROM_LIBVIRTD(SIGTERM))),
-		    K_STOPPED(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
+		    K_STOPPED_BY_LIBVIRT(QEMU, 200, "libvirt requested stop (SIGTERM from libvirtd[812])")),
 		ONE(F_LIFE(300, STOPPED, MIGRATED),
 		    L_MERGED("STOPPED_MIGRATED", QEMU, 300,
 			     "libvirt STOPPED/MIGRATED confirmed earlier verdict"))),
@@ -907,20 +1006,22 @@ static void check_verdict(const char *scen, size_t step, const struct verdict *g
 		  strcmp(got->vir_domain_event, want->vir_domain_event) == 0 &&
 		  strcmp(got->instance_uuid, want->instance_uuid) == 0 &&
 		  strcmp(got->name, want->name) == 0 && got->tgid == want->tgid &&
-		  got->failure_ts_ns == want->failure_ts_ns && strcmp(got->cause, want->cause) == 0;
+		  got->failure_ts_ns == want->failure_ts_ns && strcmp(got->cause, want->cause) == 0 &&
+		  got->check_libvirt_state == want->check_libvirt_state;
 	if (ok)
 		return;
 	print_error("%s: step %zu\n"
 		    "  got:  %s src=%d notify=%d proc=%d event=%s vde=%s uuid=%s name=%s tgid=%u "
-		    "ts=%llu cause=\"%s\"\n"
+		    "ts=%llu check=%d cause=\"%s\"\n"
 		    "  want: %s src=%d notify=%d proc=%d event=%s vde=%s uuid=%s name=%s tgid=%u "
-		    "ts=%llu cause=\"%s\"\n",
+		    "ts=%llu check=%d cause=\"%s\"\n",
 		    scen, step, verdict_kind_name(got->kind), got->source, got->notify,
 		    got->is_process, got->event, got->vir_domain_event, got->instance_uuid,
-		    got->name, got->tgid, (unsigned long long)got->failure_ts_ns, got->cause,
-		    verdict_kind_name(want->kind), want->source, want->notify, want->is_process,
-		    want->event, want->vir_domain_event, want->instance_uuid, want->name,
-		    want->tgid, (unsigned long long)want->failure_ts_ns, want->cause);
+		    got->name, got->tgid, (unsigned long long)got->failure_ts_ns,
+		    got->check_libvirt_state, got->cause, verdict_kind_name(want->kind),
+		    want->source, want->notify, want->is_process, want->event,
+		    want->vir_domain_event, want->instance_uuid, want->name, want->tgid,
+		    (unsigned long long)want->failure_ts_ns, want->check_libvirt_state, want->cause);
 	fail();
 }
 
