@@ -17,7 +17,8 @@ holding the stack pointer of /proc/PID/task/TID/syscall), a malloc arena
 (an anonymous mapping inside a 64 MiB-aligned heap reservation: glibc's
 HEAP_MAX_SIZE), the main heap, the BPF maps, or a file (libraries).
 Env: BUILD [build], BENCH_STATE [a new $TMPDIR dir], SETTLE_S, IDLE_S,
-PROBE [ebpf], MESH_N [5].  Needs root.
+PROBE [ebpf], MESH_N [5].  Needs root.  With --detail, exits 1 if a thread
+other than the main one runs on a stack over os/threads.h's THREAD_STACK_SIZE.
 """
 import os
 import re
@@ -36,6 +37,7 @@ PROBE = os.environ.get("PROBE", "ebpf")
 MESH_N = int(os.environ.get("MESH_N", "5"))
 TICK = os.sysconf("SC_CLK_TCK")
 HEAP_MAX = 64 << 20     # glibc's HEAP_MAX_SIZE on 64-bit: a non-main arena's reservation
+STACK_KIB = 256         # os/threads.h THREAD_STACK_SIZE: every thread but the main one
 
 
 def log(msg):
@@ -118,7 +120,8 @@ def breakdown(pid):
         start, end, perms, path, f = mp
         owner = [t for t in ths if t[2] is not None and start <= t[2] < end]
         if owner:
-            stacks.append((owner[0][1], owner[0][0], (end - start) >> 10, f.get("Rss", 0)))
+            stacks.append((owner[0][1], owner[0][0], (end - start) >> 10, f.get("Rss", 0),
+                           path == "[stack]"))
             add("thread stacks" if path != "[stack]" else "main thread stack", mp)
         elif path == "[heap]":
             add("main heap (brk)", mp)
@@ -227,8 +230,16 @@ def main():
                 print(f"| {cat} | {cnt} | {size} | {rss} | {pss} |")
         print(f"\n| {label}, {r['name']}: thread | tid | stack mapping (KiB) | stack resident (KiB) |")
         print("|---|---|---|---|")
-        for tn, tid, size, rss in sorted(r["stacks"], key=lambda s: s[1]):
+        for tn, tid, size, rss, _ in sorted(r["stacks"], key=lambda s: s[1]):
             print(f"| {tn} | {tid} | {size} | {rss} |")
+    # the bound of os/threads.h, on every thread of every daemon measured
+    over = [(label, r["name"], tn, tid, size) for label, rows in results for r in rows
+            for tn, tid, size, _, main_stack in r.get("stacks", []) if not main_stack and size > STACK_KIB]
+    for label, nm, tn, tid, size in over:
+        print(f"footprint: {label}, {nm}: thread {tn} ({tid}) on a {size} KiB stack, over "
+              f"THREAD_STACK_SIZE ({STACK_KIB} KiB): created without os/threads.h's bound", file=sys.stderr)
+    if over:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
