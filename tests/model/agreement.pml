@@ -63,6 +63,73 @@
  *   outcome and is no longer a candidate; a backup may stop waiting for a
  *   claimer still fencing or notifying (progress_bound overrun).
  *
+ * - -DVIEWS: each decider's view of its own connectivity, as
+ *   mesh/agreement.c keeps it: have_majority (live_count: members its
+ *   membership does not hold DEAD, itself and H included; every
+ *   declare, claim, fence and notify waits for it), may_observe (a
+ *   majority, not silent(): no message from any peer for 2W, and not
+ *   deaf(): cf8388d, a run counts only if its observer heard some peer
+ *   through it (deaf() and heard_through()): here, j hears a live peer
+ *   when it observes, a run being one step here, so a run restarted
+ *   after a deaf gap is one not yet made; -DNODEAF removes it), and
+ *   restart_observations (every HOST incident still observing drops what
+ *   it gathered and its run starts over) when the majority comes back
+ *   (majority_update), when a peer is heard after a silence
+ *   (agreement_on_heard), and when a member held DEAD is heard again
+ *   (agreement_on_heard_from, ad884a1; -DNOHEARDDEAD removes it). Each
+ *   delivery calls it first, as mnode_on_message does. Membership holds
+ *   a peer dead when it crashed or cannot be reached, alive again when
+ *   heard. A probe answered withdraws the prober's own observation
+ *   (agreement_on_probe_ack). With -DHDAEMON, H's kernel refusing a
+ *   connect is an explicit step (agreement_on_peer_refused): the run
+ *   ends, its own observation is withdrawn, every observation received
+ *   is void while still observing (ad884a1; -DNOREFVOID keeps them) and,
+ *   with -DVIEWS, the run is held for 2W (refused_hold_ns; 4a50e2d made
+ *   the next deadline the hold's end: a timer fix, the model has no
+ *   timers, only the hold). -DOUTAGE (implies -DVIEWS): every link down
+ *   at once, back one member at a time in any order; see "olong" below.
+ *   -DNORESTART removes restart_observations. At N = 3 either the
+ *   restarts or the deaf rule keeps the staggered heal from fencing H;
+ *   without both (-DNORESTART -DNODEAF, the control) spin finds it: a
+ *   member cut off by the outage observes H before its silence, its link
+ *   comes back last, and its observation and a peer's made in the outage
+ *   (withdrawn by the peer when H answered it, but already sent) make a
+ *   verdict on a host whose links are all up.
+ * - Membership takes a DEAD at a newer incarnation over the DEAD it holds
+ *   (membership.c apply_update, d9491b7; -DNODEADNEWER, the control,
+ *   ignores it as memberlist did). -DHSTALL: H's daemon, down with its
+ *   kernel answering, runs again once (SIGSTOP/SIGCONT, a starved daemon:
+ *   2094cb6 counts an accepted connect as the kernel answering, which is
+ *   this model's refusal step) and then refutes.
+ * - Not modelled: a claimer that yielded while its fence ran on claiming
+ *   again when the fence completes (d9491b7, agreement.c fence_result):
+ *   here a yield during the fence drops the fence; the code's fix is a
+ *   liveness one (both claimers waited for a takeover step), and the
+ *   model's takeover step has no duration.
+ *
+ * Timing assumptions of -DVIEWS / -DOUTAGE (the model has no clock):
+ * - olong, an environment step: the outage has lasted 2W. Before it,
+ *   membership holds nothing dead that it could not reach (SWIM's
+ *   suspicion timeout is longer than 2W) and nobody is silent; at it,
+ *   whoever hears no peer is silent, refusal holds are over, and a probe
+ *   of H that can be answered has been (a resend interval < 2W).
+ * - A decider that learns H dead first-hand while it hears no peer is
+ *   silent (it has been cut off since H went quiet: with one outage and
+ *   one partition, any peer it heard since was in a majority component
+ *   at N = 3).
+ * - Messages held up by the outage are delivered at the heal (TCP keeps
+ *   what was written; the Deliver call's 1 s deadline does not take it
+ *   back); -DOUTDROP loses them at olong instead.
+ * - Found by spin before cf8388d's deaf rule, closed by it (-DNODEAF
+ *   brings them back): (1) -DOUTAGE -DHDAEMON: a decider that observed H
+ *   while cut off in an outage shorter than 2W gets a peer's observation
+ *   made in the outage at the heal and declares before its own refusal
+ *   probe is answered: H fenced while its kernel is up (run-spin.sh);
+ *   (2) -DOUTAGE with the partition: an observation by a member isolated
+ *   by the outage and kept isolated by the partition, before its silence,
+ *   combined at the partition's heal with a peer's made in the outage
+ *   (run-spin.sh --full, ~9 M states).
+ *
  * Timing assumptions, as guards (the real timers are long compared with
  * message delays and local processing):
  * - claim_settle, and the fence that follows it, end only when no
@@ -83,9 +150,13 @@
  * P1 (assert at every FENCE, and at the NOTIFY with fencing "none"; not
  *    at the verdict, which the code may hold): a decider acts on H at
  *    incarnation i only if H is down, or was at some point, while at
- *    incarnation i, not connected to a majority of the N members (H plus
- *    the live deciders it could reach) - "never a healthy host fenced":
- *    up, connected to a majority, its daemon possibly down.
+ *    incarnation i (or at H's current one: a decider that never heard
+ *    H's refutation acts on the older), not connected to a majority of
+ *    the N members (H plus the live deciders it could reach) - "never a
+ *    healthy host fenced": up, connected to a majority, its daemon
+ *    possibly down. With -DVIEWS the simulator's stricter ground truth:
+ *    H down, or outside a majority component that exists (an outage
+ *    leaves none: every member cut off is no licence to fence H).
  * P2 (assert at every NOTIFY): at most one NOTIFY per incident unless
  *    the run was disrupted: a message was lost, a notifier crashed
  *    between its NOTIFY and its NOTIFIED broadcast, or a decider's timer
@@ -99,11 +170,18 @@
  *    healed), and either a majority of members are live deciders or some
  *    live decider reached a verdict, then H's incident was notified: no
  *    lost notification (the field guide's "lowest id notifies" bug).
+ *    Notified under an older incarnation after H went down counts (a
+ *    decider that missed H's refutation). With -DVIEWS a verdict alone
+ *    does not oblige (its decider may have lost its majority since: the
+ *    code holds it).
  * Plus spin's own checks: no invalid end state (deadlock), no assertion
  * failure. */
 
 #ifndef N
 #define N 4
+#endif
+#ifdef OUTAGE
+#define VIEWS
 #endif
 #ifndef MAXCRASH
 #define MAXCRASH 1
@@ -146,7 +224,27 @@ byte hinc;       /* H's incarnation: 0, or 1 once it refuted */
 byte crashed, hung, crashes, losses;
 byte restarts;   /* -DMAXRESTART: crashed deciders started again, empty */
 bit hdown;       /* -DHDAEMON: H's daemon is down, its kernel answers */
+#ifdef HSTALL
+bit hstalled;    /* -DHSTALL: H's daemon was stopped and ran again (once) */
+#endif
+#ifdef VIEWS
+/* -DOUTAGE: every link down at once (a switch reload), then back one
+ * member at a time, in any order (a staggered heal; all at once is the
+ * order with nothing in between). olong: the outage has lasted two
+ * unreachable windows (2W): every member cut off since it began is
+ * silent, its refusal holds have ended, and membership may hold a member
+ * it cannot reach dead (SWIM's suspicion timeout is longer than 2W;
+ * before olong only what was dead before). */
+byte cut;        /* members whose link is down */
+bit outage, outaged, olong;
+bit hpre;        /* H was down (or its daemon) when the outage began */
+/* the agreement's view of its connectivity (agreement.c: may_observe,
+ * have_majority, restart_observations) */
+byte sil;        /* silent(): no message from any peer for 2W */
+byte rhold;      /* a refusal by H's kernel holds the probing run (2W) */
+#endif
 byte notifies[2];/* ghost: NOTIFY actions per incident (incarnation) */
+bit notified_down; /* ghost: a NOTIFY made while H was down (any incarnation) */
 
 /* deciders' state; per-decider bits packed in bytes */
 byte vdead;      /* membership holds H dead */
@@ -186,8 +284,15 @@ bit handed;
 
 #define LIVE(k) (!HAS(crashed, k))
 #define SIDE(i) HAS(side, i)
+#ifdef VIEWS
+#define REACH(a, b) ((a) == (b) || (!HAS(cut, a) && !HAS(cut, b) && \
+			(!partitioned || SIDE(a) == SIDE(b))))
+#define RMASK(i) (HAS(cut, i) -> B(i) : \
+		  ((partitioned -> (SIDE(i) -> side : (ALL - side)) : ALL) & (ALL - cut)))
+#else
 #define REACH(a, b) (!partitioned || SIDE(a) == SIDE(b))
 #define RMASK(i) (partitioned -> (SIDE(i) -> side : (ALL - side)) : ALL)
+#endif
 #define LIVEDEC (DEC - crashed)
 #define PEND(i) ((opend[i] | cpend[i] | dpend[i]) & LIVEDEC)
 #define NQ(i) ((PEND(i) & RMASK(i)) == 0)
@@ -199,6 +304,33 @@ bit handed;
 #define VINC(j) HAS(vinc, j)
 #define IINC(j) HAS(iinc, j)
 #define NOT_DEAD(j) (ALL - known_dead[j])
+
+#ifdef VIEWS
+/* have_majority (live_count): members j's view holds live, itself and H
+ * included; every irreversible step (declare, claim, fence, notify) waits
+ * for it. may_observe: a majority here and not silent. */
+/* deciders up in the mesh: live, or hung (a hang membership never
+ * notices: its SWIM still answers) */
+#define UPDEC (DEC - (crashed & (ALL - hung)))
+#define LIVECOUNT(j) (N - POP(known_dead[j] & DEC & (ALL - B(j))) - HAS(vdead, j))
+#define MAJ(j) (LIVECOUNT(j) * 2 > N)
+#ifdef NODEAF
+#define HEARS_NOW(j) 1
+#else
+/* cf8388d, agreement.c deaf() and heard_through(): a run counts only if
+ * j heard some peer through it (within W/2 all along, and after its last
+ * probe): j hears a peer now (a run is one step here) */
+#define HEARS_NOW(j) SPEAKS_TO(j)
+#endif
+#define MAYOBS(j) (MAJ(j) && !HAS(sil, j) && !HAS(rhold, j) && HEARS_NOW(j))
+#define EARLY (outage && !olong)  /* within 2W of the outage's start */
+/* no live member whose daemon runs is reachable: j hears nothing */
+#define SPEAKS_TO(j) ((RMASK(j) & UPDEC & (ALL - B(j))) != 0 || \
+		      (REACH(j, 0) && !h_crashed && !hdown))
+#else
+#define MAJ(j) 1
+#define MAYOBS(j) 1
+#endif
 #define CAND(j) ((obs[j] | claimers[j]) & NOT_DEAD(j) & DEC & (ALL - EXCL(j)))
 #define LEAD(j) ((claimers[j] & NOT_DEAD(j) & (ALL - B(j)) & (ALL - EXCL(j))) != 0)
 #define RANK0(j) (HAS(CAND(j), j) && !LEAD(j) && (CAND(j) & (B(j) - 1) & DEC) == 0)
@@ -217,15 +349,15 @@ bit handed;
 #define PROBE_FAILS(j) (h_crashed || !REACH(j, 0))
 #endif
 #define DECIDE_OK(j) (stage[j] == S_OBS && HAS(vdead, j) && VINC(j) == IINC(j) && \
-		      POP(obs[j]) >= NEED && POP(obs[j] & OBSV) >= QUORUM)
+		      POP(obs[j]) >= NEED && POP(obs[j] & OBSV) >= QUORUM && MAJ(j))
 #endif
 
 /* No "holds H dead" guard: the agreement probes from SUSPECT on and may
  * observe before its view says DEAD (membership may suspect at any time,
  * so this is the superset); the verdict still needs DEAD (DECIDE_OK). */
 #define OBSERVE_EN(j) (VINC(j) == IINC(j) && !HAS(observed, j) && \
-		       stage[j] < S_DONE && PROBE_FAILS(j))
-#define CLAIM_EN(j) (stage[j] == S_DECLARED && RANK0(j) && !HAS(done, j))
+		       stage[j] < S_DONE && PROBE_FAILS(j) && MAYOBS(j))
+#define CLAIM_EN(j) (stage[j] == S_DECLARED && RANK0(j) && !HAS(done, j) && MAJ(j))
 #define ACTING(k) (stage[k] == S_CLAIMED || stage[k] == S_FENCING || stage[k] == S_NOTIFYING)
 #define FAST(k) (k < N && LIVE(k) && (OBSERVE_EN(k) || DECIDE_OK(k) || CLAIM_EN(k) || ACTING(k)))
 #define FAST_ANY (FAST(1) || FAST(2) || FAST(3) || FAST(4))
@@ -234,7 +366,7 @@ bit handed;
 #define CUTOFF1(j, k) (k < N && k != j && LIVE(k) && !REACH(k, j) && ACTING(k))
 #define CUTOFF(j) (CUTOFF1(j, 1) || CUTOFF1(j, 2) || CUTOFF1(j, 3) || CUTOFF1(j, 4))
 #define TAKEOVER_EN(j) (stage[j] == S_DECLARED && HAS(CAND(j), j) && !RANK0(j) && \
-			!HAS(done, j) && NET_QUIET && !FAST_ANY && !LEASE(j))
+			!HAS(done, j) && NET_QUIET && !FAST_ANY && !LEASE(j) && MAJ(j))
 
 #define SETBIT(v, j, on) if :: (on) -> v = v | B(j) :: else -> v = v & (ALL - B(j)) fi
 
@@ -242,11 +374,25 @@ bit handed;
  * fence of it is known to j: j must not fence it (refuse_fencing_live_host). */
 #define LIVE_UNFENCED(j) (VINC(j) > IINC(j) && !HAS(vdead, j) && !HAS(pfenced, j))
 
+#ifdef VIEWS
+/* The simulator's ground truth (tools/sim/nemesis.h): H may be acted on
+ * only if it is down or outside a majority component that exists: live
+ * deciders connected together, H not among them, more than N/2. An
+ * outage leaves none (no member has a majority); H cut off while the
+ * others heal is outside theirs. */
+#define MAJC(i) (i < N && HAS(UPDEC, i) && !REACH(i, 0) && POP(RMASK(i) & UPDEC) * 2 > N)
+#define UPDATE_CUT \
+	if \
+	:: h_crashed || MAJC(1) || MAJC(2) || MAJC(3) || MAJC(4) -> h_cut = h_cut | B(hinc) \
+	:: else -> skip \
+	fi
+#else
 #define UPDATE_CUT \
 	if \
 	:: h_crashed || POP(RMASK(0) & (ALL - crashed)) * 2 <= N -> h_cut = h_cut | B(hinc) \
 	:: else -> skip \
 	fi
+#endif
 
 /* A fresh incident about the incarnation the view knows. */
 inline reset_incident(j)
@@ -266,6 +412,99 @@ inline reset_incident(j)
 	:: else -> skip
 	fi
 }
+
+/* restart_observations: every HOST incident still observing drops its
+ * observations (its own and those received) and its run starts over; a
+ * verdict needs observations made after this. -DNORESTART (a negative
+ * control) removes it. */
+inline restart_obs(j)
+{
+#ifndef NORESTART
+	if
+	:: stage[j] == S_OBS -> obs[j] = 0; observed = observed & (ALL - B(j))
+	:: else -> skip
+	fi
+#else
+	skip
+#endif
+}
+
+#define ACK(j) obs[j] = obs[j] & (ALL - B(j)); observed = observed & (ALL - B(j))
+
+#ifdef VIEWS
+/* mnode_on_message -> agreement_on_heard_from(i), before the message
+ * acts: heard after a silence (agreement_on_heard), or from a member this
+ * view holds DEAD (ad884a1: a split the live count never noticed has
+ * healed; -DNOHEARDDEAD removes this one); membership then holds i alive
+ * again, and a majority regained restarts too (majority_update). */
+inline heard_from(i, j)
+{
+	if
+	:: HAS(sil, j) -> sil = sil & (ALL - B(j)); restart_obs(j)
+	:: else -> skip
+	fi;
+	if
+	:: i != 0 && HAS(known_dead[j], i) ->
+		mj = MAJ(j);
+		known_dead[j] = known_dead[j] & (ALL - B(i));
+		if
+		:: !mj && MAJ(j) -> restart_obs(j)
+		:: else ->
+#ifndef NOHEARDDEAD
+			restart_obs(j)
+#else
+			skip
+#endif
+		fi
+	:: i == 0 && HAS(vdead, j) ->
+#ifndef NOHEARDDEAD
+		restart_obs(j)
+#else
+		skip
+#endif
+	:: else -> skip
+	fi
+}
+#define HEARD_FROM(i, j) heard_from(i, j);
+#else
+#define HEARD_FROM(i, j)
+#endif
+
+#ifdef HDAEMON
+#ifdef NOREFVOID
+#define VOIDS(j) HAS(obs[j], j)
+#else
+#define VOIDS(j) (stage[j] == S_OBS -> obs[j] != 0 : HAS(obs[j], j))
+#endif
+#ifdef VIEWS
+#define REFUSAL_CHANGES(j) (HAS(observed, j) || VOIDS(j) || !HAS(rhold, j))
+#else
+#define REFUSAL_CHANGES(j) (HAS(observed, j) || VOIDS(j))
+#endif
+/* agreement_on_peer_refused: H's kernel refused (or, 2094cb6, completed)
+ * our connect to its daemon's port: the host is up. The run ends, our
+ * observation is withdrawn and, while still observing, every one we
+ * received is void too (ad884a1: made in an outage, delivered at its
+ * heal, they counted; -DNOREFVOID keeps them, as before); the run is held
+ * for 2W (refused_hold_ns; 4a50e2d: the next deadline is the hold's end). */
+inline refused(j)
+{
+	observed = observed & (ALL - B(j));
+#ifndef NOREFVOID
+	if
+	:: stage[j] == S_OBS -> obs[j] = 0
+	:: else -> obs[j] = obs[j] & (ALL - B(j))
+	fi;
+#else
+	obs[j] = obs[j] & (ALL - B(j));
+#endif
+#ifdef VIEWS
+	rhold = rhold | B(j)
+#else
+	skip
+#endif
+}
+#endif
 
 inline progress(j, fenced)
 {
@@ -296,6 +535,7 @@ inline notify(j)
 	stage[j] = S_NOTIFYING;
 	progress(j, 1); /* committed: FENCED / NOTIFYING */
 	notifies[IINC(j)]++;
+	if :: h_crashed -> notified_down = 1 :: else -> skip fi;
 	assert(notifies[IINC(j)] <= 1 || disrupted) /* P2 */
 }
 
@@ -385,9 +625,18 @@ inline recv_done(i, j)
 	fi
 }
 
+#ifdef NODEADNEWER
+/* negative control of d9491b7: memberlist's "already dead: ignore" */
+#define DEAD_TAKEN(j, k) (!HAS(vdead, j) && VINC(k) >= VINC(j))
+#else
+/* membership.c apply_update: a DEAD at a newer incarnation than the DEAD
+ * held is taken too (d9491b7: it came back, we missed its ALIVE, and it
+ * failed again) */
+#define DEAD_TAKEN(j, k) ((!HAS(vdead, j) && VINC(k) >= VINC(j)) || VINC(k) > VINC(j))
+#endif
 #define ECHO(k) \
-	:: d_step { k < N && k != j && LIVE(j) && LIVE(k) && !HAS(vdead, j) && HAS(vdead, k) && \
-		    REACH(k, j) && VINC(k) >= VINC(j) -> \
+	:: d_step { k < N && k != j && LIVE(j) && LIVE(k) && HAS(vdead, k) && \
+		    REACH(k, j) && DEAD_TAKEN(j, k) -> \
 		vdead = vdead | B(j); \
 		if \
 		:: VINC(k) > VINC(j) -> vinc = vinc | B(j); \
@@ -395,9 +644,21 @@ inline recv_done(i, j)
 		:: else -> skip \
 		fi }
 
+#ifdef VIEWS
+/* membership holds a peer dead: it crashed, or j cannot reach it (not
+ * within 2W of an outage's start: SWIM's suspicion takes longer); heard
+ * again, it is alive (heard_from) */
+#define LEARN(k) \
+	:: d_step { k < N && k != j && LIVE(j) && !HAS(known_dead[j], k) && \
+		    ((HAS(crashed, k) && !HAS(hung, k)) || (LIVE(k) && !REACH(j, k) && !EARLY)) -> \
+		known_dead[j] = known_dead[j] | B(k) } \
+	:: d_step { k < N && k != j && LIVE(j) && LIVE(k) && REACH(j, k) && \
+		    (HAS(known_dead[j], k) || HAS(sil, j)) -> heard_from(k, j) }
+#else
 #define LEARN(k) \
 	:: d_step { k < N && k != j && LIVE(j) && HAS(crashed, k) && !HAS(hung, k) && \
 		    !HAS(known_dead[j], k) -> known_dead[j] = known_dead[j] | B(k) }
+#endif
 
 #ifdef FIFO
 /* Everything i has in flight for j, in the order i sent it (one TCP
@@ -407,6 +668,7 @@ inline recv_done(i, j)
 #define DELIVER(i) \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(opend[i] | cpend[i] | dpend[i], j) && \
 		    REACH(i, j) -> \
+		HEARD_FROM(i, j) \
 		if \
 		:: HAS(opend[i], j) -> opend[i] = opend[i] & (ALL - B(j)); recv_obs(i, j) \
 		:: else -> skip \
@@ -422,12 +684,12 @@ inline recv_done(i, j)
 #else
 #define DELIVER(i) \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(opend[i], j) && REACH(i, j) -> \
-		opend[i] = opend[i] & (ALL - B(j)); recv_obs(i, j) } \
+		HEARD_FROM(i, j) opend[i] = opend[i] & (ALL - B(j)); recv_obs(i, j) } \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(cpend[i], j) && REACH(i, j) -> \
-		cpend[i] = cpend[i] & (ALL - B(j)); recv_claim(i, j) } \
+		HEARD_FROM(i, j) cpend[i] = cpend[i] & (ALL - B(j)); recv_claim(i, j) } \
 	:: d_step { i < N && i != j && LIVE(j) && HAS(dpend[i], j) && REACH(i, j) && \
 		    (HAS(claimers[j], i) || !HAS(cpend[i], j)) -> \
-		dpend[i] = dpend[i] & (ALL - B(j)); recv_done(i, j) }
+		HEARD_FROM(i, j) dpend[i] = dpend[i] & (ALL - B(j)); recv_done(i, j) }
 #endif
 
 #ifdef HANDOVER
@@ -440,20 +702,54 @@ inline recv_done(i, j)
 		disrupted = 1; excl[j] = excl[j] | B(k) }
 #endif
 
+#ifdef VIEWS
+#define EARLY_DEAD(j) (EARLY && !hpre)
+/* Timing: j hears nobody when it learns H dead first-hand (SWIM's
+ * suspicion timeout > 2W after H went silent): j has been cut off at
+ * least since H went silent (in this environment, one outage and one
+ * partition, j could only have heard a peer later in a component that
+ * was a majority at N = 3): it is silent. */
+#define ISOLATED_DEAD(j) if :: !h_crashed && !hdown && !SPEAKS_TO(j) -> sil = sil | B(j) \
+			 :: else -> skip fi
+#else
+#define EARLY_DEAD(j) 0
+#define ISOLATED_DEAD(j) skip
+#endif
+
 proctype node(byte j)
 {
-	bit m;
+	bit m, mj;
 end:
 	do
 	/* membership: first-hand detection (the probe that follows fails too) */
-	:: d_step { LIVE(j) && !HAS(vdead, j) && (h_crashed || !REACH(j, 0) || hdown) ->
+	:: d_step { LIVE(j) && !HAS(vdead, j) && (h_crashed || !REACH(j, 0) || hdown) &&
+		    !EARLY_DEAD(j) ->
 		vdead = vdead | B(j);
+		ISOLATED_DEAD(j);
 		if
 		:: OBSERVE_EN(j) -> observe(j)
 		:: else -> skip
 		fi }
 	/* membership: a peer's DEAD rumour */
 	ECHO(1) ECHO(2) ECHO(3) ECHO(4)
+#ifdef VIEWS
+	/* silent: j hears no peer (not within 2W of an outage's start) */
+	:: d_step { LIVE(j) && !HAS(sil, j) && !SPEAKS_TO(j) && !EARLY -> sil = sil | B(j) }
+	/* heard H (its SWIM traffic) after a silence, or while held DEAD */
+	:: d_step { LIVE(j) && REACH(j, 0) && !h_crashed && !hdown &&
+		    (HAS(sil, j) || (HAS(vdead, j) && stage[j] == S_OBS && obs[j] != 0)) ->
+		heard_from(0, j) }
+	/* agreement_on_probe_ack: j's probe of H is answered: its run ends,
+	 * its own observation is withdrawn */
+	:: d_step { LIVE(j) && REACH(j, 0) && !h_crashed && !hdown && HAS(obs[j], j) -> ACK(j) }
+	/* the refusal hold ends */
+	:: d_step { LIVE(j) && HAS(rhold, j) && !EARLY -> rhold = rhold & (ALL - B(j)) }
+#endif
+#ifdef HDAEMON
+	/* H's kernel answers j's connect: refused (agreement_on_peer_refused) */
+	:: d_step { LIVE(j) && hdown && !h_crashed && REACH(j, 0) && stage[j] < S_DONE &&
+		    REFUSAL_CHANGES(j) -> refused(j) }
+#endif
 	/* membership: H refuted; j reaches it */
 	:: d_step { LIVE(j) && VINC(j) < hinc && !h_crashed && REACH(j, 0) -> learn_alive(j) }
 	/* membership: a crashed peer is noticed */
@@ -477,7 +773,7 @@ end:
 		:: else -> claim(j)
 		fi }
 	/* settle expired: fence (or notify with fencing "none") */
-	:: d_step { LIVE(j) && stage[j] == S_CLAIMED && NET_QUIET ->
+	:: d_step { LIVE(j) && stage[j] == S_CLAIMED && NET_QUIET && MAJ(j) ->
 		if
 		:: BLOCKED_TO(j) -> disrupted = 1
 		:: else -> skip
@@ -489,7 +785,7 @@ end:
 			 * verdict may be held (monitor down, members digests
 			 * differ), acting on it is what must never hit a host
 			 * that is up and connected to a majority */
-			assert(h_crashed || HAS(h_cut, IINC(j)));
+			assert(h_crashed || HAS(h_cut, IINC(j)) || HAS(h_cut, hinc));
 #ifdef FENCE_NONE
 			notify(j)
 #else
@@ -498,7 +794,7 @@ end:
 		fi
 	   }
 	/* fence confirmed: H is off; notify */
-	:: d_step { LIVE(j) && stage[j] == S_FENCING && NET_QUIET ->
+	:: d_step { LIVE(j) && stage[j] == S_FENCING && NET_QUIET && MAJ(j) ->
 		go_down(IINC(j)); notify(j) }
 #ifdef HANDOVER
 	/* Masakari refused it for good: handed to the next rank with the
@@ -547,7 +843,16 @@ end:
  * it had in flight is gone; its peers learn it is alive again. It may
  * notify again (Masakari answers 409): a disruption for P2/P3, never
  * for P1. */
+#ifdef VIEWS
+#define FORGET(x, k) skip /* heard again: heard_from (LEARN) */
+#else
 #define FORGET(x, k) known_dead[x] = known_dead[x] & (ALL - B(k))
+#endif
+#ifdef VIEWS
+#define RESTART_VIEW(k) sil = sil & (ALL - B(k)); rhold = rhold & (ALL - B(k)); UPDATE_CUT
+#else
+#define RESTART_VIEW(k) skip
+#endif
 #define RESTART(k) \
 	:: atomic { !env_done && k < N && restarts < MAXRESTART && HAS(crashed, k) -> \
 		restarts++; disrupted = 1; \
@@ -558,7 +863,8 @@ end:
 		done = done & (ALL - B(k)); done1 = done1 & (ALL - B(k)); \
 		pfenced = pfenced & (ALL - B(k)); \
 		obs[k] = 0; claimers[k] = 0; known_dead[k] = 0; stage[k] = S_OBS; \
-		FORGET(1, k); FORGET(2, k); FORGET(3, k); FORGET(4, k) }
+		FORGET(1, k); FORGET(2, k); FORGET(3, k); FORGET(4, k); \
+		RESTART_VIEW(k) }
 
 #define LOSE(i, j) \
 	:: atomic { !env_done && i < N && j < N && i != j && losses < MAXLOSS && \
@@ -570,6 +876,33 @@ end:
 		:: HAS(dpend[i], j) -> dpend[i] = dpend[i] & (ALL - B(j)) \
 		fi }
 #define LOSE_FROM(i) LOSE(i, 1) LOSE(i, 2) LOSE(i, 3) LOSE(i, 4)
+
+#ifdef VIEWS
+#define HEAL_CUT UPDATE_CUT
+/* an ack comes within a resend interval (< 2W) of reaching H again */
+#define ACKED(k) if :: k < N && LIVE(k) && REACH(k, 0) && !h_crashed && !hdown -> ACK(k) \
+		 :: else -> skip fi
+#define SILENCE(k) if :: k < N && LIVE(k) && !SPEAKS_TO(k) -> sil = sil | B(k) :: else -> skip fi
+#ifdef OUTDROP
+#define DROPCUT(i) opend[i] = opend[i] & RMASK(i); cpend[i] = cpend[i] & RMASK(i); \
+	dpend[i] = dpend[i] & RMASK(i)
+#else
+#define DROPCUT(i) skip
+#endif
+#define HEAL(k) \
+	:: atomic { !env_done && k < N && HAS(cut, k) -> \
+		cut = cut & (ALL - B(k)); \
+		if :: cut == 0 -> outage = 0 :: else -> skip fi; \
+		UPDATE_CUT }
+#else
+#define HEAL_CUT skip
+#endif
+
+#ifdef HSTALL
+#define HSTALL_ONCE && !hstalled
+#else
+#define HSTALL_ONCE
+#endif
 
 proctype env()
 {
@@ -586,7 +919,23 @@ end:
 		side = s << 1;
 		partitioned = 1;
 		UPDATE_CUT }
-	:: atomic { !env_done && partitioned -> partitioned = 0; healed = 1 }
+	:: atomic { !env_done && partitioned -> partitioned = 0; healed = 1; HEAL_CUT }
+#endif
+#ifdef OUTAGE
+	/* every link down at once */
+	:: atomic { !env_done && !outaged ->
+		outaged = 1; outage = 1; cut = ALL; healed = 1; disrupted = 1;
+		hpre = h_crashed || hdown; UPDATE_CUT }
+	/* 2W into the outage: whoever is still cut off from everyone is
+	 * silent; refusal holds are over; an answerable probe of H has been
+	 * answered; with -DOUTDROP, what the outage held up is lost */
+	:: atomic { !env_done && outage && !olong ->
+		olong = 1; rhold = 0;
+		SILENCE(1); SILENCE(2); SILENCE(3); SILENCE(4);
+		ACKED(1); ACKED(2); ACKED(3); ACKED(4);
+		DROPCUT(1); DROPCUT(2); DROPCUT(3); DROPCUT(4) }
+	/* one member's link comes back */
+	HEAL(0) HEAL(1) HEAL(2) HEAL(3) HEAL(4)
 #endif
 #ifndef NOREFUTE
 	/* H hears the rumour of its death and refutes */
@@ -601,7 +950,13 @@ end:
 	 * dead, and gossips it; H cannot refute), but a probe that is
 	 * refused is not an unanswered probe: agreement_on_peer_refused
 	 * ends the run, so PROBE_FAILS is unchanged (H reachable: refused). */
-	:: atomic { !env_done && !h_crashed && !hdown -> hdown = 1 }
+	:: atomic { !env_done && !h_crashed && !hdown HSTALL_ONCE -> hdown = 1 }
+#ifdef HSTALL
+	/* 2094cb6: a stopped or hung daemon (SIGSTOP, starved) whose kernel
+	 * completes connects (refusal_probe: "accepted" = the kernel
+	 * answered) runs again; once */
+	:: atomic { !env_done && hdown && !h_crashed && !hstalled -> hdown = 0; hstalled = 1 }
+#endif
 #endif
 #ifdef MAXRESTART
 	RESTART(1) RESTART(2) RESTART(3) RESTART(4)
@@ -618,8 +973,16 @@ active proctype monitor()
 	timeout ->
 	if
 	:: h_crashed && !disrupted && !partitioned && !healed &&
+#ifdef VIEWS
+	   /* with have_majority modelled, a verdict whose decider then lost
+	    * its majority (the others crashed) is held, as the code does */
+	   POP(LIVEDEC) >= NEED ->
+#else
 	   (POP(LIVEDEC) >= NEED || VERDICT(1) || VERDICT(2) || VERDICT(3) || VERDICT(4)) ->
-		assert(notifies[crash_inc] >= 1)
+#endif
+		/* a decider still on the older incarnation (it never heard H's
+		 * refutation) notifies H's failure under it: H is notified */
+		assert(notifies[crash_inc] >= 1 || notified_down)
 	:: else -> skip
 	fi
 }
