@@ -68,10 +68,10 @@
  *   membership does not hold DEAD, itself and H included; every
  *   declare, claim, fence and notify waits for it), may_observe (a
  *   majority, not silent(): no message from any peer for 2W, and not
- *   deaf(): cf8388d, a run counts only if its observer heard some peer
- *   through it (deaf() and heard_through()): here, j hears a live peer
- *   when it observes, a run being one step here, so a run restarted
- *   after a deaf gap is one not yet made; -DNODEAF removes it), and
+ *   deaf(): cf8388d's first rule, the only one 3901dd0 kept: no run
+ *   completes into an observation, and none is re-told, without a
+ *   message from some peer within W/2; here, j hears a live peer when it
+ *   observes (a run is one step); -DNODEAF removes it), and
  *   restart_observations (every HOST incident still observing drops what
  *   it gathered and its run starts over) when the majority comes back
  *   (majority_update), when a peer is heard after a silence
@@ -317,9 +317,10 @@ bit handed;
 #ifdef NODEAF
 #define HEARS_NOW(j) 1
 #else
-/* cf8388d, agreement.c deaf() and heard_through(): a run counts only if
- * j heard some peer through it (within W/2 all along, and after its last
- * probe): j hears a peer now (a run is one step here) */
+/* agreement.c may_observe() with deaf() (cf8388d, rule 1; 3901dd0
+ * withdrew its rules 2 and 3): a run completes into an observation only
+ * if j heard some peer within W/2: j hears a peer now (a run is one step
+ * here) */
 #define HEARS_NOW(j) SPEAKS_TO(j)
 #endif
 #define MAYOBS(j) (MAJ(j) && !HAS(sil, j) && !HAS(rhold, j) && HEARS_NOW(j))
