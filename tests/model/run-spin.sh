@@ -146,6 +146,8 @@ if [ "$full" = 1 ]; then
 	check pass -O0 "N=3 restart and H's daemon down" -DN=3 -DMAXRESTART=1 -DHDAEMON
 	# ~9 M states, ~3 min: an outage and a partition in the same run
 	check pass -O2 "N=3 full outage and a partition, no crash" -DN=3 -DOUTAGE -DMAXCRASH=0
+	# 2.4 M states: an outage and a decider's crash or hang
+	check pass -O2 "N=3 full outage, decider crash+hang" -DN=3 -DOUTAGE -DNOPARTITION
 fi
 
 echo "states explored in total: $total_states"
