@@ -23,7 +23,9 @@ static bool kernel_watches(const struct watch_kernel_table *t, const char *comm)
 {
 	char c[WATCHLIST_COMM_LEN] = { 0 };
 
-	strncpy(c, comm, WATCHLIST_NAME_MAX); /* the kernel's comm: 15 chars */
+	size_t n = strnlen(comm, WATCHLIST_NAME_MAX);
+
+	memcpy(c, comm, n); /* the kernel truncates comm to 15 chars */
 	for (size_t i = 0; i < WATCHLIST_MAX_NAMES; i++) {
 		uint32_t len = t->cmp_len[i];
 
