@@ -145,6 +145,7 @@ struct incident {
 	/* what we did */
 	bool acted, fence_in_flight, fence_confirmed, notify_emitted;
 	bool returned, hold_logged, hold_after_settle, dup_logged;
+	bool exhausted_logged; /* handovers_exhausted said once */
 	uint32_t fence_attempts;
 	enum agr_stage progress_stage;
 	enum agr_host_status host_status;
@@ -1186,6 +1187,33 @@ static struct incident *superseded(struct agreement *a, struct incident *in, uin
 	return NULL;
 }
 
+/* A host incident nobody can act on here (declared, no candidate left:
+ * every rank handed over) gives way to a newer incarnation of its host,
+ * as a completed one does: it held the host's next failure for
+ * idle_expiry, unobserved (netns nemesis 30:3 then 30:5). The host lived
+ * at that newer incarnation, so the old failure's notification is owed
+ * to nobody a new one does not cover (a COMPUTE_HOST is per host). An
+ * incident someone may still act on (a recent claimer, a backup waiting
+ * its turn) is kept. */
+static struct incident *give_way(struct agreement *a, struct incident *in, uint64_t inc)
+{
+	in = superseded(a, in, inc, 0);
+	if (in == NULL || in->kind != AGR_INCIDENT_HOST || in->stage != AGR_IS_DECLARED ||
+	    in->inc >= inc)
+		return in;
+	uint32_t best = NONE;
+	(void)rank_of_self(a, in, &best);
+	if (best != NONE)
+		return in;
+	rec(a, AGR_LOG_WARN, in->subject, "gave_way",
+	    "%s incident of %s (incarnation %llu), left with nobody to notify it, gives way to "
+	    "its failure at incarnation %llu",
+	    kind_name(in->kind), MNAME(a, in->subject), (unsigned long long)in->inc,
+	    (unsigned long long)inc);
+	release(a, in);
+	return NULL;
+}
+
 static void complete(struct agreement *a, struct incident *in, uint32_t by, int32_t http,
 		     enum agr_host_status status)
 {
@@ -1518,6 +1546,20 @@ static void consider_acting(struct agreement *a, struct incident *in)
 		in->best_since = a->now;
 	}
 	in->deadline = NEVER;
+	if (best == NONE && in->n_excluded > 0 && !in->exhausted_logged) {
+		/* Held, not completed: idle_expiry drops it and, the host still
+		 * dead, it is observed and notified again; a newer incarnation's
+		 * failure does not wait for that (give_way). */
+		in->exhausted_logged = true;
+		a->ctr.handovers_exhausted++;
+		rec(a, AGR_LOG_ERROR, in->subject, "handovers_exhausted",
+		    "%s incident of %s (incarnation %llu): every candidate handed over or overran "
+		    "its bound; nobody here can notify it. Held until the host fails at a newer "
+		    "incarnation, or for idle_expiry (%llu s), then observed and notified again; "
+		    "check Masakari and mimamorictl outbox",
+		    kind_name(in->kind), MNAME(a, in->subject), (unsigned long long)in->inc,
+		    (unsigned long long)(a->cfg.idle_expiry_ns / NS_PER_S));
+	}
 	if (rank == NONE || rank > a->cfg.max_backups)
 		return;
 	uint64_t base = in->progress_at > in->decided_at ? in->progress_at : in->decided_at;
@@ -1898,7 +1940,7 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 	struct incident *hi = incident_of(a, AGR_INCIDENT_HOST, idx);
 	struct incident *pi = incident_of(a, AGR_INCIDENT_PROCESS, idx);
 	if (state == AGR_MEMBER_DEAD) {
-		hi = superseded(a, hi, incarnation, 0);
+		hi = give_way(a, hi, incarnation);
 		if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
 			reset_observations(a, hi, incarnation);
 		if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation, 0))
@@ -1913,7 +1955,7 @@ int agreement_on_member_state(struct agreement *a, const char *name,
 		hi = incident_of(a, AGR_INCIDENT_HOST, idx); /* may be gone */
 		if (state == AGR_MEMBER_SUSPECT) {
 			/* Probing starts at suspicion: the window counts from here. */
-			hi = superseded(a, hi, incarnation, 0);
+			hi = give_way(a, hi, incarnation);
 			if (hi != NULL && hi->inc < incarnation && hi->stage == AGR_IS_OBSERVING)
 				reset_observations(a, hi, incarnation);
 			if (hi == NULL && !done_covers(a, AGR_INCIDENT_HOST, idx, incarnation, 0))

@@ -645,6 +645,9 @@ struct agr_counters {
 	 * are NOTIFIEDs waiting for a second member's word) */
 	uint64_t untrusted_no_honest_sender;
 	uint64_t handovers; /* incidents handed to the next rank (ours) */
+	/* incidents where every candidate here handed over (or overran its
+	 * bound): nobody left to notify them (handovers_exhausted event) */
+	uint64_t handovers_exhausted;
 };
 void agreement_counters(const struct agreement *a, struct agr_counters *out);
 

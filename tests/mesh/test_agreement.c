@@ -92,6 +92,7 @@ struct sim {
 	 * 4xx, or 0: the outbox gave up or could not store it) */
 	int notify_fail_node;
 	int notify_fail_http;
+	bool notify_fail_all; /* every node's Masakari answers notify_fail_http */
 	bool verbose;
 };
 
@@ -252,7 +253,7 @@ static void masakari(struct sim *s, int node, const struct agr_action *a)
 	for (int k = 0; k < s->n_posted && node != s->notify_fail_node; k++)
 		if (strcmp(s->posted[k], a->subject) == 0 && s->posted_kind[k] == a->incident)
 			http = 409;
-	if (node == s->notify_fail_node)
+	if (node == s->notify_fail_node || s->notify_fail_all)
 		http = s->notify_fail_http;
 	if (http == 202) {
 		assert_true(s->n_posted < 64);
@@ -2414,6 +2415,84 @@ static void test_superseded_notification_not_handed_over(void **state)
 	sim_free(s);
 }
 
+/* Every rank's delivery fails for good (Masakari unreachable for longer
+ * than every notifier's outbox max_age): once the last candidate handed
+ * over, the incident is said loudly (handovers_exhausted). It used to stay
+ * DECLARED with nobody to act, and block that host's next failure: a DEAD
+ * at a newer incarnation reset only an OBSERVING incident, so nobody
+ * probed or observed the new incarnation (netns nemesis 30:3 then 30:5,
+ * the general case). Now it gives way: the new failure is notified. */
+static void test_every_rank_handed_over_then_new_failure(void **state)
+{
+	(void)state;
+	struct sim *s = sim_new(5, NULL);
+	sim_start(s);
+	int h = 1;
+	const char *H = s->names[h];
+	s->notify_fail_all = true;
+	s->notify_fail_http = 0;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	/* well within idle_expiry (30 s here), which drops it at last */
+	sim_run(s, s->net->now + 5 * S);
+	int first_round = count(s, AGR_ACT_NOTIFY_HOST, H);
+	assert_int_equal(first_round, 4); /* every observer tried, each once */
+	assert_int_equal(count_event(s, "handed_over", -1) >= 4, true);
+	assert_true(count_event(s, "handovers_exhausted", -1) >= 1);
+	for (int i = 0; i < 5; i++) {
+		if (i == h)
+			continue;
+		struct agr_counters ctr;
+		agreement_counters(s->node[i], &ctr);
+		assert_int_equal(ctr.handovers_exhausted, 1);
+	}
+	/* Masakari is back; the host is back at incarnation 1, then loses
+	 * power again. */
+	s->notify_fail_all = false;
+	sim_revive(s, h);
+	sim_all_see(s, h, AGR_MEMBER_ALIVE, 1);
+	sim_run(s, s->net->now + 1 * S);
+	sim_crash(s, h);
+	uint64_t t1 = s->net->now;
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 1);
+	sim_run(s, s->net->now + 5 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), first_round + 1);
+	const struct record *n = nth(s, AGR_ACT_NOTIFY_HOST, H, first_round);
+	assert_int_equal(n->inc, 1);
+	assert_true(n->t - t1 < 3 * S);
+	for (int i = 0; i < 5; i++) {
+		struct agr_incident_info info;
+		if (i == h || agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info) != 0)
+			continue;
+		assert_int_equal(info.stage, AGR_IS_COMPLETED);
+		assert_int_equal(info.http_status, 202);
+	}
+	sim_free(s);
+
+	/* The host stays dead: held (not completed as an error) until
+	 * idle_expiry drops it; then it is observed and notified again. */
+	s = sim_new(5, NULL);
+	sim_start(s);
+	s->notify_fail_all = true;
+	s->notify_fail_http = 0;
+	sim_crash(s, h);
+	sim_all_see(s, h, AGR_MEMBER_DEAD, 0);
+	sim_run(s, s->net->now + 5 * S);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 4);
+	s->notify_fail_all = false;
+	sim_run(s, s->net->now + s->cfg.idle_expiry_ns);
+	assert_int_equal(count(s, AGR_ACT_NOTIFY_HOST, H), 5);
+	assert_int_equal(nth(s, AGR_ACT_NOTIFY_HOST, H, 4)->inc, 0);
+	for (int i = 0; i < 5; i++) {
+		struct agr_incident_info info;
+		if (i == h || agreement_incident(s->node[i], AGR_INCIDENT_HOST, H, &info) != 0)
+			continue;
+		assert_int_equal(info.stage, AGR_IS_COMPLETED);
+		assert_int_equal(info.http_status, 202);
+	}
+	sim_free(s);
+}
+
 /* Item 9: a notifier that never gets an answer from Masakari (it keeps
  * saying NOTIFYING), or whose fence keeps failing (FENCE_FAILED), keeps
  * the backups waiting only for a bound: then the next rank acts (a
@@ -2607,6 +2686,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stuck_notifier_bounded),
 		cmocka_unit_test(test_maintenance_refusal_not_handed_over),
 		cmocka_unit_test(test_superseded_notification_not_handed_over),
+		cmocka_unit_test(test_every_rank_handed_over_then_new_failure),
 		cmocka_unit_test(test_second_failure_within_linger),
 		cmocka_unit_test(test_process_report_lost),
 		cmocka_unit_test(test_process_second_failure_same_incarnation),
