@@ -28,248 +28,76 @@
 
 #include "base/units.h"
 #include "mesh/node.h"
+#include "tests/support/mnode_net.h"
 #include "tests/support/vnet.h"
 
 #define N 5
-#define LATENCY_NS NS_PER_MS
-#define MAX_RECS 64
 
-enum item_kind { ITEM_MSG = 1, ITEM_FENCE_DONE, ITEM_NOTIFY_DONE };
-
-struct item {
-	enum item_kind kind;
-	char subject[MESH_NAME_MAX];
-	uint64_t incarnation;
-	enum agr_incident_kind incident;
-	struct mesh_wire_msg msg; /* ITEM_MSG */
+/* What each node logged of its hold (the log hook). */
+struct hold_logs {
+	uint32_t held, resumed, differ;
 };
 
-struct rec {
-	uint32_t by, subject; /* node ids */
-	uint64_t at;
-};
+static struct hold_logs logs[N];
 
-/* One node: its members file (node ids, in file order) and its mnode. */
-struct tnode {
-	uint32_t n_members;
-	uint32_t id_of[N];
-	const char *names[N];
-	const char *urls[N];
-	struct mnode *mn;
-	uint32_t held_logs, resumed_logs, differ_logs;
-};
-
-struct world {
-	struct vnet *vn;
-	char names[N][MESH_NAME_MAX];
-	char addrs[N][MESH_ADDR_MAX];
-	struct tnode node[N];
-	struct mnode_out out[8];
-	struct item item;       /* scratch */
-	struct mesh_wire_msg rx; /* scratch: a message as the shell filters it */
-	uint64_t fence_delay_ns;
-	struct rec fences[MAX_RECS], notifies[MAX_RECS];
-	size_t n_fences, n_notifies;
-};
-
-static uint32_t id_of_name(const struct world *w, const char *name)
+static bool in_file(const struct mnode *mn, const char *name)
 {
-	for (uint32_t i = 0; i < N; i++)
-		if (strcmp(w->names[i], name) == 0)
-			return i;
-	return MNODE_NONE;
+	return mnode_names_find(mnode_names(mn), name) != MNODE_NONE;
 }
 
-static uint32_t id_of_addr(const struct world *w, const char *addr)
+/* The RPC handler's admission (mesh_node.c on_deliver): the sender must
+ * be in our file, a PING_REQ's target too, and gossip about others is
+ * dropped. */
+static bool hook_admit(struct mnode_net *w, uint32_t from, uint32_t to, struct mesh_wire_msg *m)
 {
-	for (uint32_t i = 0; i < N; i++)
-		if (strcmp(w->addrs[i], addr) == 0)
-			return i;
-	fail_msg("no node has address %s", addr);
-	return MNODE_NONE;
-}
+	const struct mnode *mn = w->mn[to];
+	uint32_t kept = 0;
 
-static bool in_file(const struct tnode *t, const char *name)
-{
-	return mnode_names_find(mnode_names(t->mn), name) != MNODE_NONE;
-}
-
-static void send_to(struct world *w, uint32_t from, uint32_t to, const struct mesh_wire_msg *m)
-{
-	assert_int_not_equal(from, to);
-	w->item.kind = ITEM_MSG;
-	w->item.msg = *m;
-	vnet_send(w->vn, from, to, &w->item, sizeof(w->item));
-}
-
-static void post(struct world *w, uint32_t to, enum item_kind kind, const struct agr_action *act,
-		 uint64_t delay)
-{
-	memset(&w->item, 0, offsetof(struct item, msg));
-	w->item.kind = kind;
-	snprintf(w->item.subject, sizeof(w->item.subject), "%s", act->subject);
-	w->item.incarnation = act->incarnation;
-	w->item.incident = act->incident;
-	vnet_post(w->vn, to, delay, &w->item, offsetof(struct item, msg));
-}
-
-/* Everything node i's composition asks for, as the shell does it. */
-static void drain(struct world *w, uint32_t i)
-{
-	struct tnode *t = &w->node[i];
-	size_t k;
-
-	while ((k = mnode_poll(t->mn, w->out, 8)) > 0) {
-		for (size_t j = 0; j < k; j++) {
-			const struct mnode_out *o = &w->out[j];
-
-			switch (o->kind) {
-			case MNODE_OUT_SEND:
-				for (uint32_t d = 0; d < o->n_to; d++) {
-					if (o->to[d] != MNODE_NONE)
-						send_to(w, i, t->id_of[o->to[d]], &o->msg);
-					else if (o->to_addr[0])
-						send_to(w, i, id_of_addr(w, o->to_addr), &o->msg);
-				}
-				break;
-			case MNODE_OUT_BROADCAST:
-				for (uint32_t d = 0; d < t->n_members; d++)
-					if (mnode_reachable(t->mn, d))
-						send_to(w, i, t->id_of[d], &o->msg);
-				break;
-			case MNODE_OUT_FENCE:
-				assert_true(w->n_fences < MAX_RECS);
-				w->fences[w->n_fences++] = (struct rec){
-					.by = i, .subject = t->id_of[o->subject], .at = w->vn->now };
-				post(w, i, ITEM_FENCE_DONE, &o->act, w->fence_delay_ns);
-				break;
-			case MNODE_OUT_NOTIFY:
-				assert_true(w->n_notifies < MAX_RECS);
-				w->notifies[w->n_notifies++] = (struct rec){
-					.by = i, .subject = t->id_of[o->subject], .at = w->vn->now };
-				post(w, i, ITEM_NOTIFY_DONE, &o->act, LATENCY_NS);
-				break;
-			case MNODE_OUT_LOG:
-				if (strcmp(o->act.event, "verdicts_held") == 0)
-					t->held_logs++;
-				else if (strcmp(o->act.event, "verdicts_resumed") == 0)
-					t->resumed_logs++;
-				else if (strcmp(o->act.event, "members_differ") == 0)
-					t->differ_logs++;
-				if (getenv("DRIFT_TRACE") && o->act.level <= AGR_LOG_WARN)
-					print_message("%8.3f %s: [%s] %s\n", (double)w->vn->now / 1e9,
-						      w->names[i], o->act.event, o->act.text);
-				break;
-			case MNODE_OUT_MEMBER:
-				break;
-			}
-		}
+	assert_int_equal(mnode_net_id_of_name(w, m->from), from);
+	if (!in_file(mn, m->from))
+		return false;
+	if (m->kind == MESH_WIRE_SWIM) {
+		if (m->swim.type == MESH_MSG_PING_REQ && !in_file(mn, m->swim.target))
+			return false;
+		for (uint32_t u = 0; u < m->swim.n_updates; u++)
+			if (in_file(mn, m->swim.updates[u].name))
+				m->swim.updates[kept++] = m->swim.updates[u];
+		m->swim.n_updates = kept;
 	}
+	return true;
 }
 
-static uint64_t hook_deadline(const struct vnet *vn, uint32_t i, void *ctx)
+static void hook_log(struct mnode_net *w, uint32_t i, const struct mnode_out *o)
 {
-	struct world *w = ctx;
-
-	(void)vn;
-	return w->node[i].mn != NULL ? mnode_next_deadline(w->node[i].mn) : VNET_NEVER;
-}
-
-static void hook_tick(struct vnet *vn, uint32_t i, void *ctx)
-{
-	struct world *w = ctx;
-
-	assert_int_equal(mnode_tick(w->node[i].mn, vn->now), 0);
-	drain(w, i);
-}
-
-static void hook_deliver(struct vnet *vn, uint32_t from, uint32_t to, const void *payload,
-			 size_t len, void *ctx)
-{
-	struct world *w = ctx;
-	const struct item *it = payload;
-	struct tnode *t = &w->node[to];
-
-	(void)len;
-	if (t->mn == NULL)
-		return;
-	if (it->kind == ITEM_MSG) {
-		/* The RPC handler's admission (mesh_node.c on_deliver): the
-		 * sender must be in our file, a PING_REQ's target too, and
-		 * gossip about others is dropped. */
-		struct mesh_wire_msg *m = &w->rx;
-		uint32_t kept = 0;
-
-		assert_int_equal(id_of_name(w, it->msg.from), from);
-		if (!in_file(t, it->msg.from))
-			return;
-		*m = it->msg;
-		if (m->kind == MESH_WIRE_SWIM) {
-			if (m->swim.type == MESH_MSG_PING_REQ && !in_file(t, m->swim.target))
-				return;
-			for (uint32_t u = 0; u < m->swim.n_updates; u++)
-				if (in_file(t, m->swim.updates[u].name))
-					m->swim.updates[kept++] = m->swim.updates[u];
-			m->swim.n_updates = kept;
-		}
-		(void)mnode_on_message(t->mn, m, vn->now);
-	} else if (it->kind == ITEM_FENCE_DONE) {
-		(void)mnode_on_fence_result(t->mn, it->subject, it->incarnation, AGR_FENCE_OK,
-					    vn->now);
-	} else {
-		(void)mnode_on_notify_result(t->mn, it->incident, it->subject, it->incarnation,
-					     202, vn->now);
-	}
-	drain(w, to);
+	if (strcmp(o->act.event, "verdicts_held") == 0)
+		logs[i].held++;
+	else if (strcmp(o->act.event, "verdicts_resumed") == 0)
+		logs[i].resumed++;
+	else if (strcmp(o->act.event, "members_differ") == 0)
+		logs[i].differ++;
+	if (getenv("DRIFT_TRACE") && o->act.level <= AGR_LOG_WARN)
+		print_message("%8.3f %s: [%s] %s\n", (double)w->vn->now / 1e9, w->names[i],
+			      o->act.event, o->act.text);
 }
 
 /* Starts (or restarts) node i with the members file listing ids[0..k),
  * joining through seed (MNODE_NONE: none). */
-static void start_node(struct world *w, uint32_t i, const uint32_t *ids, uint32_t k,
+static void start_node(struct mnode_net *w, uint32_t i, const uint32_t *ids, uint32_t k,
 		       uint32_t seed)
 {
-	struct tnode *t = &w->node[i];
-	struct mnode_config cfg = { .self_addr = w->addrs[i] };
-	char err[256] = "";
-	const char *seed_addr = seed != MNODE_NONE ? w->addrs[seed] : NULL;
-
-	mnode_free(t->mn);
-	t->n_members = k;
-	for (uint32_t m = 0; m < k; m++) {
-		t->id_of[m] = ids[m];
-		t->names[m] = w->names[ids[m]];
-		t->urls[m] = w->addrs[ids[m]];
-	}
-	membership_config_default(&cfg.membership);
-	cfg.membership.max_members = k;
-	cfg.membership.seed = 1000 + i + w->vn->now;
-	agreement_config_default(&cfg.agreement);
-	cfg.agreement.self = w->names[i];
-	cfg.agreement.members = t->names;
-	cfg.agreement.n_members = k;
-	/* What the shell does at load: names and URLs of its file. */
-	cfg.members_digest = mnode_members_digest(t->names, t->urls, k);
-	cfg.hold_on_unknown_digest = true;
-	t->mn = mnode_new(&cfg, err, sizeof(err));
-	if (t->mn == NULL)
-		fail_msg("mnode_new: %s", err);
-	vnet_set_up(w->vn, i, true);
-	assert_int_equal(mnode_join(t->mn, seed_addr ? &seed_addr : NULL, seed_addr ? 1 : 0,
-				    w->vn->now),
-			 0);
-	drain(w, i);
+	mnode_net_start(w, i, ids, k, seed, 1000 + i + w->vn->now);
 }
 
 /* An orderly restart (SIGTERM, start 1 s later) with another file. */
-static void restart_node(struct world *w, uint32_t i, const uint32_t *ids, uint32_t k,
+static void restart_node(struct mnode_net *w, uint32_t i, const uint32_t *ids, uint32_t k,
 			 uint32_t seed)
 {
-	mnode_leave(w->node[i].mn, w->vn->now);
-	drain(w, i);
+	mnode_leave(w->mn[i], w->vn->now);
+	mnode_net_drain(w, i);
 	assert_int_equal(vnet_run_until(w->vn, w->vn->now + NS_PER_S), 0);
 	vnet_set_up(w->vn, i, false);
-	mnode_free(w->node[i].mn);
-	w->node[i].mn = NULL;
+	mnode_free(w->mn[i]);
+	w->mn[i] = NULL;
 	assert_int_equal(vnet_run_until(w->vn, w->vn->now + NS_PER_S), 0);
 	start_node(w, i, ids, k, seed);
 }
@@ -278,44 +106,34 @@ static const uint32_t ALL5[] = { 0, 1, 2, 3, 4 };
 static const uint32_t FIRST3[] = { 0, 1, 2 };
 static const uint32_t FIRST4[] = { 0, 1, 2, 3 };
 
-static void world_init(struct world *w)
+/* Five nodes n1..n5, each down until start_node; each carries its file's
+ * digest and holds on an unknown one, as mimamorid does. */
+static void world_init(struct mnode_net *w)
 {
-	struct vnet_config nc = { .n = N, .latency_ns = LATENCY_NS, .seed = 11,
-				  .max_steps = 20000000 };
-	struct vnet_hooks hooks = { .ctx = w, .deliver = hook_deliver, .tick = hook_tick,
-				    .deadline = hook_deadline };
+	const struct mnode_net_config cfg = {
+		.n = N, .name_prefix = "n", .first_number = 1, .addr_scheme = "tls+tcp",
+		.network = true, .vnet_seed = 11, .max_steps = 20000000, .digests = true,
+		.hooks = { .admit = hook_admit, .log = hook_log },
+	};
 
-	memset(w, 0, sizeof(*w));
-	for (uint32_t i = 0; i < N; i++) {
-		snprintf(w->names[i], sizeof(w->names[i]), "n%u", i + 1);
-		snprintf(w->addrs[i], sizeof(w->addrs[i]), "tls+tcp://10.0.0.%u:7947", i + 1);
-	}
-	w->fence_delay_ns = LATENCY_NS;
-	w->vn = vnet_new(&nc, &hooks);
-	assert_non_null(w->vn);
+	memset(logs, 0, sizeof(logs));
+	mnode_net_init(w, &cfg);
 	for (uint32_t i = 0; i < N; i++)
 		vnet_set_up(w->vn, i, false); /* each comes up in start_node */
 }
 
-static void world_free(struct world *w)
-{
-	vnet_free(w->vn);
-	for (uint32_t i = 0; i < N; i++)
-		mnode_free(w->node[i].mn);
-}
-
-static void run_for(struct world *w, uint64_t ns)
+static void run_for(struct mnode_net *w, uint64_t ns)
 {
 	assert_int_equal(vnet_run_until(w->vn, w->vn->now + ns), 0);
 }
 
-static void partition_12_345(struct world *w)
+static void partition_12_345(struct mnode_net *w)
 {
 	for (uint32_t i = 0; i < N; i++)
 		vnet_set_group(w->vn, i, i < 2 ? 1 : 0);
 }
 
-static size_t fences_of(const struct world *w, uint32_t subject)
+static size_t fences_of(const struct mnode_net *w, uint32_t subject)
 {
 	size_t c = 0;
 
@@ -331,7 +149,7 @@ static size_t fences_of(const struct world *w, uint32_t subject)
  * and holds: no host is fenced or notified, and each says why. */
 static void test_differing_files_hold_verdicts(void **state)
 {
-	static struct world w;
+	static struct mnode_net w;
 
 	(void)state;
 	world_init(&w);
@@ -343,7 +161,7 @@ static void test_differing_files_hold_verdicts(void **state)
 	bool held_before = true;
 
 	for (uint32_t i = 0; i < N; i++)
-		held_before = held_before && mnode_verdicts_held(w.node[i].mn);
+		held_before = held_before && mnode_verdicts_held(w.mn[i]);
 	partition_12_345(&w);
 	/* n1, backup rank 1 for n3 behind n2, takes over one takeover step
 	 * (claim_settle + fence_timeout + notify_timeout, 90.1 s) after its
@@ -360,15 +178,15 @@ static void test_differing_files_hold_verdicts(void **state)
 	 * loudly, before the partition and still after it. */
 	assert_true(held_before);
 	for (uint32_t i = 0; i < N; i++) {
-		assert_true(mnode_verdicts_held(w.node[i].mn));
-		assert_true(w.node[i].held_logs >= 1);
-		assert_true(w.node[i].differ_logs >= 1);
+		assert_true(mnode_verdicts_held(w.mn[i]));
+		assert_true(logs[i].held >= 1);
+		assert_true(logs[i].differ >= 1);
 	}
-	assert_int_equal(mnode_digest_mismatches(w.node[0].mn), 2); /* n2, n3 */
-	assert_int_equal(mnode_digest_mismatches(w.node[1].mn), 1); /* n1 */
-	assert_int_equal(mnode_digest_mismatches(w.node[2].mn), 1); /* n1 */
-	assert_int_equal(mnode_digest_mismatches(w.node[3].mn), 0); /* told by n3 */
-	world_free(&w);
+	assert_int_equal(mnode_digest_mismatches(w.mn[0]), 2); /* n2, n3 */
+	assert_int_equal(mnode_digest_mismatches(w.mn[1]), 1); /* n1 */
+	assert_int_equal(mnode_digest_mismatches(w.mn[2]), 1); /* n1 */
+	assert_int_equal(mnode_digest_mismatches(w.mn[3]), 0); /* told by n3 */
+	mnode_net_free(&w);
 }
 
 /* The same partition with identical files: no hold, and the majority
@@ -376,7 +194,7 @@ static void test_differing_files_hold_verdicts(void **state)
  * minority fences nobody. */
 static void test_identical_files_still_recover(void **state)
 {
-	static struct world w;
+	static struct mnode_net w;
 
 	(void)state;
 	world_init(&w);
@@ -386,8 +204,8 @@ static void test_identical_files_still_recover(void **state)
 			start_node(&w, i, ALL5, N, 1);
 	run_for(&w, 5 * NS_PER_S);
 	for (uint32_t i = 0; i < N; i++) {
-		assert_false(mnode_verdicts_held(w.node[i].mn));
-		assert_int_equal(w.node[i].held_logs, 0);
+		assert_false(mnode_verdicts_held(w.mn[i]));
+		assert_int_equal(logs[i].held, 0);
 	}
 	partition_12_345(&w);
 	run_for(&w, 60 * NS_PER_S);
@@ -399,7 +217,7 @@ static void test_identical_files_still_recover(void **state)
 	assert_int_equal(w.n_notifies, 2);
 	for (size_t k = 0; k < w.n_notifies; k++)
 		assert_true(w.notifies[k].by >= 2 && w.notifies[k].subject < 2);
-	world_free(&w);
+	mnode_net_free(&w);
 }
 
 /* Adding n5 the way operators do: n1..n4 run with a file of four; n1's
@@ -409,7 +227,7 @@ static void test_identical_files_still_recover(void **state)
  * a crash of n4 is fenced and notified once. */
 static void test_rolling_edit_ends_with_verdicts_working(void **state)
 {
-	static struct world w;
+	static struct mnode_net w;
 	const uint64_t hold_ns = 20 * NS_PER_S; /* the default: 2 x observation_ttl */
 
 	(void)state;
@@ -420,12 +238,12 @@ static void test_rolling_edit_ends_with_verdicts_working(void **state)
 	start_node(&w, 3, FIRST4, 4, 1);
 	run_for(&w, 5 * NS_PER_S);
 	for (uint32_t i = 0; i < 4; i++)
-		assert_false(mnode_verdicts_held(w.node[i].mn));
+		assert_false(mnode_verdicts_held(w.mn[i]));
 
 	restart_node(&w, 0, ALL5, N, 1);
 	run_for(&w, 5 * NS_PER_S);
 	for (uint32_t i = 0; i < 4; i++)
-		assert_true(mnode_verdicts_held(w.node[i].mn));
+		assert_true(mnode_verdicts_held(w.mn[i]));
 	for (uint32_t i = 1; i < 4; i++) {
 		restart_node(&w, i, ALL5, N, 0);
 		run_for(&w, 5 * NS_PER_S);
@@ -433,14 +251,14 @@ static void test_rolling_edit_ends_with_verdicts_working(void **state)
 	start_node(&w, 4, ALL5, N, 0);
 	run_for(&w, 5 * NS_PER_S);
 	for (uint32_t i = 0; i < N; i++)
-		assert_int_equal(mnode_digest_mismatches(w.node[i].mn), 0);
+		assert_int_equal(mnode_digest_mismatches(w.mn[i]), 0);
 	run_for(&w, hold_ns);
 	for (uint32_t i = 0; i < N; i++) {
-		assert_false(mnode_verdicts_held(w.node[i].mn));
-		assert_int_equal(mnode_members_digest_of(w.node[i].mn),
-				 mnode_members_digest_of(w.node[0].mn));
+		assert_false(mnode_verdicts_held(w.mn[i]));
+		assert_int_equal(mnode_members_digest_of(w.mn[i]),
+				 mnode_members_digest_of(w.mn[0]));
 	}
-	assert_true(w.node[2].resumed_logs >= 1);
+	assert_true(logs[2].resumed >= 1);
 	assert_int_equal(w.n_fences, 0);
 	assert_int_equal(w.n_notifies, 0);
 
@@ -452,7 +270,7 @@ static void test_rolling_edit_ends_with_verdicts_working(void **state)
 	assert_int_equal(w.n_notifies, 1);
 	assert_int_equal(w.notifies[0].subject, 3);
 	assert_true(w.notifies[0].at > w.fences[0].at);
-	world_free(&w);
+	mnode_net_free(&w);
 }
 
 /* A fence already running when the hold starts is not undone (a running
@@ -460,7 +278,7 @@ static void test_rolling_edit_ends_with_verdicts_working(void **state)
  * (Masakari evacuates) waits until the hold ends, then goes once. */
 static void test_fence_running_when_hold_starts(void **state)
 {
-	static struct world w;
+	static struct mnode_net w;
 	static struct mesh_wire_msg m;
 	const uint64_t hold_ns = 20 * NS_PER_S;
 	uint32_t fencer;
@@ -486,23 +304,23 @@ static void test_fence_running_when_hold_starts(void **state)
 	m.kind = MESH_WIRE_PROBE_ACK;
 	snprintf(m.from, sizeof(m.from), "%s", w.names[fencer == 0 ? 1 : 0]);
 	m.nonce = 1;
-	m.members_digest = mnode_members_digest_of(w.node[fencer].mn) ^ 1;
+	m.members_digest = mnode_members_digest_of(w.mn[fencer]) ^ 1;
 	injected_at = w.vn->now;
-	(void)mnode_on_message(w.node[fencer].mn, &m, injected_at);
-	drain(&w, fencer);
+	(void)mnode_on_message(w.mn[fencer], &m, injected_at);
+	mnode_net_drain(&w, fencer);
 
 	run_for(&w, hold_ns - NS_PER_S);
 	assert_int_equal(w.n_fences, 1);
 	assert_int_equal(w.n_notifies, 0); /* fenced, notification held */
-	assert_true(mnode_verdicts_held(w.node[fencer].mn));
+	assert_true(mnode_verdicts_held(w.mn[fencer]));
 	run_for(&w, 10 * NS_PER_S);
-	assert_false(mnode_verdicts_held(w.node[fencer].mn));
+	assert_false(mnode_verdicts_held(w.mn[fencer]));
 	assert_int_equal(w.n_fences, 1);
 	assert_int_equal(w.n_notifies, 1);
 	assert_int_equal(w.notifies[0].by, fencer);
 	assert_int_equal(w.notifies[0].subject, 4);
 	assert_true(w.notifies[0].at >= injected_at + hold_ns);
-	world_free(&w);
+	mnode_net_free(&w);
 }
 
 /* A rolling upgrade: a peer of an older version sends no digest. The
@@ -511,7 +329,7 @@ static void test_fence_running_when_hold_starts(void **state)
  * simulator) the absent field is ignored. */
 static void test_older_peer_holds(void **state)
 {
-	static struct world w;
+	static struct mnode_net w;
 	static struct mesh_wire_msg m;
 	struct mnode_config cfg = { .self_addr = "tcp://x:1" };
 	const char *names[] = { "n1", "n2", "n3" };
@@ -525,23 +343,23 @@ static void test_older_peer_holds(void **state)
 	m.kind = MESH_WIRE_PROBE_ACK;
 	snprintf(m.from, sizeof(m.from), "n2");
 	m.nonce = 1;
-	(void)mnode_on_message(w.node[0].mn, &m, NS_PER_S);
-	drain(&w, 0);
-	assert_true(mnode_verdicts_held(w.node[0].mn));
-	assert_int_equal(mnode_digest_mismatches(w.node[0].mn), 1);
-	assert_int_equal(w.node[0].held_logs, 1);
+	(void)mnode_on_message(w.mn[0], &m, NS_PER_S);
+	mnode_net_drain(&w, 0);
+	assert_true(mnode_verdicts_held(w.mn[0]));
+	assert_int_equal(mnode_digest_mismatches(w.mn[0]), 1);
+	assert_int_equal(logs[0].held, 1);
 	/* upgraded: its digest now, and hold_ns later the hold ends */
-	m.members_digest = mnode_members_digest_of(w.node[0].mn);
-	(void)mnode_on_message(w.node[0].mn, &m, 2 * NS_PER_S);
-	drain(&w, 0);
-	assert_int_equal(mnode_digest_mismatches(w.node[0].mn), 0);
-	assert_true(mnode_verdicts_held(w.node[0].mn));
-	assert_int_equal(mnode_next_deadline(w.node[0].mn) <= 22 * NS_PER_S, true);
-	assert_int_equal(mnode_tick(w.node[0].mn, 22 * NS_PER_S), 0);
-	drain(&w, 0);
-	assert_false(mnode_verdicts_held(w.node[0].mn));
-	assert_int_equal(w.node[0].resumed_logs, 1);
-	world_free(&w);
+	m.members_digest = mnode_members_digest_of(w.mn[0]);
+	(void)mnode_on_message(w.mn[0], &m, 2 * NS_PER_S);
+	mnode_net_drain(&w, 0);
+	assert_int_equal(mnode_digest_mismatches(w.mn[0]), 0);
+	assert_true(mnode_verdicts_held(w.mn[0]));
+	assert_int_equal(mnode_next_deadline(w.mn[0]) <= 22 * NS_PER_S, true);
+	assert_int_equal(mnode_tick(w.mn[0], 22 * NS_PER_S), 0);
+	mnode_net_drain(&w, 0);
+	assert_false(mnode_verdicts_held(w.mn[0]));
+	assert_int_equal(logs[0].resumed, 1);
+	mnode_net_free(&w);
 
 	membership_config_default(&cfg.membership);
 	agreement_config_default(&cfg.agreement);
