@@ -318,9 +318,12 @@ nemesis)
 	# 9127/5); members held the powered-off host dead at an older
 	# incarnation than its other observers (the newer dead record was
 	# gossiped in the outage and lost) and never observed the incident
-	# (4647/6, 4316/5, 4922/7, 350/22, 2797/7)
+	# (4647/6, 4316/5, 4922/7, 350/22, 2797/7); 2577/26: a power loss in a
+	# full outage first observed 8 s after the staggered heal, the run
+	# ended before the POST (red on b12e68b, clean since 3901dd0 withdrew
+	# cf8388d's rules 2 and 3)
 	nemesis_clean "a power loss never notified after an outage?" 3940/5 508/6 1958/5 8133/6 \
-		9038/5 9127/5 4647/6 4316/5 4922/7 350/22 2797/7
+		9038/5 9127/5 4647/6 4316/5 4922/7 350/22 2797/7 2577/26
 	# the notifier's daemon killed after its FENCE, before its POST: the
 	# backup takes over a takeover step (90 s) later; the checker runs
 	# such a schedule again with a quiet phase that much longer (2798/5;
