@@ -1394,10 +1394,44 @@ static void test_deaf_observer_does_not_observe(void **state)
 		bare_run(&b, 3 * S, !deaf);
 		bare_run(&b, 5 * S, true);
 		assert_int_equal(b.restarts, 0);
-		assert_int_equal(b.observed_at, deaf ? 3400 * MS : 2200 * MS);
+		/* deaf until 3.1 s: a whole window after it (test_deaf_gap_mid_run) */
+		assert_int_equal(b.observed_at, deaf ? 4300 * MS : 2200 * MS);
 		assert_int_equal(b.declared, 1);
 		agreement_free(b.a);
 	}
+}
+
+/* Deaf for part of a run (nothing heard for more than W/2 in its
+ * middle), hearing again before it ends: only what follows the gap
+ * counts. A flapping member of a bare majority, isolated after its run
+ * began, back before it ended, found the cut-off minority unreachable and
+ * its observation was the n/2 + 1-th (nemesis 3096/11, 1646/5, 228/40). */
+static void test_deaf_gap_mid_run(void **state)
+{
+	struct bare b;
+
+	(void)state;
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_DEAD, 0);
+	bare_run(&b, 1100 * MS, true);
+	bare_run(&b, 1750 * MS, false); /* last heard 1.1 s, again at 1.8 s */
+	bare_run(&b, 2900 * MS, true);
+	assert_int_equal(b.observed_at, UINT64_MAX); /* not at 2.2 s */
+	bare_run(&b, 4 * S, true);
+	assert_int_equal(b.observed_at, 3 * S); /* a whole window after 1.8 s */
+	assert_int_equal(b.restarts, 0);
+	agreement_free(b.a);
+
+	/* A gap under W/2 is the normal spacing of messages: no effect. */
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_DEAD, 0);
+	bare_run(&b, 1100 * MS, true);
+	bare_run(&b, 1550 * MS, false); /* last heard 1.1 s, again at 1.6 s */
+	bare_run(&b, 4 * S, true);
+	assert_int_equal(b.observed_at, 2200 * MS);
+	agreement_free(b.a);
 }
 
 /* After a completed notification H stays dead: late messages are answered
@@ -2665,6 +2699,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dead_member_heard_restarts),
 		cmocka_unit_test(test_refusal_voids_received_observations),
 		cmocka_unit_test(test_deaf_observer_does_not_observe),
+		cmocka_unit_test(test_deaf_gap_mid_run),
 		cmocka_unit_test(test_no_renotify_same_incident),
 		cmocka_unit_test(test_process_failure_not_host),
 		cmocka_unit_test(test_crm_mon_no_quorum_ignored),
