@@ -2846,9 +2846,14 @@ static void tick_incident(struct agreement *a, struct incident *in)
 		in->run_start = a->deaf_until;
 	}
 	if (run_complete(a, in)) {
-		if (may_observe(a))
+		/* A run ends in an observation only if a peer was heard in its
+		 * last two probe intervals: a member isolated 0.36-0.55 s
+		 * before its run ended, not deaf yet, found a cut-off minority
+		 * unreachable and was the n/2 + 1-th (nemesis 228/40, 5220/23). */
+		if (may_observe(a) &&
+		    (a->heard_at == 0 || now < a->heard_at + 2 * a->cfg.probe_interval_ns))
 			observe_self(a, in);
-		else /* cut off, deaf or no majority: not an observation; start over */
+		else /* cut off, deaf, unheard or no majority: start over */
 			in->run_start = now;
 	}
 	if (in->probing && now >= in->probe_at)

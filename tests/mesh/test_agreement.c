@@ -1432,6 +1432,20 @@ static void test_deaf_gap_mid_run(void **state)
 	bare_run(&b, 4 * S, true);
 	assert_int_equal(b.observed_at, 2200 * MS);
 	agreement_free(b.a);
+
+	/* Nothing heard in the run's last 2 probe intervals (0.5 s, not
+	 * deaf yet): no observation at its end; it starts over (then, deaf
+	 * from 1.7 to 2.3 s, counts from 2.3 s). */
+	bare_new(&b);
+	bare_run(&b, 1 * S, true);
+	bare_state(&b, "e", AGR_MEMBER_DEAD, 0);
+	bare_run(&b, 1750 * MS, true);
+	bare_run(&b, 2250 * MS, false); /* last heard 1.7 s, again at 2.3 s */
+	assert_int_equal(b.observed_at, UINT64_MAX); /* not at 2.2 s */
+	bare_run(&b, 4 * S, true);
+	assert_int_equal(b.observed_at, 3500 * MS);
+	assert_int_equal(b.restarts, 0);
+	agreement_free(b.a);
 }
 
 /* After a completed notification H stays dead: late messages are answered

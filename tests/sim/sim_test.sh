@@ -313,8 +313,11 @@ nemesis)
 		1960/25 3836/18 2120/7 4724/9 4873/10
 	# a flapping member of a bare majority deaf for part of its run (its run
 	# began before an isolation and ended after it): only what follows the
-	# gap counts (3096/11, 1646/5)
-	nemesis_clean "an observer deaf for part of its run counted?" 3096/11 1646/5
+	# gap counts (3096/11, 1646/5); isolated in the last 0.36-0.55 s of its
+	# run, not deaf yet: no peer heard in the run's last two probe
+	# intervals, no observation (228/40, 5220/23)
+	nemesis_clean "an observer deaf for part of its run counted?" 3096/11 1646/5 228/40 \
+		5220/23
 	# power losses never notified after an outage: every member held every
 	# other dead and nobody probes or gossips to the dead, so the mesh
 	# merged only at the next anti-entropy (15-45 s) and no majority was
