@@ -639,6 +639,11 @@ static void render_mesh(FILE *f, const struct metrics *m)
 		    "for good (a final 4xx, the outbox gave up or could not store it): "
 		    "HANDED_OVER, with the fence's outcome.",
 		    load(&m->mesh[METRICS_MESH_HANDOVERS]));
+	put_counter(f, "mimamori_mesh_handovers_exhausted_total",
+		    "Declared host failures that every notifier candidate this node knows handed "
+		    "over (each one's delivery failed for good): nobody is left to notify Masakari "
+		    "until the incident expires or the host fails again (event handovers_exhausted).",
+		    load(&m->mesh[METRICS_MESH_HANDOVERS_EXHAUSTED]));
 	put_header(f, "mimamori_mesh_fences_total", "counter",
 		   "Fence attempts run by this node, by result.");
 	fprintf(f, "mimamori_mesh_fences_total{result=\"ok\"} %" PRIu64 "\n",

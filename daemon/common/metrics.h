@@ -141,6 +141,8 @@ enum metrics_mesh_counter {
 	METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER, /* what no honest member sends */
 	METRICS_MESH_HANDOVERS,      /* mimamori_mesh_handovers_total: incidents we handed
 					to the next notifier */
+	METRICS_MESH_HANDOVERS_EXHAUSTED, /* mimamori_mesh_handovers_exhausted_total:
+					     incidents every rank handed over */
 	METRICS_MESH_COUNTERS
 };
 

@@ -881,6 +881,8 @@ static void sync_counters(struct mesh_node *n)
 			 (ac.untrusted_dropped - ac.untrusted_no_honest_sender) -
 				 (n->last_ac.untrusted_dropped - n->last_ac.untrusted_no_honest_sender));
 	metrics_mesh_add(n->metrics, METRICS_MESH_HANDOVERS, ac.handovers - n->last_ac.handovers);
+	metrics_mesh_add(n->metrics, METRICS_MESH_HANDOVERS_EXHAUSTED,
+			 ac.handovers_exhausted - n->last_ac.handovers_exhausted);
 	n->last_ac = ac;
 	metrics_mesh_set_members_file(n->metrics, mnode_digest_mismatches(n->node),
 				      mnode_verdicts_held(n->node));

@@ -282,15 +282,24 @@ static void test_mesh_untrusted_and_handovers(void **state)
 		      "gave up or could not store it): HANDED_OVER, with the fence's outcome.\n"
 		      "# TYPE mimamori_mesh_handovers_total counter\n"
 		      "mimamori_mesh_handovers_total 0\n");
+	assert_family(m, "mimamori_mesh_handovers_exhausted_total",
+		      "# HELP mimamori_mesh_handovers_exhausted_total Declared host failures that "
+		      "every notifier candidate this node knows handed over (each one's delivery "
+		      "failed for good): nobody is left to notify Masakari until the incident "
+		      "expires or the host fails again (event handovers_exhausted).\n"
+		      "# TYPE mimamori_mesh_handovers_exhausted_total counter\n"
+		      "mimamori_mesh_handovers_exhausted_total 0\n");
 	metrics_mesh_add(m, METRICS_MESH_UNTRUSTED_UNCONFIRMED, 5);
 	metrics_mesh_add(m, METRICS_MESH_UNTRUSTED_NO_HONEST_SENDER, 2);
 	metrics_mesh_add(m, METRICS_MESH_HANDOVERS, 1);
+	metrics_mesh_add(m, METRICS_MESH_HANDOVERS_EXHAUSTED, 3);
 	char *text = render(m);
 	assert_int_equal(sample(text, "mimamori_mesh_untrusted_dropped_total{reason=\"unconfirmed\"}"), 5);
 	assert_int_equal(sample(text,
 				"mimamori_mesh_untrusted_dropped_total{reason=\"no_honest_sender\"}"),
 			 2);
 	assert_int_equal(sample(text, "mimamori_mesh_handovers_total"), 1);
+	assert_int_equal(sample(text, "mimamori_mesh_handovers_exhausted_total"), 3);
 	free(text);
 	metrics_free(m);
 }
