@@ -61,7 +61,9 @@
  * - -DHANDOVER (issue 10, item 9): a notifier's delivery may fail for
  *   good (once per run): it hands the incident over with its fence's
  *   outcome and is no longer a candidate; a backup may stop waiting for a
- *   claimer still fencing or notifying (progress_bound overrun).
+ *   claimer still fencing or notifying (progress_bound overrun). A
+ *   declared incident with no candidate left gives way to H's DEAD at a
+ *   newer incarnation (agreement.c give_way, f521790; -DNOGIVEWAY).
  *
  * - -DVIEWS: each decider's view of its own connectivity, as
  *   mesh/agreement.c keeps it: have_majority (live_count: members its
@@ -70,8 +72,13 @@
  *   majority, not silent(): no message from any peer for 2W, and not
  *   deaf(): cf8388d's first rule, the only one 3901dd0 kept: no run
  *   completes into an observation, and none is re-told, without a
- *   message from some peer within W/2; here, j hears a live peer when it
- *   observes (a run is one step); -DNODEAF removes it), and
+ *   message from some peer within W/2; tick_incident (a063480): within
+ *   2P of the run's end; here, j hears a live peer when it observes (a
+ *   run is one step); -DNODEAF removes it), a run that went deaf
+ *   restarts from the gap's end (856189f, agreement_on_heard's
+ *   deaf_until: here dgap, set at any step of a run where j hears
+ *   nobody, cleared when it hears a peer; no observation while set;
+ *   -DNODEAFGAP removes it), and
  *   restart_observations (every HOST incident still observing drops what
  *   it gathered and its run starts over) when the majority comes back
  *   (majority_update), when a peer is heard after a silence
@@ -242,6 +249,7 @@ bit hpre;        /* H was down (or its daemon) when the outage began */
  * have_majority, restart_observations) */
 byte sil;        /* silent(): no message from any peer for 2W */
 byte rhold;      /* a refusal by H's kernel holds the probing run (2W) */
+byte dgap;       /* its run went deaf, no peer heard since (856189f) */
 #endif
 byte notifies[2];/* ghost: NOTIFY actions per incident (incarnation) */
 bit notified_down; /* ghost: a NOTIFY made while H was down (any incarnation) */
@@ -317,13 +325,21 @@ bit handed;
 #ifdef NODEAF
 #define HEARS_NOW(j) 1
 #else
-/* agreement.c may_observe() with deaf() (cf8388d, rule 1; 3901dd0
- * withdrew its rules 2 and 3): a run completes into an observation only
- * if j heard some peer within W/2: j hears a peer now (a run is one step
- * here) */
+/* agreement.c tick_incident (a063480): a due run becomes an observation
+ * only if j heard a peer within 2P of its end (and may_observe()'s deaf(),
+ * cf8388d rule 1: within W/2): j hears a peer now */
 #define HEARS_NOW(j) SPEAKS_TO(j)
 #endif
-#define MAYOBS(j) (MAJ(j) && !HAS(sil, j) && !HAS(rhold, j) && HEARS_NOW(j))
+#ifdef NODEAFGAP
+#define GAPPED(j) 0
+#else
+/* agreement.c agreement_on_heard / tick_incident (856189f): a run during
+ * which j was deaf (a gap of W/2 or more) counts only from the gap's end.
+ * dgap, bit j: j's run went deaf (any step where it heard nobody) and j
+ * has not heard a peer since; its run restarts when it does. */
+#define GAPPED(j) HAS(dgap, j)
+#endif
+#define MAYOBS(j) (MAJ(j) && !HAS(sil, j) && !HAS(rhold, j) && HEARS_NOW(j) && !GAPPED(j))
 #define EARLY (outage && !olong)  /* within 2W of the outage's start */
 /* no live member whose daemon runs is reachable: j hears nothing */
 #define SPEAKS_TO(j) ((RMASK(j) & UPDEC & (ALL - B(j))) != 0 || \
@@ -743,6 +759,14 @@ end:
 	/* agreement_on_probe_ack: j's probe of H is answered: its run ends,
 	 * its own observation is withdrawn */
 	:: d_step { LIVE(j) && REACH(j, 0) && !h_crashed && !hdown && HAS(obs[j], j) -> ACK(j) }
+#ifndef NODEAFGAP
+	/* deaf during its run (856189f: a gap of W/2 or more, at any time,
+	 * within 2W of an outage too), then a peer heard: the run restarts
+	 * from the gap's end (deaf_until) */
+	:: d_step { LIVE(j) && !HAS(dgap, j) && !SPEAKS_TO(j) && stage[j] == S_OBS &&
+		    !HAS(observed, j) -> dgap = dgap | B(j) }
+	:: d_step { LIVE(j) && HAS(dgap, j) && SPEAKS_TO(j) -> dgap = dgap & (ALL - B(j)) }
+#endif
 	/* the refusal hold ends */
 	:: d_step { LIVE(j) && HAS(rhold, j) && !EARLY -> rhold = rhold & (ALL - B(j)) }
 #endif
@@ -818,6 +842,14 @@ end:
 #endif
 	}
 	OVERDUE(1) OVERDUE(2) OVERDUE(3) OVERDUE(4)
+	/* agreement.c give_way (f521790): a declared incident nobody here
+	 * can act on (no candidate: every rank handed over or known dead)
+	 * gives way to H's failure at a newer incarnation; -DNOGIVEWAY
+	 * removes it */
+#ifndef NOGIVEWAY
+	:: d_step { LIVE(j) && stage[j] == S_DECLARED && CAND(j) == 0 && HAS(vdead, j) &&
+		    VINC(j) > IINC(j) -> reset_incident(j) }
+#endif
 #endif
 	/* Masakari answered: NOTIFIED */
 	:: d_step { LIVE(j) && stage[j] == S_NOTIFYING ->
@@ -850,7 +882,8 @@ end:
 #define FORGET(x, k) known_dead[x] = known_dead[x] & (ALL - B(k))
 #endif
 #ifdef VIEWS
-#define RESTART_VIEW(k) sil = sil & (ALL - B(k)); rhold = rhold & (ALL - B(k)); UPDATE_CUT
+#define RESTART_VIEW(k) sil = sil & (ALL - B(k)); rhold = rhold & (ALL - B(k)); \
+	dgap = dgap & (ALL - B(k)); UPDATE_CUT
 #else
 #define RESTART_VIEW(k) skip
 #endif

@@ -125,7 +125,10 @@ check pass -O2 "N=5 observer ring K=2, partitions+heal, no crash" -DN=5 -DK=2 -D
 # staggered heal), and with H's daemon down; H's daemon
 # stopped then running again (2094cb6), with membership's DEAD at a newer
 # incarnation (d9491b7) and its control (the old "already dead: ignore":
-# a power loss never notified). -O0: compiling pan.c at -O2 costs more
+# a power loss never notified). The deaf-gap restart of a run (856189f)
+# and a063480's "a peer heard at the run's end" are in every -DVIEWS run
+# (-DNODEAFGAP removes the first: nothing changes at N = 3), give_way
+# (f521790) in the -DHANDOVER runs (-DNOGIVEWAY: nothing changes). -O0: compiling pan.c at -O2 costs more
 # than it saves on these small runs.
 check pass -O0 "N=3 views: majority, silence, restarts; partition+heal" -DN=3 -DVIEWS
 check pass -O0 "N=3 full outage, staggered heal, no crash" -DN=3 -DOUTAGE -DNOPARTITION -DMAXCRASH=0
