@@ -773,6 +773,21 @@ static void schedule_config(const struct nem_options *o, uint64_t seed, struct s
 		c->acfg.unreachable_window_ns = o->agr_window_ns;
 }
 
+/* Frees one schedule's nemesis state and its simulation. */
+static void schedule_free(struct sim *s, struct nemesis *nm)
+{
+	for (uint32_t i = 0; i < nm->n_f; i++) {
+		free(nm->f[i].plan);
+		free(nm->f[i].order);
+	}
+	free(nm->h);
+	free(nm->comp);
+	free(nm->stack);
+	free(nm);
+	s->nem = NULL;
+	sim_free(s);
+}
+
 static int run_schedule(const struct nem_options *o, uint64_t seed, struct campaign *cp,
 			uint64_t takeover_wait)
 {
@@ -834,16 +849,7 @@ static int run_schedule(const struct nem_options *o, uint64_t seed, struct campa
 			fprintf(stderr, "nemesis: a fenced host's notifier was killed before its "
 					"POST: the schedule again, its quiet phase %.1f s longer\n",
 				(double)step / 1e9);
-		for (uint32_t i = 0; i < nm->n_f; i++) {
-			free(nm->f[i].plan);
-			free(nm->f[i].order);
-		}
-		free(nm->h);
-		free(nm->comp);
-		free(nm->stack);
-		free(nm);
-		s->nem = NULL;
-		sim_free(s);
+		schedule_free(s, nm);
 		return run_schedule(o, seed, cp, step);
 	}
 	for (uint32_t i = 0; i < s->n; i++) {
@@ -921,16 +927,7 @@ static int run_schedule(const struct nem_options *o, uint64_t seed, struct campa
 		       (unsigned long long)(nm->posts202 + nm->posts409));
 	}
 	fflush(stdout);
-	for (uint32_t i = 0; i < nm->n_f; i++) {
-		free(nm->f[i].plan);
-		free(nm->f[i].order);
-	}
-	free(nm->h);
-	free(nm->comp);
-	free(nm->stack);
-	free(nm);
-	s->nem = NULL;
-	sim_free(s);
+	schedule_free(s, nm);
 	return 0;
 }
 
